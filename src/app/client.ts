@@ -1,0 +1,59 @@
+/**
+ * The page's side of the worker: a Comlink remote plus helpers that collect progress, used by the UI, the Playwright
+ * tests and the headless runner (bench/reconstruct.ts) alike, so all three drive the same worker API.
+ */
+import * as Comlink from 'comlink';
+import type { ProgressEvent } from '../core/progress';
+import type { JobRequest, JobResult, ReconstructApi, SelfTestOptions, SelfTestResult } from '../../workers/api';
+
+export interface ReconstructClient {
+  api: Comlink.Remote<ReconstructApi>;
+  /** Runs a job; progress events go to `onProgress` and are also returned. */
+  runJob(request: JobRequest, onProgress?: (e: ProgressEvent) => void): Promise<{ result: JobResult; events: ProgressEvent[] }>;
+  selfTest(options: SelfTestOptions, onProgress?: (e: ProgressEvent) => void): Promise<{ result: SelfTestResult; events: ProgressEvent[] }>;
+  /** Terminates the worker and starts a fresh one (recovery after a lost device or a stuck job). */
+  restart(): void;
+}
+
+export function createReconstructClient(): ReconstructClient {
+  let worker = spawn();
+  let api = Comlink.wrap<ReconstructApi>(worker);
+  const client: ReconstructClient = {
+    get api() {
+      return api;
+    },
+    async runJob(request, onProgress) {
+      const events: ProgressEvent[] = [];
+      const result = await api.runJob(
+        Comlink.transfer(request, request.files.map((f) => f.bytes)),
+        Comlink.proxy((event: ProgressEvent) => {
+          events.push(event);
+          onProgress?.(event);
+        }),
+      );
+      return { result, events };
+    },
+    async selfTest(options, onProgress) {
+      const events: ProgressEvent[] = [];
+      const result = await api.selfTest(
+        options,
+        Comlink.proxy((event: ProgressEvent) => {
+          events.push(event);
+          onProgress?.(event);
+        }),
+      );
+      return { result, events };
+    },
+    restart() {
+      api[Comlink.releaseProxy]();
+      worker.terminate();
+      worker = spawn();
+      api = Comlink.wrap<ReconstructApi>(worker);
+    },
+  };
+  return client;
+}
+
+function spawn(): Worker {
+  return new Worker(new URL('../../workers/reconstruct.worker.ts', import.meta.url), { type: 'module', name: 'webrecon-reconstruct' });
+}

@@ -1,0 +1,65 @@
+/**
+ * Mesh data crossing stages and the worker boundary: plain typed arrays, never class instances.
+ *
+ * Conventions:
+ * - `positions`: xyz per vertex, in the capture's world frame and units.
+ * - `indices`: three vertex indices per triangle, counter-clockwise seen from outside (right-handed).
+ * - Attributes are per vertex (vertices are split where a UV seam runs), as in glTF and three.js.
+ * - `uvs`: (u, v) per vertex in IMAGE convention: v = 0 is the TOP row of the texture. The OBJ/PLY writers flip
+ *   to the OBJ convention (v = 0 at the bottom) that Blender and three.js (flipY textures) read.
+ * - `colors`: RGB 0..255 per vertex.
+ */
+export interface Mesh {
+  positions: Float32Array;
+  indices: Uint32Array;
+  normals?: Float32Array;
+  colors?: Uint8Array;
+  uvs?: Float32Array;
+}
+
+/** An RGBA8 image, rows top to bottom. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface TexturedMesh extends Mesh {
+  uvs: Float32Array;
+  texture: RgbaImage;
+}
+
+export function vertexCount(mesh: Mesh): number {
+  return mesh.positions.length / 3;
+}
+
+export function faceCount(mesh: Mesh): number {
+  return mesh.indices.length / 3;
+}
+
+/** Area-weighted vertex normals (unit length; zero-area neighbourhoods get +Z). */
+export function computeVertexNormals(positions: Float32Array, indices: Uint32Array): Float32Array {
+  const normals = new Float32Array(positions.length);
+  for (let f = 0; f < indices.length; f += 3) {
+    const a = indices[f] * 3, b = indices[f + 1] * 3, c = indices[f + 2] * 3;
+    const e1x = positions[b] - positions[a], e1y = positions[b + 1] - positions[a + 1], e1z = positions[b + 2] - positions[a + 2];
+    const e2x = positions[c] - positions[a], e2y = positions[c + 1] - positions[a + 1], e2z = positions[c + 2] - positions[a + 2];
+    const nx = e1y * e2z - e1z * e2y, ny = e1z * e2x - e1x * e2z, nz = e1x * e2y - e1y * e2x;
+    for (const v of [a, b, c]) {
+      normals[v] += nx;
+      normals[v + 1] += ny;
+      normals[v + 2] += nz;
+    }
+  }
+  for (let v = 0; v < normals.length; v += 3) {
+    const len = Math.hypot(normals[v], normals[v + 1], normals[v + 2]);
+    if (len > 0) {
+      normals[v] /= len;
+      normals[v + 1] /= len;
+      normals[v + 2] /= len;
+    } else {
+      normals[v + 2] = 1;
+    }
+  }
+  return normals;
+}

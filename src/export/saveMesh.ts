@@ -1,0 +1,53 @@
+/**
+ * The seed's save_mesh_both_formats: one model's mesh as OBJ + MTL + PNG + binary PLY, under `<folder>/`.
+ * Files are returned as a name -> bytes map, to be zipped with report.json (zip.ts).
+ */
+import type { Mesh, RgbaImage } from '../core/mesh';
+import type { MeshReport } from '../core/report';
+import { encodeMtl, encodeObj } from './obj';
+import { encodePly } from './ply';
+import { encodeRgbaPng } from './png';
+
+export interface SavedMesh {
+  files: Record<string, Uint8Array>;
+  report: MeshReport;
+}
+
+export interface SaveMeshOptions {
+  /** Folder in the zip, e.g. "feedforward" or "refine". */
+  folder: string;
+  model: string;
+  /** Diffuse texture; the mesh must have uvs. */
+  texture?: RgbaImage | null;
+  textureFile?: string;
+  /** Further maps (refinement): file name -> image. */
+  extraMaps?: { normal?: RgbaImage; specular?: RgbaImage };
+  pngLevel?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+}
+
+export function saveMeshBothFormats(mesh: Mesh, options: SaveMeshOptions): SavedMesh {
+  const { folder } = options;
+  const texture = options.texture ?? null;
+  if (texture && !mesh.uvs) throw new Error('export: a texture was given but the mesh has no uvs');
+  const textureFile = texture ? options.textureFile ?? 'texture.png' : null;
+  const normalFile = options.extraMaps?.normal ? 'texture_n.png' : undefined;
+  const specularFile = options.extraMaps?.specular ? 'texture_ks.png' : undefined;
+  const files: Record<string, Uint8Array> = {};
+  files[`${folder}/mesh.obj`] = encodeObj(mesh, { mtlFile: 'mesh.mtl', header: `WebRecon ${options.model}` });
+  files[`${folder}/mesh.mtl`] = encodeMtl({ textureFile, normalMapFile: normalFile, specularMapFile: specularFile });
+  if (texture && textureFile) files[`${folder}/${textureFile}`] = encodeRgbaPng(texture, options.pngLevel ?? 6);
+  if (options.extraMaps?.normal && normalFile) files[`${folder}/${normalFile}`] = encodeRgbaPng(options.extraMaps.normal, options.pngLevel ?? 6);
+  if (options.extraMaps?.specular && specularFile) files[`${folder}/${specularFile}`] = encodeRgbaPng(options.extraMaps.specular, options.pngLevel ?? 6);
+  files[`${folder}/mesh.ply`] = encodePly(mesh, { textureFile, comment: `WebRecon ${options.model}` });
+  return {
+    files,
+    report: {
+      model: options.model,
+      obj: `${folder}/mesh.obj`,
+      ply: `${folder}/mesh.ply`,
+      vertices: mesh.positions.length / 3,
+      faces: mesh.indices.length / 3,
+      texture: textureFile ? `${folder}/${textureFile}` : null,
+    },
+  };
+}

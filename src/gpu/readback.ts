@@ -1,0 +1,49 @@
+/**
+ * Copies GPU buffers back to the CPU through staging buffers owned by the VRAM manager (destroyed in `finally`).
+ * Each readback costs a round trip (~4-5 ms even on a fast GPU): read once per stage, not per item.
+ */
+import type { VramScope } from './vram';
+
+export async function readBuffer(
+  device: GPUDevice,
+  scope: VramScope,
+  source: GPUBuffer,
+  byteOffset = 0,
+  byteLength = source.size - byteOffset,
+): Promise<ArrayBuffer> {
+  const size = Math.ceil(byteLength / 4) * 4;
+  const staging = scope.createBuffer({
+    label: `readback:${source.label}`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const encoder = device.createCommandEncoder({ label: `readback:${source.label}` });
+    encoder.copyBufferToBuffer(source, byteOffset, staging, 0, size);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    return staging.getMappedRange().slice(0, byteLength);
+  } finally {
+    scope.destroy(staging);
+  }
+}
+
+/** Creates a storage buffer holding `data` (padded to 4 bytes). */
+export function uploadBuffer(
+  device: GPUDevice,
+  scope: VramScope,
+  label: string,
+  data: ArrayBufferView,
+  usage: GPUBufferUsageFlags = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+): GPUBuffer {
+  const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+  const buffer = scope.createBuffer({ label, size, usage: usage | GPUBufferUsage.COPY_DST });
+  if (data.byteLength % 4 === 0) {
+    device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  } else {
+    const padded = new Uint8Array(size);
+    padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    device.queue.writeBuffer(buffer, 0, padded);
+  }
+  return buffer;
+}

@@ -1,0 +1,86 @@
+/**
+ * One reconstruction job: files in -> models (in the chosen order, VRAM cleaned between them) -> zip + report.json.
+ */
+import type { JobRequest, JobResult } from '../../workers/api';
+import { describeError, WebReconError } from '../core/errors';
+import type { ProgressSink } from '../core/progress';
+import { emptyReport, type Report } from '../core/report';
+import type { GpuContext } from '../gpu/device';
+import { createCpuOnlyVramManager } from '../gpu/vram';
+import { validateMeshOutput } from '../export/validate';
+import { zipOutputs } from '../export/zip';
+import { availableModels, MODEL_REGISTRY } from '../models/registry';
+import type { JobInput, JobOutput } from './jobTypes';
+import { runModels, type ModelEntry } from './runner';
+
+export interface JobEnv {
+  gpu: GpuContext | null;
+  /** Why there is no GPU, when there is none. */
+  gpuError: string | null;
+  signal: AbortSignal;
+  progress: ProgressSink;
+}
+
+export function zipNameFor(request: JobRequest): string {
+  const base = (request.options.captureName ?? 'webrecon').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'webrecon';
+  return `${base}-mesh.zip`;
+}
+
+export async function runReconstructionJob(request: JobRequest, env: JobEnv): Promise<JobResult> {
+  const start = performance.now();
+  const report: Report = emptyReport();
+  report.options = { ...request.options };
+  report.adapter = env.gpu?.summary ?? null;
+  const zipName = zipNameFor(request);
+  const warn = (message: string) => {
+    report.warnings.push(message);
+    env.progress({ type: 'warning', message });
+  };
+  const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
+    report.status = status;
+    if (error !== undefined) report.error = describeError(error);
+    const usage = env.gpu?.vram.getVramUsage();
+    report.vram.liveBytesAtEnd = usage ? usage.ownBytes : 0;
+    report.totalMs = performance.now() - start;
+    env.progress({ type: 'job', phase: 'done', overall: 100, message: status });
+    return { status, zip, zipName, report, ...(report.error ? { error: report.error } : {}) };
+  };
+  try {
+    env.progress({ type: 'job', phase: 'start', overall: 0, message: 'starting' });
+    const unknown = request.options.models.filter((m) => !(m in MODEL_REGISTRY));
+    if (request.options.models.length === 0) throw new WebReconError('input', 'No model was chosen to run.');
+    if (unknown.length) {
+      throw new WebReconError('input', `Unknown model(s): ${unknown.join(', ')}. Available: ${availableModels().join(', ') || 'none'}.`);
+    }
+    if (!env.gpu) warn(`No WebGPU: ${env.gpuError ?? 'unknown reason'}`);
+    const input: JobInput = { options: request.options, files: new Map(request.files.map((f) => [f.path, f.bytes])) };
+    const output: JobOutput = { files: {}, meshes: [] };
+    const entries: ModelEntry<JobInput, JobOutput>[] = request.options.models.map((name) => ({ name, ...MODEL_REGISTRY[name] }));
+    env.gpu?.vram.resetPeak();
+    const run = await runModels(entries, input, output, {
+      gpu: env.gpu,
+      vram: env.gpu?.vram ?? createCpuOnlyVramManager(),
+      signal: env.signal,
+      progress: env.progress,
+      warn,
+      recordStage: (model, name, ms) => report.stages.push({ model, name, ms }),
+      overallRange: [10, 90],
+    });
+    report.models = run.reports;
+    report.vram.peakBytes = run.peakBytes;
+    report.vram.externalPeakBytes = env.gpu?.vram.getVramUsage().externalPeakBytes ?? 0;
+    report.meshes = output.meshes;
+    if (run.reports.some((r) => r.status === 'cancelled')) return finish('cancelled', null, run.reports.find((r) => r.error)?.error);
+    const failed = run.reports.find((r) => r.status === 'failed');
+    if (output.meshes.length === 0) return finish('failed', null, failed?.error ?? new WebReconError('model', 'No model produced a mesh.'));
+    env.progress({ type: 'job', phase: 'export', overall: 92, message: 'writing the zip' });
+    if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
+    const zip = zipOutputs(output.files, report);
+    const validation = validateMeshOutput(zip);
+    if (!validation.ok) throw new WebReconError('export', `The result failed validation: ${validation.errors.slice(0, 3).join('; ')}`);
+    return finish('success', zip);
+  } catch (error) {
+    await env.gpu?.vram.cleanupGpuMemory().catch(() => undefined);
+    return finish(describeError(error).code === 'cancelled' ? 'cancelled' : 'failed', null, error);
+  }
+}

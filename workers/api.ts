@@ -1,0 +1,85 @@
+/**
+ * The typed contract between the page and the reconstruction worker (Comlink). Everything here is structured-clonable;
+ * large arrays cross as transferables; GPU objects never cross.
+ */
+import type { ErrorInfo } from '../src/core/errors';
+import type { ProgressEvent } from '../src/core/progress';
+import type { AdapterSummary, ModelReport, Report } from '../src/core/report';
+import type { VramUsage } from '../src/gpu/vram';
+
+export type Preset = 'draft' | 'standard' | 'high';
+
+/** One user file. `path` keeps folders of a dropped directory or zip ("capture/depth/0001.png"); `name` is its base name. */
+export interface InputFile {
+  name: string;
+  path: string;
+  bytes: ArrayBuffer;
+  /** Last-modified time in ms, when known. */
+  lastModified?: number;
+}
+
+export interface JobOptions {
+  preset: Preset;
+  /** Models to run in order, e.g. ['feedforward'] or ['feedforward', 'refine']. */
+  models: string[];
+  /** Leave every k-th view out of the reconstruction (for evaluation); 0 = none. */
+  holdout?: number;
+  /** Depth PNG units per metre (1000 = millimetres). */
+  depthUnitsPerMeter?: number;
+  /** Override the VRAM budget in bytes. */
+  vramBudgetBytes?: number;
+  /** A name for the capture, used in the zip file name. */
+  captureName?: string;
+}
+
+export interface JobRequest {
+  files: InputFile[];
+  options: JobOptions;
+}
+
+export interface JobResult {
+  status: 'success' | 'failed' | 'cancelled';
+  /** The zip (OBJ + MTL + PNG + PLY per model, report.json); null when nothing was produced. */
+  zip: Uint8Array | null;
+  zipName: string;
+  report: Report;
+  error?: ErrorInfo;
+}
+
+export type GpuStatus =
+  | { available: true; adapter: AdapterSummary; crossOriginIsolated: boolean }
+  | { available: false; reason: string; crossOriginIsolated: boolean };
+
+export interface SelfTestOptions {
+  /** Number of self-test models run one after the other (each its own VRAM owner). */
+  models?: number;
+  /** Input height = width. */
+  size?: number;
+  steps?: number;
+}
+
+export interface SelfTestResult {
+  status: 'success' | 'failed' | 'cancelled';
+  models: ModelReport[];
+  outputs: { model: string; maxAbsDiff: number; steps: number; outputDims: number[]; executionProvider: string }[];
+  /** VRAM seen after each model's cleanup. */
+  afterEachModel: { model: string; ownBytes: number; externalBytes: number; owners: string[] }[];
+  /** Owners whose resources were live while each model ran (to show models never overlap). */
+  ownersDuringModels: { model: string; owners: string[] }[];
+  vram: VramUsage;
+  uncapturedErrors: string[];
+  error?: ErrorInfo;
+}
+
+export type ProgressCallback = (event: ProgressEvent) => void;
+
+export interface ReconstructApi {
+  probeGpu(): Promise<GpuStatus>;
+  runJob(request: JobRequest, onProgress: ProgressCallback): Promise<JobResult>;
+  /** Cancels the running job (if any); resolves true when one was running. */
+  cancelJob(): Promise<boolean>;
+  getVramUsage(): Promise<VramUsage | null>;
+  selfTest(options: SelfTestOptions, onProgress: ProgressCallback): Promise<SelfTestResult>;
+  /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */
+  simulateDeviceLoss(): Promise<void>;
+}

@@ -1,0 +1,26 @@
+/// <reference lib="webworker" />
+/**
+ * The reconstruction worker: owns the one GPUDevice, the VRAM manager and every model. Exposed with Comlink.
+ * ORT's wasm threads re-run this module under the name "em-pthread*": nothing at top level may run then.
+ */
+import * as Comlink from 'comlink';
+import { WorkerService } from '../src/pipeline/service';
+import type { ReconstructApi } from './api';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+if (!self.name?.startsWith('em-pthread')) {
+  const service = new WorkerService();
+  const api: ReconstructApi = {
+    probeGpu: () => service.probeGpu(),
+    runJob: async (request, onProgress) => {
+      const result = await service.runJob(request, onProgress);
+      return result.zip ? Comlink.transfer(result, [result.zip.buffer as ArrayBuffer]) : result;
+    },
+    cancelJob: async () => service.cancel(),
+    getVramUsage: async () => service.getVramUsage(),
+    selfTest: (options, onProgress) => service.selfTest(options, onProgress),
+    simulateDeviceLoss: () => service.simulateDeviceLoss(),
+  };
+  Comlink.expose(api);
+}
