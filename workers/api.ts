@@ -71,6 +71,8 @@ export interface SelfTestResult {
   error?: ErrorInfo;
 }
 
+export type BenchmarkSpec = { kind: 'export'; triangles: number; textureSize: number; repeats?: number };
+
 export type ProgressCallback = (event: ProgressEvent) => void;
 
 export interface ReconstructApi {
@@ -80,6 +82,8 @@ export interface ReconstructApi {
   cancelJob(): Promise<boolean>;
   getVramUsage(): Promise<VramUsage | null>;
   selfTest(options: SelfTestOptions, onProgress: ProgressCallback): Promise<SelfTestResult>;
+  /** Runs a built-in benchmark inside the worker (npm run bench); returns its JSON. */
+  benchmark(spec: BenchmarkSpec): Promise<Record<string, unknown>>;
   /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */
   simulateDeviceLoss(): Promise<void>;
 }

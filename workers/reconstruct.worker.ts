@@ -21,6 +21,10 @@ if (!self.name?.startsWith('em-pthread')) {
     getVramUsage: async () => service.getVramUsage(),
     selfTest: (options, onProgress) => service.selfTest(options, onProgress),
     simulateDeviceLoss: () => service.simulateDeviceLoss(),
+    benchmark: async (spec) => {
+      const { benchmarkExport } = await import('../src/bench/exportBench');
+      return { ...benchmarkExport(spec.triangles, spec.textureSize, spec.repeats ?? 3) };
+    },
   };
   Comlink.expose(api);
 }

@@ -99,24 +99,21 @@ export function encodeObj(mesh: Mesh, options: ObjOptions): Uint8Array {
     }
   }
   p = writeAscii(out, p, useMtl);
+  // Faces: the index is written once and its digits copied for the vt/vn references.
   for (let f = 0; f < indices.length; f += 3) {
     out[p++] = 102; // f
     for (let k = 0; k < 3; k++) {
-      const index = indices[f + k] + 1;
       out[p++] = 32;
-      p = writeUint(out, p, index);
-      if (faceSep === 2) {
-        out[p++] = 47;
-        p = writeUint(out, p, index);
-        out[p++] = 47;
-        p = writeUint(out, p, index);
-      } else if (faceSep === 3) {
-        out[p++] = 47;
-        out[p++] = 47;
-        p = writeUint(out, p, index);
-      } else if (faceSep === 1) {
-        out[p++] = 47;
-        p = writeUint(out, p, index);
+      const begin = p;
+      p = writeUint(out, p, indices[f + k] + 1);
+      if (faceSep === 0) continue;
+      const len = p - begin;
+      out[p++] = 47;
+      if (faceSep === 3) out[p++] = 47;
+      for (let r = faceSep === 2 ? 2 : 1; r > 0; r--) {
+        for (let d = 0; d < len; d++) out[p + d] = out[begin + d];
+        p += len;
+        if (r > 1) out[p++] = 47;
       }
     }
     out[p++] = 10;

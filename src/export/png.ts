@@ -50,40 +50,44 @@ export function encodePng(image: PngInput, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 
     samples = image.data as Uint8Array;
   }
   const raw = new Uint8Array((stride + 1) * height);
-  const candidate = new Uint8Array(stride);
+  const zeros = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
-    const row = y * stride;
-    const prev = y > 0 ? row - stride : -1;
-    let bestScore = Infinity;
-    const out = y * (stride + 1);
-    for (let filter = 0; filter < 5; filter++) {
-      let score = 0;
-      for (let x = 0; x < stride; x++) {
-        const a = x >= bpp ? samples[row + x - bpp] : 0;
-        const b = prev >= 0 ? samples[prev + x] : 0;
-        const c = x >= bpp && prev >= 0 ? samples[prev + x - bpp] : 0;
-        const value = samples[row + x];
-        let f: number;
-        switch (filter) {
-          case 0: f = value; break;
-          case 1: f = value - a; break;
-          case 2: f = value - b; break;
-          case 3: f = value - ((a + b) >> 1); break;
-          default: {
-            const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-            f = value - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-          }
+    const cur = samples.subarray(y * stride, (y + 1) * stride);
+    const up = y > 0 ? samples.subarray((y - 1) * stride, y * stride) : zeros;
+    // One pass scores all five filters (sum of |residual| as signed bytes), a second writes the best.
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+    for (let x = 0; x < stride; x++) {
+      const value = cur[x];
+      const a = x >= bpp ? cur[x - bpp] : 0;
+      const b = up[x];
+      const c = x >= bpp ? up[x - bpp] : 0;
+      const pa = b > c ? b - c : c - b, pb = a > c ? a - c : c - a, pcs = a + b - 2 * c, pc = pcs < 0 ? -pcs : pcs;
+      const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      let r = value; s0 += r < 128 ? r : 256 - r;
+      r = (value - a) & 255; s1 += r < 128 ? r : 256 - r;
+      r = (value - b) & 255; s2 += r < 128 ? r : 256 - r;
+      r = (value - ((a + b) >> 1)) & 255; s3 += r < 128 ? r : 256 - r;
+      r = (value - pred) & 255; s4 += r < 128 ? r : 256 - r;
+    }
+    let filter = 0, best = s0;
+    if (s1 < best) { best = s1; filter = 1; }
+    if (s2 < best) { best = s2; filter = 2; }
+    if (s3 < best) { best = s3; filter = 3; }
+    if (s4 < best) { best = s4; filter = 4; }
+    const o = y * (stride + 1);
+    raw[o] = filter;
+    const dst = raw.subarray(o + 1, o + 1 + stride);
+    switch (filter) {
+      case 0: dst.set(cur); break;
+      case 1: for (let x = 0; x < stride; x++) dst[x] = cur[x] - (x >= bpp ? cur[x - bpp] : 0); break;
+      case 2: for (let x = 0; x < stride; x++) dst[x] = cur[x] - up[x]; break;
+      case 3: for (let x = 0; x < stride; x++) dst[x] = cur[x] - (((x >= bpp ? cur[x - bpp] : 0) + up[x]) >> 1); break;
+      default:
+        for (let x = 0; x < stride; x++) {
+          const a = x >= bpp ? cur[x - bpp] : 0, b = up[x], c = x >= bpp ? up[x - bpp] : 0;
+          const pa = b > c ? b - c : c - b, pb = a > c ? a - c : c - a, pcs = a + b - 2 * c, pc = pcs < 0 ? -pcs : pcs;
+          dst[x] = cur[x] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
         }
-        f &= 0xff;
-        candidate[x] = f;
-        score += f < 128 ? f : 256 - f;
-      }
-      if (score < bestScore) {
-        bestScore = score;
-        raw[out] = filter;
-        raw.set(candidate, out + 1);
-      }
-      if (score === 0) break;
     }
   }
   const idat = zlibSync(raw, { level });

@@ -11,6 +11,8 @@ import { encodeRgbaPng } from './png';
 export interface SavedMesh {
   files: Record<string, Uint8Array>;
   report: MeshReport;
+  /** Milliseconds per writer, when asked for. */
+  timings?: { obj: number; ply: number; png: number };
 }
 
 export interface SaveMeshOptions {
@@ -23,6 +25,7 @@ export interface SaveMeshOptions {
   /** Further maps (refinement): file name -> image. */
   extraMaps?: { normal?: RgbaImage; specular?: RgbaImage };
   pngLevel?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+  timings?: boolean;
 }
 
 export function saveMeshBothFormats(mesh: Mesh, options: SaveMeshOptions): SavedMesh {
@@ -33,13 +36,19 @@ export function saveMeshBothFormats(mesh: Mesh, options: SaveMeshOptions): Saved
   const normalFile = options.extraMaps?.normal ? 'texture_n.png' : undefined;
   const specularFile = options.extraMaps?.specular ? 'texture_ks.png' : undefined;
   const files: Record<string, Uint8Array> = {};
+  const t0 = performance.now();
   files[`${folder}/mesh.obj`] = encodeObj(mesh, { mtlFile: 'mesh.mtl', header: `WebRecon ${options.model}` });
   files[`${folder}/mesh.mtl`] = encodeMtl({ textureFile, normalMapFile: normalFile, specularMapFile: specularFile });
-  if (texture && textureFile) files[`${folder}/${textureFile}`] = encodeRgbaPng(texture, options.pngLevel ?? 6);
-  if (options.extraMaps?.normal && normalFile) files[`${folder}/${normalFile}`] = encodeRgbaPng(options.extraMaps.normal, options.pngLevel ?? 6);
-  if (options.extraMaps?.specular && specularFile) files[`${folder}/${specularFile}`] = encodeRgbaPng(options.extraMaps.specular, options.pngLevel ?? 6);
+  const t1 = performance.now();
+  const level = options.pngLevel ?? 6;
+  if (texture && textureFile) files[`${folder}/${textureFile}`] = encodeRgbaPng(texture, level);
+  if (options.extraMaps?.normal && normalFile) files[`${folder}/${normalFile}`] = encodeRgbaPng(options.extraMaps.normal, level);
+  if (options.extraMaps?.specular && specularFile) files[`${folder}/${specularFile}`] = encodeRgbaPng(options.extraMaps.specular, level);
+  const t2 = performance.now();
   files[`${folder}/mesh.ply`] = encodePly(mesh, { textureFile, comment: `WebRecon ${options.model}` });
+  const t3 = performance.now();
   return {
+    ...(options.timings ? { timings: { obj: t1 - t0, png: t2 - t1, ply: t3 - t2 } } : {}),
     files,
     report: {
       model: options.model,

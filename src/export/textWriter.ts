@@ -8,13 +8,14 @@
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 export function uintLength(n: number): number {
-  let digits = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    digits++;
-  }
+  if (n < 1e5) return n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : 5;
+  if (n < 1e10) return n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+  let digits = 10;
+  while (n >= POW10_BIG[digits] && digits < 16) digits++;
   return digits;
 }
+
+const POW10_BIG = Array.from({ length: 17 }, (_, i) => 10 ** i);
 
 function scaledOf(value: number, decimals: number): number {
   if (!Number.isFinite(value)) throw new Error(`export: cannot write non-finite number ${value}`);
@@ -30,9 +31,17 @@ export function fixedLength(value: number, decimals: number): number {
   let length = (value < 0 ? 1 : 0) + uintLength(intPart);
   if (frac > 0) {
     let fracDigits = decimals;
-    while (frac % 10 === 0) {
-      frac /= 10;
-      fracDigits--;
+    if (frac < 2147483648) {
+      let f = frac | 0;
+      while (f % 10 === 0) {
+        f = (f / 10) | 0;
+        fracDigits--;
+      }
+    } else {
+      while (frac % 10 === 0) {
+        frac /= 10;
+        fracDigits--;
+      }
     }
     length += 1 + fracDigits;
   }
@@ -49,18 +58,21 @@ export function writeFixed(out: Uint8Array, pos: number, value: number, decimals
   if (value < 0) out[pos++] = 45;
   const scale = POW10[decimals];
   const intPart = Math.floor(scaled / scale);
-  let frac = scaled - intPart * scale;
+  const frac = scaled - intPart * scale;
   pos = writeUint(out, pos, intPart);
   if (frac > 0) {
+    // frac < 10^decimals <= 10^9 fits in int32.
+    let f = frac | 0;
     let fracDigits = decimals;
-    while (frac % 10 === 0) {
-      frac /= 10;
+    while (f % 10 === 0) {
+      f = (f / 10) | 0;
       fracDigits--;
     }
     out[pos++] = 46;
     for (let i = fracDigits - 1; i >= 0; i--) {
-      out[pos + i] = 48 + (frac % 10);
-      frac = Math.floor(frac / 10);
+      const q = (f / 10) | 0;
+      out[pos + i] = 48 + f - q * 10;
+      f = q;
     }
     pos += fracDigits;
   }
@@ -69,9 +81,18 @@ export function writeFixed(out: Uint8Array, pos: number, value: number, decimals
 
 export function writeUint(out: Uint8Array, pos: number, n: number): number {
   const len = uintLength(n);
-  for (let i = len - 1; i >= 0; i--) {
-    out[pos + i] = 48 + (n % 10);
-    n = Math.floor(n / 10);
+  if (n < 2147483648) {
+    let v = n | 0;
+    for (let i = len - 1; i >= 0; i--) {
+      const q = (v / 10) | 0;
+      out[pos + i] = 48 + v - q * 10;
+      v = q;
+    }
+  } else {
+    for (let i = len - 1; i >= 0; i--) {
+      out[pos + i] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
   }
   return pos + len;
 }

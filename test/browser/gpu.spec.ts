@@ -1,9 +1,10 @@
 import { expect, test } from '@playwright/test';
+import type { GpuStatus } from '../../workers/api';
 import { openApp, type WindowWithClient } from './helpers';
 
 test('the worker gets a WebGPU device and the page is cross-origin isolated', async ({ page }) => {
   await openApp(page);
-  const status = await page.evaluate(() => (window as unknown as WindowWithClient).webrecon.api.probeGpu());
+  const status = await page.evaluate(async () => (await (window as unknown as WindowWithClient).webrecon.api.probeGpu()) as GpuStatus);
   expect(status.available, JSON.stringify(status)).toBe(true);
   expect(status.crossOriginIsolated).toBe(true);
   if (status.available) {

@@ -176,3 +176,20 @@ describe('validateMeshOutput', () => {
     expect(validateMeshOutput(new Uint8Array([1, 2, 3])).errors[0]).toMatch(/zip/);
   });
 });
+
+describe('zip writer', () => {
+  it('writes archives that fflate reads back byte for byte, stored and deflated', async () => {
+    const { zipFiles, chooseZipLevel, DEFLATE_LIMIT_BYTES } = await import('../../src/export/zip');
+    const { crc32 } = await import('../../src/export/crc32');
+    const big = new Uint8Array(100_003).map((_, i) => (i * 31) % 251);
+    const files: [string, Uint8Array, 0 | 1 | 6][] = [['a/ü.txt', new TextEncoder().encode('hello hello hello hello '.repeat(50)), 6], ['b.bin', big, 0], ['empty', new Uint8Array(0), 1]];
+    const back = unzipSync(zipFiles(files));
+    expect(Object.keys(back).sort()).toEqual(['a/ü.txt', 'b.bin', 'empty']);
+    for (const [name, data] of files) expect(back[name]).toEqual(data);
+    // crc32 (slice-by-8) against the bitwise definition, at unaligned offsets.
+    const slow = (b: Uint8Array) => { let c = ~0; for (const x of b) { c ^= x; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; } return ~c >>> 0; };
+    for (const [s, e] of [[0, 0], [1, 17], [3, 1000], [5, 100_003]]) expect(crc32(big, s, e)).toBe(slow(big.subarray(s, e)));
+    expect(chooseZipLevel(DEFLATE_LIMIT_BYTES + 1)).toBe(0);
+    expect(chooseZipLevel(1000)).toBe(1);
+  });
+});
