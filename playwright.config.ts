@@ -24,6 +24,7 @@ export default defineConfig({
   },
   webServer: {
     command: `npx vite preview --port ${PORT} --strictPort`,
+    env: { WEBRECON_DATA_DIR: process.env.WEBRECON_DATA_DIR ?? '../shared/datasets' },
     url: `http://127.0.0.1:${PORT}`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -1,4 +1,6 @@
-import { defineConfig } from 'vite';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
 
 /** Cross-origin isolation: needed for SharedArrayBuffer, so onnxruntime-web's wasm threads work. */
 const isolationHeaders = {
@@ -6,7 +8,53 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/**
+ * Serves a local data folder under /data/ (only when WEBRECON_DATA_DIR is set: tests, benchmarks, the headless
+ * runner). `/data/<dir>/?list` answers the folder's files, recursively, as JSON. This is the same route the GPU
+ * machine's serve.py offers, so the URL-driven page mode works in both places.
+ */
+function dataDirPlugin(): Plugin {
+  const root = process.env.WEBRECON_DATA_DIR ? resolve(process.env.WEBRECON_DATA_DIR) : null;
+  const handler = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
+    if (!root || !req.url?.startsWith('/data/')) return next();
+    const url = new URL(req.url, 'http://x');
+    const path = resolve(root, decodeURIComponent(url.pathname.slice('/data/'.length)));
+    if (path !== root && !path.startsWith(root + sep)) {
+      res.statusCode = 403;
+      return res.end();
+    }
+    if (!existsSync(path)) {
+      res.statusCode = 404;
+      return res.end();
+    }
+    for (const [k, v] of Object.entries(isolationHeaders)) res.setHeader(k, v);
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (statSync(path).isDirectory()) {
+      const files: string[] = [];
+      const walk = (d: string) => {
+        for (const name of readdirSync(d).sort()) {
+          const full = join(d, name);
+          if (statSync(full).isDirectory()) walk(full);
+          else files.push(relative(path, full).split(sep).join('/'));
+        }
+      };
+      walk(path);
+      res.setHeader('Content-Type', 'application/json');
+      return res.end(JSON.stringify({ files }));
+    }
+    const types: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.json': 'application/json', '.txt': 'text/plain' };
+    res.setHeader('Content-Type', types[extname(path).toLowerCase()] ?? 'application/octet-stream');
+    createReadStream(path).pipe(res);
+  };
+  return {
+    name: 'webrecon-data-dir',
+    configureServer: (server) => void server.middlewares.use(handler),
+    configurePreviewServer: (server) => void server.middlewares.use(handler),
+  };
+}
+
 export default defineConfig({
+  plugins: [dataDirPlugin()],
   server: { headers: isolationHeaders, host: '127.0.0.1', port: 5173 },
   preview: { headers: isolationHeaders, host: '127.0.0.1', port: 4173 },
   // onnxruntime-web loads its .wasm/.mjs beside itself; pre-bundling breaks those relative URLs.

@@ -46,6 +46,36 @@ export interface JobResult {
   error?: ErrorInfo;
 }
 
+/** What ingest made of the files, without pixels: the page shows it before and during a run. */
+export interface CaptureSummary {
+  name: string;
+  views: {
+    name: string;
+    path: string;
+    width: number;
+    height: number;
+    fullWidth: number;
+    fullHeight: number;
+    K: number[][];
+    camFromWorld: number[][] | null;
+    intrinsicsSource: 'file' | 'exif' | 'default';
+    depth: boolean;
+    mask: boolean;
+    heldOut: boolean;
+    exif: { make?: string; model?: string; focalLengthMm?: number; focalLength35mm?: number } | null;
+  }[];
+  cameraFormat: string | null;
+  hasPoses: boolean;
+  hasDepth: boolean;
+  hasMasks: boolean;
+  used: string[];
+  skipped: { file: string; reason: string }[];
+  warnings: string[];
+  ms: number;
+}
+
+export type InspectResult = { status: 'success'; capture: CaptureSummary } | { status: 'failed'; error: ErrorInfo };
+
 export type GpuStatus =
   | { available: true; adapter: AdapterSummary; crossOriginIsolated: boolean }
   | { available: false; reason: string; crossOriginIsolated: boolean };
@@ -78,6 +108,8 @@ export type ProgressCallback = (event: ProgressEvent) => void;
 export interface ReconstructApi {
   probeGpu(): Promise<GpuStatus>;
   runJob(request: JobRequest, onProgress: ProgressCallback): Promise<JobResult>;
+  /** Reads the files as a job would (decoding, matching, validation) and describes the capture. */
+  inspectCapture(request: JobRequest, onProgress: ProgressCallback): Promise<InspectResult>;
   /** Cancels the running job (if any); resolves true when one was running. */
   cancelJob(): Promise<boolean>;
   getVramUsage(): Promise<VramUsage | null>;

@@ -17,6 +17,7 @@ if (!self.name?.startsWith('em-pthread')) {
       const result = await service.runJob(request, onProgress);
       return result.zip ? Comlink.transfer(result, [result.zip.buffer as ArrayBuffer]) : result;
     },
+    inspectCapture: (request, onProgress) => service.inspectCapture(request, onProgress),
     cancelJob: async () => service.cancel(),
     getVramUsage: async () => service.getVramUsage(),
     selfTest: (options, onProgress) => service.selfTest(options, onProgress),

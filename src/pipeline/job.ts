@@ -11,6 +11,7 @@ import { validateMeshOutput } from '../export/validate';
 import { zipOutputs } from '../export/zip';
 import { availableModels, MODEL_REGISTRY } from '../models/registry';
 import type { JobInput, JobOutput } from './jobTypes';
+import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
 
 export interface JobEnv {
@@ -36,6 +37,10 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     report.warnings.push(message);
     env.progress({ type: 'warning', message });
   };
+  const progress: ProgressSink = (event) => {
+    if (event.type === 'warning') report.warnings.push(event.file ? `${event.file}: ${event.message}` : event.message);
+    env.progress(event);
+  };
   const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
     report.status = status;
     if (error !== undefined) report.error = describeError(error);
@@ -53,7 +58,11 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       throw new WebReconError('input', `Unknown model(s): ${unknown.join(', ')}. Available: ${availableModels().join(', ') || 'none'}.`);
     }
     if (!env.gpu) warn(`No WebGPU: ${env.gpuError ?? 'unknown reason'}`);
-    const input: JobInput = { options: request.options, files: new Map(request.files.map((f) => [f.path, f.bytes])) };
+    const ingestStart = performance.now();
+    const capture = await runIngest(request, progress, env.signal, [0, 10]);
+    report.stages.push({ name: 'ingest', ms: performance.now() - ingestStart });
+    reportCapture(report, capture);
+    const input: JobInput = { options: request.options, capture };
     const output: JobOutput = { files: {}, meshes: [] };
     const entries: ModelEntry<JobInput, JobOutput>[] = request.options.models.map((name) => ({ name, ...MODEL_REGISTRY[name] }));
     env.gpu?.vram.resetPeak();

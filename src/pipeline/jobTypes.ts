@@ -1,11 +1,11 @@
 /** What models read (the job's input) and where they put their results (files for the zip, report entries). */
 import type { MeshReport } from '../core/report';
+import type { CaptureSet } from '../core/capture';
 import type { JobOptions } from '../../workers/api';
 
 export interface JobInput {
   options: JobOptions;
-  /** The user's files by path (ingest turns them into a CaptureSet). */
-  files: Map<string, ArrayBuffer>;
+  capture: CaptureSet;
 }
 
 export interface JobOutput {

@@ -2,12 +2,13 @@
  * What the worker does, independent of Comlink: holds the GPU context (recreated after a loss), runs one job at a
  * time with an AbortController (cancel, device loss), and guarantees the VRAM manager is clean when a job ends.
  */
-import type { GpuStatus, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult } from '../../workers/api';
+import type { GpuStatus, InspectResult, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult } from '../../workers/api';
 import { describeError, WebReconError } from '../core/errors';
 import { throttleProgress } from '../core/progress';
 import { createGpuContext, deviceLostError, probeGpu, type GpuContext } from '../gpu/device';
 import type { VramUsage } from '../gpu/vram';
 import { GpuSelfTestModel, type SelfTestInput, type SelfTestOutput } from '../models/gpuSelfTest';
+import { summarizeCapture, runIngest } from './ingestStage';
 import { runReconstructionJob } from './job';
 import { runModels, type ModelEntry } from './runner';
 
@@ -87,6 +88,21 @@ export class WorkerService {
     }
     try {
       return await this.exclusive(gpu, (signal) => runReconstructionJob(request, { gpu, gpuError, signal, progress }));
+    } finally {
+      progress.flush();
+    }
+  }
+
+  async inspectCapture(request: JobRequest, onProgress: ProgressCallback): Promise<InspectResult> {
+    const progress = throttleProgress(onProgress);
+    try {
+      return await this.exclusive(null, async (signal) => {
+        const start = performance.now();
+        const capture = await runIngest(request, progress, signal, [0, 100]);
+        return { status: 'success', capture: summarizeCapture(capture, performance.now() - start) } as const;
+      });
+    } catch (error) {
+      return { status: 'failed', error: describeError(error) };
     } finally {
       progress.flush();
     }
