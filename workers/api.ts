@@ -103,6 +103,8 @@ export interface SelfTestResult {
 
 export type BenchmarkSpec = { kind: 'export'; triangles: number; textureSize: number; repeats?: number };
 
+export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;
+
 export type ProgressCallback = (event: ProgressEvent) => void;
 
 export interface ReconstructApi {
@@ -116,6 +118,8 @@ export interface ReconstructApi {
   selfTest(options: SelfTestOptions, onProgress: ProgressCallback): Promise<SelfTestResult>;
   /** Runs a built-in benchmark inside the worker (npm run bench); returns its JSON. */
   benchmark(spec: BenchmarkSpec): Promise<Record<string, unknown>>;
+  /** Runs one GPU kernel against its CPU reference (tests, GPU self-test); returns the comparison figures. */
+  kernelCheck(spec: KernelCheckSpec): Promise<Record<string, unknown>>;
   /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */
   simulateDeviceLoss(): Promise<void>;
 }

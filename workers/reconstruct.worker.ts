@@ -22,6 +22,10 @@ if (!self.name?.startsWith('em-pthread')) {
     getVramUsage: async () => service.getVramUsage(),
     selfTest: (options, onProgress) => service.selfTest(options, onProgress),
     simulateDeviceLoss: () => service.simulateDeviceLoss(),
+    kernelCheck: async (spec) => {
+      const { runKernelCheck } = await import('../src/bench/kernelChecks');
+      return runKernelCheck(await service.getGpu(), spec);
+    },
     benchmark: async (spec) => {
       const { benchmarkExport } = await import('../src/bench/exportBench');
       return { ...benchmarkExport(spec.triangles, spec.textureSize, spec.repeats ?? 3) };

@@ -90,7 +90,7 @@ export async function runModels<I, Out>(entries: ModelEntry<I, Out>[], input: I,
       ms: performance.now() - start,
       vramPeakBytes: peak,
       liveBytesAfterCleanup: liveAfter,
-      ...(result.status !== 'success' ? { error: result.error } : {}),
+      ...(result.status !== 'success' ? { error: result.error } : { details: detailsOf(result) }),
     });
   }
   return { reports, results, peakBytes: jobPeak };
@@ -98,4 +98,10 @@ export async function runModels<I, Out>(entries: ModelEntry<I, Out>[], input: I,
 
 function pick(usage: { liveBytes: number; peakBytes: number }) {
   return { liveBytes: usage.liveBytes, peakBytes: usage.peakBytes };
+}
+
+/** The model's own figures (everything but the status) for report.json. */
+function detailsOf(result: InferenceResult<object>): Record<string, unknown> {
+  const { status: _status, ...rest } = result as { status: string } & Record<string, unknown>;
+  return rest;
 }

@@ -1,0 +1,171 @@
+/**
+ * GPU kernel checks against the CPU references, run inside the worker on the shared device: the browser tests call
+ * them (through the worker API's `kernelCheck`), and a user's "GPU self-test" can too. Each returns plain numbers.
+ */
+import { lookAt } from '../core/camera';
+import type { GpuContext } from '../gpu/device';
+import { readBuffer, uploadBuffer } from '../gpu/readback';
+import { PrefixSum } from '../gpu/scan';
+import { seededRandom } from '../ml/onnxBuilder';
+import type { StageContext } from '../stages/context';
+import { integrateCpu, marchingCubesCpu, type CpuVolume } from '../stages/fusion/cpuReference';
+import { createVolume, destroyVolume, extractMesh, integrateViews, readVolume } from '../stages/fusion/fusion';
+import type { FusionViewData, VolumeSpec } from '../stages/fusion/types';
+
+export type KernelCheckSpec =
+  | { kind: 'scan'; sizes: number[] }
+  | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number] }
+  | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' };
+
+function stageContext(gpu: GpuContext, owner: string): StageContext {
+  return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
+}
+
+export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Promise<Record<string, unknown>> {
+  const ctx = stageContext(gpu, `check:${spec.kind}`);
+  try {
+    if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
+    if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size);
+    return await checkMarchingCubes(ctx, spec.dims, spec.shape);
+  } finally {
+    await ctx.scope.cleanup();
+  }
+}
+
+async function checkScan(ctx: StageContext, sizes: number[]) {
+  const { device } = ctx.gpu;
+  const results = [];
+  for (const n of sizes) {
+    const rand = seededRandom(n);
+    const input = Uint32Array.from({ length: n }, () => Math.floor(rand() * 4));
+    const buffer = uploadBuffer(device, ctx.scope, 'check:scan', input);
+    const scan = new PrefixSum(device, ctx.scope, n, 'check:scan');
+    const encoder = device.createCommandEncoder();
+    scan.encode(encoder, buffer, n);
+    device.queue.submit([encoder.finish()]);
+    const out = new Uint32Array(await readBuffer(device, ctx.scope, buffer, 0, n * 4));
+    const total = new Uint32Array(await readBuffer(device, ctx.scope, scan.total))[0];
+    let running = 0, mismatches = 0;
+    for (let i = 0; i < n; i++) {
+      if (out[i] !== running) mismatches++;
+      running += input[i];
+    }
+    results.push({ n, mismatches, total, expectedTotal: running });
+    scan.dispose();
+    ctx.scope.destroy(buffer);
+  }
+  return { results };
+}
+
+/** Depth maps of a sphere (radius 0.3 at (0.5, 0.5, 0.5)) from cameras on a ring, with a background mask band. */
+export function sphereViews(count: number, width: number, height: number): FusionViewData[] {
+  const views: FusionViewData[] = [];
+  const centre = [0.5, 0.5, 0.5], radius = 0.3;
+  for (let k = 0; k < count; k++) {
+    const a = (2 * Math.PI * k) / count;
+    const pose = lookAt([0.5 + 1.5 * Math.cos(a), 0.8, 0.5 + 1.5 * Math.sin(a)], centre);
+    const f = 0.9 * width;
+    const cx = (width - 1) / 2, cy = (height - 1) / 2;
+    const depth = new Float32Array(width * height), color = new Uint32Array(width * height);
+    const R = [pose[0], pose[1], pose[2], pose[4], pose[5], pose[6], pose[8], pose[9], pose[10]];
+    const t = [pose[3], pose[7], pose[11]];
+    const eye = [0, 1, 2].map((i) => -(R[i] * t[0] + R[3 + i] * t[1] + R[6 + i] * t[2]));
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const dc = [(x - cx) / f, (y - cy) / f, 1];
+      const dir = [0, 1, 2].map((i) => R[i] * dc[0] + R[3 + i] * dc[1] + R[6 + i] * dc[2]);
+      const oc = eye.map((e, i) => e - centre[i]);
+      const b = 2 * (dir[0] * oc[0] + dir[1] * oc[1] + dir[2] * oc[2]);
+      const aa = dir[0] ** 2 + dir[1] ** 2 + dir[2] ** 2;
+      const c = oc[0] ** 2 + oc[1] ** 2 + oc[2] ** 2 - radius * radius;
+      const disc = b * b - 4 * aa * c;
+      const i = y * width + x;
+      if (disc >= 0) {
+        const tt = (-b - Math.sqrt(disc)) / (2 * aa);
+        depth[i] = tt;
+        const p = eye.map((e, j) => e + tt * dir[j]);
+        color[i] = ((Math.floor(128 + 100 * Math.sin(9 * p[0])) & 255) | ((Math.floor(128 + 100 * Math.cos(7 * p[1])) & 255) << 8) | (90 << 16) | (255 << 24)) >>> 0;
+      } else {
+        depth[i] = x < width / 8 ? 0 : -1; // a missing band, the rest background
+      }
+    }
+    views.push({ width, height, fx: f, fy: f, cx, cy, camFromWorld: pose, depth, color });
+  }
+  return views;
+}
+
+async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number]) {
+  const voxel = 1 / (Math.max(...dims) - 1);
+  const spec: VolumeSpec = { dims, origin: [0, 0, 0], voxelSize: voxel, truncation: 4 * voxel };
+  const views = sphereViews(viewCount, size[0], size[1]);
+  const volume = createVolume(ctx, spec);
+  try {
+    await integrateViews(ctx, volume, views);
+    const gpuVol = await readVolume(ctx, volume);
+    const cpuVol = integrateCpu(spec, views);
+    let tsdfWorst = 0, weightMismatch = 0, tsdfMismatch = 0, colorMismatch = 0, observed = 0;
+    for (let i = 0; i < cpuVol.tsdf.length; i++) {
+      const d = Math.abs(gpuVol.tsdf[i] - cpuVol.tsdf[i]);
+      if (gpuVol.weight[i] !== cpuVol.weight[i]) weightMismatch++;
+      else tsdfWorst = Math.max(tsdfWorst, d);
+      if (d > 1e-4) tsdfMismatch++;
+      if (gpuVol.color[i] !== cpuVol.color[i]) colorMismatch++;
+      if (cpuVol.weight[i] > 0) observed++;
+    }
+    return { voxels: cpuVol.tsdf.length, observed, weightMismatch, tsdfMismatch, colorMismatch, tsdfWorstWhereWeightsAgree: tsdfWorst };
+  } finally {
+    destroyVolume(ctx, volume);
+  }
+}
+
+function shapeVolume(dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise'): CpuVolume {
+  const n = dims[0] * dims[1] * dims[2];
+  const vol: CpuVolume = { tsdf: new Float32Array(n), weight: new Float32Array(n).fill(1), color: new Uint32Array(n) };
+  const rand = seededRandom(dims[0] * 1000 + dims[1] * 10 + dims[2]);
+  for (let z = 0; z < dims[2]; z++) for (let y = 0; y < dims[1]; y++) for (let x = 0; x < dims[0]; x++) {
+    const i = x + dims[0] * (y + dims[1] * z);
+    const p = [x / Math.max(1, dims[0] - 1), y / Math.max(1, dims[1] - 1), z / Math.max(1, dims[2] - 1)];
+    let t: number;
+    if (shape === 'empty') t = 1;
+    else if (shape === 'full') t = -0.5;
+    else if (shape === 'noise') t = rand() * 1.6 - 0.8;
+    else t = Math.max(-1, Math.min(1, (Math.hypot(p[0] - 0.5, p[1] - 0.45, p[2] - 0.55) - 0.3) * 3));
+    vol.tsdf[i] = t;
+    if (shape === 'noise' && rand() < 0.05) vol.weight[i] = 0;
+    vol.color[i] = ((x * 37) & 255) | (((y * 53) & 255) << 8) | (((z * 71) & 255) << 16);
+  }
+  return vol;
+}
+
+async function checkMarchingCubes(ctx: StageContext, dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise') {
+  const voxel = 1 / Math.max(1, Math.max(...dims) - 1);
+  const spec: VolumeSpec = { dims, origin: [0.1, -0.2, 0.3], voxelSize: voxel, truncation: 4 * voxel };
+  const cpuVol = shapeVolume(dims, shape);
+  const volume = createVolume(ctx, spec);
+  try {
+    const q = ctx.gpu.device.queue;
+    q.writeBuffer(volume.tsdf, 0, cpuVol.tsdf);
+    q.writeBuffer(volume.weight, 0, cpuVol.weight);
+    q.writeBuffer(volume.color, 0, cpuVol.color);
+    const gpuMesh = await extractMesh(ctx, volume);
+    const cpuMesh = marchingCubesCpu(spec, cpuVol);
+    let positionWorst = 0;
+    if (gpuMesh.positions.length === cpuMesh.positions.length) {
+      for (let i = 0; i < cpuMesh.positions.length; i++) positionWorst = Math.max(positionWorst, Math.abs(gpuMesh.positions[i] - cpuMesh.positions[i]));
+    }
+    let indexMismatch = gpuMesh.indices.length === cpuMesh.indices.length ? 0 : -1;
+    if (indexMismatch === 0) for (let i = 0; i < cpuMesh.indices.length; i++) if (gpuMesh.indices[i] !== cpuMesh.indices[i]) indexMismatch++;
+    let normalsOk = 0;
+    for (let v = 0; v < gpuMesh.normals.length; v += 3) if (Math.abs(Math.hypot(gpuMesh.normals[v], gpuMesh.normals[v + 1], gpuMesh.normals[v + 2]) - 1) < 1e-3) normalsOk++;
+    return {
+      gpuVertices: gpuMesh.positions.length / 3,
+      cpuVertices: cpuMesh.positions.length / 3,
+      gpuTriangles: gpuMesh.indices.length / 3,
+      cpuTriangles: cpuMesh.indices.length / 3,
+      positionWorst,
+      indexMismatch,
+      unitNormals: normalsOk,
+    };
+  } finally {
+    destroyVolume(ctx, volume);
+  }
+}

@@ -1,0 +1,79 @@
+// TSDF integration: every grid point projects into each view of the batch, reads the depth there (nearest pixel),
+// and folds the truncated signed distance (and colour, near the surface) into a running weighted average.
+// Depth < 0 marks background (mask): free space. Depth 0 is missing: no update.
+struct View {
+  r0: vec4f,
+  r1: vec4f,
+  r2: vec4f,
+  intrinsics: vec4f, // fx, fy, cx, cy
+  size: vec2u,
+  offset: u32,
+  _pad: u32,
+};
+
+@group(0) @binding(0) var<storage, read_write> tsdf: array<f32>;
+@group(0) @binding(1) var<storage, read_write> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> color: array<u32>;
+@group(0) @binding(3) var<storage, read> views: array<View>;
+@group(0) @binding(4) var<storage, read> depth: array<f32>;
+@group(0) @binding(5) var<storage, read> pixels: array<u32>;
+@group(0) @binding(6) var<uniform> params: VolumeParams;
+
+override WORKGROUP_SIZE: u32 = 64;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  let total = params.dims.x * params.dims.y * params.dims.z;
+  if (i >= total) {
+    return;
+  }
+  let p = params.origin + vec3f(gridCoord(i, params.dims)) * params.voxelSize;
+  var t = tsdf[i];
+  var w = weight[i];
+  var c = color[i];
+  for (var k = 0u; k < params.viewCount; k = k + 1u) {
+    let view = views[params.viewStart + k];
+    let cz = dot(view.r2.xyz, p) + view.r2.w;
+    if (cz <= 1e-6) {
+      continue;
+    }
+    let cx = dot(view.r0.xyz, p) + view.r0.w;
+    let cy = dot(view.r1.xyz, p) + view.r1.w;
+    let u = i32(floor(view.intrinsics.x * cx / cz + view.intrinsics.z + 0.5));
+    let v = i32(floor(view.intrinsics.y * cy / cz + view.intrinsics.w + 0.5));
+    if (u < 0 || v < 0 || u >= i32(view.size.x) || v >= i32(view.size.y)) {
+      continue;
+    }
+    let pixel = view.offset + u32(v) * view.size.x + u32(u);
+    let d = depth[pixel];
+    var sdf: f32;
+    if (d < 0.0) {
+      sdf = params.truncation;
+    } else if (d == 0.0) {
+      continue;
+    } else {
+      sdf = d - cz;
+    }
+    if (sdf < -params.truncation) {
+      continue;
+    }
+    let value = min(1.0, sdf / params.truncation);
+    t = (t * w + value) / (w + 1.0);
+    if (d > 0.0 && sdf < params.truncation) {
+      let sample = pixels[pixel];
+      let wc = (c >> 24u) & 255u;
+      var packed = 0u;
+      for (var ch = 0u; ch < 3u; ch = ch + 1u) {
+        let a = f32((c >> (8u * ch)) & 255u);
+        let b = f32((sample >> (8u * ch)) & 255u);
+        packed = packed | (u32(floor((a * f32(wc) + b) / f32(wc + 1u) + 0.5)) << (8u * ch));
+      }
+      c = packed | (min(255u, wc + 1u) << 24u);
+    }
+    w = w + 1.0;
+  }
+  tsdf[i] = t;
+  weight[i] = w;
+  color[i] = c;
+}
