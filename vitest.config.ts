@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 60_000,
+    testTimeout: 300_000,
   },
 });

@@ -101,7 +101,9 @@ export interface SelfTestResult {
   error?: ErrorInfo;
 }
 
-export type BenchmarkSpec = { kind: 'export'; triangles: number; textureSize: number; repeats?: number };
+export type BenchmarkSpec =
+  | { kind: 'export'; triangles: number; textureSize: number; repeats?: number }
+  | ({ kind: 'fusion' } & import('../src/bench/fusionBench').FusionBenchSpec);
 
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;
 

@@ -27,6 +27,10 @@ if (!self.name?.startsWith('em-pthread')) {
       return runKernelCheck(await service.getGpu(), spec);
     },
     benchmark: async (spec) => {
+      if (spec.kind === 'fusion') {
+        const { benchmarkFusion } = await import('../src/bench/fusionBench');
+        return benchmarkFusion(await service.getGpu(), spec);
+      }
       const { benchmarkExport } = await import('../src/bench/exportBench');
       return { ...benchmarkExport(spec.triangles, spec.textureSize, spec.repeats ?? 3) };
     },

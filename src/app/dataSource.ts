@@ -5,11 +5,12 @@
 import type { InputFile } from '../../workers/api';
 
 export async function fetchDataFiles(dir: string, filter: (path: string) => boolean = () => true): Promise<InputFile[]> {
-  const base = `/data/${dir.replace(/^\/+|\/+$/g, '')}`;
+  const clean = dir.replace(/^\/+|\/+$/g, '').replace(/^data(\/|$)/, '');
+  const base = clean ? `/data/${clean}` : '/data';
   const listing = await fetch(`${base}/?list`);
   if (!listing.ok) throw new Error(`data: cannot list ${base} (HTTP ${listing.status})`);
   const { files } = (await listing.json()) as { files: string[] };
-  const top = base.split('/').pop()!;
+  const top = clean.split('/').pop() || 'capture';
   const wanted = files.filter(filter);
   return Promise.all(
     wanted.map(async (path) => {

@@ -15,7 +15,8 @@ import type { FusionViewData, VolumeSpec } from '../stages/fusion/types';
 export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
   | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number] }
-  | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' };
+  | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
+  | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] };
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -26,6 +27,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
   try {
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size);
+    if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
@@ -57,13 +59,45 @@ async function checkScan(ctx: StageContext, sizes: number[]) {
   return { results };
 }
 
-/** Depth maps of a sphere (radius 0.3 at (0.5, 0.5, 0.5)) from cameras on a ring, with a background mask band. */
-export function sphereViews(count: number, width: number, height: number): FusionViewData[] {
+export type AnalyticShape = 'sphere' | 'box';
+
+/** Sphere: centre (0.5, 0.5, 0.5), radius 0.3. Box: centre (0.5, 0.5, 0.5), half extents (0.3, 0.2, 0.25). */
+export function distanceToShape(shape: AnalyticShape, p: number[]): number {
+  if (shape === 'sphere') return Math.abs(Math.hypot(p[0] - 0.5, p[1] - 0.5, p[2] - 0.5) - 0.3);
+  const h = [0.3, 0.2, 0.25];
+  const q = [0, 1, 2].map((k) => Math.abs(p[k] - 0.5) - h[k]);
+  const outside = Math.hypot(Math.max(q[0], 0), Math.max(q[1], 0), Math.max(q[2], 0));
+  return Math.abs(outside + Math.min(Math.max(q[0], q[1], q[2]), 0));
+}
+
+/** Ray parameter of the first hit of eye + t * dir with the shape, or -1. */
+function intersect(shape: AnalyticShape, eye: number[], dir: number[]): number {
+  if (shape === 'sphere') {
+    const oc = eye.map((e) => e - 0.5);
+    const b = 2 * (dir[0] * oc[0] + dir[1] * oc[1] + dir[2] * oc[2]);
+    const a = dir[0] ** 2 + dir[1] ** 2 + dir[2] ** 2;
+    const c = oc[0] ** 2 + oc[1] ** 2 + oc[2] ** 2 - 0.09;
+    const disc = b * b - 4 * a * c;
+    return disc >= 0 ? (-b - Math.sqrt(disc)) / (2 * a) : -1;
+  }
+  const h = [0.3, 0.2, 0.25];
+  let tmin = -Infinity, tmax = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const t1 = (0.5 - h[k] - eye[k]) / dir[k], t2 = (0.5 + h[k] - eye[k]) / dir[k];
+    tmin = Math.max(tmin, Math.min(t1, t2));
+    tmax = Math.min(tmax, Math.max(t1, t2));
+  }
+  return tmax >= Math.max(tmin, 0) ? tmin : -1;
+}
+
+/** Depth maps of an analytic shape from cameras on two rings, with a missing band and background elsewhere. */
+export function analyticViews(shape: AnalyticShape, count: number, width: number, height: number): FusionViewData[] {
   const views: FusionViewData[] = [];
-  const centre = [0.5, 0.5, 0.5], radius = 0.3;
+  const centre = [0.5, 0.5, 0.5];
   for (let k = 0; k < count; k++) {
-    const a = (2 * Math.PI * k) / count;
-    const pose = lookAt([0.5 + 1.5 * Math.cos(a), 0.8, 0.5 + 1.5 * Math.sin(a)], centre);
+    const a = (2 * Math.PI * k) / count + (k % 2) * 0.4;
+    const elevation = k % 2 ? -0.5 : 0.8;
+    const pose = lookAt([0.5 + 1.5 * Math.cos(a), 0.5 + elevation, 0.5 + 1.5 * Math.sin(a)], centre);
     const f = 0.9 * width;
     const cx = (width - 1) / 2, cy = (height - 1) / 2;
     const depth = new Float32Array(width * height), color = new Uint32Array(width * height);
@@ -73,24 +107,43 @@ export function sphereViews(count: number, width: number, height: number): Fusio
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
       const dc = [(x - cx) / f, (y - cy) / f, 1];
       const dir = [0, 1, 2].map((i) => R[i] * dc[0] + R[3 + i] * dc[1] + R[6 + i] * dc[2]);
-      const oc = eye.map((e, i) => e - centre[i]);
-      const b = 2 * (dir[0] * oc[0] + dir[1] * oc[1] + dir[2] * oc[2]);
-      const aa = dir[0] ** 2 + dir[1] ** 2 + dir[2] ** 2;
-      const c = oc[0] ** 2 + oc[1] ** 2 + oc[2] ** 2 - radius * radius;
-      const disc = b * b - 4 * aa * c;
+      const tt = intersect(shape, eye, dir);
       const i = y * width + x;
-      if (disc >= 0) {
-        const tt = (-b - Math.sqrt(disc)) / (2 * aa);
-        depth[i] = tt;
+      if (tt > 0) {
+        depth[i] = tt; // dir has camera z = 1, so t is the depth along the optical axis
         const p = eye.map((e, j) => e + tt * dir[j]);
         color[i] = ((Math.floor(128 + 100 * Math.sin(9 * p[0])) & 255) | ((Math.floor(128 + 100 * Math.cos(7 * p[1])) & 255) << 8) | (90 << 16) | (255 << 24)) >>> 0;
       } else {
-        depth[i] = x < width / 8 ? 0 : -1; // a missing band, the rest background
+        depth[i] = x < width / 8 ? 0 : -1;
       }
     }
     views.push({ width, height, fx: f, fy: f, cx, cy, camFromWorld: pose, depth, color });
   }
   return views;
+}
+
+export function sphereViews(count: number, width: number, height: number): FusionViewData[] {
+  return analyticViews('sphere', count, width, height);
+}
+
+async function checkAccuracy(ctx: StageContext, shape: AnalyticShape, voxels: number, viewCount: number, size: [number, number]) {
+  const voxel = 1 / (voxels - 1);
+  const spec: VolumeSpec = { dims: [voxels, voxels, voxels], origin: [0, 0, 0], voxelSize: voxel, truncation: 4 * voxel };
+  const volume = createVolume(ctx, spec);
+  try {
+    await integrateViews(ctx, volume, analyticViews(shape, viewCount, size[0], size[1]));
+    const mesh = await extractMesh(ctx, volume);
+    let sum = 0, worst = 0;
+    const n = mesh.positions.length / 3;
+    for (let v = 0; v < n; v++) {
+      const d = distanceToShape(shape, [mesh.positions[3 * v], mesh.positions[3 * v + 1], mesh.positions[3 * v + 2]]);
+      sum += d;
+      worst = Math.max(worst, d);
+    }
+    return { shape, voxels, voxelSize: voxel, vertices: n, triangles: mesh.indices.length / 3, meanDistance: sum / Math.max(1, n), maxDistance: worst, meanInVoxels: sum / Math.max(1, n) / voxel };
+  } finally {
+    destroyVolume(ctx, volume);
+  }
 }
 
 async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number]) {

@@ -83,5 +83,10 @@ export interface ErrorInfo {
 export function describeError(error: unknown): ErrorInfo {
   if (error instanceof WebReconError) return { code: error.code, message: error.message };
   if (error instanceof Error) return { code: 'internal', message: `${error.name}: ${error.message}` };
+  if (isErrorInfo(error)) return { code: error.code, message: error.message };
   return { code: 'internal', message: String(error) };
+}
+
+function isErrorInfo(value: unknown): value is ErrorInfo {
+  return typeof value === 'object' && value !== null && typeof (value as ErrorInfo).message === 'string' && typeof (value as ErrorInfo).code === 'string';
 }

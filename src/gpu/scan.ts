@@ -6,6 +6,7 @@
 import scanAddWgsl from './kernels/scan_add.wgsl?raw';
 import scanBlocksWgsl from './kernels/scan_blocks.wgsl?raw';
 import { getComputePipeline, splitWorkgroups } from './kernel';
+import type { GpuTimer } from './timer';
 import type { VramScope } from './vram';
 
 export const SCAN_BLOCK = 512;
@@ -38,7 +39,7 @@ export class PrefixSum {
   }
 
   /** Encodes the scan of the first `count` elements of `data` (count <= maxCount). */
-  encode(encoder: GPUCommandEncoder, data: GPUBuffer, count: number): void {
+  encode(encoder: GPUCommandEncoder, data: GPUBuffer, count: number, timer?: GpuTimer | null): void {
     if (count > this.maxCount) throw new Error(`scan: ${count} elements exceed the ${this.maxCount} it was built for`);
     const device = this.device;
     const blocks = getComputePipeline(device, { label: 'scan.blocks', code: scanBlocksWgsl });
@@ -55,7 +56,7 @@ export class PrefixSum {
       chain.push({ buffer: level.buffer, count: n, params: level.params });
     }
     for (const step of chain) this.device.queue.writeBuffer(step.params, 0, new Uint32Array([Math.max(1, step.count), 0, 0, 0]));
-    const pass = encoder.beginComputePass({ label: 'scan' });
+    const pass = encoder.beginComputePass({ label: 'scan', timestampWrites: timer?.timestampWrites('scan') });
     for (let k = 0; k < chain.length; k++) {
       const sums = k + 1 < chain.length ? chain[k + 1].buffer : this.total;
       pass.setPipeline(blocks);

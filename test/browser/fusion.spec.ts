@@ -43,3 +43,13 @@ test('marching cubes in WGSL gives exactly the CPU mesh (sphere, odd sizes, nois
     if (shape === 'empty' || shape === 'full') expect(r.gpuTriangles).toBe(0);
   }
 });
+
+test('fused sphere and box lie within half a voxel of the true surface', async ({ page }) => {
+  await openApp(page);
+  for (const shape of ['sphere', 'box']) {
+    const r = await check(page, { kind: 'accuracy', shape, voxels: 64, views: 12, size: [96, 72] });
+    console.log(`[accuracy] ${JSON.stringify(r)}`);
+    expect(r.triangles).toBeGreaterThan(2000);
+    expect(r.meanInVoxels).toBeLessThan(0.5);
+  }
+});

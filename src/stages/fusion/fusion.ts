@@ -9,6 +9,7 @@ import type { Mesh } from '../../core/mesh';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
 import { readBuffer } from '../../gpu/readback';
 import { PrefixSum } from '../../gpu/scan';
+import type { GpuTimer } from '../../gpu/timer';
 import type { StageContext } from '../context';
 import { SATURATED } from './cpuReference';
 import commonWgsl from './fusion_common.wgsl?raw';
@@ -23,8 +24,9 @@ import type { FusionViewData, VolumeSpec } from './types';
 
 const WORKGROUP_SIZE = 64;
 const VIEW_STRUCT_BYTES = 80;
-/** Depth + colour bytes uploaded per integration batch. */
+/** Depth + colour bytes uploaded per integration batch, and views per batch (progress moves per batch). */
 const BATCH_BYTES = 128 * 1024 * 1024;
+const BATCH_VIEWS = 8;
 
 export interface VolumeBuffers {
   tsdf: GPUBuffer;
@@ -79,14 +81,14 @@ export function destroyVolume(ctx: StageContext, volume: VolumeBuffers): void {
 }
 
 /** Integrates the views into the volume, in batches that respect BATCH_BYTES; progress per batch. */
-export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, views: FusionViewData[]): Promise<void> {
+export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, views: FusionViewData[], timer?: GpuTimer | null): Promise<void> {
   const { device } = ctx.gpu;
   const batches: FusionViewData[][] = [];
   let current: FusionViewData[] = [];
   let bytes = 0;
   for (const view of views) {
     const size = view.width * view.height * 8;
-    if (current.length && bytes + size > BATCH_BYTES) {
+    if (current.length && (bytes + size > BATCH_BYTES || current.length >= BATCH_VIEWS)) {
       batches.push(current);
       current = [];
       bytes = 0;
@@ -122,7 +124,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
       device.queue.writeBuffer(viewBuffer, 0, table);
       writeParams(device, volume.params, volume.spec, 0, batch.length);
       const encoder = device.createCommandEncoder({ label: 'fusion.integrate' });
-      const pass = encoder.beginComputePass({ label: 'fusion.integrate' });
+      const pass = encoder.beginComputePass({ label: 'fusion.integrate', timestampWrites: timer?.timestampWrites('integrate') });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil(n / WORKGROUP_SIZE), device.limits.maxComputeWorkgroupsPerDimension));
@@ -147,7 +149,7 @@ export interface RawMesh {
 }
 
 /** Marching cubes on the volume: two scans, one readback of the counts, one of the mesh. */
-export async function extractMesh(ctx: StageContext, volume: VolumeBuffers): Promise<RawMesh> {
+export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, timer?: GpuTimer | null): Promise<RawMesh> {
   const { device } = ctx.gpu;
   const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
@@ -176,7 +178,7 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers): Pro
     const countV = pipeline('mc.countVertices', countVerticesWgsl);
     const countT = pipeline('mc.countTriangles', cubeWgsl + countTrianglesWgsl);
     let encoder = device.createCommandEncoder({ label: 'mc.count' });
-    let pass = encoder.beginComputePass({ label: 'mc.count' });
+    let pass = encoder.beginComputePass({ label: 'mc.count', timestampWrites: timer?.timestampWrites('mc.count') });
     pass.setPipeline(countV);
     pass.setBindGroup(0, bindBuffers(device, countV, 'mc.countVertices', [volume.tsdf, volume.weight, vertexBase, volume.params]));
     pass.dispatchWorkgroups(...groups);
@@ -184,8 +186,8 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers): Pro
     pass.setBindGroup(0, bindBuffers(device, countT, 'mc.countTriangles', [volume.tsdf, volume.weight, tableBuffer, triangleBase, volume.params]));
     pass.dispatchWorkgroups(...groups);
     pass.end();
-    vertexScan.encode(encoder, vertexBase, n);
-    triangleScan.encode(encoder, triangleBase, n);
+    vertexScan.encode(encoder, vertexBase, n, timer);
+    triangleScan.encode(encoder, triangleBase, n, timer);
     const totals = make('mc:totals', 8, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     encoder.copyBufferToBuffer(vertexScan.total, 0, totals, 0, 4);
     encoder.copyBufferToBuffer(triangleScan.total, 0, totals, 4, 4);
@@ -204,7 +206,7 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers): Pro
     const emitV = pipeline('mc.emitVertices', emitVerticesWgsl);
     const emitT = pipeline('mc.emitTriangles', cubeWgsl + emitTrianglesWgsl);
     encoder = device.createCommandEncoder({ label: 'mc.emit' });
-    pass = encoder.beginComputePass({ label: 'mc.emit' });
+    pass = encoder.beginComputePass({ label: 'mc.emit', timestampWrites: timer?.timestampWrites('mc.emit') });
     pass.setPipeline(emitV);
     pass.setBindGroup(0, bindBuffers(device, emitV, 'mc.emitVertices', [volume.tsdf, volume.weight, volume.color, vertexBase, positions, normals, colors, volume.params]));
     pass.dispatchWorkgroups(...groups);

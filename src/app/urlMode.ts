@@ -1,0 +1,47 @@
+/**
+ * The page driven by its URL, for machines without node (the H200 benchmark machine, shared/device/README.md):
+ *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>]
+ *   /?bench=<json BenchmarkSpec>
+ * fetches the inputs from /data/..., runs, POSTs the report (or benchmark JSON) to /report, then POSTs /done.
+ * Logs go to /log line by line. Returns false when the URL asks for nothing.
+ */
+import type { BenchmarkSpec, Preset } from '../../workers/api';
+import type { ReconstructClient } from './client';
+
+async function post(path: string, body: unknown): Promise<void> {
+  await fetch(path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) }).catch(() => undefined);
+}
+
+export function runFromUrl(client: ReconstructClient, search: string): boolean {
+  const params = new URLSearchParams(search);
+  const job = params.get('job');
+  const bench = params.get('bench');
+  if (job === null && bench === null) return false;
+  const log = (line: string) => void post('/log', JSON.stringify({ t: performance.now(), line }));
+  void (async () => {
+    try {
+      const gpu = await client.api.probeGpu();
+      log(`gpu: ${JSON.stringify(gpu)}`);
+      if (bench !== null) {
+        const result = await client.api.benchmark(JSON.parse(bench) as BenchmarkSpec);
+        await post('/report', { gpu, benchmark: JSON.parse(bench), result });
+      } else {
+        const options = {
+          preset: (params.get('preset') ?? 'standard') as Preset,
+          models: (params.get('models') ?? 'feedforward').split(','),
+          holdout: Number(params.get('holdout') ?? 0),
+          captureName: job!.split('/').filter(Boolean).pop() ?? 'capture',
+        };
+        const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
+        for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+        await post('/report', { ...result.report, fetchMs, zipBytes: result.zipBytes });
+      }
+    } catch (error) {
+      log(`error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      await post('/report', { status: 'failed', error: String(error) });
+    } finally {
+      await post('/done', {});
+    }
+  })();
+  return true;
+}
