@@ -60,5 +60,10 @@ export default defineConfig({
   // onnxruntime-web loads its .wasm/.mjs beside itself; pre-bundling breaks those relative URLs.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), run: resolve(import.meta.dirname, 'run.html') } },
+  },
 });

@@ -7,9 +7,7 @@ import type { InputFile } from '../../workers/api';
 export async function fetchDataFiles(dir: string, filter: (path: string) => boolean = () => true): Promise<InputFile[]> {
   const clean = dir.replace(/^\/+|\/+$/g, '').replace(/^data(\/|$)/, '');
   const base = clean ? `/data/${clean}` : '/data';
-  const listing = await fetch(`${base}/?list`);
-  if (!listing.ok) throw new Error(`data: cannot list ${base} (HTTP ${listing.status})`);
-  const { files } = (await listing.json()) as { files: string[] };
+  const files = await listFiles(base);
   const top = clean.split('/').pop() || 'capture';
   const wanted = files.filter(filter);
   return Promise.all(
@@ -19,4 +17,19 @@ export async function fetchDataFiles(dir: string, filter: (path: string) => bool
       return { name: path.split('/').pop()!, path: `${top}/${path}`, bytes: await response.arrayBuffer() };
     }),
   );
+}
+
+/** `<dir>/manifest.json` ({"files": [...]}) when there is one (serve.py on the GPU machine), else `<dir>/?list`. */
+async function listFiles(base: string): Promise<string[]> {
+  for (const url of [`${base}/manifest.json`, `${base}/?list`]) {
+    const response = await fetch(url);
+    if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) continue;
+    try {
+      const { files } = (await response.json()) as { files: string[] };
+      if (Array.isArray(files)) return files.filter((f) => f !== 'manifest.json');
+    } catch {
+      // not a listing: try the next form
+    }
+  }
+  throw new Error(`data: cannot list ${base} (no manifest.json and no ?list listing)`);
 }

@@ -2,7 +2,7 @@
  * The fusion stage: views with depth -> volume bounds and resolution -> TSDF -> marching cubes -> cleaned mesh.
  * Resolution comes from the preset and the VRAM budget; an out-of-memory (budget or driver) halves it and retries.
  */
-import { unprojectPixel } from '../../core/camera';
+import { invertPose } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { GpuOutOfMemoryError, InputError, throwIfAborted } from '../../core/errors';
 import type { Mesh } from '../../core/mesh';
@@ -48,25 +48,31 @@ export function fusionViewOf(view: CaptureView): FusionViewData {
 
 /** Robust bounds of the back-projected depth (0.5% / 99.5% per axis), with a margin. */
 export function boundsFromDepth(views: FusionViewData[], stride = 4): { min: [number, number, number]; max: [number, number, number] } {
-  const xs: number[] = [], ys: number[] = [], zs: number[] = [];
+  const capacity = views.reduce((n, v) => n + Math.ceil(v.width / stride) * Math.ceil(v.height / stride), 0);
+  const xs = new Float32Array(capacity), ys = new Float32Array(capacity), zs = new Float32Array(capacity);
+  let count = 0;
   for (const v of views) {
-    const K = [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1];
-    for (let y = 0; y < v.height; y += stride) for (let x = 0; x < v.width; x += stride) {
-      const d = v.depth[y * v.width + x];
-      if (d <= 0) continue;
-      const p = unprojectPixel(K, v.camFromWorld, x, y, d);
-      xs.push(p[0]);
-      ys.push(p[1]);
-      zs.push(p[2]);
+    const w = invertPose(v.camFromWorld);
+    for (let y = 0; y < v.height; y += stride) {
+      const ry = (y - v.cy) / v.fy;
+      for (let x = 0; x < v.width; x += stride) {
+        const d = v.depth[y * v.width + x];
+        if (d <= 0) continue;
+        const cx = ((x - v.cx) / v.fx) * d, cy = ry * d;
+        xs[count] = w[0] * cx + w[1] * cy + w[2] * d + w[3];
+        ys[count] = w[4] * cx + w[5] * cy + w[6] * d + w[7];
+        zs[count] = w[8] * cx + w[9] * cy + w[10] * d + w[11];
+        count++;
+      }
     }
   }
-  if (xs.length < 10) throw new InputError('The depth maps hold (almost) no valid depth: nothing to fuse.');
-  const q = (a: number[], f: number) => {
-    a.sort((m, n) => m - n);
-    return a[Math.min(a.length - 1, Math.max(0, Math.floor(f * (a.length - 1))))];
+  if (count < 10) throw new InputError('The depth maps hold (almost) no valid depth: nothing to fuse.');
+  const q = (a: Float32Array, f: number) => {
+    const sorted = a.subarray(0, count).sort();
+    return sorted[Math.min(count - 1, Math.max(0, Math.floor(f * (count - 1))))];
   };
   const min = [q(xs, 0.005), q(ys, 0.005), q(zs, 0.005)];
-  const max = [q(xs, 0.995), q(ys, 0.995), q(zs, 0.995)];
+  const max = [xs[Math.floor(0.995 * (count - 1))], ys[Math.floor(0.995 * (count - 1))], zs[Math.floor(0.995 * (count - 1))]];
   const margin = 0.04 * Math.max(max[0] - min[0], max[1] - min[1], max[2] - min[2]);
   return { min: min.map((v) => v - margin) as [number, number, number], max: max.map((v) => v + margin) as [number, number, number] };
 }
@@ -74,7 +80,7 @@ export function boundsFromDepth(views: FusionViewData[], stride = 4): { min: [nu
 export function volumeSpecFor(bounds: { min: number[]; max: number[] }, voxelsPerSide: number): VolumeSpec {
   const extent = [0, 1, 2].map((k) => bounds.max[k] - bounds.min[k]);
   const voxelSize = Math.max(...extent) / (voxelsPerSide - 1);
-  const dims = extent.map((e) => Math.max(2, Math.ceil(e / voxelSize) + 1)) as [number, number, number];
+  const dims = extent.map((e) => Math.max(2, Math.ceil(e / voxelSize - 1e-6) + 1)) as [number, number, number];
   return { dims, origin: [bounds.min[0], bounds.min[1], bounds.min[2]], voxelSize, truncation: TRUNCATION_VOXELS * voxelSize };
 }
 
