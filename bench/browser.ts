@@ -53,3 +53,20 @@ export async function openAppInChromium(options: { rebuild?: boolean; log?: (lin
     throw error;
   }
 }
+
+/** Copies bytes held by the page (an expression evaluating to a Uint8Array) to Node, in base64 chunks. */
+export async function pullBytes(page: Page, expression: string, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const chunk = 8 * 1024 * 1024;
+  for (let offset = 0; offset < length; offset += chunk) {
+    const b64 = await page.evaluate(([expr, o, n]) => {
+      const bytes = (0, eval)(expr as string) as Uint8Array;
+      const part = bytes.subarray(o as number, (o as number) + (n as number));
+      let s = '';
+      for (let i = 0; i < part.length; i += 0x8000) s += String.fromCharCode(...part.subarray(i, i + 0x8000));
+      return btoa(s);
+    }, [expression, offset, chunk] as const);
+    chunks.push(Buffer.from(b64, 'base64'));
+  }
+  return Buffer.concat(chunks);
+}

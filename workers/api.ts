@@ -105,6 +105,13 @@ export type BenchmarkSpec =
   | { kind: 'export'; triangles: number; textureSize: number; repeats?: number }
   | ({ kind: 'fusion' } & import('../src/bench/fusionBench').FusionBenchSpec);
 
+export interface SynthRequest {
+  /** The OBJ, its MTL and textures. */
+  files: InputFile[];
+  objName: string;
+  options: import('../src/synth/synthesize').SynthOptions;
+}
+
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;
 
 export type ProgressCallback = (event: ProgressEvent) => void;
@@ -120,6 +127,8 @@ export interface ReconstructApi {
   selfTest(options: SelfTestOptions, onProgress: ProgressCallback): Promise<SelfTestResult>;
   /** Runs a built-in benchmark inside the worker (npm run bench); returns its JSON. */
   benchmark(spec: BenchmarkSpec): Promise<Record<string, unknown>>;
+  /** Renders a synthetic capture of a textured OBJ with exact ground truth (npm run synth). */
+  synthesize(request: SynthRequest, onProgress: ProgressCallback): Promise<{ files: Record<string, Uint8Array>; gt: unknown }>;
   /** Runs one GPU kernel against its CPU reference (tests, GPU self-test); returns the comparison figures. */
   kernelCheck(spec: KernelCheckSpec): Promise<Record<string, unknown>>;
   /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */

@@ -22,6 +22,10 @@ if (!self.name?.startsWith('em-pthread')) {
     getVramUsage: async () => service.getVramUsage(),
     selfTest: (options, onProgress) => service.selfTest(options, onProgress),
     simulateDeviceLoss: () => service.simulateDeviceLoss(),
+    synthesize: async (request, onProgress) => {
+      const result = await service.synthesize(request, onProgress);
+      return Comlink.transfer(result, Object.values(result.files).map((f) => f.buffer as ArrayBuffer));
+    },
     kernelCheck: async (spec) => {
       const { runKernelCheck } = await import('../src/bench/kernelChecks');
       return runKernelCheck(await service.getGpu(), spec);

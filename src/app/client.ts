@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { ProgressEvent } from '../core/progress';
-import type { InputFile, InspectResult, JobOptions, JobRequest, JobResult, ReconstructApi, SelfTestOptions, SelfTestResult } from '../../workers/api';
+import type { InputFile, InspectResult, JobOptions, JobRequest, JobResult, ReconstructApi, SelfTestOptions, SelfTestResult, SynthRequest } from '../../workers/api';
 import { fetchDataFiles } from './dataSource';
 
 export interface ReconstructClient {
@@ -13,6 +13,7 @@ export interface ReconstructClient {
   runJob(request: JobRequest, onProgress?: (e: ProgressEvent) => void): Promise<{ result: JobResult; events: ProgressEvent[] }>;
   selfTest(options: SelfTestOptions, onProgress?: (e: ProgressEvent) => void): Promise<{ result: SelfTestResult; events: ProgressEvent[] }>;
   inspectCapture(request: JobRequest, onProgress?: (e: ProgressEvent) => void): Promise<{ result: InspectResult; events: ProgressEvent[] }>;
+  synthesize(request: SynthRequest, onProgress?: (e: ProgressEvent) => void): Promise<{ files: Record<string, Uint8Array>; gt: unknown }>;
   /** Fetches a capture served under /data/ (tests, benchmarks, the GPU machine). */
   fetchDataFiles(dir: string, pattern?: string): Promise<InputFile[]>;
   /** Fetches /data/<dir> and runs a job on it; the zip stays in the page (window.webreconLastZip), the rest returns. */
@@ -60,6 +61,12 @@ export function createReconstructClient(): ReconstructClient {
         }),
       );
       return { result, events };
+    },
+    synthesize(request, onProgress) {
+      return api.synthesize(
+        Comlink.transfer(request, request.files.map((f) => f.bytes)),
+        Comlink.proxy((event: ProgressEvent) => onProgress?.(event)),
+      );
     },
     fetchDataFiles(dir, pattern) {
       const re = pattern ? new RegExp(pattern) : null;

@@ -19,9 +19,9 @@ export async function fetchDataFiles(dir: string, filter: (path: string) => bool
   );
 }
 
-/** `<dir>/manifest.json` ({"files": [...]}) when there is one (serve.py on the GPU machine), else `<dir>/?list`. */
+/** `<dir>/?list` (vite with WEBRECON_DATA_DIR), else `<dir>/manifest.json` ({"files": [...]}, for serve.py on the GPU machine). */
 async function listFiles(base: string): Promise<string[]> {
-  for (const url of [`${base}/manifest.json`, `${base}/?list`]) {
+  for (const url of [`${base}/?list`, `${base}/manifest.json`]) {
     const response = await fetch(url);
     if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) continue;
     try {

@@ -2,7 +2,7 @@
  * What the worker does, independent of Comlink: holds the GPU context (recreated after a loss), runs one job at a
  * time with an AbortController (cancel, device loss), and guarantees the VRAM manager is clean when a job ends.
  */
-import type { GpuStatus, InspectResult, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult } from '../../workers/api';
+import type { GpuStatus, InspectResult, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult, SynthRequest } from '../../workers/api';
 import { describeError, WebReconError } from '../core/errors';
 import { throttleProgress } from '../core/progress';
 import { createGpuContext, deviceLostError, probeGpu, type GpuContext } from '../gpu/device';
@@ -106,6 +106,26 @@ export class WorkerService {
     } finally {
       progress.flush();
     }
+  }
+
+  async synthesize(request: SynthRequest, onProgress: ProgressCallback): Promise<{ files: Record<string, Uint8Array>; gt: unknown }> {
+    const gpu = await this.getGpu();
+    const { synthesizeCapture } = await import('../synth/synthesize');
+    return this.exclusive(gpu, async (signal) => {
+      const scope = gpu.vram.scope('synth');
+      try {
+        const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
+        return await synthesizeCapture(request.objName, files, request.options, {
+          gpu,
+          scope,
+          signal,
+          progress: (done, total, message) => onProgress({ type: 'model', model: 'synth', progress: (100 * done) / total, step: message, overall: (100 * done) / total }),
+          warn: (message) => onProgress({ type: 'warning', message }),
+        });
+      } finally {
+        await scope.cleanup();
+      }
+    });
   }
 
   async selfTest(options: SelfTestOptions, onProgress: ProgressCallback): Promise<SelfTestResult> {

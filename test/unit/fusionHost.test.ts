@@ -38,6 +38,6 @@ describe('fusion host code', () => {
     expect(out.positions.length / 3).toBe(102);
     expect(out.removedFaces).toBe(1);
     expect(out.components).toBe(1);
-    expect([...out.colors.subarray(0, 3)]).toEqual([0x40, 0x80, 0xff]);
+    expect([...out.colors!.subarray(0, 3)]).toEqual([0x40, 0x80, 0xff]);
   });
 });
