@@ -38,6 +38,9 @@ export interface ModelReport {
 
 export interface CameraReport {
   name: string;
+  /** K is for the photo at this size (the user's full resolution). */
+  width?: number;
+  height?: number;
   registered: boolean;
   reason?: string;
   K: number[][];

@@ -63,7 +63,7 @@ export function pointTriangleDistance2(p: number[], a: number[], b: number[], c:
   if (d3 >= 0 && d4 <= d3) return d2(b);
   const vc = d1 * d4 - d3 * d2_;
   if (vc <= 0 && d1 >= 0 && d3 <= 0) {
-    const v = d1 / (d1 - d3);
+    const v = d1 - d3 !== 0 ? d1 / (d1 - d3) : 0;
     return d2([a[0] + v * ab[0], a[1] + v * ab[1], a[2] + v * ab[2]]);
   }
   const cp = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
@@ -71,15 +71,18 @@ export function pointTriangleDistance2(p: number[], a: number[], b: number[], c:
   if (d6 >= 0 && d5 <= d6) return d2(c);
   const vb = d5 * d2_ - d1 * d6;
   if (vb <= 0 && d2_ >= 0 && d6 <= 0) {
-    const w = d2_ / (d2_ - d6);
+    const w = d2_ - d6 !== 0 ? d2_ / (d2_ - d6) : 0;
     return d2([a[0] + w * ac[0], a[1] + w * ac[1], a[2] + w * ac[2]]);
   }
   const va = d3 * d6 - d5 * d4;
   if (va <= 0 && d4 - d3 >= 0 && d5 - d6 >= 0) {
-    const w = (d4 - d3) / (d4 - d3 + (d5 - d6));
+    const den = d4 - d3 + (d5 - d6);
+    const w = den !== 0 ? (d4 - d3) / den : 0;
     return d2([b[0] + w * (c[0] - b[0]), b[1] + w * (c[1] - b[1]), b[2] + w * (c[2] - b[2])]);
   }
-  const denom = 1 / (va + vb + vc);
+  const sum = va + vb + vc;
+  if (!(Math.abs(sum) > 0)) return Math.min(d2(a), d2(b), d2(c)); // degenerate (zero-area) triangle
+  const denom = 1 / sum;
   const v = vb * denom, w = vc * denom;
   return d2([a[0] + ab[0] * v + ac[0] * w, a[1] + ab[1] * v + ac[1] * w, a[2] + ab[2] * v + ac[2] * w]);
 }

@@ -3,7 +3,7 @@
 /** Eigen decomposition of a symmetric n x n matrix (row-major). Returns eigenvalues and eigenvectors as columns. */
 export function symmetricEigen(a: number[], n: number): { values: number[]; vectors: number[] } {
   const m = [...a];
-  const v = Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+  const v: number[] = Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q] ** 2;

@@ -1,6 +1,6 @@
 /** Ingest as a job stage: progress, the worker's decoder, and the summary the page and report.json show. */
 import type { CaptureSummary, JobRequest } from '../../workers/api';
-import { mat3ToRows, poseToRows } from '../core/camera';
+import { mat3ToRows, poseToRows, scaleK } from '../core/camera';
 import type { CaptureSet } from '../core/capture';
 import type { ProgressSink } from '../core/progress';
 import type { CameraReport, Report } from '../core/report';
@@ -70,9 +70,12 @@ export function reportCapture(report: Report, capture: CaptureSet): void {
   };
   report.cameras = capture.views.map((v): CameraReport => ({
     name: v.name,
+    width: v.fullWidth,
+    height: v.fullHeight,
     registered: v.camFromWorld !== null,
     ...(v.camFromWorld ? {} : { reason: 'no pose' }),
-    K: mat3ToRows(v.K),
+    // K for the user's full-resolution photo (the working copy may be downscaled).
+    K: mat3ToRows(scaleK(v.K, v.fullWidth / v.width, v.fullHeight / v.height)),
     camFromWorld: v.camFromWorld ? poseToRows(v.camFromWorld) : [],
   }));
   for (const w of capture.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);

@@ -1,0 +1,141 @@
+/**
+ * `npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json]`
+ * Scores a result zip against ground truth: cameras (any camera format ingest reads), geometry (when the capture
+ * has gt.json with its mesh), and appearance at held-out views (report.json input.heldOut; rendered in Chromium).
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
+import type { Report } from '../src/core/report';
+import { scoreCameras, type CameraPair, type CameraScore } from '../src/eval/cameras';
+import { scoreGeometry, transformPositions, type GeometryScore } from '../src/eval/geometry';
+import { parseObj } from '../src/export/parse';
+import { indexFiles, keyOf } from '../src/io/files';
+import { parseCameraFiles } from '../src/io/formats/registry';
+import { sniffImage } from '../src/io/imageHeader';
+import { makeK, scaleK } from '../src/core/camera';
+
+function arrayBufferOf(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+export interface Scores {
+  cameras: CameraScore | null;
+  geometry: ({ model: string } & GeometryScore)[];
+  appearance: { model: string; psnr: number; ssim: number; views: number }[];
+  notes: string[];
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...walk(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+/** The ground truth's cameras with K for each photo's own size. */
+export function loadTruthCameras(gtDir: string): Map<string, { K: number[]; camFromWorld: number[] }> {
+  const all = walk(gtDir);
+  const cameraLike = all.filter((f) => /(cameras\.txt|images\.txt|transforms.*\.json|_par\.txt|\.camera|\.pose\.txt|camera-intrinsics\.txt|K\.txt)$/i.test(f));
+  const files = indexFiles(cameraLike.map((f) => ({ path: relative(gtDir, f), bytes: arrayBufferOf(readFileSync(f)) }))).files;
+  const set = parseCameraFiles(files);
+  const out = new Map<string, { K: number[]; camFromWorld: number[] }>();
+  if (!set) return out;
+  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  for (const cam of set.cameras) {
+    if (!cam.camFromWorld) continue;
+    const key = keyOf(cam.image.includes('.') ? cam.image : `${cam.image}.x`);
+    const photo = photos.get(key);
+    const header = photo ? sniffImage(readFileSync(photo)) : null;
+    let K = cam.K ?? set.sharedK?.K ?? null;
+    if (!K && cam.fovXRadians !== undefined && header) {
+      const fx = header.width / 2 / Math.tan(cam.fovXRadians / 2);
+      K = makeK(fx, fx, (header.width - 1) / 2, (header.height - 1) / 2);
+    }
+    if (K && cam.width && header && header.width && cam.width !== header.width) K = scaleK(K, header.width / cam.width, header.height / cam.height!);
+    if (K) out.set(key, { K, camFromWorld: cam.camFromWorld });
+  }
+  return out;
+}
+
+export function evaluateResult(zipPath: string, gtDir: string, samples = 20000): Scores {
+  const files = unzipSync(readFileSync(zipPath));
+  const report = JSON.parse(new TextDecoder().decode(files['report.json'])) as Report;
+  const notes: string[] = [];
+  // Cameras.
+  const truth = loadTruthCameras(gtDir);
+  let cameras: CameraScore | null = null;
+  if (truth.size === 0) notes.push('cameras: the ground truth has no cameras');
+  else {
+    const pairs: CameraPair[] = [];
+    for (const cam of report.cameras) {
+      const t = truth.get(keyOf(cam.name));
+      if (!t) continue;
+      pairs.push({ name: cam.name, truth: t, estimated: cam.registered && cam.camFromWorld.length ? { K: cam.K.flat(), camFromWorld: cam.camFromWorld.flat() } : null });
+    }
+    cameras = scoreCameras(pairs);
+  }
+  // Geometry.
+  const geometry: Scores['geometry'] = [];
+  const gtJson = join(gtDir, 'gt.json');
+  if (existsSync(gtJson)) {
+    const gt = JSON.parse(readFileSync(gtJson, 'utf8')) as { mesh: string; worldFromMesh: number[][] };
+    const meshPath = resolve(dirname(gtJson), gt.mesh);
+    const obj = parseObj(readFileSync(meshPath));
+    const gtMesh = { positions: transformPositions(obj.positions, gt.worldFromMesh.flat()), indices: obj.faceV };
+    for (const m of report.meshes) {
+      const result = parseObj(files[m.obj]);
+      geometry.push({ model: m.model, ...scoreGeometry({ positions: result.positions, indices: result.faceV }, gtMesh, samples) });
+    }
+  } else notes.push('geometry: no gt.json (no ground-truth mesh)');
+  if (!report.input.heldOut.length) notes.push('appearance: no held-out views (run reconstruct with --holdout k)');
+  return { cameras, geometry, appearance: [], notes };
+}
+
+export function formatScores(s: Scores): string {
+  const lines: string[] = [];
+  const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+  if (s.cameras) {
+    const c = s.cameras;
+    lines.push('cameras   registered  rot err median/max (deg)  centre err median/max (% extent)  relative rot median (deg)  focal err median (%)');
+    lines.push(`          ${c.registered}/${c.total}`.padEnd(22) + `${f(c.rotationErrorDeg.median)} / ${f(c.rotationErrorDeg.max)}`.padEnd(26) + `${f(c.centreErrorRel.median * 100)} / ${f(c.centreErrorRel.max * 100)}`.padEnd(34) + `${f(c.relativeRotationErrorDeg.median)}`.padEnd(27) + f(c.focalErrorRel.median * 100, 2));
+  }
+  if (s.geometry.length) {
+    lines.push('geometry  model        accuracy (%)  completeness (%)  chamfer (%)  F@0.5%  F@1%');
+    for (const g of s.geometry) lines.push(`          ${g.model.padEnd(13)}${f(g.accuracy * 100).padEnd(14)}${f(g.completeness * 100).padEnd(18)}${f(g.chamfer * 100).padEnd(13)}${f(g.fscore005).padEnd(8)}${f(g.fscore01)}`);
+  }
+  for (const a of s.appearance) lines.push(`appearance ${a.model}: PSNR ${f(a.psnr, 2)} dB, SSIM ${f(a.ssim)} over ${a.views} held-out views`);
+  for (const n of s.notes) lines.push(`note: ${n}`);
+  return lines.join('\n');
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const get = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const result = get('--result'), gt = get('--gt'), json = get('--json');
+  if (!result || !gt) throw new Error('usage: npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json]');
+  const scores = evaluateResult(result, gt);
+  console.log(formatScores(scores));
+  if (json) {
+    const c = scores.cameras;
+    writeFileSync(json, JSON.stringify({
+      cameras: c ? { registered: c.registered, total: c.total, rotationErrorDeg: c.rotationErrorDeg, centreErrorRel: c.centreErrorRel, relativeRotationErrorDeg: c.relativeRotationErrorDeg, focalErrorRel: c.focalErrorRel, extent: c.extent } : null,
+      geometry: scores.geometry.map((g) => ({ model: g.model, accuracy: g.accuracy, completeness: g.completeness, chamfer: g.chamfer, fscore005: g.fscore005, fscore01: g.fscore01 })),
+      appearance: scores.appearance,
+      notes: scores.notes,
+    }, null, 2));
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  main().catch((error) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+}
