@@ -9,6 +9,22 @@ const isolationHeaders = {
 };
 
 /**
+ * Nothing leaves the machine: connections only to the page's own origin (model weights will add their declared
+ * download origins here). 'wasm-unsafe-eval' lets onnxruntime-web compile its wasm; blob: images are the viewer's
+ * textures. The dev server also needs its HMR websocket.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' blob: data:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'self'",
+].join('; ');
+
+/**
  * Serves a local data folder under /data/ (only when WEBRECON_DATA_DIR is set: tests, benchmarks, the headless
  * runner). `/data/<dir>/?list` answers the folder's files, recursively, as JSON. This is the same route the GPU
  * machine's serve.py offers, so the URL-driven page mode works in both places.
@@ -55,8 +71,8 @@ function dataDirPlugin(): Plugin {
 
 export default defineConfig({
   plugins: [dataDirPlugin()],
-  server: { headers: isolationHeaders, host: '127.0.0.1', port: 5173 },
-  preview: { headers: isolationHeaders, host: '127.0.0.1', port: 4173 },
+  server: { headers: { ...isolationHeaders, 'Content-Security-Policy': CONTENT_SECURITY_POLICY.replace("connect-src 'self'", "connect-src 'self' ws://127.0.0.1:5173 ws://localhost:5173") }, host: '127.0.0.1', port: 5173 },
+  preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': CONTENT_SECURITY_POLICY }, host: '127.0.0.1', port: 4173 },
   // onnxruntime-web loads its .wasm/.mjs beside itself; pre-bundling breaks those relative URLs.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   worker: { format: 'es' },

@@ -1,9 +1,11 @@
 /**
- * The page: GPU panel, file selection, preset, run / cancel, progress, warnings, download.
- * (The full page with viewer and sample grows in src/app and src/viewer.)
+ * The page: input (drop zone, photos, folder, zip, sample), what ingest detected, options, run / cancel with
+ * progress and ETA, warnings, the result viewer, download, and the GPU panel (adapter, limits, VRAM live / peak).
+ * It talks to the worker only through the client (workers/api.ts).
  */
 import type { ProgressEvent } from '../core/progress';
-import type { InputFile, Preset } from '../../workers/api';
+import type { Report } from '../core/report';
+import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
 
 function $(doc: Document, id: string): HTMLElement {
@@ -12,7 +14,7 @@ function $(doc: Document, id: string): HTMLElement {
   return el;
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
   if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -22,116 +24,290 @@ function formatBytes(bytes: number): string {
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
   const out: InputFile[] = [];
   for (const file of files) {
-    const path = (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
+    const path = (file as File & { webkitRelativePath?: string }).webkitRelativePath || (file as File & { relativePath?: string }).relativePath || file.name;
     out.push({ name: file.name, path, bytes: await file.arrayBuffer(), lastModified: file.lastModified });
   }
   return out;
 }
 
+/** Files of a drop, folders walked recursively (paths kept so depth/, masks/ are recognised). */
+async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
+  const files: File[] = [];
+  const walk = async (entry: FileSystemEntry, path: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      Object.defineProperty(file, 'relativePath', { value: `${path}${file.name}` });
+      files.push(file);
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+        if (batch.length === 0) break;
+        for (const child of batch) await walk(child, `${path}${entry.name}/`);
+      }
+    }
+  };
+  const entries = [...items].map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
+  for (const entry of entries) await walk(entry, '');
+  return files;
+}
+
 export function mountApp(doc: Document, client: ReconstructClient): void {
-  const status = $(doc, 'gpu-status');
-  const details = $(doc, 'gpu-details');
-  const selfTestButton = $(doc, 'self-test') as HTMLButtonElement;
-  const selfTestResult = $(doc, 'self-test-result');
-  const runButton = $(doc, 'run') as HTMLButtonElement;
-  const cancelButton = $(doc, 'cancel') as HTMLButtonElement;
-  const progressBar = $(doc, 'progress') as HTMLProgressElement;
-  const progressText = $(doc, 'progress-text');
-  const warnings = $(doc, 'warnings');
-  const download = $(doc, 'download') as HTMLAnchorElement;
-  const summary = $(doc, 'file-summary');
-  let selected: File[] = [];
+  const el = {
+    status: $(doc, 'gpu-status'), details: $(doc, 'gpu-details'), vramLive: $(doc, 'vram-live'), vramPeak: $(doc, 'vram-peak'),
+    selfTest: $(doc, 'self-test') as HTMLButtonElement, selfTestResult: $(doc, 'self-test-result'), restart: $(doc, 'restart') as HTMLButtonElement,
+    run: $(doc, 'run') as HTMLButtonElement, cancel: $(doc, 'cancel') as HTMLButtonElement, sample: $(doc, 'sample') as HTMLButtonElement,
+    progress: $(doc, 'progress') as HTMLProgressElement, progressText: $(doc, 'progress-text'), warnings: $(doc, 'warnings'),
+    download: $(doc, 'download') as HTMLAnchorElement, summary: $(doc, 'file-summary'), detected: $(doc, 'detected'),
+    fileDetails: $(doc, 'file-details') as HTMLDetailsElement, fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
+    preset: $(doc, 'preset') as HTMLSelectElement, viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
+  };
+  let inputs: InputFile[] = [];
+  let captureName = 'capture';
+  let running = false;
+  let viewer: import('../viewer/viewer').ResultViewer | null = null;
+  let downloadUrl: string | null = null;
+
+  const setBusy = (busy: boolean) => {
+    running = busy;
+    el.run.disabled = busy || inputs.length === 0;
+    el.sample.disabled = busy;
+    el.cancel.disabled = !busy;
+    el.preset.disabled = busy;
+  };
+
+  const refreshVram = async () => {
+    const usage = await client.api.getVramUsage().catch(() => null);
+    el.vramLive.textContent = formatBytes(usage?.liveBytes ?? 0);
+    el.vramPeak.textContent = formatBytes(usage?.peakBytes ?? 0);
+  };
 
   const probe = async () => {
     const gpu = await client.api.probeGpu();
-    details.replaceChildren();
-    if (gpu.available) {
-      const a = gpu.adapter;
-      status.textContent = `WebGPU ready: ${a.description || a.device || a.architecture || a.vendor}${a.isFallbackAdapter ? ' (software fallback: slow)' : ''}`;
-      const rows: [string, string][] = [
-        ['Vendor', `${a.vendor} ${a.architecture}`],
-        ['Max buffer', formatBytes(a.limits.maxBufferSize)],
-        ['Max storage binding', formatBytes(a.limits.maxStorageBufferBindingSize)],
-        ['Features', a.features.filter((f) => ['timestamp-query', 'shader-f16', 'subgroups'].includes(f)).join(', ') || 'none'],
-        ['Threads', gpu.crossOriginIsolated ? 'wasm threads on' : 'single-threaded (page not cross-origin isolated)'],
-      ];
-      for (const [k, v] of rows) {
-        const dt = doc.createElement('dt');
-        dt.textContent = k;
-        const dd = doc.createElement('dd');
-        dd.textContent = v;
-        details.append(dt, dd);
-      }
-      selfTestButton.disabled = false;
+    el.details.replaceChildren();
+    el.status.classList.toggle('error', !gpu.available);
+    if (!gpu.available) {
+      el.status.textContent = gpu.reason;
+      return;
+    }
+    const a = gpu.adapter;
+    el.status.textContent = `WebGPU ready: ${a.description || a.device || a.architecture || a.vendor}${a.isFallbackAdapter ? ' (software fallback: slow)' : ''}`;
+    const rows: [string, string][] = [
+      ['Vendor', `${a.vendor} ${a.architecture}`.trim()],
+      ['Max buffer', formatBytes(a.limits.maxBufferSize)],
+      ['Max storage binding', formatBytes(a.limits.maxStorageBufferBindingSize)],
+      ['Memory', a.memoryHeaps ? a.memoryHeaps.map((h) => formatBytes(h.size)).join(' + ') : 'not reported by the browser'],
+      ['Features', a.features.filter((f) => ['timestamp-query', 'shader-f16', 'subgroups'].includes(f)).join(', ') || 'none'],
+      ['Threads', gpu.crossOriginIsolated ? 'wasm threads on' : 'single-threaded (page not cross-origin isolated)'],
+    ];
+    for (const [k, v] of rows) {
+      const dt = doc.createElement('dt');
+      dt.textContent = k;
+      const dd = doc.createElement('dd');
+      dd.textContent = v;
+      el.details.append(dt, dd);
+    }
+    el.selfTest.disabled = false;
+    await refreshVram();
+  };
+
+  const showCapture = (capture: CaptureSummary) => {
+    el.detected.replaceChildren();
+    const sources = new Set(capture.views.map((v) => v.intrinsicsSource));
+    const chips = [
+      `${capture.views.length} photos`,
+      capture.hasDepth ? 'depth maps' : 'no depth',
+      capture.cameraFormat ? `cameras: ${capture.cameraFormat}` : 'no cameras',
+      capture.hasMasks ? 'masks' : 'no masks',
+      `intrinsics: ${[...sources].join(', ')}`,
+    ];
+    for (const c of chips) {
+      const li = doc.createElement('li');
+      li.textContent = c;
+      el.detected.append(li);
+    }
+    el.fileList.replaceChildren();
+    for (const v of capture.views) {
+      const li = doc.createElement('li');
+      li.textContent = `${v.path} — ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}, K from ${v.intrinsicsSource}`;
+      el.fileList.append(li);
+    }
+    for (const s of capture.skipped) {
+      const li = doc.createElement('li');
+      li.className = 'skipped';
+      li.textContent = `${s.file} — skipped: ${s.reason}`;
+      el.fileList.append(li);
+    }
+    el.fileDetails.hidden = false;
+  };
+
+  const setInputs = async (files: InputFile[], name: string) => {
+    inputs = files;
+    captureName = name;
+    const bytes = files.reduce((s, f) => s + f.bytes.byteLength, 0);
+    el.summary.textContent = files.length ? `${files.length} files (${formatBytes(bytes)}) — reading…` : 'No files selected.';
+    el.detected.replaceChildren();
+    el.fileDetails.hidden = true;
+    setBusy(false);
+    if (!files.length) return;
+    // Inspect a copy: the worker takes the bytes it is given.
+    const copy = files.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
+    const { result } = await client.inspectCapture({ files: copy, options: { preset: el.preset.value as Preset, models: [] } });
+    if (result.status === 'success') {
+      showCapture(result.capture);
+      el.summary.textContent = `${files.length} files (${formatBytes(bytes)}): ${result.capture.views.length} usable photos, ${result.capture.skipped.length} skipped.`;
     } else {
-      status.textContent = gpu.reason;
-      status.classList.add('error');
+      el.summary.textContent = result.error.message;
+      el.summary.classList.add('error');
     }
   };
 
+  const onFiles = async (files: File[]) => {
+    el.summary.classList.remove('error');
+    const first = files[0] as (File & { webkitRelativePath?: string; relativePath?: string }) | undefined;
+    const top = (first?.webkitRelativePath || first?.relativePath || '').split('/')[0];
+    await setInputs(await filesToInputs(files), top || files[0]?.name.replace(/\.[^.]+$/, '') || 'capture');
+  };
+  ($(doc, 'file-input') as HTMLInputElement).addEventListener('change', (e) => void onFiles([...((e.target as HTMLInputElement).files ?? [])]));
+  ($(doc, 'folder-input') as HTMLInputElement).addEventListener('change', (e) => void onFiles([...((e.target as HTMLInputElement).files ?? [])]));
+  el.drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    el.drop.classList.add('over');
+  });
+  el.drop.addEventListener('dragleave', () => el.drop.classList.remove('over'));
+  el.drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    el.drop.classList.remove('over');
+    if (e.dataTransfer) void droppedFiles(e.dataTransfer.items).then(onFiles);
+  });
+  const openPicker = () => ($(doc, 'file-input') as HTMLInputElement).click();
+  el.drop.addEventListener('click', openPicker);
+  el.drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      openPicker();
+    }
+  });
+
+  el.sample.addEventListener('click', async () => {
+    el.sample.disabled = true;
+    el.summary.textContent = 'Loading the sample…';
+    try {
+      const manifest = (await (await fetch('/samples/vase/manifest.json')).json()) as { files: string[] };
+      const files = await Promise.all(manifest.files.map(async (path) => ({ name: path.split('/').pop()!, path: `vase/${path}`, bytes: await (await fetch(`/samples/vase/${path}`)).arrayBuffer() })));
+      await setInputs(files, 'vase-sample');
+    } catch (error) {
+      el.summary.textContent = `The sample could not be loaded: ${String(error)}`;
+    } finally {
+      el.sample.disabled = running;
+    }
+  });
+
+  // Progress with an ETA from the measured rate of the overall bar.
+  let started = 0;
+  let jobOpen = false;
   const onProgress = (event: ProgressEvent) => {
-    if (event.type === 'model') {
-      progressBar.value = event.overall;
-      progressText.textContent = `${event.model}: ${event.step} (${event.progress.toFixed(0)}%)`;
-    } else if (event.type === 'job') {
-      progressBar.value = event.overall;
-      progressText.textContent = event.message;
-    } else if (event.type === 'warning') {
+    // Events can still arrive (through the proxy) after the job's result: the final message must stay.
+    if (!jobOpen) return;
+    if (event.type === 'warning') {
       const li = doc.createElement('li');
       li.textContent = event.file ? `${event.file}: ${event.message}` : event.message;
-      warnings.append(li);
+      el.warnings.append(li);
+      return;
     }
+    if (event.type === 'vram') {
+      el.vramLive.textContent = formatBytes(event.liveBytes);
+      el.vramPeak.textContent = formatBytes(event.peakBytes);
+      return;
+    }
+    const overall = Math.max(el.progress.value, event.overall);
+    el.progress.value = overall;
+    const elapsed = (performance.now() - started) / 1000;
+    const eta = overall > 3 && overall < 100 ? ` — about ${Math.max(1, Math.round((elapsed * (100 - overall)) / overall))} s left` : '';
+    el.progressText.textContent = event.type === 'model' ? `${event.model}: ${event.step} (${event.progress.toFixed(0)}%)${eta}` : `${event.message}${eta}`;
   };
 
-  selfTestButton.addEventListener('click', async () => {
-    selfTestButton.disabled = true;
-    selfTestResult.textContent = 'Running…';
+  el.run.addEventListener('click', async () => {
+    setBusy(true);
+    el.warnings.replaceChildren();
+    el.download.hidden = true;
+    el.progress.value = 0;
+    el.progressText.textContent = 'Starting…';
+    started = performance.now();
+    jobOpen = true;
     try {
-      const { result } = await client.selfTest({ models: 2, size: 16, steps: 4 }, onProgress);
+      const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
+      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ['feedforward'], captureName } }, onProgress);
+      jobOpen = false;
+      if (result.status === 'success') el.progress.value = 100;
+      if (result.zip) {
+        if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+        downloadUrl = URL.createObjectURL(new Blob([result.zip as BlobPart], { type: 'application/zip' }));
+        el.download.href = downloadUrl;
+        el.download.download = result.zipName;
+        el.download.textContent = `Download ${result.zipName} (${formatBytes(result.zip.length)})`;
+        el.download.hidden = false;
+        await showResult(result.zip, result.report);
+      }
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (result.status === 'success') el.progressText.textContent = `Done in ${seconds} s.`;
+      else if (result.status === 'cancelled') {
+        el.progress.value = 0;
+        el.progressText.textContent = 'Cancelled. The GPU memory was released.';
+      } else {
+        const code = result.error?.code;
+        const hint = code === 'gpu-out-of-memory' ? ' Try the Draft preset.' : code === 'gpu-device-lost' ? ' Press “Restart GPU worker” and try again.' : '';
+        el.progressText.textContent = `Failed: ${result.error?.message ?? 'unknown error'}${hint}`;
+        if (code === 'gpu-device-lost') el.restart.hidden = false;
+      }
+    } catch (error) {
+      jobOpen = false;
+      el.progressText.textContent = `The worker stopped: ${String(error)}. Press “Restart GPU worker”.`;
+      el.restart.hidden = false;
+    } finally {
+      setBusy(false);
+      await refreshVram();
+    }
+  });
+  el.cancel.addEventListener('click', () => {
+    el.progressText.textContent = 'Cancelling…';
+    void client.api.cancelJob();
+  });
+
+  const showResult = async (zip: Uint8Array, report: Report) => {
+    const { ResultViewer } = await import('../viewer/viewer');
+    viewer ??= new ResultViewer(el.viewer);
+    el.viewerEmpty.hidden = true;
+    const { faces, size } = viewer.show(zip, report);
+    const unit = report.input.depth ? 'm' : 'units';
+    el.meshInfo.textContent = `${faces.toLocaleString()} faces; bounding box ${size.map((v) => v.toFixed(3)).join(' × ')} ${unit}`;
+  };
+  for (const button of doc.querySelectorAll<HTMLButtonElement>('button.mode')) {
+    button.addEventListener('click', () => viewer?.setMode(button.dataset.mode as 'color' | 'shaded' | 'wireframe'));
+  }
+
+  el.selfTest.addEventListener('click', async () => {
+    el.selfTest.disabled = true;
+    el.selfTestResult.textContent = 'Running…';
+    try {
+      const { result } = await client.selfTest({ models: 2, size: 16, steps: 4 });
       const worst = Math.max(...result.outputs.map((o) => o.maxAbsDiff));
-      selfTestResult.textContent = result.status === 'success'
+      el.selfTestResult.textContent = result.status === 'success'
         ? `Passed: ONNX + WGSL on one device, max error ${worst.toExponential(1)}, ${formatBytes(result.vram.ownBytes)} left live.`
         : `Failed: ${result.error?.message ?? result.status}`;
     } catch (error) {
-      selfTestResult.textContent = `Failed: ${String(error)}`;
+      el.selfTestResult.textContent = `Failed: ${String(error)}`;
     } finally {
-      selfTestButton.disabled = false;
+      el.selfTest.disabled = false;
+      await refreshVram();
     }
   });
-
-  const onFiles = (files: FileList | null) => {
-    selected = files ? [...files] : [];
-    summary.textContent = selected.length ? `${selected.length} files (${formatBytes(selected.reduce((s, f) => s + f.size, 0))})` : 'No files selected.';
-    runButton.disabled = selected.length === 0;
-  };
-  $(doc, 'file-input').addEventListener('change', (e) => onFiles((e.target as HTMLInputElement).files));
-  $(doc, 'folder-input').addEventListener('change', (e) => onFiles((e.target as HTMLInputElement).files));
-
-  runButton.addEventListener('click', async () => {
-    runButton.disabled = true;
-    cancelButton.disabled = false;
-    warnings.replaceChildren();
-    download.hidden = true;
-    progressBar.value = 0;
-    try {
-      const files = await filesToInputs(selected);
-      const preset = ($(doc, 'preset') as HTMLSelectElement).value as Preset;
-      const { result } = await client.runJob({ files, options: { preset, models: ['feedforward'] } }, onProgress);
-      if (result.zip) {
-        const url = URL.createObjectURL(new Blob([result.zip as BlobPart], { type: 'application/zip' }));
-        download.href = url;
-        download.download = result.zipName;
-        download.textContent = `Download ${result.zipName}`;
-        download.hidden = false;
-      }
-      progressText.textContent = result.status === 'success' ? 'Done.' : `${result.status}: ${result.error?.message ?? ''}`;
-    } catch (error) {
-      progressText.textContent = `Failed: ${String(error)}`;
-    } finally {
-      runButton.disabled = selected.length === 0;
-      cancelButton.disabled = true;
-    }
+  el.restart.addEventListener('click', async () => {
+    client.restart();
+    el.restart.hidden = true;
+    el.progressText.textContent = 'GPU worker restarted.';
+    setBusy(false);
+    await probe();
   });
-  cancelButton.addEventListener('click', () => void client.api.cancelJob());
   void probe();
 }

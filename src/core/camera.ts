@@ -139,13 +139,18 @@ export function quaternionToRotation(q: number[]): number[] {
   ];
 }
 
-/** Angle in degrees between two rotations (of poses or 3x3 matrices). */
+/**
+ * Angle in degrees between two rotations (of poses or 3x3 matrices): the angle of Ra^T Rb through its normalised
+ * quaternion, so slightly non-orthonormal inputs (7-Scenes poses have row norms of 0.99993) still give 0 for equal ones.
+ */
 export function rotationAngleDeg(a: number[], b: number[]): number {
   const ra = a.length === 12 ? [a[0], a[1], a[2], a[4], a[5], a[6], a[8], a[9], a[10]] : a;
   const rb = b.length === 12 ? [b[0], b[1], b[2], b[4], b[5], b[6], b[8], b[9], b[10]] : b;
-  let trace = 0;
-  for (let i = 0; i < 3; i++) for (let k = 0; k < 3; k++) trace += ra[i * 3 + k] * rb[i * 3 + k];
-  return (Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2))) * 180) / Math.PI;
+  const m = new Array(9);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) m[i * 3 + j] = ra[i] * rb[j] + ra[3 + i] * rb[3 + j] + ra[6 + i] * rb[6 + j];
+  const q = rotationToQuaternion(m);
+  const sinHalf = Math.hypot(q[1], q[2], q[3]);
+  return (2 * Math.atan2(sinHalf, Math.abs(q[0])) * 180) / Math.PI;
 }
 
 /** Scales K for an image resized by (sx, sy), keeping the pixel-centre convention. */

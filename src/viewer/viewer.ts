@@ -1,0 +1,169 @@
+/**
+ * The result viewer (three.js + OrbitControls): the mesh from the zip's PLY (vertex colours, or the texture when the
+ * zip has one), shaded / textured / wireframe, and the cameras as frusta. Main-thread only; reads the zip bytes.
+ */
+import { unzipSync } from 'fflate';
+import * as THREE from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
+import type { Report } from '../core/report';
+
+export type ViewMode = 'color' | 'shaded' | 'wireframe';
+
+export class ResultViewer {
+  private readonly renderer: THREE.WebGLRenderer;
+  private readonly scene = new THREE.Scene();
+  private readonly camera = new THREE.PerspectiveCamera(45, 1, 0.001, 1000);
+  private readonly controls: OrbitControls;
+  private readonly content = new THREE.Group();
+  private meshes: THREE.Mesh[] = [];
+  private frame = 0;
+  private observer: ResizeObserver;
+
+  constructor(private readonly container: HTMLElement) {
+    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio));
+    this.renderer.setClearColor(0x1d2230);
+    container.append(this.renderer.domElement);
+    this.controls = new OrbitControls(this.camera, this.renderer.domElement);
+    this.controls.enableDamping = true;
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0x445566, 1.6), this.content);
+    const sun = new THREE.DirectionalLight(0xffffff, 1.2);
+    sun.position.set(1, 2, 1.5);
+    this.camera.add(sun);
+    this.scene.add(this.camera);
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(container);
+    this.resize();
+    const loop = () => {
+      this.frame = requestAnimationFrame(loop);
+      this.controls.update();
+      this.renderer.render(this.scene, this.camera);
+    };
+    loop();
+  }
+
+  private resize(): void {
+    const w = Math.max(1, this.container.clientWidth), h = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(w, h, false);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+  }
+
+  /** Shows every model's mesh from the zip (side by side when there are several) and the cameras. */
+  show(zip: Uint8Array, report: Report): { faces: number; size: [number, number, number] } {
+    this.clear();
+    const files = unzipSync(zip);
+    const loader = new PLYLoader();
+    let faces = 0;
+    const box = new THREE.Box3();
+    report.meshes.forEach((m, i) => {
+      const bytes = files[m.ply];
+      if (!bytes) return;
+      const geometry = loader.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      if (!geometry.getAttribute('normal')) geometry.computeVertexNormals();
+      const material = new THREE.MeshStandardMaterial({ vertexColors: Boolean(geometry.getAttribute('color')), roughness: 0.85, side: THREE.DoubleSide });
+      const texture = m.texture ? files[m.texture] : null;
+      if (texture) {
+        const url = URL.createObjectURL(new Blob([texture as BlobPart], { type: 'image/png' }));
+        material.map = new THREE.TextureLoader().load(url, () => URL.revokeObjectURL(url));
+        material.map.colorSpace = THREE.SRGBColorSpace;
+        material.vertexColors = false;
+      }
+      const mesh = new THREE.Mesh(geometry, material);
+      mesh.name = m.model;
+      geometry.computeBoundingBox();
+      const size = geometry.boundingBox!.getSize(new THREE.Vector3());
+      mesh.position.x = i * size.x * 1.2;
+      this.content.add(mesh);
+      this.meshes.push(mesh);
+      box.union(geometry.boundingBox!.clone().translate(mesh.position));
+      faces += m.faces;
+    });
+    const size = box.getSize(new THREE.Vector3());
+    const scale = Math.max(size.x, size.y, size.z) || 1;
+    for (const cam of report.cameras) {
+      if (!cam.registered || cam.camFromWorld.length === 0) continue;
+      this.content.add(frustum(cam.K, cam.camFromWorld, cam.width ?? 2 * cam.K[0][2], cam.height ?? 2 * cam.K[1][2], scale * 0.08));
+    }
+    this.frameBox(box, upFromCameras(report));
+    return { faces, size: [size.x, size.y, size.z] };
+  }
+
+  setMode(mode: ViewMode): void {
+    for (const mesh of this.meshes) {
+      const material = mesh.material as THREE.MeshStandardMaterial;
+      material.wireframe = mode === 'wireframe';
+      material.vertexColors = mode !== 'shaded' && !material.map && Boolean(mesh.geometry.getAttribute('color'));
+      material.color.set(mode === 'shaded' ? 0xd8d8d8 : 0xffffff);
+      material.needsUpdate = true;
+    }
+  }
+
+  /** Frames the box from the side the cameras looked from, with their average "up" as up. */
+  private frameBox(box: THREE.Box3, view: { up: THREE.Vector3; forward: THREE.Vector3 }): void {
+    if (box.isEmpty()) return;
+    const centre = box.getCenter(new THREE.Vector3());
+    const radius = box.getSize(new THREE.Vector3()).length() / 2;
+    this.camera.up.copy(view.up);
+    this.camera.position.copy(centre).addScaledVector(view.forward, -radius * 2.4).addScaledVector(view.up, radius * 0.6);
+    this.camera.near = radius / 100;
+    this.camera.far = radius * 100;
+    this.camera.updateProjectionMatrix();
+    this.controls.target.copy(centre);
+    this.controls.update();
+  }
+
+  clear(): void {
+    for (const child of [...this.content.children]) {
+      this.content.remove(child);
+      child.traverse((o) => {
+        const m = o as THREE.Mesh;
+        m.geometry?.dispose();
+        const mat = m.material as THREE.Material | undefined;
+        (mat as THREE.MeshStandardMaterial | undefined)?.map?.dispose();
+        mat?.dispose();
+      });
+    }
+    this.meshes = [];
+  }
+
+  dispose(): void {
+    cancelAnimationFrame(this.frame);
+    this.observer.disconnect();
+    this.clear();
+    this.controls.dispose();
+    this.renderer.dispose();
+  }
+}
+
+/** A camera frustum (OpenCV K, camFromWorld) as lines, `depth` deep. */
+function frustum(K: number[][], camFromWorld: number[][], width: number, height: number, depth: number): THREE.LineSegments {
+  const R = camFromWorld.map((r) => r.slice(0, 3)), t = camFromWorld.map((r) => r[3]);
+  const toWorld = (x: number, y: number, z: number) => {
+    const p = [x - t[0], y - t[1], z - t[2]];
+    return new THREE.Vector3(R[0][0] * p[0] + R[1][0] * p[1] + R[2][0] * p[2], R[0][1] * p[0] + R[1][1] * p[1] + R[2][1] * p[2], R[0][2] * p[0] + R[1][2] * p[1] + R[2][2] * p[2]);
+  };
+  const corner = (u: number, v: number) => toWorld(((u - K[0][2]) / K[0][0]) * depth, ((v - K[1][2]) / K[1][1]) * depth, depth);
+  const o = toWorld(0, 0, 0);
+  const c = [corner(0, 0), corner(width, 0), corner(width, height), corner(0, height)];
+  const pts = [o, c[0], o, c[1], o, c[2], o, c[3], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[0]];
+  return new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: 0xf0b040 }));
+}
+
+/** The cameras' average up (-y of OpenCV cameras) and viewing direction, in world coordinates. */
+function upFromCameras(report: Report): { up: THREE.Vector3; forward: THREE.Vector3 } {
+  const up = new THREE.Vector3(), forward = new THREE.Vector3();
+  for (const cam of report.cameras) {
+    if (!cam.registered || cam.camFromWorld.length === 0) continue;
+    const R = cam.camFromWorld;
+    up.add(new THREE.Vector3(-R[1][0], -R[1][1], -R[1][2]));
+    forward.add(new THREE.Vector3(R[2][0], R[2][1], R[2][2]));
+  }
+  if (up.lengthSq() < 1e-12) up.set(0, -1, 0);
+  if (forward.lengthSq() < 1e-12 || Math.abs(forward.clone().normalize().dot(up.clone().normalize())) > 0.95) forward.set(0, 0, 1);
+  // keep forward perpendicular to up
+  up.normalize();
+  forward.addScaledVector(up, -forward.dot(up)).normalize();
+  return { up, forward };
+}
