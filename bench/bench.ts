@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Report } from '../src/core/report';
-import { evaluateResult, type Scores } from './evaluate';
+import { evaluateResult, scoreAppearance, type Scores } from './evaluate';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, '../shared/datasets');
@@ -74,7 +74,10 @@ async function main() {
     const r = run(['bench/reconstruct.ts', c.dir, '-o', zip, '--report', reportPath, '--preset', preset, '--quiet', ...(c.holdout ? ['--holdout', String(c.holdout)] : [])]);
     const report = existsSync(reportPath) ? (JSON.parse(readFileSync(reportPath, 'utf8')) as Report) : null;
     let scores: Scores | null = null;
-    if (r.ok && existsSync(zip)) scores = evaluateResult(zip, c.dir, 10000);
+    if (r.ok && existsSync(zip)) {
+      scores = evaluateResult(zip, c.dir, 10000);
+      await scoreAppearance(zip, c.dir, scores);
+    }
     rows.push({
       case: c.name,
       views: report?.input.views ?? 0,

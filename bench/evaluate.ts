@@ -14,6 +14,10 @@ import { indexFiles, keyOf } from '../src/io/files';
 import { parseCameraFiles } from '../src/io/formats/registry';
 import { sniffImage } from '../src/io/imageHeader';
 import { makeK, scaleK } from '../src/core/camera';
+import type { ReconstructClient } from '../src/app/client';
+import { psnr, ssim } from '../src/eval/image';
+import { decodeRgbaPng } from '../src/io/objMesh';
+import { openAppInChromium, pullBytes } from './browser';
 
 function arrayBufferOf(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -95,6 +99,68 @@ export function evaluateResult(zipPath: string, gtDir: string, samples = 20000):
   return { cameras, geometry, appearance: [], notes };
 }
 
+/** PSNR / SSIM of each model's mesh rendered (in Chromium, WebGPU) at the held-out views, inside the GT mask. */
+export async function scoreAppearance(zipPath: string, gtDir: string, scores: Scores): Promise<void> {
+  const files = unzipSync(readFileSync(zipPath));
+  const report = JSON.parse(new TextDecoder().decode(files['report.json'])) as Report;
+  if (!report.input.heldOut.length || !report.meshes.length) return;
+  const truth = loadTruthCameras(gtDir);
+  const all = walk(gtDir);
+  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\/(depth|masks?)\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  const masks = new Map(all.filter((f) => /\/masks?\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  const views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number; rgba: Uint8Array; mask: Uint8Array | null }[] = [];
+  for (const name of report.input.heldOut) {
+    const key = keyOf(name);
+    const cam = truth.get(key), photo = photos.get(key);
+    if (!cam || !photo) continue;
+    if (!/\.png$/i.test(photo)) {
+      scores.notes.push(`appearance: ${name} is not a PNG (the evaluator decodes PNG ground truth only)`);
+      continue;
+    }
+    const image = decodeRgbaPng(readFileSync(photo));
+    let mask: Uint8Array | null = null;
+    const maskFile = masks.get(key);
+    if (maskFile) {
+      const m = decodeRgbaPng(readFileSync(maskFile));
+      mask = new Uint8Array(m.width * m.height).map((_, i) => (m.data[4 * i] >= 128 ? 255 : 0));
+    } else if (image.data.some((v, i) => i % 4 === 3 && v < 255)) {
+      mask = new Uint8Array(image.width * image.height).map((_, i) => (image.data[4 * i + 3] >= 128 ? 255 : 0));
+      // Composite RGBA ground truth on black, as the renderer's background.
+      for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round((image.data[4 * i + c] * image.data[4 * i + 3]) / 255);
+    }
+    views.push({ name, K: cam.K, camFromWorld: cam.camFromWorld, width: image.width, height: image.height, rgba: image.data, mask });
+  }
+  if (!views.length) return;
+  process.env.WEBRECON_DATA_DIR ??= gtDir;
+  const session = await openAppInChromium({});
+  try {
+    for (const m of report.meshes) {
+      const folder = m.obj.slice(0, m.obj.lastIndexOf('/') + 1);
+      const meshFiles = Object.entries(files).filter(([n]) => n.startsWith(folder) && !n.slice(folder.length).includes('/'));
+      const payload = meshFiles.map(([n, b]) => [n.slice(folder.length), Buffer.from(b).toString('base64')] as const);
+      const sizes = await session.page.evaluate(async ([entries, objName, cams]) => {
+        const client = (window as unknown as { webrecon: ReconstructClient }).webrecon;
+        const input = (entries as (readonly [string, string])[]).map(([name, b64]) => ({ name, path: name, bytes: Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer }));
+        const images = await client.api.renderViews({ files: input, objName: objName as string, views: cams as never });
+        (window as unknown as { webreconRendered: Record<string, Uint8Array> }).webreconRendered = images;
+        return Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.length]));
+      }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v)] as const);
+      let psnrSum = 0, ssimSum = 0, count = 0;
+      for (const v of views) {
+        const rendered = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(v.name)}]`, sizes[v.name]));
+        const p = psnr(rendered, v.rgba, v.mask);
+        if (!Number.isFinite(p)) continue;
+        psnrSum += p;
+        ssimSum += ssim(rendered, v.rgba, v.width, v.height, v.mask);
+        count++;
+      }
+      if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count });
+    }
+  } finally {
+    await session.close();
+  }
+}
+
 export function formatScores(s: Scores): string {
   const lines: string[] = [];
   const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
@@ -121,6 +187,7 @@ async function main() {
   const result = get('--result'), gt = get('--gt'), json = get('--json');
   if (!result || !gt) throw new Error('usage: npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json]');
   const scores = evaluateResult(result, gt);
+  await scoreAppearance(result, gt, scores);
   console.log(formatScores(scores));
   if (json) {
     const c = scores.cameras;

@@ -112,6 +112,13 @@ export interface SynthRequest {
   options: import('../src/synth/synthesize').SynthOptions;
 }
 
+export interface RenderRequest {
+  /** The mesh's files (OBJ, MTL, textures) as the OBJ names them. */
+  files: InputFile[];
+  objName: string;
+  views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number }[];
+}
+
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;
 
 export type ProgressCallback = (event: ProgressEvent) => void;
@@ -129,6 +136,8 @@ export interface ReconstructApi {
   benchmark(spec: BenchmarkSpec): Promise<Record<string, unknown>>;
   /** Renders a synthetic capture of a textured OBJ with exact ground truth (npm run synth). */
   synthesize(request: SynthRequest, onProgress: ProgressCallback): Promise<{ files: Record<string, Uint8Array>; gt: unknown }>;
+  /** Renders a mesh at the given cameras (RGBA, alpha = coverage): the evaluator's held-out views. */
+  renderViews(request: RenderRequest): Promise<Record<string, Uint8Array>>;
   /** Runs one GPU kernel against its CPU reference (tests, GPU self-test); returns the comparison figures. */
   kernelCheck(spec: KernelCheckSpec): Promise<Record<string, unknown>>;
   /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */

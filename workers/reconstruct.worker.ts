@@ -26,6 +26,10 @@ if (!self.name?.startsWith('em-pthread')) {
       const result = await service.synthesize(request, onProgress);
       return Comlink.transfer(result, Object.values(result.files).map((f) => f.buffer as ArrayBuffer));
     },
+    renderViews: async (request) => {
+      const images = await service.renderViews(request);
+      return Comlink.transfer(images, Object.values(images).map((f) => f.buffer as ArrayBuffer));
+    },
     kernelCheck: async (spec) => {
       const { runKernelCheck } = await import('../src/bench/kernelChecks');
       return runKernelCheck(await service.getGpu(), spec);

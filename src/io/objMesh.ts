@@ -61,6 +61,7 @@ export function loadTexturedObj(objName: string, files: Record<string, Uint8Arra
       corners.set(vt >= 0 ? [obj.uvs[2 * vt], 1 - obj.uvs[2 * vt + 1]] : [0, 0], o + 3);
       const vn = obj.faceVn[i];
       corners.set(vn >= 0 ? [obj.normals[3 * vn], obj.normals[3 * vn + 1], obj.normals[3 * vn + 2]] : [fn[0] / len, fn[1] / len, fn[2] / len], o + 5);
+      if (obj.colors) corners.set([obj.colors[v], obj.colors[v + 1], obj.colors[v + 2]], o + 8);
     }
   }
   const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
@@ -70,7 +71,7 @@ export function loadTexturedObj(objName: string, files: Record<string, Uint8Arra
   }
   const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
   const radius = Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2;
-  return { renderable: { corners, texture, centre, radius }, positions: P, indices: obj.faceV, textureFile };
+  return { renderable: { corners, texture, centre, radius, vertexColors: !texture && obj.colors !== null }, positions: P, indices: obj.faceV, textureFile };
 }
 
 /** Applies a similarity (4x4 row-major) to a renderable mesh's positions and normals. */
@@ -78,7 +79,7 @@ export function transformRenderable(mesh: RenderableMesh, m: number[]): Renderab
   const corners = new Float32Array(mesh.corners);
   const scale = Math.cbrt(Math.abs(m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8])));
   for (let o = 0; o < corners.length; o += FLOATS_PER_CORNER) {
-    const [x, y, z, , , nx, ny, nz] = corners.subarray(o, o + 8);
+    const [x, y, z, , , nx, ny, nz] = corners.subarray(o, o + FLOATS_PER_CORNER);
     corners[o] = m[0] * x + m[1] * y + m[2] * z + m[3];
     corners[o + 1] = m[4] * x + m[5] * y + m[6] * z + m[7];
     corners[o + 2] = m[8] * x + m[9] * y + m[10] * z + m[11];
@@ -88,5 +89,5 @@ export function transformRenderable(mesh: RenderableMesh, m: number[]): Renderab
   }
   const c = mesh.centre;
   const centre: [number, number, number] = [m[0] * c[0] + m[1] * c[1] + m[2] * c[2] + m[3], m[4] * c[0] + m[5] * c[1] + m[6] * c[2] + m[7], m[8] * c[0] + m[9] * c[1] + m[10] * c[2] + m[11]];
-  return { corners, texture: mesh.texture, centre, radius: mesh.radius * scale };
+  return { ...mesh, corners, centre, radius: mesh.radius * scale };
 }

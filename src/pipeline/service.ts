@@ -2,7 +2,7 @@
  * What the worker does, independent of Comlink: holds the GPU context (recreated after a loss), runs one job at a
  * time with an AbortController (cancel, device loss), and guarantees the VRAM manager is clean when a job ends.
  */
-import type { GpuStatus, InspectResult, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult, SynthRequest } from '../../workers/api';
+import type { GpuStatus, InspectResult, JobRequest, JobResult, ProgressCallback, SelfTestOptions, SelfTestResult, RenderRequest, SynthRequest } from '../../workers/api';
 import { describeError, WebReconError } from '../core/errors';
 import { throttleProgress } from '../core/progress';
 import { createGpuContext, deviceLostError, probeGpu, type GpuContext } from '../gpu/device';
@@ -122,6 +122,32 @@ export class WorkerService {
           progress: (done, total, message) => onProgress({ type: 'model', model: 'synth', progress: (100 * done) / total, step: message, overall: (100 * done) / total }),
           warn: (message) => onProgress({ type: 'warning', message }),
         });
+      } finally {
+        await scope.cleanup();
+      }
+    });
+  }
+
+  async renderViews(request: RenderRequest): Promise<Record<string, Uint8Array>> {
+    const gpu = await this.getGpu();
+    const { loadTexturedObj } = await import('../io/objMesh');
+    const { MeshRenderer } = await import('../stages/render/renderMesh');
+    return this.exclusive(gpu, async (signal) => {
+      const scope = gpu.vram.scope('render');
+      const ctx = { gpu, scope, signal, progress: () => undefined, warn: () => undefined };
+      try {
+        const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
+        const mesh = loadTexturedObj(request.objName, files).renderable;
+        const out: Record<string, Uint8Array> = {};
+        const renderers = new Map<string, InstanceType<typeof MeshRenderer>>();
+        for (const view of request.views) {
+          const key = `${view.width}x${view.height}`;
+          let renderer = renderers.get(key);
+          if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, mesh, view.width, view.height)));
+          out[view.name] = (await renderer.render({ K: view.K, camFromWorld: view.camFromWorld })).rgba;
+        }
+        for (const r of renderers.values()) r.dispose();
+        return out;
       } finally {
         await scope.cleanup();
       }

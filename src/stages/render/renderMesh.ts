@@ -43,6 +43,7 @@ function getPipelines(device: GPUDevice) {
         { shaderLocation: 0, offset: 0, format: 'float32x3' },
         { shaderLocation: 1, offset: 12, format: 'float32x2' },
         { shaderLocation: 2, offset: 20, format: 'float32x3' },
+        { shaderLocation: 3, offset: 32, format: 'float32x3' },
       ],
     }],
   };
@@ -157,7 +158,7 @@ export class MeshRenderer {
     u.set(cam, 16);
     const light = options.light;
     u.set(light ? [...light.direction, light.diffuse] : [0, 0, 1, 0], 32);
-    u.set([light ? light.ambient : 1, this.mesh.texture ? 1 : 0, 0, 0], 36);
+    u.set([light ? light.ambient : 1, this.mesh.texture ? 1 : 0, this.mesh.vertexColors ? 1 : 0, 0], 36);
     u.set([0.7, 0.7, 0.7, 1], 40);
     device.queue.writeBuffer(this.uniform, 0, u);
     const bg = options.background ?? [0, 0, 0];

@@ -6,7 +6,7 @@ struct Camera {
   camFromWorld: mat4x4f,
   // xyz: direction towards the light (world), w: diffuse strength
   light: vec4f,
-  // x: ambient, y: 1 when textured
+  // x: ambient, y: 1 when textured, z: 1 when the corners carry colours
   shading: vec4f,
   baseColor: vec4f,
 };
@@ -19,6 +19,7 @@ struct VertexIn {
   @location(0) position: vec3f,
   @location(1) uv: vec2f,
   @location(2) normal: vec3f,
+  @location(3) color: vec3f,
 };
 
 struct VertexOut {
@@ -26,6 +27,7 @@ struct VertexOut {
   @location(0) uv: vec2f,
   @location(1) normal: vec3f,
   @location(2) cameraZ: f32,
+  @location(3) color: vec3f,
 };
 
 @vertex
@@ -36,6 +38,7 @@ fn vs_main(input: VertexIn) -> VertexOut {
   out.uv = input.uv;
   out.normal = input.normal;
   out.cameraZ = (camera.camFromWorld * world).z;
+  out.color = input.color;
   return out;
 }
 
@@ -44,6 +47,8 @@ fn fs_color(input: VertexOut) -> @location(0) vec4f {
   var base = camera.baseColor.rgb;
   if (camera.shading.y > 0.5) {
     base = textureSample(albedo, albedoSampler, input.uv).rgb;
+  } else if (camera.shading.z > 0.5) {
+    base = input.color;
   }
   let n = normalize(input.normal);
   let diffuse = abs(dot(n, normalize(camera.light.xyz)));
