@@ -8,6 +8,7 @@ import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import { fuseDepthMaps, type FusionResult } from '../stages/fusion/fuseDepth';
+import { textureMesh, type TextureResult } from '../stages/texture/textureMesh';
 import { BaseReconstructionModel } from './base';
 
 export interface FeedforwardResult {
@@ -15,6 +16,7 @@ export interface FeedforwardResult {
   faces: number;
   volume: { dims: number[]; voxelSize: number; origin: number[] };
   fusion: FusionResult['stats'];
+  texture: TextureResult['stats'];
 }
 
 export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutput, FeedforwardResult> {
@@ -41,15 +43,20 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       warn: this.ctx.warn,
     });
     this.reportProgress(1, `fusing ${posed.length} depth maps`);
-    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset }, stage('fusion', 1, 85)));
+    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset }, stage('fusion', 1, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
     this.ctx.recordStage('mesh-cleanup', fused.stats.cleanupMs);
     if (fused.mesh.indices.length === 0) {
       throw new InputError('Fusion produced an empty surface: the depth maps do not overlap or the cameras do not match them.');
     }
-    this.reportProgress(90, 'writing the mesh');
-    const saved = await this.stage('export', () => saveMeshBothFormats(fused.mesh, { folder: 'feedforward', model: this.modelName }));
+    this.checkCancelled();
+    const textured = await this.stage('texture', () => textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97)));
+    this.ctx.recordStage('decimate', textured.stats.decimateMs);
+    this.ctx.recordStage('atlas', textured.stats.atlasMs);
+    this.ctx.recordStage('bake', textured.stats.visibilityMs + textured.stats.blendMs + textured.stats.surfaceMs);
+    this.reportProgress(97, 'writing the mesh');
+    const saved = await this.stage('export', () => saveMeshBothFormats(textured.mesh, { folder: 'feedforward', model: this.modelName, texture: textured.mesh.texture }));
     Object.assign(output.files, saved.files);
     output.meshes.push(saved.report);
     return {
@@ -57,6 +64,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       faces: saved.report.faces,
       volume: { dims: fused.spec.dims, voxelSize: fused.spec.voxelSize, origin: fused.spec.origin },
       fusion: fused.stats,
+      texture: textured.stats,
     };
   }
 }

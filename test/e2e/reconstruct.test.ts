@@ -30,6 +30,7 @@ describe.skipIf(!have)('npm run reconstruct', () => {
     expect(validation.errors).toEqual([]);
     expect(validation.meshes[0].folder).toBe('feedforward');
     expect(validation.meshes[0].faces).toBeGreaterThan(5000);
+    expect(validation.meshes[0].faces).toBeLessThanOrEqual(50_000);
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     expect(report.status).toBe('success');
     expect(report.input).toMatchObject({ views: 6, depth: true, masks: false, cameras: '7scenes', heldOut: [] });
@@ -38,8 +39,11 @@ describe.skipIf(!have)('npm run reconstruct', () => {
     expect(report.vram.liveBytesAtEnd).toBe(0);
     expect(report.cameras).toHaveLength(6);
     expect(report.cameras[0].K).toEqual([[585, 0, 320], [0, 585, 240], [0, 0, 1]]);
-    expect(report.stages.map((s) => s.name)).toEqual(expect.arrayContaining(['ingest', 'fusion', 'integrate', 'marching-cubes']));
-    expect(report.meshes[0]).toMatchObject({ model: 'feedforward', obj: 'feedforward/mesh.obj', ply: 'feedforward/mesh.ply', texture: null });
+    expect(report.stages.map((s) => s.name)).toEqual(expect.arrayContaining(['ingest', 'fusion', 'integrate', 'marching-cubes', 'decimate', 'atlas', 'bake', 'texture']));
+    expect(report.meshes[0]).toMatchObject({ model: 'feedforward', obj: 'feedforward/mesh.obj', ply: 'feedforward/mesh.ply', texture: 'feedforward/texture.png' });
+    expect(validation.meshes[0].texture).toMatchObject({ file: 'feedforward/texture.png', width: 1024, height: 1024 });
+    const texture = (report.models[0].details as { texture: { coveredTexels: number; surfaceTexels: number } }).texture;
+    expect(texture.coveredTexels / texture.surfaceTexels).toBeGreaterThan(0.9);
   });
 
   it('explains a capture it cannot reconstruct and exits non-zero', () => {

@@ -1,0 +1,230 @@
+/**
+ * Texture baking on the GPU: the atlas is rasterised in UV space (surface position and normal per texel), each view
+ * renders the mesh's own depth for visibility, and one compute pass blends, per texel, the photos that see it
+ * (weight cos²(angle) / distance²; masked pixels ignored). Gutters are dilated on the CPU so mip-maps do not bleed.
+ * The same baking serves any mesh + cameras (the refinement model's meshes too).
+ */
+import { throwIfAborted } from '../../core/errors';
+import type { RgbaImage, TexturedMesh } from '../../core/mesh';
+import { readBuffer } from '../../gpu/readback';
+import type { StageContext } from '../context';
+import { MeshRenderer } from '../render/renderMesh';
+import { FLOATS_PER_CORNER, type RenderableMesh } from '../render/types';
+import surfaceWgsl from './bake_surface.wgsl?raw';
+import texelsWgsl from './bake_texels.wgsl?raw';
+
+export interface BakeView {
+  width: number;
+  height: number;
+  K: number[];
+  camFromWorld: number[];
+  /** RGBA8 photo at this size; alpha 0 = masked out. */
+  rgba: Uint8Array;
+}
+
+export interface BakeInput {
+  positions: Float32Array;
+  normals: Float32Array;
+  indices: Uint32Array;
+  uvs: Float32Array;
+  atlasSize: number;
+  /** Texels of gutter filled around every chart. */
+  padding?: number;
+}
+
+export interface BakeStats {
+  views: number;
+  /** Surface texels that some view saw (blended from photos). */
+  coveredTexels: number;
+  /** Texels the mesh covers in the atlas. */
+  surfaceTexels: number;
+  surfaceMs: number;
+  visibilityMs: number;
+  blendMs: number;
+}
+
+const VIEW_BYTES = 80;
+
+export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: StageContext): Promise<{ texture: RgbaImage; stats: BakeStats }> {
+  const { device } = ctx.gpu;
+  const scope = ctx.scope;
+  const size = input.atlasSize;
+  const t0 = performance.now();
+  // 1. Surface position / normal per texel.
+  const surfacePosition = scope.createTexture({ label: 'bake:position', size: [size, size], format: 'rgba32float', usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.TEXTURE_BINDING });
+  const surfaceNormal = scope.createTexture({ label: 'bake:normal', size: [size, size], format: 'rgba32float', usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.TEXTURE_BINDING });
+  const corners = new Float32Array(input.indices.length * 8);
+  for (let i = 0; i < input.indices.length; i++) {
+    const v = input.indices[i];
+    corners.set([input.uvs[2 * v], input.uvs[2 * v + 1]], 8 * i);
+    corners.set(input.positions.subarray(3 * v, 3 * v + 3), 8 * i + 2);
+    corners.set(input.normals.subarray(3 * v, 3 * v + 3), 8 * i + 5);
+  }
+  const cornerBuffer = scope.createBuffer({ label: 'bake:corners', size: Math.max(16, corners.byteLength), usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(cornerBuffer, 0, corners);
+  const module = device.createShaderModule({ label: 'bake.surface', code: surfaceWgsl });
+  const surfacePipeline = device.createRenderPipeline({
+    label: 'bake.surface',
+    layout: 'auto',
+    vertex: {
+      module,
+      entryPoint: 'vs_main',
+      buffers: [{ arrayStride: 32, attributes: [{ shaderLocation: 0, offset: 0, format: 'float32x2' }, { shaderLocation: 1, offset: 8, format: 'float32x3' }, { shaderLocation: 2, offset: 20, format: 'float32x3' }] }],
+    },
+    fragment: { module, entryPoint: 'fs_main', targets: [{ format: 'rgba32float' }, { format: 'rgba32float' }] },
+    primitive: { topology: 'triangle-list', cullMode: 'none' },
+  });
+  let encoder = device.createCommandEncoder({ label: 'bake.surface' });
+  const pass = encoder.beginRenderPass({
+    label: 'bake.surface',
+    colorAttachments: [
+      { view: surfacePosition.createView(), clearValue: { r: 0, g: 0, b: 0, a: 0 }, loadOp: 'clear', storeOp: 'store' },
+      { view: surfaceNormal.createView(), clearValue: { r: 0, g: 0, b: 0, a: 0 }, loadOp: 'clear', storeOp: 'store' },
+    ],
+  });
+  pass.setPipeline(surfacePipeline);
+  pass.setVertexBuffer(0, cornerBuffer);
+  pass.draw(input.indices.length);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  scope.destroy(cornerBuffer);
+  const t1 = performance.now();
+
+  // 2. Visibility: the mesh's depth seen from each view (the renderer's camera z).
+  const renderable = toRenderable(input);
+  const depthMaps: Float32Array[] = [];
+  const renderers = new Map<string, MeshRenderer>();
+  try {
+    for (const [k, view] of views.entries()) {
+      throwIfAborted(ctx.signal);
+      const key = `${view.width}x${view.height}`;
+      let renderer = renderers.get(key);
+      if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, renderable, view.width, view.height)));
+      depthMaps.push((await renderer.render({ K: view.K, camFromWorld: view.camFromWorld })).depth);
+      ctx.progress(k + 1, views.length + 1, `visibility ${k + 1}/${views.length}`);
+    }
+  } finally {
+    for (const r of renderers.values()) r.dispose();
+  }
+  const t2 = performance.now();
+
+  // 3. Blend.
+  const pixelsTotal = views.reduce((s, v) => s + v.width * v.height, 0);
+  const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const pixelBuffer = scope.createBuffer({ label: 'bake:pixels', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const texelBuffer = scope.createBuffer({ label: 'bake:texels', size: size * size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const params = scope.createBuffer({ label: 'bake:params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const table = new ArrayBuffer(Math.max(1, views.length) * VIEW_BYTES);
+  const f = new Float32Array(table), u = new Uint32Array(table);
+  let offset = 0;
+  views.forEach((view, k) => {
+    const o = (k * VIEW_BYTES) / 4;
+    f.set(view.camFromWorld.slice(0, 12), o);
+    f.set([view.K[0], view.K[4], view.K[2], view.K[5]], o + 12);
+    u.set([view.width, view.height, offset], o + 16);
+    device.queue.writeBuffer(depthBuffer, offset * 4, depthMaps[k]);
+    device.queue.writeBuffer(pixelBuffer, offset * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength);
+    offset += view.width * view.height;
+  });
+  device.queue.writeBuffer(viewBuffer, 0, table);
+  const p = new ArrayBuffer(16);
+  new Uint32Array(p, 0, 2).set([size, views.length]);
+  new Float32Array(p, 8, 2).set([0.01, 0.05]);
+  device.queue.writeBuffer(params, 0, p);
+  const blend = device.createComputePipeline({ label: 'bake.texels', layout: 'auto', compute: { module: device.createShaderModule({ label: 'bake.texels', code: texelsWgsl }), entryPoint: 'main' } });
+  encoder = device.createCommandEncoder({ label: 'bake.texels' });
+  const compute = encoder.beginComputePass({ label: 'bake.texels' });
+  compute.setPipeline(blend);
+  compute.setBindGroup(0, device.createBindGroup({
+    label: 'bake.texels',
+    layout: blend.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: surfacePosition.createView() },
+      { binding: 1, resource: surfaceNormal.createView() },
+      { binding: 2, resource: { buffer: viewBuffer } },
+      { binding: 3, resource: { buffer: depthBuffer } },
+      { binding: 4, resource: { buffer: pixelBuffer } },
+      { binding: 5, resource: { buffer: texelBuffer } },
+      { binding: 6, resource: { buffer: params } },
+    ],
+  }));
+  compute.dispatchWorkgroups(Math.ceil(size / 8), Math.ceil(size / 8));
+  compute.end();
+  device.queue.submit([encoder.finish()]);
+  const texels = new Uint8Array(await readBuffer(device, scope, texelBuffer));
+  for (const b of [depthBuffer, pixelBuffer, viewBuffer, texelBuffer, params]) scope.destroy(b);
+  scope.destroy(surfacePosition);
+  scope.destroy(surfaceNormal);
+  const t3 = performance.now();
+  let covered = 0, surfaceTexels = 0;
+  for (let i = 3; i < texels.length; i += 4) {
+    if (texels[i] === 255) covered++;
+    if (texels[i] > 0) surfaceTexels++;
+    if (texels[i] === 1) texels[i] = 0; // unseen surface: filled from its neighbours below
+  }
+  dilateGutters(texels, size, input.padding ?? 4);
+  // Opaque everywhere: viewers and DCC tools must not treat the gutters as transparent.
+  for (let i = 3; i < texels.length; i += 4) texels[i] = 255;
+  ctx.progress(views.length + 1, views.length + 1, 'texture baked');
+  return {
+    texture: { width: size, height: size, data: texels },
+    stats: { views: views.length, coveredTexels: covered, surfaceTexels, surfaceMs: t1 - t0, visibilityMs: t2 - t1, blendMs: t3 - t2 },
+  };
+}
+
+function toRenderable(input: BakeInput): RenderableMesh {
+  const corners = new Float32Array(input.indices.length * FLOATS_PER_CORNER);
+  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < input.indices.length; i++) {
+    const v = input.indices[i];
+    corners.set(input.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
+    corners.set(input.normals.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i + 5);
+  }
+  for (let v = 0; v < input.positions.length; v += 3) for (let k = 0; k < 3; k++) {
+    min[k] = Math.min(min[k], input.positions[v + k]);
+    max[k] = Math.max(max[k], input.positions[v + k]);
+  }
+  return { corners, texture: null, centre: [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number], radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
+}
+
+/** Fills empty texels from their filled neighbours, `passes` rings outwards (alpha marks filled texels). */
+export function dilateGutters(data: Uint8Array, size: number, passes: number): void {
+  const filled = new Uint8Array(size * size);
+  for (let i = 0; i < size * size; i++) filled[i] = data[4 * i + 3] > 0 ? 1 : 0;
+  for (let pass = 0; pass < passes; pass++) {
+    const next = filled.slice();
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const i = y * size + x;
+      if (filled[i]) continue;
+      let r = 0, g = 0, b = 0, n = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx, yy = y + dy;
+        if (xx < 0 || yy < 0 || xx >= size || yy >= size || !filled[yy * size + xx]) continue;
+        const j = 4 * (yy * size + xx);
+        r += data[j];
+        g += data[j + 1];
+        b += data[j + 2];
+        n++;
+      }
+      if (n) {
+        data.set([Math.round(r / n), Math.round(g / n), Math.round(b / n), 255], 4 * i);
+        next[i] = 1;
+      }
+    }
+    filled.set(next);
+  }
+}
+
+/** PLY vertex colours sampled from the texture at each vertex's uv. */
+export function sampleVertexColors(mesh: Pick<TexturedMesh, 'uvs' | 'texture'>): Uint8Array {
+  const n = mesh.uvs.length / 2;
+  const out = new Uint8Array(n * 3);
+  const { width, height, data } = mesh.texture;
+  for (let v = 0; v < n; v++) {
+    const x = Math.min(width - 1, Math.max(0, Math.floor(mesh.uvs[2 * v] * width)));
+    const y = Math.min(height - 1, Math.max(0, Math.floor(mesh.uvs[2 * v + 1] * height)));
+    out.set(data.subarray(4 * (y * width + x), 4 * (y * width + x) + 3), 3 * v);
+  }
+  return out;
+}

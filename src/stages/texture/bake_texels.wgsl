@@ -1,0 +1,101 @@
+// For every atlas texel on the surface: the views that see it (its camera depth matches the mesh's depth there),
+// weighted by the viewing angle and distance, blend their photo colours (bilinear). Masked-out pixels are ignored.
+struct View {
+  r0: vec4f,
+  r1: vec4f,
+  r2: vec4f,
+  intrinsics: vec4f, // fx, fy, cx, cy
+  size: vec2u,
+  offset: u32,
+  _pad: u32,
+};
+
+struct Params {
+  atlasSize: u32,
+  viewCount: u32,
+  depthTolerance: f32,
+  minCosine: f32,
+};
+
+@group(0) @binding(0) var surfacePosition: texture_2d<f32>;
+@group(0) @binding(1) var surfaceNormal: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> views: array<View>;
+@group(0) @binding(3) var<storage, read> depth: array<f32>;
+@group(0) @binding(4) var<storage, read> pixels: array<u32>;
+@group(0) @binding(5) var<storage, read_write> texels: array<u32>;
+@group(0) @binding(6) var<uniform> params: Params;
+
+fn unpack(c: u32) -> vec4f {
+  return vec4f(f32(c & 255u), f32((c >> 8u) & 255u), f32((c >> 16u) & 255u), f32(c >> 24u)) / 255.0;
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= params.atlasSize || gid.y >= params.atlasSize) {
+    return;
+  }
+  let texel = gid.y * params.atlasSize + gid.x;
+  let surface = textureLoad(surfacePosition, vec2i(gid.xy), 0);
+  if (surface.w < 0.5) {
+    texels[texel] = 0u;
+    return;
+  }
+  let p = surface.xyz;
+  let n = normalize(textureLoad(surfaceNormal, vec2i(gid.xy), 0).xyz);
+  var sum = vec3f(0.0);
+  var weightSum = 0.0;
+  for (var k = 0u; k < params.viewCount; k = k + 1u) {
+    let view = views[k];
+    let cz = dot(view.r2.xyz, p) + view.r2.w;
+    if (cz <= 1e-6) {
+      continue;
+    }
+    let cx = dot(view.r0.xyz, p) + view.r0.w;
+    let cy = dot(view.r1.xyz, p) + view.r1.w;
+    let u = view.intrinsics.x * cx / cz + view.intrinsics.z;
+    let v = view.intrinsics.y * cy / cz + view.intrinsics.w;
+    let w = i32(view.size.x);
+    let h = i32(view.size.y);
+    let ui = i32(floor(u + 0.5));
+    let vi = i32(floor(v + 0.5));
+    if (ui < 1 || vi < 1 || ui >= w - 1 || vi >= h - 1) {
+      continue;
+    }
+    // Visibility: the mesh's own depth in this view at the pixel.
+    let meshDepth = depth[view.offset + u32(vi) * view.size.x + u32(ui)];
+    if (meshDepth <= 0.0 || abs(meshDepth - cz) > params.depthTolerance * cz) {
+      continue;
+    }
+    // Viewing angle: the camera centre is -R^T t.
+    let t = vec3f(view.r0.w, view.r1.w, view.r2.w);
+    let centre = -(view.r0.xyz * t.x + view.r1.xyz * t.y + view.r2.xyz * t.z);
+    let cosine = dot(n, normalize(centre - p));
+    if (cosine < params.minCosine) {
+      continue;
+    }
+    // Bilinear colour; any masked-out neighbour rejects the sample.
+    let x0 = i32(floor(u));
+    let y0 = i32(floor(v));
+    let fx = u - f32(x0);
+    let fy = v - f32(y0);
+    let base = view.offset + u32(y0) * view.size.x + u32(x0);
+    let c00 = unpack(pixels[base]);
+    let c10 = unpack(pixels[base + 1u]);
+    let c01 = unpack(pixels[base + view.size.x]);
+    let c11 = unpack(pixels[base + view.size.x + 1u]);
+    if (min(min(c00.a, c10.a), min(c01.a, c11.a)) < 0.5) {
+      continue;
+    }
+    let colour = mix(mix(c00.rgb, c10.rgb, fx), mix(c01.rgb, c11.rgb, fx), fy);
+    let weight = cosine * cosine / (cz * cz);
+    sum = sum + colour * weight;
+    weightSum = weightSum + weight;
+  }
+  if (weightSum <= 0.0) {
+    // On the surface but seen by no view: alpha 1 marks it for the coverage figure and the gutter fill.
+    texels[texel] = 1u << 24u;
+    return;
+  }
+  let c = clamp(sum / weightSum, vec3f(0.0), vec3f(1.0)) * 255.0 + 0.5;
+  texels[texel] = u32(c.x) | (u32(c.y) << 8u) | (u32(c.z) << 16u) | (255u << 24u);
+}
