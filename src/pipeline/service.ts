@@ -10,6 +10,8 @@ import type { VramUsage } from '../gpu/vram';
 import { GpuSelfTestModel, type SelfTestInput, type SelfTestOutput } from '../models/gpuSelfTest';
 import { summarizeCapture, runIngest } from './ingestStage';
 import { runReconstructionJob } from './job';
+import { loadTexturedObj } from '../io/objMesh';
+import { MeshRenderer } from '../stages/render/renderMesh';
 import { runModels, type ModelEntry } from './runner';
 
 export class WorkerService {
@@ -130,8 +132,6 @@ export class WorkerService {
 
   async renderViews(request: RenderRequest): Promise<Record<string, Uint8Array>> {
     const gpu = await this.getGpu();
-    const { loadTexturedObj } = await import('../io/objMesh');
-    const { MeshRenderer } = await import('../stages/render/renderMesh');
     return this.exclusive(gpu, async (signal) => {
       const scope = gpu.vram.scope('render');
       const ctx = { gpu, scope, signal, progress: () => undefined, warn: () => undefined };
@@ -139,7 +139,7 @@ export class WorkerService {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
         const mesh = loadTexturedObj(request.objName, files).renderable;
         const out: Record<string, Uint8Array> = {};
-        const renderers = new Map<string, InstanceType<typeof MeshRenderer>>();
+        const renderers = new Map<string, MeshRenderer>();
         for (const view of request.views) {
           const key = `${view.width}x${view.height}`;
           let renderer = renderers.get(key);

@@ -6,6 +6,7 @@
  */
 import { GpuOutOfMemoryError, throwIfAborted } from '../../core/errors';
 import type { Mesh } from '../../core/mesh';
+import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
 import { readBuffer } from '../../gpu/readback';
 import { PrefixSum } from '../../gpu/scan';
@@ -23,7 +24,6 @@ import integrateWgsl from './tsdf_integrate.wgsl?raw';
 import type { FusionViewData, VolumeSpec } from './types';
 
 const WORKGROUP_SIZE = 64;
-const VIEW_STRUCT_BYTES = 80;
 /** Depth + colour bytes uploaded per integration batch, and views per batch (progress moves per batch). */
 const BATCH_BYTES = 128 * 1024 * 1024;
 const BATCH_VIEWS = 8;
@@ -103,23 +103,16 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
   const pixelBuffer = ctx.scope.createBuffer({ label: 'fusion:pixels', size: maxPixels * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const viewBuffer = ctx.scope.createBuffer({ label: 'fusion:views', size: maxViews * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   try {
-    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + integrateWgsl, constants: { WORKGROUP_SIZE } });
+    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
     let done = 0;
     for (const batch of batches) {
       throwIfAborted(ctx.signal);
-      const table = new ArrayBuffer(batch.length * VIEW_STRUCT_BYTES);
-      const f = new Float32Array(table), u = new Uint32Array(table);
-      let offset = 0;
+      const { table, offsets } = packViews(batch.map((v) => ({ width: v.width, height: v.height, K: [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1], camFromWorld: v.camFromWorld })));
       batch.forEach((view, k) => {
-        const o = (k * VIEW_STRUCT_BYTES) / 4;
-        f.set(view.camFromWorld.slice(0, 12), o);
-        f.set([view.fx, view.fy, view.cx, view.cy], o + 12);
-        u.set([view.width, view.height, offset], o + 16);
-        device.queue.writeBuffer(depthBuffer, offset * 4, view.depth.buffer, view.depth.byteOffset, view.depth.byteLength);
-        device.queue.writeBuffer(pixelBuffer, offset * 4, view.color.buffer, view.color.byteOffset, view.color.byteLength);
-        offset += view.width * view.height;
+        device.queue.writeBuffer(depthBuffer, offsets[k] * 4, view.depth.buffer, view.depth.byteOffset, view.depth.byteLength);
+        device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.color.buffer, view.color.byteOffset, view.color.byteLength);
       });
       device.queue.writeBuffer(viewBuffer, 0, table);
       writeParams(device, volume.params, volume.spec, 0, batch.length);

@@ -1,16 +1,6 @@
 // TSDF integration: every grid point projects into each view of the batch, reads the depth there (nearest pixel),
 // and folds the truncated signed distance (and colour, near the surface) into a running weighted average.
 // Depth < 0 marks background (mask): free space. Depth 0 is missing: no update.
-struct View {
-  r0: vec4f,
-  r1: vec4f,
-  r2: vec4f,
-  intrinsics: vec4f, // fx, fy, cx, cy
-  size: vec2u,
-  offset: u32,
-  _pad: u32,
-};
-
 @group(0) @binding(0) var<storage, read_write> tsdf: array<f32>;
 @group(0) @binding(1) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> color: array<u32>;

@@ -6,6 +6,7 @@
  */
 import { throwIfAborted } from '../../core/errors';
 import type { RgbaImage, TexturedMesh } from '../../core/mesh';
+import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import { MeshRenderer } from '../render/renderMesh';
@@ -42,8 +43,6 @@ export interface BakeStats {
   visibilityMs: number;
   blendMs: number;
 }
-
-const VIEW_BYTES = 80;
 
 export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: StageContext): Promise<{ texture: RgbaImage; stats: BakeStats }> {
   const { device } = ctx.gpu;
@@ -112,27 +111,20 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   const pixelsTotal = views.reduce((s, v) => s + v.width * v.height, 0);
   const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const pixelBuffer = scope.createBuffer({ label: 'bake:pixels', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const texelBuffer = scope.createBuffer({ label: 'bake:texels', size: size * size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const params = scope.createBuffer({ label: 'bake:params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const table = new ArrayBuffer(Math.max(1, views.length) * VIEW_BYTES);
-  const f = new Float32Array(table), u = new Uint32Array(table);
-  let offset = 0;
+  const { table, offsets } = packViews(views);
   views.forEach((view, k) => {
-    const o = (k * VIEW_BYTES) / 4;
-    f.set(view.camFromWorld.slice(0, 12), o);
-    f.set([view.K[0], view.K[4], view.K[2], view.K[5]], o + 12);
-    u.set([view.width, view.height, offset], o + 16);
-    device.queue.writeBuffer(depthBuffer, offset * 4, depthMaps[k]);
-    device.queue.writeBuffer(pixelBuffer, offset * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength);
-    offset += view.width * view.height;
+    device.queue.writeBuffer(depthBuffer, offsets[k] * 4, depthMaps[k]);
+    device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength);
   });
   device.queue.writeBuffer(viewBuffer, 0, table);
   const p = new ArrayBuffer(16);
   new Uint32Array(p, 0, 2).set([size, views.length]);
   new Float32Array(p, 8, 2).set([0.01, 0.05]);
   device.queue.writeBuffer(params, 0, p);
-  const blend = device.createComputePipeline({ label: 'bake.texels', layout: 'auto', compute: { module: device.createShaderModule({ label: 'bake.texels', code: texelsWgsl }), entryPoint: 'main' } });
+  const blend = device.createComputePipeline({ label: 'bake.texels', layout: 'auto', compute: { module: device.createShaderModule({ label: 'bake.texels', code: CAMERA_VIEW_WGSL + texelsWgsl }), entryPoint: 'main' } });
   encoder = device.createCommandEncoder({ label: 'bake.texels' });
   const compute = encoder.beginComputePass({ label: 'bake.texels' });
   compute.setPipeline(blend);

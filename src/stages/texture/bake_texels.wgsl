@@ -1,15 +1,5 @@
 // For every atlas texel on the surface: the views that see it (its camera depth matches the mesh's depth there),
 // weighted by the viewing angle and distance, blend their photo colours (bilinear). Masked-out pixels are ignored.
-struct View {
-  r0: vec4f,
-  r1: vec4f,
-  r2: vec4f,
-  intrinsics: vec4f, // fx, fy, cx, cy
-  size: vec2u,
-  offset: u32,
-  _pad: u32,
-};
-
 struct Params {
   atlasSize: u32,
   viewCount: u32,
