@@ -16,7 +16,8 @@ export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
   | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
-  | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] };
+  | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
+  | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number };
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -28,6 +29,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
+    if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
@@ -91,12 +93,12 @@ function intersect(shape: AnalyticShape, eye: number[], dir: number[]): number {
 }
 
 /** Depth maps of an analytic shape from cameras on two rings, with a missing band and background elsewhere. */
-export function analyticViews(shape: AnalyticShape, count: number, width: number, height: number): FusionViewData[] {
+export function analyticViews(shape: AnalyticShape, count: number, width: number, height: number, rings: 1 | 2 = 2): FusionViewData[] {
   const views: FusionViewData[] = [];
   const centre = [0.5, 0.5, 0.5];
   for (let k = 0; k < count; k++) {
-    const a = (2 * Math.PI * k) / count + (k % 2) * 0.4;
-    const elevation = k % 2 ? -0.5 : 0.8;
+    const a = (2 * Math.PI * k) / count + (rings === 2 ? (k % 2) * 0.4 : 0);
+    const elevation = rings === 2 ? (k % 2 ? -0.5 : 0.8) : 0.6;
     const pose = lookAt([0.5 + 1.5 * Math.cos(a), 0.5 + elevation, 0.5 + 1.5 * Math.sin(a)], centre);
     const f = 0.9 * width;
     const cx = (width - 1) / 2, cy = (height - 1) / 2;
@@ -112,7 +114,11 @@ export function analyticViews(shape: AnalyticShape, count: number, width: number
       if (tt > 0) {
         depth[i] = tt; // dir has camera z = 1, so t is the depth along the optical axis
         const p = eye.map((e, j) => e + tt * dir[j]);
-        color[i] = ((Math.floor(128 + 100 * Math.sin(9 * p[0])) & 255) | ((Math.floor(128 + 100 * Math.cos(7 * p[1])) & 255) << 8) | (90 << 16) | (255 << 24)) >>> 0;
+        // High-frequency surface texture (a 3-D checker and hashed cells) so that stereo has something to match.
+        const cell = [Math.floor(p[0] * 15), Math.floor(p[1] * 15), Math.floor(p[2] * 15)];
+        const hash = (((cell[0] * 73856093) ^ (cell[1] * 19349663) ^ (cell[2] * 83492791)) >>> 0) % 97;
+        const grey = Math.min(255, 40 + ((cell[0] + cell[1] + cell[2]) & 1) * 110 + hash);
+        color[i] = ((grey & 255) | ((Math.floor(0.8 * grey + 40 * Math.sin(9 * p[0])) & 255) << 8) | ((Math.floor(0.9 * grey) & 255) << 16) | (255 << 24)) >>> 0;
       } else {
         depth[i] = x < width / 8 ? 0 : -1;
       }
@@ -221,4 +227,60 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
   } finally {
     destroyVolume(ctx, volume);
   }
+}
+
+/** Plane-sweep depth on analytic views (textured by a high-frequency pattern) against the exact depth. */
+async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: number, size: [number, number], depthCount: number) {
+  const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const data = analyticViews(shape, viewCount, size[0], size[1], 1);
+  const views = data.map((v, index) => {
+    const rgba = new Uint8Array(v.color.buffer.slice(0));
+    for (let i = 0; i < v.width * v.height; i++) if (v.depth[i] <= 0) rgba.set([40, 40, 40, 255], 4 * i);
+    return {
+      index, name: `v${index}`, path: `v${index}`, key: `v${index}`, width: v.width, height: v.height, fullWidth: v.width, fullHeight: v.height,
+      image: { width: v.width, height: v.height, data: rgba }, depthMeters: null, mask: null,
+      K: [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1], distortion: null, intrinsicsSource: 'file' as const, camFromWorld: v.camFromWorld,
+      exif: null, heldOut: false, source: { bytes: new ArrayBuffer(0), mime: 'image/png' },
+    };
+  });
+  const score = (depths: (Float32Array | null)[]) => {
+    let within = 0, valid = 0, objectPixels = 0;
+    const errors: number[] = [];
+    depths.forEach((d, k) => {
+      const truth = data[k].depth;
+      for (let i = 0; i < truth.length; i++) {
+        if (truth[i] <= 0) continue;
+        objectPixels++;
+        if (!d || d[i] <= 0) continue;
+        valid++;
+        const e = Math.abs(d[i] - truth[i]) / truth[i];
+        errors.push(e);
+        if (e < 0.01) within++;
+      }
+    });
+    errors.sort((a, b) => a - b);
+    return { objectPixels, validFraction: valid / objectPixels, within1pct: within / Math.max(1, valid), medianRelError: errors[Math.floor(errors.length / 2)] ?? null };
+  };
+  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1 }, ctx);
+  const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0 }, ctx);
+  // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.
+  const { planeSweepCpu, selectSources, convergencePoint } = await import('../stages/depth/planeSweep');
+  const poses = data.map((v) => v.camFromWorld);
+  const Ks = data.map((v) => [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1]);
+  const target = convergencePoint(poses);
+  const src = selectSources(poses, target)[0];
+  const luma = views.map((v) => Float32Array.from({ length: v.width * v.height }, (_, i) => Math.round(0.299 * v.image.data[4 * i] + 0.587 * v.image.data[4 * i + 1] + 0.114 * v.image.data[4 * i + 2]) / 255));
+  const c = [0, 1, 2].map((k) => -(poses[0][k] * poses[0][3] + poses[0][4 + k] * poses[0][7] + poses[0][8 + k] * poses[0][11]));
+  const dist = poses[0][8] * (target[0] - c[0]) + poses[0][9] * (target[1] - c[1]) + poses[0][10] * (target[2] - c[2]);
+  const cpu = planeSweepCpu(luma, size[0], size[1], Ks, poses, 0, src, 1 / (dist * 0.4), 1 / (dist * 1.6), depthCount);
+  let agree = 0, compared = 0;
+  const gpu0 = raw.depths[0]!;
+  for (let i = 0; i < size[0] * size[1]; i++) {
+    if (cpu[2 * i] <= 0 || gpu0[i] <= 0) continue;
+    compared++;
+    if (Math.abs(cpu[2 * i] - gpu0[i]) / cpu[2 * i] < 0.002) agree++;
+  }
+  const cpuScore = score([Float32Array.from({ length: size[0] * size[1] }, (_, i) => cpu[2 * i]), ...data.slice(1).map(() => null)]);
+  const out = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 2 }, ctx);
+  return { ...out.stats, raw: score(raw.depths), fineRaw: score(fineRaw.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
 }

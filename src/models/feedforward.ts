@@ -1,12 +1,13 @@
 /**
  * The feed-forward reconstruction model (the ReconViaGen role of the server design): depth per view -> TSDF fusion
- * -> marching cubes -> mesh, exported under feedforward/. Depth comes from the given depth maps; the learned
- * multi-view stereo network will fill it in for photos without depth (issue 7), into this same fusion.
+ * -> marching cubes -> texture -> mesh, exported under feedforward/. Depth comes from the given depth maps, else
+ * from the photos by the classical plane sweep (WGSL NCC); the learned network (issue 7) will take its place.
  */
 import { InputError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
+import { estimateDepthPlaneSweep, type MvsStats } from '../stages/depth/planeSweep';
 import { fuseDepthMaps, type FusionResult } from '../stages/fusion/fuseDepth';
 import { textureMesh, type TextureResult } from '../stages/texture/textureMesh';
 import { BaseReconstructionModel } from './base';
@@ -15,6 +16,8 @@ export interface FeedforwardResult {
   vertices: number;
   faces: number;
   volume: { dims: number[]; voxelSize: number; origin: number[] };
+  depthSource: 'given' | 'plane-sweep';
+  mvs?: MvsStats;
   fusion: FusionResult['stats'];
   texture: TextureResult['stats'];
 }
@@ -26,15 +29,6 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const gpu = this.requireGpu();
     const { capture } = input;
     const views = capture.views.filter((v) => !v.heldOut);
-    if (!capture.hasDepth) {
-      throw new InputError('These photos have no depth maps. The feed-forward model currently fuses given depth (an RGB-D capture: depth/ PNGs in millimetres); depth from photos alone is not available yet.');
-    }
-    const posed = views.filter((v) => v.camFromWorld && v.depthMeters);
-    if (posed.length === 0) {
-      throw new InputError('No photo with a depth map has a camera pose. Provide cameras (COLMAP, transforms.json, 7-Scenes poses, ...); structure from motion is not available yet.');
-    }
-    const skippedViews = views.length - posed.length;
-    if (skippedViews) this.ctx.warn(`${skippedViews} view(s) without depth or pose are not fused.`);
     const stage = (name: string, from: number, to: number): StageContext => ({
       gpu,
       scope: this.ctx.scope,
@@ -42,8 +36,29 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`),
       warn: this.ctx.warn,
     });
-    this.reportProgress(1, `fusing ${posed.length} depth maps`);
-    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset }, stage('fusion', 1, 80)));
+    let depthSource: 'given' | 'plane-sweep' = 'given';
+    let mvs: MvsStats | null = null;
+    if (!capture.hasDepth) {
+      if (views.filter((v) => v.camFromWorld).length < 2) {
+        throw new InputError('These photos have neither depth maps nor cameras. Provide cameras (COLMAP, transforms.json, Middlebury, Strecha, ...); structure from motion is not available yet.');
+      }
+      // Depth from the photos: the classical plane-sweep baseline (the learned network replaces it when shipped).
+      const estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, { preset: input.options.preset }, stage('depth', 1, 40)));
+      estimated.depths.forEach((d, i) => {
+        if (d) views[i].depthMeters = d;
+      });
+      depthSource = 'plane-sweep';
+      mvs = estimated.stats;
+    }
+    const posed = views.filter((v) => v.camFromWorld && v.depthMeters);
+    if (posed.length === 0) {
+      throw new InputError('No photo with a depth map has a camera pose. Provide cameras (COLMAP, transforms.json, 7-Scenes poses, ...); structure from motion is not available yet.');
+    }
+    const skippedViews = views.length - posed.length;
+    if (skippedViews) this.ctx.warn(`${skippedViews} view(s) without depth or pose are not fused.`);
+    const fusionFrom = depthSource === 'given' ? 1 : 40;
+    this.reportProgress(fusionFrom, `fusing ${posed.length} depth maps`);
+    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset }, stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
     this.ctx.recordStage('mesh-cleanup', fused.stats.cleanupMs);
@@ -63,6 +78,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       vertices: saved.report.vertices,
       faces: saved.report.faces,
       volume: { dims: fused.spec.dims, voxelSize: fused.spec.voxelSize, origin: fused.spec.origin },
+      depthSource,
+      ...(mvs ? { mvs } : {}),
       fusion: fused.stats,
       texture: textured.stats,
     };

@@ -74,19 +74,20 @@ test('bad input: a text file named .jpg and a truncated PNG show their messages 
   test.skip(!existsSync(TEMPLE), 'shared datasets not found');
   await page.goto('/');
   await expect(page.locator('#gpu-status')).toContainText('WebGPU ready', { timeout: 30_000 });
-  const good = ['templeSR0001.png', 'templeSR0002.png', 'templeSR0003.png', 'templeSR_par.txt'].map((f) => ({ name: f, mimeType: 'application/octet-stream', buffer: readFileSync(resolve(TEMPLE, f)) }));
+  const good = ['templeSR0001.png', 'templeSR0002.png', 'templeSR0003.png'].map((f) => ({ name: f, mimeType: 'application/octet-stream', buffer: readFileSync(resolve(TEMPLE, f)) }));
   const bad = [
     { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a photo') },
     { name: 'broken.png', mimeType: 'image/png', buffer: readFileSync(resolve(TEMPLE, 'templeSR0004.png')).subarray(0, 3000) },
   ];
   await page.locator('#file-input').setInputFiles([...good, ...bad]);
   await expect(page.locator('#file-summary')).toContainText('3 usable photos, 2 skipped', { timeout: 30_000 });
+  await expect(page.locator('#detected')).toContainText('no cameras');
   await page.locator('#file-details summary').click();
   await expect(page.locator('#file-list')).toContainText('notes.jpg — skipped: cannot be decoded');
   await expect(page.locator('#file-list')).toContainText('broken.png — skipped: cannot be decoded');
   await page.screenshot({ path: `${SHOTS}/06-bad-input.png`, fullPage: true });
   await page.locator('#run').click();
-  // Temple has no depth maps: the job ends with the explanation, and the page stays usable.
-  await expect(page.locator('#progress-text')).toContainText('no depth maps', { timeout: 60_000 });
+  // Without depth maps or cameras (structure from motion is not there yet) the job ends with the explanation.
+  await expect(page.locator('#progress-text')).toContainText('neither depth maps nor cameras', { timeout: 60_000 });
   await expect(page.locator('#run')).toBeEnabled();
 });

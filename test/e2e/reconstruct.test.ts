@@ -54,6 +54,6 @@ describe.skipIf(!have)('npm run reconstruct', () => {
     } catch (error) {
       message = String((error as { stderr?: string }).stderr);
     }
-    expect(message).toMatch(/failed: These photos have no depth maps/);
+    expect(message).toMatch(/failed: These photos have neither depth maps nor cameras/);
   });
 });

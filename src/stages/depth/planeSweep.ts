@@ -1,0 +1,340 @@
+/**
+ * Classical multi-view stereo (the baseline the learned network must beat): plane sweep with NCC over 4 source views
+ * per reference (WGSL, plane_sweep_ncc.wgsl), winner-take-all with sub-sample refinement, then geometric consistency
+ * across neighbouring views and a confidence threshold (CPU). Depth maps come out at the working size, 0 = unknown.
+ */
+import { cameraCentre, viewDirection } from '../../core/camera';
+import type { CaptureView } from '../../core/capture';
+import { InputError, throwIfAborted } from '../../core/errors';
+import { readBuffer } from '../../gpu/readback';
+import type { StageContext } from '../context';
+import sweepWgsl from './plane_sweep_ncc.wgsl?raw';
+
+export type MvsPreset = 'draft' | 'standard' | 'high';
+export const MVS_LONG_SIDE: Record<MvsPreset, number> = { draft: 320, standard: 640, high: 960 };
+export const MVS_DEPTHS: Record<MvsPreset, number> = { draft: 96, standard: 192, high: 256 };
+
+const MAX_SOURCES = 4;
+const PARAMS_BYTES = 320;
+
+export interface MvsOptions {
+  preset: MvsPreset;
+  /** Override the MVS image long side / the number of depth hypotheses (tests). */
+  longSide?: number;
+  depthCount?: number;
+  /** Consistent neighbours needed to keep a depth. */
+  minConsistent?: number;
+  minConfidence?: number;
+  /** 2 (default): a second, narrowed sweep around the first result; 1: one sweep over the whole range. */
+  passes?: 1 | 2;
+}
+
+export interface MvsStats {
+  views: number;
+  width: number;
+  height: number;
+  depthCount: number;
+  sweepMs: number;
+  filterMs: number;
+  keptFraction: number;
+}
+
+/** The point closest to every optical axis (least squares): where an object capture's cameras look. */
+export function convergencePoint(poses: number[][]): number[] {
+  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0], b = [0, 0, 0];
+  for (const pose of poses) {
+    const c = cameraCentre(pose), d = viewDirection(pose);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+      const m = (i === j ? 1 : 0) - d[i] * d[j];
+      A[i * 3 + j] += m;
+      b[i] += m * c[j];
+    }
+  }
+  const det = (m: number[]) => m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+  const D = det(A);
+  if (Math.abs(D) < 1e-12) return [0, 1, 2].map((k) => poses.reduce((s, p) => s + cameraCentre(p)[k] + viewDirection(p)[k], 0) / poses.length);
+  return [0, 1, 2].map((k) => det(A.map((v, idx) => (idx % 3 === k ? b[Math.floor(idx / 3)] : v))) / D);
+}
+
+/** Up to 4 source views for each reference: baselines between 3 and 45 degrees, closest to 15 preferred. */
+export function selectSources(poses: number[][], target: number[]): number[][] {
+  const rays = poses.map((p) => {
+    const c = cameraCentre(p);
+    const r = [target[0] - c[0], target[1] - c[1], target[2] - c[2]];
+    const n = Math.hypot(r[0], r[1], r[2]);
+    return r.map((v) => v / n);
+  });
+  return poses.map((_, i) => {
+    const scored = poses
+      .map((__, j) => {
+        if (j === i) return null;
+        const angle = (Math.acos(Math.max(-1, Math.min(1, rays[i][0] * rays[j][0] + rays[i][1] * rays[j][1] + rays[i][2] * rays[j][2]))) * 180) / Math.PI;
+        if (angle < 3 || angle > 45) return null;
+        return { j, score: Math.exp(-((angle - 15) ** 2) / (2 * 10 ** 2)) };
+      })
+      .filter((s): s is { j: number; score: number } => s !== null)
+      .sort((a, b) => b.score - a.score);
+    return scored.slice(0, MAX_SOURCES).map((s) => s.j);
+  });
+}
+
+function lumaAt(view: CaptureView, width: number, height: number): Uint8Array {
+  // Box-filtered downscale of the working image to the MVS size.
+  const out = new Uint8Array(width * height);
+  const sx = view.width / width, sy = view.height / height;
+  const d = view.image.data;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    let sum = 0, n = 0;
+    for (let yy = Math.floor(y * sy); yy < Math.min(view.height, Math.ceil((y + 1) * sy)); yy++) {
+      for (let xx = Math.floor(x * sx); xx < Math.min(view.width, Math.ceil((x + 1) * sx)); xx++) {
+        const i = 4 * (yy * view.width + xx);
+        sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+        n++;
+      }
+    }
+    out[y * width + x] = n ? Math.round(sum / n) : 0;
+  }
+  return out;
+}
+
+const mul3 = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, i) => a[Math.floor(i / 3) * 3] * b[i % 3] + a[Math.floor(i / 3) * 3 + 1] * b[3 + (i % 3)] + a[Math.floor(i / 3) * 3 + 2] * b[6 + (i % 3)]);
+const rotOf = (p: number[]) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
+const transpose3 = (a: number[]) => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+const mulv = (a: number[], v: number[]) => [0, 1, 2].map((r) => a[r * 3] * v[0] + a[r * 3 + 1] * v[1] + a[r * 3 + 2] * v[2]);
+function invertK(K: number[]): number[] {
+  const [fx, s, cx, , fy, cy] = K;
+  return [1 / fx, -s / (fx * fy), (s * cy - cx * fy) / (fx * fy), 0, 1 / fy, -cy / fy, 0, 0, 1];
+}
+
+/**
+ * The map from a reference pixel (u, v) at depth d to homogeneous source pixel coordinates: d * A [u v 1] + b, with
+ * A = K_s R_s R_r^T K_r^-1 and b = K_s (t_s - R_s R_r^T t_r). Row-major A.
+ */
+export function sourceProjection(Kr: number[], poseR: number[], Ks: number[], poseS: number[]): { A: number[]; b: number[] } {
+  const Rr = rotOf(poseR), tr = [poseR[3], poseR[7], poseR[11]];
+  const Rs = rotOf(poseS), ts = [poseS[3], poseS[7], poseS[11]];
+  const RsRrT = mul3(Rs, transpose3(Rr));
+  const A = mul3(mul3(Ks, RsRrT), invertK(Kr));
+  const shift = mulv(RsRrT, tr);
+  return { A, b: mulv(Ks, [ts[0] - shift[0], ts[1] - shift[1], ts[2] - shift[2]]) };
+}
+
+/**
+ * Estimates a depth map for every posed, not held-out view. Returns them at the working size (scene units, 0 =
+ * unknown), in the order of `views`.
+ */
+export async function estimateDepthPlaneSweep(views: CaptureView[], options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: MvsStats }> {
+  const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
+  if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
+  const first = used[0].v;
+  const longSide = options.longSide ?? MVS_LONG_SIDE[options.preset];
+  const scale = Math.min(1, longSide / Math.max(first.width, first.height));
+  const width = Math.max(8, Math.round(first.width * scale)), height = Math.max(8, Math.round(first.height * scale));
+  const ok = used.filter(({ v }) => Math.abs(v.width / v.height - first.width / first.height) < 0.01);
+  if (ok.length < used.length) ctx.warn(`${used.length - ok.length} photo(s) have another aspect ratio than ${first.name}: no depth is estimated for them.`);
+  const poses = ok.map(({ v }) => v.camFromWorld!);
+  const Ks = ok.map(({ v }) => {
+    const sx = width / v.width, sy = height / v.height;
+    return [v.K[0] * sx, v.K[1] * sx, (v.K[2] + 0.5) * sx - 0.5, 0, v.K[4] * sy, (v.K[5] + 0.5) * sy - 0.5, 0, 0, 1];
+  });
+  const target = convergencePoint(poses);
+  const sources = selectSources(poses, target);
+  const depthCount = options.depthCount ?? MVS_DEPTHS[options.preset];
+  const { device } = ctx.gpu;
+  const scope = ctx.scope;
+  const t0 = performance.now();
+  const images = scope.createTexture({ label: 'mvs:images', size: [width, height, ok.length], format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+  ok.forEach(({ v }, layer) => device.queue.writeTexture({ texture: images, origin: [0, 0, layer] }, lumaAt(v, width, height), { bytesPerRow: width }, [width, height, 1]));
+  const coarse = scope.createBuffer({ label: 'mvs:coarse', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const passes = options.passes ?? 2;
+  const fine = passes === 2 ? scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : coarse;
+  const result = fine;
+  // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
+  const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
+  const pipeline = device.createComputePipeline({ label: 'mvs.planeSweep', layout: 'auto', compute: { module: device.createShaderModule({ label: 'mvs.planeSweep', code: sweepWgsl }), entryPoint: 'main' } });
+  const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
+  const paramBuffers: GPUBuffer[] = [];
+  try {
+    for (let sweep = 0; sweep < passes; sweep++) for (let r = 0; r < ok.length; r++) {
+      throwIfAborted(ctx.signal);
+      const src = sources[r];
+      const buf = new ArrayBuffer(PARAMS_BYTES);
+      const f = new Float32Array(buf), u = new Uint32Array(buf);
+      const Rr = rotOf(poses[r]);
+      src.forEach((s, k) => {
+        const { A, b } = sourceProjection(Ks[r], poses[r], Ks[s], poses[s]);
+        for (let c = 0; c < 3; c++) for (let row = 0; row < 3; row++) f[k * 12 + c * 4 + row] = A[row * 3 + c];
+        f.set(b, 48 + k * 4);
+      });
+      u.set([width, height, r, src.length], 64);
+      u.set([...src, 0, 0, 0, 0].slice(0, 4), 68);
+      // Depth range: the distance to where the cameras look, +-60%.
+      const c = cameraCentre(poses[r]);
+      const dist = Math.max(1e-6, mulv(Rr, [target[0] - c[0], target[1] - c[1], target[2] - c[2]])[2]);
+      f[72] = 1 / (dist * 0.4);
+      f[73] = 1 / (dist * 1.6);
+      u[74] = sweep === 0 ? depthCount : Math.max(16, Math.round(depthCount / 3));
+      u[75] = r * width * height;
+      // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
+      f[76] = (2 * (f[72] - f[73])) / depthCount;
+      u[77] = sweep === 0 ? 0 : 1;
+      const params = scope.createBuffer({ label: 'mvs:params', size: PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      paramBuffers.push(params);
+      device.queue.writeBuffer(params, 0, buf);
+      if (src.length === 0) continue;
+      const encoder = device.createCommandEncoder({ label: 'mvs.planeSweep' });
+      const pass = encoder.beginComputePass({ label: 'mvs.planeSweep' });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({
+        label: 'mvs.planeSweep',
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: images.createView({ dimension: '2d-array' }) },
+          { binding: 1, resource: sampler },
+          { binding: 2, resource: { buffer: params } },
+          { binding: 3, resource: { buffer: sweep === 0 ? coarse : fine } },
+          { binding: 4, resource: { buffer: sweep === 0 ? prior1 : coarse } },
+        ],
+      }));
+      pass.dispatchWorkgroups(Math.ceil(width / 8), Math.ceil(height / 8));
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      if (r % 4 === 3 || r === ok.length - 1) {
+        await device.queue.onSubmittedWorkDone();
+        const done = sweep * ok.length + r + 1;
+        ctx.progress(done, passes * ok.length + 1, `depth ${sweep === 0 ? 'coarse' : 'fine'} ${r + 1}/${ok.length}`);
+      }
+    }
+    const raw = new Float32Array(await readBuffer(device, scope, result));
+    const t1 = performance.now();
+    const filtered = filterConsistent(raw, ok.length, width, height, poses, Ks, sources, options.minConsistent ?? 2, options.minConfidence ?? 0.6);
+    const t2 = performance.now();
+    const depths: (Float32Array | null)[] = views.map(() => null);
+    let kept = 0;
+    ok.forEach(({ v, i }, r) => {
+      const small = filtered.subarray(r * width * height, (r + 1) * width * height);
+      const out = new Float32Array(v.width * v.height);
+      for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+        const d = small[Math.min(height - 1, Math.floor(((y + 0.5) * height) / v.height)) * width + Math.min(width - 1, Math.floor(((x + 0.5) * width) / v.width))];
+        out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
+      }
+      for (const d of small) if (d > 0) kept++;
+      depths[i] = out;
+    });
+    ctx.progress(passes * ok.length + 1, passes * ok.length + 1, 'depth filtered');
+    return { depths, stats: { views: ok.length, width, height, depthCount, sweepMs: t1 - t0, filterMs: t2 - t1, keptFraction: kept / (ok.length * width * height) } };
+  } finally {
+    scope.destroy(images);
+    scope.destroy(coarse);
+    if (fine !== coarse) scope.destroy(fine);
+    scope.destroy(prior1);
+    for (const p of paramBuffers) scope.destroy(p);
+  }
+}
+
+/** Keeps depths that at least `minConsistent` source views confirm (reprojection < 1 px, relative depth < 1%). */
+export function filterConsistent(raw: Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], minConsistent: number, minConfidence: number): Float32Array {
+  const n = width * height;
+  const depth = (v: number, x: number, y: number) => raw[2 * (v * n + y * width + x)];
+  const out = new Float32Array(count * n);
+  const worldFrom = poses.map((p) => {
+    const R = rotOf(p), t = [p[3], p[7], p[11]];
+    const Rt = transpose3(R);
+    return { Rt, c: mulv(Rt, t).map((v) => -v), R, t };
+  });
+  for (let r = 0; r < count; r++) {
+    const Kr = Ks[r], Kinv = invertK(Kr), W = worldFrom[r];
+    const need = Math.min(minConsistent, sources[r].length);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const d = depth(r, x, y);
+      const conf = raw[2 * (r * n + y * width + x) + 1];
+      if (d <= 0 || conf < minConfidence) continue;
+      const ray = mulv(Kinv, [x, y, 1]);
+      const pc = ray.map((v) => v * d);
+      const X = mulv(W.Rt, pc).map((v, k) => v + W.c[k]);
+      let good = 0;
+      for (const s of sources[r]) {
+        const S = worldFrom[s];
+        const xs = mulv(S.R, X).map((v, k) => v + S.t[k]);
+        if (xs[2] <= 0) continue;
+        const ps = mulv(Ks[s], xs);
+        const u = Math.round(ps[0] / ps[2]), v = Math.round(ps[1] / ps[2]);
+        if (u < 0 || v < 0 || u >= width || v >= height) continue;
+        const ds = depth(s, u, v);
+        if (ds <= 0) continue;
+        // back to the reference: the source's point at its own depth
+        const Xs = mulv(S.Rt, mulv(invertK(Ks[s]), [u, v, 1]).map((q) => q * ds)).map((q, k) => q + S.c[k]);
+        const xr = mulv(W.R, Xs).map((q, k) => q + W.t[k]);
+        const pr = mulv(Kr, xr);
+        const reproj = Math.hypot(pr[0] / pr[2] - x, pr[1] / pr[2] - y);
+        if (reproj < 1 && Math.abs(xr[2] - d) / d < 0.01) good++;
+      }
+      if (good >= need) out[r * n + y * width + x] = d;
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU reference of plane_sweep_ncc.wgsl for one reference view (tests): the same window, costs, best-two mean and
+ * sub-sample refinement. `luma` holds 0..1 images of width x height.
+ */
+export function planeSweepCpu(luma: Float32Array[], width: number, height: number, Ks: number[][], poses: number[][], ref: number, sources: number[], invNear: number, invFar: number, count: number): Float32Array {
+  const out = new Float32Array(width * height * 2);
+  const sample = (img: Float32Array, x: number, y: number) => img[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))];
+  const bilinear = (img: Float32Array, px: number, py: number) => {
+    // texture sampling at uv = (p + 0.5) / size with clamp-to-edge = bilinear between texel centres
+    const x0 = Math.floor(px), y0 = Math.floor(py), fx = px - x0, fy = py - y0;
+    const a = sample(img, x0, y0), b = sample(img, x0 + 1, y0), c = sample(img, x0, y0 + 1), d = sample(img, x0 + 1, y0 + 1);
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
+  };
+  const maps = sources.map((s) => sourceProjection(Ks[ref], poses[ref], Ks[s], poses[s]));
+  const R = 2, n = 25;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    let mean = 0;
+    for (let j = -R; j <= R; j++) for (let i = -R; i <= R; i++) mean += sample(luma[ref], x + i, y + j);
+    mean /= n;
+    let norm = 0;
+    for (let j = -R; j <= R; j++) for (let i = -R; i <= R; i++) norm += (sample(luma[ref], x + i, y + j) - mean) ** 2;
+    let best = 1e9, bestIndex = 0, previous = 1e9, before = 1e9, after = 1e9;
+    for (let k = 0; k < count; k++) {
+      const depth = 1 / (invNear + (invFar - invNear) * ((k + 0.5) / count));
+      const costs = maps.map(({ A, b }, si) => {
+        const h = [0, 1, 2].map((r) => depth * (A[r * 3] * x + A[r * 3 + 1] * y + A[r * 3 + 2]) + b[r]);
+        if (h[2] <= 0) return 2;
+        const px = h[0] / h[2], py = h[1] / h[2];
+        if (px < 2 || py < 2 || px > width - 3 || py > height - 3) return 2;
+        let sum = 0, sum2 = 0, cross = 0;
+        for (let j = -R; j <= R; j++) for (let i = -R; i <= R; i++) {
+          const hh = [0, 1, 2].map((r) => h[r] + depth * (i * A[r * 3] + j * A[r * 3 + 1]));
+          const v = bilinear(luma[sources[si]], hh[0] / hh[2], hh[1] / hh[2]);
+          const rr = sample(luma[ref], x + i, y + j) - mean;
+          sum += v;
+          sum2 += v * v;
+          cross += rr * v;
+        }
+        const variance = sum2 - (sum * sum) / n;
+        if (variance < 1e-5 || norm < 1e-5) return 2;
+        return 1 - cross / Math.sqrt(variance * norm);
+      }).sort((a, b) => a - b);
+      const total = costs.length === 1 ? costs[0] : 0.5 * (costs[0] + costs[1]);
+      if (k === bestIndex + 1) after = total;
+      if (total < best) {
+        best = total;
+        bestIndex = k;
+        before = previous;
+        after = 1e9;
+      }
+      previous = total;
+    }
+    let offset = 0;
+    if (before < 1e8 && after < 1e8) {
+      const denom = before - 2 * best + after;
+      if (denom > 1e-6) offset = Math.max(-0.5, Math.min(0.5, (0.5 * (before - after)) / denom));
+    }
+    const depth = 1 / (invNear + (invFar - invNear) * ((bestIndex + 0.5 + offset) / count));
+    out[2 * (y * width + x)] = best < 1 ? depth : 0;
+    out[2 * (y * width + x) + 1] = 1 - best * 0.5;
+  }
+  return out;
+}

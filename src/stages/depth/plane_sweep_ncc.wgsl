@@ -1,0 +1,156 @@
+// Classical plane-sweep stereo: for each reference pixel and each of D depth hypotheses (uniform in inverse depth),
+// project a 5x5 window into every source view (fronto-parallel to the reference camera), score it by normalised
+// cross-correlation, and keep the mean of the best two sources' costs (robust to one occluded source). The best
+// hypothesis is refined to sub-sample precision by a parabola through its neighbours' costs.
+// Coarse to fine: with `usePrior`, each pixel searches +-priorHalfWidth (inverse depth) around the previous pass's
+// depth instead of the view's whole range; pixels without a previous depth stay empty.
+struct Params {
+  // rows of A_s = (K_s R_s R_ref^T) K_ref^-1 and b_s = K_s (t_s - R_s R_ref^T t_ref), per source s (4 max)
+  a: array<mat3x3f, 4>,
+  b: array<vec4f, 4>,
+  size: vec2u,
+  refLayer: u32,
+  sourceCount: u32,
+  sourceLayers: vec4u,
+  invDepthNear: f32,
+  invDepthFar: f32,
+  depthCount: u32,
+  outOffset: u32,
+  priorHalfWidth: f32,
+  usePrior: u32,
+};
+
+@group(0) @binding(0) var images: texture_2d_array<f32>;
+@group(0) @binding(1) var imageSampler: sampler;
+@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> result: array<vec2f>;
+@group(0) @binding(4) var<storage, read> prior: array<vec2f>;
+
+const RADIUS: i32 = 2;
+
+fn refSample(x: i32, y: i32) -> f32 {
+  let c = clamp(vec2i(x, y), vec2i(0), vec2i(params.size) - vec2i(1));
+  return textureLoad(images, c, params.refLayer, 0).r;
+}
+
+fn sourceSample(layer: u32, h: vec3f) -> f32 {
+  let p = h.xy / h.z;
+  let uv = (p + 0.5) / vec2f(params.size);
+  return textureSampleLevel(images, imageSampler, uv, layer, 0.0).r;
+}
+
+// 1 - NCC of the window at inverse depth `invDepth` for source s (2 when the window leaves the image).
+fn cost(s: u32, pixel: vec2i, depth: f32, refMean: f32, refNorm: f32) -> f32 {
+  let A = params.a[s];
+  let b = params.b[s].xyz;
+  let centre = depth * (A * vec3f(vec2f(pixel), 1.0)) + b;
+  let stepX = depth * A[0];
+  let stepY = depth * A[1];
+  if (centre.z <= 0.0) {
+    return 2.0;
+  }
+  let p = centre.xy / centre.z;
+  if (p.x < 2.0 || p.y < 2.0 || p.x > f32(params.size.x) - 3.0 || p.y > f32(params.size.y) - 3.0) {
+    return 2.0;
+  }
+  var sum = 0.0;
+  var sum2 = 0.0;
+  var cross = 0.0;
+  for (var j = -RADIUS; j <= RADIUS; j = j + 1) {
+    for (var i = -RADIUS; i <= RADIUS; i = i + 1) {
+      let h = centre + f32(i) * stepX + f32(j) * stepY;
+      let v = sourceSample(params.sourceLayers[s], h);
+      let r = refSample(pixel.x + i, pixel.y + j) - refMean;
+      sum = sum + v;
+      sum2 = sum2 + v * v;
+      cross = cross + r * v;
+    }
+  }
+  let n = f32((2 * RADIUS + 1) * (2 * RADIUS + 1));
+  let variance = sum2 - sum * sum / n;
+  if (variance < 1e-5 || refNorm < 1e-5) {
+    return 2.0;
+  }
+  return 1.0 - cross / sqrt(variance * refNorm);
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= params.size.x || gid.y >= params.size.y) {
+    return;
+  }
+  let pixel = vec2i(gid.xy);
+  let index = params.outOffset + gid.y * params.size.x + gid.x;
+  var invNear = params.invDepthNear;
+  var invFar = params.invDepthFar;
+  if (params.usePrior == 1u) {
+    let previous = prior[index].x;
+    if (previous <= 0.0) {
+      result[index] = vec2f(0.0, 0.0);
+      return;
+    }
+    invNear = 1.0 / previous + params.priorHalfWidth;
+    invFar = max(1.0 / previous - params.priorHalfWidth, 1e-6);
+  }
+  var mean = 0.0;
+  for (var j = -RADIUS; j <= RADIUS; j = j + 1) {
+    for (var i = -RADIUS; i <= RADIUS; i = i + 1) {
+      mean = mean + refSample(pixel.x + i, pixel.y + j);
+    }
+  }
+  let n = f32((2 * RADIUS + 1) * (2 * RADIUS + 1));
+  mean = mean / n;
+  var norm = 0.0;
+  for (var j = -RADIUS; j <= RADIUS; j = j + 1) {
+    for (var i = -RADIUS; i <= RADIUS; i = i + 1) {
+      let r = refSample(pixel.x + i, pixel.y + j) - mean;
+      norm = norm + r * r;
+    }
+  }
+  var best = 1e9;
+  var bestIndex = 0u;
+  var previous = 1e9;
+  var beforeBest = 1e9;
+  var afterBest = 1e9;
+  let count = params.depthCount;
+  for (var k = 0u; k < count; k = k + 1u) {
+    let t = (f32(k) + 0.5) / f32(count);
+    let invDepth = mix(invNear, invFar, t);
+    let depth = 1.0 / invDepth;
+    // mean of the best two source costs
+    var c0 = 4.0;
+    var c1 = 4.0;
+    for (var s = 0u; s < params.sourceCount; s = s + 1u) {
+      let c = cost(s, pixel, depth, mean, norm);
+      if (c < c0) {
+        c1 = c0;
+        c0 = c;
+      } else if (c < c1) {
+        c1 = c;
+      }
+    }
+    let total = select(0.5 * (c0 + c1), c0, params.sourceCount == 1u);
+    if (k == bestIndex + 1u) {
+      afterBest = total;
+    }
+    if (total < best) {
+      best = total;
+      bestIndex = k;
+      beforeBest = previous;
+      afterBest = 1e9;
+    }
+    previous = total;
+  }
+  // Sub-sample refinement (parabola through the neighbouring costs), in inverse depth.
+  var offset = 0.0;
+  if (beforeBest < 1e8 && afterBest < 1e8) {
+    let denom = beforeBest - 2.0 * best + afterBest;
+    if (denom > 1e-6) {
+      offset = clamp(0.5 * (beforeBest - afterBest) / denom, -0.5, 0.5);
+    }
+  }
+  let t = (f32(bestIndex) + 0.5 + offset) / f32(count);
+  let depth = 1.0 / mix(invNear, invFar, t);
+  let ok = best < 1.0;
+  result[index] = vec2f(select(0.0, depth, ok), 1.0 - best * 0.5);
+}
