@@ -235,41 +235,34 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
 /** Keeps depths that at least `minConsistent` source views confirm (reprojection < 1 px, relative depth < 1%). */
 export function filterConsistent(raw: Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], minConsistent: number, minConfidence: number): Float32Array {
   const n = width * height;
-  const depth = (v: number, x: number, y: number) => raw[2 * (v * n + y * width + x)];
   const out = new Float32Array(count * n);
-  const worldFrom = poses.map((p) => {
-    const R = rotOf(p), t = [p[3], p[7], p[11]];
-    const Rt = transpose3(R);
-    return { Rt, c: mulv(Rt, t).map((v) => -v), R, t };
-  });
+  // Per ordered pair (r, s): source-from-reference (for a ref pixel at depth d: h = d * A [x y 1] + b) and
+  // reference-from-source maps, from sourceProjection.
   for (let r = 0; r < count; r++) {
-    const Kr = Ks[r], Kinv = invertK(Kr), W = worldFrom[r];
     const need = Math.min(minConsistent, sources[r].length);
+    const pairs = sources[r].map((s) => ({ s, fwd: sourceProjection(Ks[r], poses[r], Ks[s], poses[s]), back: sourceProjection(Ks[s], poses[s], Ks[r], poses[r]) }));
+    const base = r * n;
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-      const d = depth(r, x, y);
-      const conf = raw[2 * (r * n + y * width + x) + 1];
-      if (d <= 0 || conf < minConfidence) continue;
-      const ray = mulv(Kinv, [x, y, 1]);
-      const pc = ray.map((v) => v * d);
-      const X = mulv(W.Rt, pc).map((v, k) => v + W.c[k]);
+      const i = base + y * width + x;
+      const d = raw[2 * i];
+      if (d <= 0 || raw[2 * i + 1] < minConfidence) continue;
       let good = 0;
-      for (const s of sources[r]) {
-        const S = worldFrom[s];
-        const xs = mulv(S.R, X).map((v, k) => v + S.t[k]);
-        if (xs[2] <= 0) continue;
-        const ps = mulv(Ks[s], xs);
-        const u = Math.round(ps[0] / ps[2]), v = Math.round(ps[1] / ps[2]);
+      for (const { s, fwd, back } of pairs) {
+        const A = fwd.A, b = fwd.b;
+        const hz = d * (A[6] * x + A[7] * y + A[8]) + b[2];
+        if (hz <= 0) continue;
+        const u = Math.round((d * (A[0] * x + A[1] * y + A[2]) + b[0]) / hz);
+        const v = Math.round((d * (A[3] * x + A[4] * y + A[5]) + b[1]) / hz);
         if (u < 0 || v < 0 || u >= width || v >= height) continue;
-        const ds = depth(s, u, v);
+        const ds = raw[2 * (s * n + v * width + u)];
         if (ds <= 0) continue;
-        // back to the reference: the source's point at its own depth
-        const Xs = mulv(S.Rt, mulv(invertK(Ks[s]), [u, v, 1]).map((q) => q * ds)).map((q, k) => q + S.c[k]);
-        const xr = mulv(W.R, Xs).map((q, k) => q + W.t[k]);
-        const pr = mulv(Kr, xr);
-        const reproj = Math.hypot(pr[0] / pr[2] - x, pr[1] / pr[2] - y);
-        if (reproj < 1 && Math.abs(xr[2] - d) / d < 0.01) good++;
+        const B = back.A, c = back.b;
+        const rz = ds * (B[6] * u + B[7] * v + B[8]) + c[2];
+        if (rz <= 0) continue;
+        const rx = (ds * (B[0] * u + B[1] * v + B[2]) + c[0]) / rz, ry = (ds * (B[3] * u + B[4] * v + B[5]) + c[1]) / rz;
+        if ((rx - x) ** 2 + (ry - y) ** 2 < 1 && Math.abs(rz - d) < 0.01 * d) good++;
       }
-      if (good >= need) out[r * n + y * width + x] = d;
+      if (good >= need) out[i] = d;
     }
   }
   return out;
