@@ -1,9 +1,10 @@
 /**
- * `npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json]`
+ * `npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json] [--dump dir]`
  * Scores a result zip against ground truth: cameras (any camera format ingest reads), geometry (when the capture
  * has gt.json with its mesh), and appearance at held-out views (report.json input.heldOut; rendered in Chromium).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { encodePng } from '../src/export/png';
 import { dirname, join, relative, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Report } from '../src/core/report';
@@ -100,7 +101,7 @@ export function evaluateResult(zipPath: string, gtDir: string, samples = 20000):
 }
 
 /** PSNR / SSIM of each model's mesh rendered (in Chromium, WebGPU) at the held-out views, inside the GT mask. */
-export async function scoreAppearance(zipPath: string, gtDir: string, scores: Scores): Promise<void> {
+export async function scoreAppearance(zipPath: string, gtDir: string, scores: Scores, dumpDir?: string): Promise<void> {
   const files = unzipSync(readFileSync(zipPath));
   const report = JSON.parse(new TextDecoder().decode(files['report.json'])) as Report;
   if (!report.input.heldOut.length || !report.meshes.length) return;
@@ -148,6 +149,17 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
       let psnrSum = 0, ssimSum = 0, count = 0;
       for (const v of views) {
         const rendered = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(v.name)}]`, sizes[v.name]));
+        if (dumpDir) {
+          // rendered | photo, side by side, for a person to look at
+          const both = new Uint8Array(v.width * 2 * v.height * 4);
+          for (let y = 0; y < v.height; y++) {
+            both.set(rendered.subarray(y * v.width * 4, (y + 1) * v.width * 4), y * v.width * 8);
+            both.set(v.rgba.subarray(y * v.width * 4, (y + 1) * v.width * 4), y * v.width * 8 + v.width * 4);
+          }
+          for (let i = 3; i < both.length; i += 4) both[i] = 255;
+          mkdirSync(dumpDir, { recursive: true });
+          writeFileSync(join(dumpDir, `${m.model}-${v.name.replace(/[^\w.-]+/g, '_')}`), encodePng({ width: v.width * 2, height: v.height, data: both, channels: 4 }));
+        }
         const p = psnr(rendered, v.rgba, v.mask);
         if (!Number.isFinite(p)) continue;
         psnrSum += p;
@@ -184,10 +196,10 @@ async function main() {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const result = get('--result'), gt = get('--gt'), json = get('--json');
-  if (!result || !gt) throw new Error('usage: npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json]');
+  const result = get('--result'), gt = get('--gt'), json = get('--json'), dump = get('--dump');
+  if (!result || !gt) throw new Error('usage: npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json] [--dump dir]');
   const scores = evaluateResult(result, gt);
-  await scoreAppearance(result, gt, scores);
+  await scoreAppearance(result, gt, scores, dump);
   console.log(formatScores(scores));
   if (json) {
     const c = scores.cameras;

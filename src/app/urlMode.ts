@@ -1,8 +1,9 @@
 /**
  * The page driven by its URL, for machines without node (the H200 benchmark machine, shared/device/README.md):
- *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>]
+ *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>][&zip=1]
  *   /?bench=<json BenchmarkSpec>
  * fetches the inputs from /data/..., runs, POSTs the report (or benchmark JSON) to /report, then POSTs /done.
+ * With zip=1 the result zip is POSTed to /report first, base64-encoded (serve.py keeps every POST as report-<n>.json).
  * Logs go to /log line by line. Returns false when the URL asks for nothing.
  */
 import type { BenchmarkSpec, Preset } from '../../workers/api';
@@ -34,6 +35,12 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
         for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+        const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
+        if (params.get('zip') === '1' && zip) {
+          let binary = '';
+          for (let i = 0; i < zip.length; i += 0x8000) binary += String.fromCharCode(...zip.subarray(i, i + 0x8000));
+          await post('/report', btoa(binary));
+        }
         await post('/report', { ...result.report, fetchMs, zipBytes: result.zipBytes });
       }
     } catch (error) {
