@@ -121,6 +121,15 @@ export interface RenderRequest {
 
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;
 
+export interface BakeCheckRequest {
+  /** A textured OBJ (its MTL and texture): synthetic views are rendered from it, then its own UVs are baked. */
+  files: InputFile[];
+  objName: string;
+  views: number;
+  size: [number, number];
+  atlasSize: number;
+}
+
 export type ProgressCallback = (event: ProgressEvent) => void;
 
 export interface ReconstructApi {
@@ -138,6 +147,8 @@ export interface ReconstructApi {
   synthesize(request: SynthRequest, onProgress: ProgressCallback): Promise<{ files: Record<string, Uint8Array>; gt: unknown }>;
   /** Renders a mesh at the given cameras (RGBA, alpha = coverage): the evaluator's held-out views. */
   renderViews(request: RenderRequest): Promise<Record<string, Uint8Array>>;
+  /** Bakes a textured OBJ's own UVs from views rendered of it and compares with its true texture (texture space). */
+  bakeCheck(request: BakeCheckRequest): Promise<Record<string, number>>;
   /** Runs one GPU kernel against its CPU reference (tests, GPU self-test); returns the comparison figures. */
   kernelCheck(spec: KernelCheckSpec): Promise<Record<string, unknown>>;
   /** Test hook: destroys the device as a driver reset would, to exercise device-loss recovery. */

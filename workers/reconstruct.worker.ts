@@ -30,6 +30,10 @@ if (!self.name?.startsWith('em-pthread')) {
       const images = await service.renderViews(request);
       return Comlink.transfer(images, Object.values(images).map((f) => f.buffer as ArrayBuffer));
     },
+    bakeCheck: async (request) => {
+      const { runBakeCheck } = await import('../src/bench/bakeCheck');
+      return runBakeCheck(await service.getGpu(), request);
+    },
     kernelCheck: async (spec) => {
       const { runKernelCheck } = await import('../src/bench/kernelChecks');
       return runKernelCheck(await service.getGpu(), spec);

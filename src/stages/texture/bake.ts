@@ -44,7 +44,7 @@ export interface BakeStats {
   blendMs: number;
 }
 
-export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: StageContext): Promise<{ texture: RgbaImage; stats: BakeStats }> {
+export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: StageContext): Promise<{ texture: RgbaImage; stats: BakeStats; seen: Uint8Array }> {
   const { device } = ctx.gpu;
   const scope = ctx.scope;
   const size = input.atlasSize;
@@ -150,8 +150,12 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   scope.destroy(surfaceNormal);
   const t3 = performance.now();
   let covered = 0, surfaceTexels = 0;
+  const seen = new Uint8Array(size * size);
   for (let i = 3; i < texels.length; i += 4) {
-    if (texels[i] === 255) covered++;
+    if (texels[i] === 255) {
+      covered++;
+      seen[(i - 3) / 4] = 1;
+    }
     if (texels[i] > 0) surfaceTexels++;
     if (texels[i] === 1) texels[i] = 0; // unseen surface: filled from its neighbours below
   }
@@ -161,6 +165,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   ctx.progress(views.length + 1, views.length + 1, 'texture baked');
   return {
     texture: { width: size, height: size, data: texels },
+    seen,
     stats: { views: views.length, coveredTexels: covered, surfaceTexels, surfaceMs: t1 - t0, visibilityMs: t2 - t1, blendMs: t3 - t2 },
   };
 }
