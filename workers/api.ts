@@ -30,6 +30,8 @@ export interface JobOptions {
   vramBudgetBytes?: number;
   /** A name for the capture, used in the zip file name. */
   captureName?: string;
+  /** Plane-sweep settings (benchmarks and experiments; the preset chooses the rest). */
+  mvs?: { windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number };
 }
 
 export interface JobRequest {

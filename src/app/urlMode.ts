@@ -1,6 +1,6 @@
 /**
  * The page driven by its URL, for machines without node (the H200 benchmark machine, shared/device/README.md):
- *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>][&zip=1]
+ *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>][&zip=1][&mvs=<json>]
  *   /?bench=<json BenchmarkSpec>
  * fetches the inputs from /data/..., runs, POSTs the report (or benchmark JSON) to /report, then POSTs /done.
  * With zip=1 the result zip is POSTed to /report first, base64-encoded (serve.py keeps every POST as report-<n>.json).
@@ -32,6 +32,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           models: (params.get('models') ?? 'feedforward').split(','),
           holdout: Number(params.get('holdout') ?? 0),
           captureName: job!.split('/').filter(Boolean).pop() ?? 'capture',
+          ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as Record<string, number> } : {}),
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
         for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);

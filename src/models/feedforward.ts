@@ -43,7 +43,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
         throw new InputError('These photos have neither depth maps nor cameras. Provide cameras (COLMAP, transforms.json, Middlebury, Strecha, ...); structure from motion is not available yet.');
       }
       // Depth from the photos: the classical plane-sweep baseline (the learned network replaces it when shipped).
-      const estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, { preset: input.options.preset }, stage('depth', 1, 40)));
+      const estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, { preset: input.options.preset, ...input.options.mvs }, stage('depth', 1, 40)));
       estimated.depths.forEach((d, i) => {
         if (d) views[i].depthMeters = d;
       });

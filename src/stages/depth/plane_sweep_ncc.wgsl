@@ -1,5 +1,5 @@
 // Classical plane-sweep stereo: for each reference pixel and each of D depth hypotheses (uniform in inverse depth),
-// project a 5x5 window into every source view (fronto-parallel to the reference camera), score it by normalised
+// project a (2 RADIUS + 1)^2 window into every source view (fronto-parallel to the reference camera), score it by normalised
 // cross-correlation, and keep the mean of the best two sources' costs (robust to one occluded source). The best
 // hypothesis is refined to sub-sample precision by a parabola through its neighbours' costs.
 // Coarse to fine: with `usePrior`, each pixel searches +-priorHalfWidth (inverse depth) around the previous pass's
@@ -26,7 +26,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> result: array<vec2f>;
 @group(0) @binding(4) var<storage, read> prior: array<vec2f>;
 
-const RADIUS: i32 = 2;
+override RADIUS: i32 = 3;
 
 fn refSample(x: i32, y: i32) -> f32 {
   let c = clamp(vec2i(x, y), vec2i(0), vec2i(params.size) - vec2i(1));
