@@ -130,6 +130,9 @@ export interface BakeCheckRequest {
   views: number;
   size: [number, number];
   atlasSize: number;
+  /** Expose every other view differently (x0.7 / x1.3). */
+  exposureChange?: boolean;
+  exposureCompensation?: boolean;
 }
 
 export type ProgressCallback = (event: ProgressEvent) => void;

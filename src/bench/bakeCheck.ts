@@ -33,6 +33,9 @@ export async function runBakeCheck(gpu: GpuContext, request: BakeCheckRequest): 
       const eye = [c[0] + 2.6 * r * Math.cos(a) * Math.cos(el), c[1] + 2.6 * r * Math.sin(el), c[2] + 2.6 * r * Math.sin(a) * Math.cos(el)];
       const camFromWorld = lookAt(eye, c, [0, 1, 0]);
       const view = await renderer.render({ K, camFromWorld });
+      // Every other view is exposed differently (x0.7, x1.3 alternately) when the check asks for it.
+      const exposure = request.exposureChange ? (k % 2 ? 0.7 : 1.3) : 1;
+      if (exposure !== 1) for (let i = 0; i < view.rgba.length; i++) if (i % 4 !== 3) view.rgba[i] = Math.min(255, Math.round(view.rgba[i] * exposure));
       views.push({ width: w, height: h, K, camFromWorld, rgba: view.rgba });
     }
     renderer.dispose();
@@ -53,7 +56,7 @@ export async function runBakeCheck(gpu: GpuContext, request: BakeCheckRequest): 
       indices.push(out);
     }
     const P = new Float32Array(positions), I = new Uint32Array(indices);
-    const baked = await bakeTexture({ positions: P, normals: computeVertexNormals(P, I), indices: I, uvs: new Float32Array(uvs), atlasSize: request.atlasSize, padding: 0 }, views, ctx);
+    const baked = await bakeTexture({ positions: P, normals: computeVertexNormals(P, I), indices: I, uvs: new Float32Array(uvs), atlasSize: request.atlasSize, padding: 0, exposureCompensation: request.exposureCompensation ?? true }, views, ctx);
     // Compare at the true texture's resolution where the bake saw the surface (dilation off, coverage from the bake).
     const size = request.atlasSize;
     const sample = (img: { width: number; height: number; data: Uint8Array }, x: number, y: number) => {
@@ -68,7 +71,15 @@ export async function runBakeCheck(gpu: GpuContext, request: BakeCheckRequest): 
       b.set(sample(truth, x, y), 4 * i);
       mask[i] = seen[i] ? 255 : 0;
     }
-    return { psnr: psnr(a, b, mask), coverage: baked.stats.coveredTexels / Math.max(1, baked.stats.surfaceTexels), surfaceTexels: baked.stats.surfaceTexels, views: views.length };
+    // With changed exposures the truth is only known up to one global gain: compare after matching mean luma.
+    let la = 0, lb = 0;
+    for (let i = 0; i < size * size; i++) if (mask[i]) for (let ch = 0; ch < 3; ch++) {
+      la += a[4 * i + ch];
+      lb += b[4 * i + ch];
+    }
+    const scale = la > 0 ? lb / la : 1;
+    for (let i = 0; i < a.length; i++) if (i % 4 !== 3) a[i] = Math.min(255, Math.round(a[i] * scale));
+    return { psnr: psnr(a, b, mask), coverage: baked.stats.coveredTexels / Math.max(1, baked.stats.surfaceTexels), surfaceTexels: baked.stats.surfaceTexels, views: views.length, gainSpread: Math.max(...baked.stats.gains) / Math.min(...baked.stats.gains) };
   } finally {
     await scope.cleanup();
   }

@@ -14,6 +14,8 @@ export interface PackableView {
   K: number[];
   /** 3x4 row-major. */
   camFromWorld: number[];
+  /** Photometric gain (exposure compensation); default 1. */
+  gain?: number;
 }
 
 /** The struct array and each view's pixel offset (views' pixels are laid out one after another). */
@@ -27,6 +29,7 @@ export function packViews(views: PackableView[]): { table: ArrayBuffer; offsets:
     f.set(view.camFromWorld.slice(0, 12), o);
     f.set([view.K[0], view.K[4], view.K[2], view.K[5]], o + 12);
     u.set([view.width, view.height, offset], o + 16);
+    f[o + 19] = view.gain ?? 1;
     offsets.push(offset);
     offset += view.width * view.height;
   });

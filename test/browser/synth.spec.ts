@@ -60,3 +60,18 @@ test('baking the GT mesh of spot from rendered views recovers its texture (textu
   expect(r.coverage).toBeGreaterThan(0.9);
   expect(r.psnr).toBeGreaterThan(27); // 28.2 dB measured on SwiftShader (512^2 bake of the 1024^2 truth)
 });
+
+test('exposure compensation: views exposed x0.7 / x1.3 still bake the true texture', async ({ page }) => {
+  await openApp(page);
+  const run = (exposureCompensation: boolean) => page.evaluate(async (compensate) => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const files = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    return client.api.bakeCheck({ files, objName: 'spot.obj', views: 12, size: [256, 192], atlasSize: 512, exposureChange: true, exposureCompensation: compensate });
+  }, exposureCompensation);
+  const without = await run(false);
+  const withComp = await run(true);
+  console.log(`[bake-exposure] without ${JSON.stringify(without)} with ${JSON.stringify(withComp)}`);
+  expect(withComp.gainSpread).toBeGreaterThan(1.6); // the true spread is 1.3 / 0.7 = 1.86 (clipped whites hide some)
+  expect(withComp.gainSpread).toBeLessThan(2.1);
+  expect(withComp.psnr).toBeGreaterThan(without.psnr + 4); // 17.97 -> 23.70 dB measured on SwiftShader
+});

@@ -31,6 +31,8 @@ export interface BakeInput {
   atlasSize: number;
   /** Texels of gutter filled around every chart. */
   padding?: number;
+  /** Per-view gain compensation (default on). */
+  exposureCompensation?: boolean;
 }
 
 export interface BakeStats {
@@ -42,6 +44,8 @@ export interface BakeStats {
   surfaceMs: number;
   visibilityMs: number;
   blendMs: number;
+  /** Per-view gains found by exposure compensation (1 = unchanged). */
+  gains: number[];
 }
 
 export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: StageContext): Promise<{ texture: RgbaImage; stats: BakeStats; seen: Uint8Array }> {
@@ -107,28 +111,24 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   }
   const t2 = performance.now();
 
-  // 3. Blend.
+  // 3. Blend; then estimate per-view exposure against that texture and blend again with the gains.
   const pixelsTotal = views.reduce((s, v) => s + v.width * v.height, 0);
   const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const pixelBuffer = scope.createBuffer({ label: 'bake:pixels', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const texelBuffer = scope.createBuffer({ label: 'bake:texels', size: size * size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const params = scope.createBuffer({ label: 'bake:params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const { table, offsets } = packViews(views);
+  const { offsets } = packViews(views);
   views.forEach((view, k) => {
     device.queue.writeBuffer(depthBuffer, offsets[k] * 4, depthMaps[k]);
     device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength);
   });
-  device.queue.writeBuffer(viewBuffer, 0, table);
   const p = new ArrayBuffer(16);
   new Uint32Array(p, 0, 2).set([size, views.length]);
   new Float32Array(p, 8, 2).set([0.01, 0.05]);
   device.queue.writeBuffer(params, 0, p);
   const blend = device.createComputePipeline({ label: 'bake.texels', layout: 'auto', compute: { module: device.createShaderModule({ label: 'bake.texels', code: CAMERA_VIEW_WGSL + texelsWgsl }), entryPoint: 'main' } });
-  encoder = device.createCommandEncoder({ label: 'bake.texels' });
-  const compute = encoder.beginComputePass({ label: 'bake.texels' });
-  compute.setPipeline(blend);
-  compute.setBindGroup(0, device.createBindGroup({
+  const bindGroup = device.createBindGroup({
     label: 'bake.texels',
     layout: blend.getBindGroupLayout(0),
     entries: [
@@ -140,11 +140,20 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       { binding: 5, resource: { buffer: texelBuffer } },
       { binding: 6, resource: { buffer: params } },
     ],
-  }));
-  compute.dispatchWorkgroups(Math.ceil(size / 8), Math.ceil(size / 8));
-  compute.end();
-  device.queue.submit([encoder.finish()]);
-  const texels = new Uint8Array(await readBuffer(device, scope, texelBuffer));
+  });
+  const runBlend = async (gains: number[]): Promise<Uint8Array> => {
+    device.queue.writeBuffer(viewBuffer, 0, packViews(views.map((v, k) => ({ ...v, gain: gains[k] }))).table);
+    const enc = device.createCommandEncoder({ label: 'bake.texels' });
+    const compute = enc.beginComputePass({ label: 'bake.texels' });
+    compute.setPipeline(blend);
+    compute.setBindGroup(0, bindGroup);
+    compute.dispatchWorkgroups(Math.ceil(size / 8), Math.ceil(size / 8));
+    compute.end();
+    device.queue.submit([enc.finish()]);
+    return new Uint8Array(await readBuffer(device, scope, texelBuffer));
+  };
+  const gains = input.exposureCompensation !== false && views.length > 1 ? estimateGains(input, views, depthMaps) : views.map(() => 1);
+  const texels = await runBlend(gains);
   for (const b of [depthBuffer, pixelBuffer, viewBuffer, texelBuffer, params]) scope.destroy(b);
   scope.destroy(surfacePosition);
   scope.destroy(surfaceNormal);
@@ -166,7 +175,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   return {
     texture: { width: size, height: size, data: texels },
     seen,
-    stats: { views: views.length, coveredTexels: covered, surfaceTexels, surfaceMs: t1 - t0, visibilityMs: t2 - t1, blendMs: t3 - t2 },
+    stats: { views: views.length, coveredTexels: covered, surfaceTexels, surfaceMs: t1 - t0, visibilityMs: t2 - t1, blendMs: t3 - t2, gains: gains.map((g) => Math.round(g * 1000) / 1000) },
   };
 }
 
@@ -224,4 +233,69 @@ export function sampleVertexColors(mesh: Pick<TexturedMesh, 'uvs' | 'texture'>):
     out.set(data.subarray(4 * (y * width + x), 4 * (y * width + x) + 3), 3 * v);
   }
   return out;
+}
+
+/**
+ * Per-view photometric gains by least squares on pairwise log-luma differences: at up to 20,000 surface samples
+ * (seeded, area-uniform over faces), every pair of views that see the sample (the kernel's visibility test; clipped or
+ * black pixels skipped) says log g_i - log g_j ≈ log I_i - log I_j. Gauss-Seidel on that view graph, then the gains are
+ * normalised to a geometric mean of 1 (the texture keeps the capture's average exposure).
+ */
+export function estimateGains(input: BakeInput, views: BakeView[], depthMaps: Float32Array[]): number[] {
+  const { positions: P, indices: I } = input;
+  const V = views.length;
+  const faces = I.length / 3;
+  const weight = new Float64Array(V * V), diff = new Float64Array(V * V);
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const seen: { k: number; log: number }[] = [];
+  for (let s = 0; s < Math.min(20000, faces * 4); s++) {
+    const f = Math.floor(rand() * faces);
+    let a = rand(), b = rand();
+    if (a + b > 1) {
+      a = 1 - a;
+      b = 1 - b;
+    }
+    const [i0, i1, i2] = [I[3 * f], I[3 * f + 1], I[3 * f + 2]];
+    const x = [0, 1, 2].map((k) => P[3 * i0 + k] + a * (P[3 * i1 + k] - P[3 * i0 + k]) + b * (P[3 * i2 + k] - P[3 * i0 + k]));
+    seen.length = 0;
+    views.forEach((view, k) => {
+      const c = view.camFromWorld;
+      const cz = c[8] * x[0] + c[9] * x[1] + c[10] * x[2] + c[11];
+      if (cz <= 0) return;
+      const px = Math.floor((view.K[0] * (c[0] * x[0] + c[1] * x[1] + c[2] * x[2] + c[3])) / cz + view.K[2] + 0.5);
+      const py = Math.floor((view.K[4] * (c[4] * x[0] + c[5] * x[1] + c[6] * x[2] + c[7])) / cz + view.K[5] + 0.5);
+      if (px < 0 || py < 0 || px >= view.width || py >= view.height) return;
+      const d = depthMaps[k][py * view.width + px];
+      if (d <= 0 || Math.abs(d - cz) > 0.01 * cz) return;
+      const pi = 4 * (py * view.width + px);
+      const r = view.rgba[pi], g = view.rgba[pi + 1], bl = view.rgba[pi + 2];
+      if (view.rgba[pi + 3] < 128 || r >= 250 || g >= 250 || bl >= 250) return;
+      const l = 0.299 * r + 0.587 * g + 0.114 * bl;
+      if (l < 8) return;
+      seen.push({ k, log: Math.log(l) });
+    });
+    for (let p = 0; p < seen.length; p++) for (let q = p + 1; q < seen.length; q++) {
+      const i = seen[p].k, j = seen[q].k, dl = seen[p].log - seen[q].log;
+      weight[i * V + j] += 1;
+      weight[j * V + i] += 1;
+      diff[i * V + j] += dl;
+      diff[j * V + i] -= dl;
+    }
+  }
+  const x = new Float64Array(V);
+  for (let it = 0; it < 300; it++) {
+    for (let i = 0; i < V; i++) {
+      let w = 0, sum = 0;
+      for (let j = 0; j < V; j++) {
+        const wij = weight[i * V + j];
+        if (!wij) continue;
+        w += wij;
+        sum += diff[i * V + j] + wij * x[j];
+      }
+      if (w > 0) x[i] = sum / w;
+    }
+  }
+  const mean = x.reduce((s, v) => s + v, 0) / V;
+  return Array.from(x, (v) => Math.min(4, Math.max(0.25, Math.exp(v - mean))));
 }

@@ -1,5 +1,6 @@
 // For every atlas texel on the surface: the views that see it (its camera depth matches the mesh's depth there),
-// weighted by the viewing angle and distance, blend their photo colours (bilinear). Masked-out pixels are ignored.
+// weighted by the viewing angle and distance, blend their photo colours (bilinear) divided by each view's gain
+// (exposure compensation). Masked-out pixels are ignored.
 struct Params {
   atlasSize: u32,
   viewCount: u32,
@@ -76,7 +77,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (min(min(c00.a, c10.a), min(c01.a, c11.a)) < 0.5) {
       continue;
     }
-    let colour = mix(mix(c00.rgb, c10.rgb, fx), mix(c01.rgb, c11.rgb, fx), fy);
+    let colour = mix(mix(c00.rgb, c10.rgb, fx), mix(c01.rgb, c11.rgb, fx), fy) / view.gain;
     let weight = cosine * cosine / (cz * cz);
     sum = sum + colour * weight;
     weightSum = weightSum + weight;
