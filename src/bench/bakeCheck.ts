@@ -79,7 +79,7 @@ export async function runBakeCheck(gpu: GpuContext, request: BakeCheckRequest): 
     }
     const scale = la > 0 ? lb / la : 1;
     for (let i = 0; i < a.length; i++) if (i % 4 !== 3) a[i] = Math.min(255, Math.round(a[i] * scale));
-    return { psnr: psnr(a, b, mask), coverage: baked.stats.coveredTexels / Math.max(1, baked.stats.surfaceTexels), surfaceTexels: baked.stats.surfaceTexels, views: views.length, gainSpread: Math.max(...baked.stats.gains) / Math.min(...baked.stats.gains) };
+    return { uncapturedErrors: gpu.uncapturedErrors.length, psnr: psnr(a, b, mask), coverage: baked.stats.coveredTexels / Math.max(1, baked.stats.surfaceTexels), surfaceTexels: baked.stats.surfaceTexels, views: views.length, gainSpread: Math.max(...baked.stats.gains) / Math.min(...baked.stats.gains) };
   } finally {
     await scope.cleanup();
   }

@@ -57,6 +57,7 @@ test('baking the GT mesh of spot from rendered views recovers its texture (textu
     return client.api.bakeCheck({ files, objName: 'spot.obj', views: 12, size: [256, 192], atlasSize: 512 });
   });
   console.log(`[bake] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toBe(0);
   expect(r.coverage).toBeGreaterThan(0.9);
   expect(r.psnr).toBeGreaterThan(27); // 28.2 dB measured on SwiftShader (512^2 bake of the 1024^2 truth)
 });

@@ -5,6 +5,8 @@
  */
 import { FLOATS_PER_CORNER, type RenderableMesh } from './types';
 import type { StageContext } from '../context';
+import { getComputePipeline } from '../../gpu/kernel';
+import copyDepthWgsl from './copy_depth.wgsl?raw';
 import renderWgsl from './render_mesh.wgsl?raw';
 
 export { FLOATS_PER_CORNER, type RenderableMesh } from './types';
@@ -109,6 +111,7 @@ export class MeshRenderer {
   private readonly targets: { msaa: GPUTexture; resolve: GPUTexture; msaaDepth: GPUTexture; z: GPUTexture; depth: GPUTexture; readColor: GPUBuffer; readZ: GPUBuffer };
   private readonly bytesPerRow: number;
   private readonly cornerCount: number;
+  private copyParams: GPUBuffer | null = null;
 
   constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh, readonly width: number, readonly height: number) {
     const { device } = ctx.gpu;
@@ -134,14 +137,35 @@ export class MeshRenderer {
       msaa: scope.createTexture({ label: 'render:msaa', size, format: 'rgba8unorm', sampleCount: 4, usage: attach }),
       resolve: scope.createTexture({ label: 'render:color', size, format: 'rgba8unorm', usage: attach | GPUTextureUsage.COPY_SRC }),
       msaaDepth: scope.createTexture({ label: 'render:msaaDepth', size, format: 'depth32float', sampleCount: 4, usage: attach }),
-      z: scope.createTexture({ label: 'render:z', size, format: 'r32float', usage: attach | GPUTextureUsage.COPY_SRC }),
+      z: scope.createTexture({ label: 'render:z', size, format: 'r32float', usage: attach | GPUTextureUsage.COPY_SRC | GPUTextureUsage.TEXTURE_BINDING }),
       depth: scope.createTexture({ label: 'render:depth', size, format: 'depth32float', usage: attach }),
       readColor: scope.createBuffer({ label: 'render:readColor', size: this.bytesPerRow * height, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       readZ: scope.createBuffer({ label: 'render:readZ', size: this.bytesPerRow * height, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
     };
   }
 
-  async render(options: RenderOptions): Promise<RenderedView> {
+  /** Renders the camera-z pass only and copies it into `target` at `offset` floats, on the GPU (no readback). */
+  renderDepthInto(options: RenderOptions, target: GPUBuffer, offset: number): void {
+    const { device } = this.ctx.gpu;
+    const encoder = device.createCommandEncoder({ label: 'render.depthInto' });
+    this.encode(encoder, options, false);
+    const pipeline = getComputePipeline(device, { label: 'render.copyDepth', code: copyDepthWgsl });
+    this.copyParams ??= this.ctx.scope.createBuffer({ label: 'render:copyParams', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(this.copyParams, 0, new Uint32Array([this.width, this.height, offset, 0]));
+    const pass = encoder.beginComputePass({ label: 'render.copyDepth' });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({
+      label: 'render.copyDepth',
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: this.targets.z.createView() }, { binding: 1, resource: { buffer: target } }, { binding: 2, resource: { buffer: this.copyParams } }],
+    }));
+    pass.dispatchWorkgroups(Math.ceil(this.width / 8), Math.ceil(this.height / 8));
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+
+  /** Encodes the colour (when `color`) and camera-z passes for one camera. */
+  private encode(encoder: GPUCommandEncoder, options: RenderOptions, color: boolean): void {
     const { device } = this.ctx.gpu;
     const { width, height } = this;
     // Near/far from the bounding sphere seen by this camera.
@@ -163,7 +187,7 @@ export class MeshRenderer {
     device.queue.writeBuffer(this.uniform, 0, u);
     const bg = options.background ?? [0, 0, 0];
     const pipes = getPipelines(device);
-    const encoder = device.createCommandEncoder({ label: 'render.mesh' });
+    if (color) {
     const colorPass = encoder.beginRenderPass({
       label: 'render.mesh.color',
       colorAttachments: [{ view: this.targets.msaa.createView(), resolveTarget: this.targets.resolve.createView(), clearValue: { r: bg[0], g: bg[1], b: bg[2], a: 0 }, loadOp: 'clear', storeOp: 'discard' }],
@@ -174,6 +198,7 @@ export class MeshRenderer {
     colorPass.setVertexBuffer(0, this.vertexBuffer);
     colorPass.draw(this.cornerCount);
     colorPass.end();
+    }
     const zPass = encoder.beginRenderPass({
       label: 'render.mesh.depth',
       colorAttachments: [{ view: this.targets.z.createView(), clearValue: { r: 0, g: 0, b: 0, a: 0 }, loadOp: 'clear', storeOp: 'store' }],
@@ -184,6 +209,14 @@ export class MeshRenderer {
     zPass.setVertexBuffer(0, this.vertexBuffer);
     zPass.draw(this.cornerCount);
     zPass.end();
+  }
+
+  async render(options: RenderOptions): Promise<RenderedView> {
+    const { device } = this.ctx.gpu;
+    const { width, height } = this;
+    const bg = options.background ?? [0, 0, 0];
+    const encoder = device.createCommandEncoder({ label: 'render.mesh' });
+    this.encode(encoder, options, true);
     encoder.copyTextureToBuffer({ texture: this.targets.resolve }, { buffer: this.targets.readColor, bytesPerRow: this.bytesPerRow }, [width, height]);
     encoder.copyTextureToBuffer({ texture: this.targets.z }, { buffer: this.targets.readZ, bytesPerRow: this.bytesPerRow }, [width, height]);
     device.queue.submit([encoder.finish()]);
@@ -216,5 +249,6 @@ export class MeshRenderer {
     s.destroy(this.uniform);
     s.destroy(this.texture);
     for (const t of Object.values(this.targets)) s.destroy(t);
+    if (this.copyParams) s.destroy(this.copyParams);
   }
 }

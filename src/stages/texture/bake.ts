@@ -93,9 +93,10 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   scope.destroy(cornerBuffer);
   const t1 = performance.now();
 
-  // 2. Visibility: the mesh's depth seen from each view (the renderer's camera z).
+  // 2. Visibility: the mesh's depth seen from each view (the renderer's camera z), copied on the GPU into one buffer.
   const renderable = toRenderable(input);
-  const depthMaps: Float32Array[] = [];
+  const { offsets, pixels: pixelsTotal } = packViews(views);
+  const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: Math.max(4, pixelsTotal * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   const renderers = new Map<string, MeshRenderer>();
   try {
     for (const [k, view] of views.entries()) {
@@ -103,26 +104,28 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       const key = `${view.width}x${view.height}`;
       let renderer = renderers.get(key);
       if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, renderable, view.width, view.height)));
-      depthMaps.push((await renderer.render({ K: view.K, camFromWorld: view.camFromWorld })).depth);
-      ctx.progress(k + 1, views.length + 1, `visibility ${k + 1}/${views.length}`);
+      renderer.renderDepthInto({ K: view.K, camFromWorld: view.camFromWorld }, depthBuffer, offsets[k]);
+      if (k % 8 === 7) ctx.progress(k + 1, views.length + 1, `visibility ${k + 1}/${views.length}`);
     }
+    await device.queue.onSubmittedWorkDone();
   } finally {
     for (const r of renderers.values()) r.dispose();
   }
+  // Exposure compensation works on the CPU: one readback of every view's depth.
+  const compensate = input.exposureCompensation !== false && views.length > 1;
+  let depthMaps: Float32Array[] = [];
+  if (compensate) {
+    const all = new Float32Array(await readBuffer(device, scope, depthBuffer));
+    depthMaps = views.map((v, k) => all.subarray(offsets[k], offsets[k] + v.width * v.height));
+  }
   const t2 = performance.now();
 
-  // 3. Blend; then estimate per-view exposure against that texture and blend again with the gains.
-  const pixelsTotal = views.reduce((s, v) => s + v.width * v.height, 0);
-  const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  // 3. Blend with the per-view gains.
   const pixelBuffer = scope.createBuffer({ label: 'bake:pixels', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const texelBuffer = scope.createBuffer({ label: 'bake:texels', size: size * size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const params = scope.createBuffer({ label: 'bake:params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const { offsets } = packViews(views);
-  views.forEach((view, k) => {
-    device.queue.writeBuffer(depthBuffer, offsets[k] * 4, depthMaps[k]);
-    device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength);
-  });
+  views.forEach((view, k) => device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength));
   const p = new ArrayBuffer(16);
   new Uint32Array(p, 0, 2).set([size, views.length]);
   new Float32Array(p, 8, 2).set([0.01, 0.05]);
@@ -152,7 +155,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
     device.queue.submit([enc.finish()]);
     return new Uint8Array(await readBuffer(device, scope, texelBuffer));
   };
-  const gains = input.exposureCompensation !== false && views.length > 1 ? estimateGains(input, views, depthMaps) : views.map(() => 1);
+  const gains = compensate ? estimateGains(input, views, depthMaps) : views.map(() => 1);
   const texels = await runBlend(gains);
   for (const b of [depthBuffer, pixelBuffer, viewBuffer, texelBuffer, params]) scope.destroy(b);
   scope.destroy(surfacePosition);
