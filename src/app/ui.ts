@@ -59,7 +59,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     run: $(doc, 'run') as HTMLButtonElement, cancel: $(doc, 'cancel') as HTMLButtonElement, sample: $(doc, 'sample') as HTMLButtonElement,
     progress: $(doc, 'progress') as HTMLProgressElement, progressText: $(doc, 'progress-text'), warnings: $(doc, 'warnings'),
     download: $(doc, 'download') as HTMLAnchorElement, summary: $(doc, 'file-summary'), detected: $(doc, 'detected'),
-    fileDetails: $(doc, 'file-details') as HTMLDetailsElement, fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
+    fileDetails: $(doc, 'file-details') as HTMLDetailsElement, thumbnails: $(doc, 'thumbnails'), fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
     preset: $(doc, 'preset') as HTMLSelectElement, viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
   };
   let inputs: InputFile[] = [];
@@ -67,6 +67,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   let running = false;
   let viewer: import('../viewer/viewer').ResultViewer | null = null;
   let downloadUrl: string | null = null;
+  let thumbnailUrls: string[] = [];
 
   const setBusy = (busy: boolean) => {
     running = busy;
@@ -111,7 +112,37 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     await refreshVram();
   };
 
+  /** Thumbnails of the photos (blob URLs of the user's own files; the CSP allows blob: images), skipped ones marked. */
+  const showThumbnails = (capture: CaptureSummary | null) => {
+    for (const url of thumbnailUrls) URL.revokeObjectURL(url);
+    thumbnailUrls = [];
+    el.thumbnails.replaceChildren();
+    if (!capture) return;
+    const byPath = new Map(inputs.map((f) => [f.path, f]));
+    const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
+      ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
+      ...capture.skipped.filter((s) => /\.(jpe?g|png|webp|avif|gif|bmp)$/i.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
+    ];
+    for (const entry of entries.slice(0, 120)) {
+      const file = byPath.get(entry.path);
+      const figure = doc.createElement('figure');
+      figure.className = entry.state;
+      figure.title = entry.title;
+      if (file && entry.state !== 'skipped') {
+        const img = doc.createElement('img');
+        const url = URL.createObjectURL(new Blob([file.bytes]));
+        thumbnailUrls.push(url);
+        img.src = url;
+        img.alt = entry.title;
+        img.loading = 'lazy';
+        figure.append(img);
+      }
+      el.thumbnails.append(figure);
+    }
+  };
+
   const showCapture = (capture: CaptureSummary) => {
+    showThumbnails(capture);
     el.detected.replaceChildren();
     const sources = new Set(capture.views.map((v) => v.intrinsicsSource));
     const chips = [
@@ -147,6 +178,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     const bytes = files.reduce((s, f) => s + f.bytes.byteLength, 0);
     el.summary.textContent = files.length ? `${files.length} files (${formatBytes(bytes)}) — reading…` : 'No files selected.';
     el.detected.replaceChildren();
+    showThumbnails(null);
     el.fileDetails.hidden = true;
     setBusy(false);
     if (!files.length) return;

@@ -15,6 +15,7 @@ async function loadSample(page: Page) {
   await expect(page.locator('#file-summary')).toContainText('24 usable photos', { timeout: 60_000 });
   await expect(page.locator('#detected')).toContainText('depth maps');
   await expect(page.locator('#detected')).toContainText('cameras: colmap');
+  await expect(page.locator('#thumbnails img')).toHaveCount(24);
 }
 
 test('try the sample: run, progress only forward, the viewer shows the mesh, the download validates', async ({ page }) => {
@@ -82,6 +83,7 @@ test('bad input: a text file named .jpg and a truncated PNG show their messages 
   await page.locator('#file-input').setInputFiles([...good, ...bad]);
   await expect(page.locator('#file-summary')).toContainText('3 usable photos, 2 skipped', { timeout: 30_000 });
   await expect(page.locator('#detected')).toContainText('no cameras');
+  await expect(page.locator('#thumbnails figure.skipped')).toHaveCount(2);
   await page.locator('#file-details summary').click();
   await expect(page.locator('#file-list')).toContainText('notes.jpg — skipped: cannot be decoded');
   await expect(page.locator('#file-list')).toContainText('broken.png — skipped: cannot be decoded');
