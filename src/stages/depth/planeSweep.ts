@@ -6,6 +6,7 @@
 import { cameraCentre, viewDirection } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
+import { getComputePipeline } from '../../gpu/kernel';
 import { readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import sweepWgsl from './plane_sweep_ncc.wgsl?raw';
@@ -155,7 +156,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   const result = fine;
   // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
   const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
-  const pipeline = device.createComputePipeline({ label: 'mvs.planeSweep', layout: 'auto', compute: { module: device.createShaderModule({ label: 'mvs.planeSweep', code: sweepWgsl }), entryPoint: 'main', constants: { RADIUS: options.windowRadius ?? 3 } } });
+  const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl, constants: { RADIUS: options.windowRadius ?? 3 } });
   const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
   const paramBuffers: GPUBuffer[] = [];
   try {

@@ -7,6 +7,7 @@
 import { throwIfAborted } from '../../core/errors';
 import type { RgbaImage, TexturedMesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
+import { getComputePipeline } from '../../gpu/kernel';
 import { readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import { MeshRenderer } from '../render/renderMesh';
@@ -130,7 +131,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   new Uint32Array(p, 0, 2).set([size, views.length]);
   new Float32Array(p, 8, 2).set([0.01, 0.05]);
   device.queue.writeBuffer(params, 0, p);
-  const blend = device.createComputePipeline({ label: 'bake.texels', layout: 'auto', compute: { module: device.createShaderModule({ label: 'bake.texels', code: CAMERA_VIEW_WGSL + texelsWgsl }), entryPoint: 'main' } });
+  const blend = getComputePipeline(device, { label: 'bake.texels', code: CAMERA_VIEW_WGSL + texelsWgsl });
   const bindGroup = device.createBindGroup({
     label: 'bake.texels',
     layout: blend.getBindGroupLayout(0),
