@@ -60,7 +60,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     progress: $(doc, 'progress') as HTMLProgressElement, progressText: $(doc, 'progress-text'), warnings: $(doc, 'warnings'),
     download: $(doc, 'download') as HTMLAnchorElement, summary: $(doc, 'file-summary'), detected: $(doc, 'detected'),
     fileDetails: $(doc, 'file-details') as HTMLDetailsElement, thumbnails: $(doc, 'thumbnails'), fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
-    preset: $(doc, 'preset') as HTMLSelectElement, viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
+    preset: $(doc, 'preset') as HTMLSelectElement, stages: $(doc, 'stages'), viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
   };
   let inputs: InputFile[] = [];
   let captureName = 'capture';
@@ -235,6 +235,28 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     }
   });
 
+  // Stages as they happen (reading photos, depth, fusion, texture, writing the zip), each with its measured time.
+  const stageTimes = new Map<string, { start: number; end?: number }>();
+  let currentStage: string | null = null;
+  const enterStage = (name: string) => {
+    if (name === currentStage) return;
+    const now = performance.now();
+    if (currentStage) stageTimes.get(currentStage)!.end = now;
+    currentStage = name;
+    if (!stageTimes.has(name)) stageTimes.set(name, { start: now });
+    el.stages.replaceChildren(...[...stageTimes].map(([stage, t]) => {
+      const li = doc.createElement('li');
+      li.className = t.end === undefined ? 'active' : 'done';
+      li.textContent = t.end === undefined ? stage : `${stage} ${((t.end - t.start) / 1000).toFixed(1)} s`;
+      return li;
+    }));
+  };
+  const finishStages = () => {
+    if (currentStage) enterStage('done');
+    el.stages.lastElementChild?.remove();
+    currentStage = null;
+  };
+
   // Progress with an ETA from the measured rate of the overall bar.
   let started = 0;
   let jobOpen = false;
@@ -252,6 +274,10 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       el.vramPeak.textContent = formatBytes(event.peakBytes);
       return;
     }
+    if (event.type === 'job' && event.phase === 'ingest') enterStage('reading photos');
+    else if (event.type === 'job' && event.phase === 'export') enterStage('writing the zip');
+    // Stage steps are "stage: message"; other model steps ("writing the mesh", "done") belong to the current stage.
+    else if (event.type === 'model' && event.step.includes(':')) enterStage(event.step.slice(0, event.step.indexOf(':')));
     const overall = Math.max(el.progress.value, event.overall);
     el.progress.value = overall;
     const elapsed = (performance.now() - started) / 1000;
@@ -266,11 +292,15 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.progress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
+    stageTimes.clear();
+    currentStage = null;
+    el.stages.replaceChildren();
     jobOpen = true;
     try {
       const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
       const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ['feedforward'], captureName } }, onProgress);
       jobOpen = false;
+      finishStages();
       if (result.status === 'success') el.progress.value = 100;
       if (result.zip) {
         if (downloadUrl) URL.revokeObjectURL(downloadUrl);

@@ -43,6 +43,7 @@ test('try the sample: run, progress only forward, the viewer shows the mesh, the
   for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1]);
   expect(values.at(-1)).toBe(100);
   await expect(page.locator('#mesh-info')).toContainText('faces');
+  await expect(page.locator('#stages li.done')).toContainText(['reading photos', 'fusion', 'texture']);
   const after = await page.locator('#viewer').screenshot();
   expect(after.equals(before)).toBe(false);
   await page.screenshot({ path: `${SHOTS}/03-result.png`, fullPage: true });
