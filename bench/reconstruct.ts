@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { ReconstructClient } from '../src/app/client';
 import type { Preset } from '../workers/api';
-import { openAppInChromium } from './browser';
+import { openAppInChromium, pullBytes } from './browser';
 
 interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean }
 
@@ -71,20 +71,7 @@ async function main() {
     log(`adapter: ${gpuName}`);
     for (const e of out.events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
     const report = out.result.report;
-    if (out.result.zipBytes > 0) {
-      const chunks: Buffer[] = [];
-      const chunk = 8 * 1024 * 1024;
-      for (let offset = 0; offset < out.result.zipBytes; offset += chunk) {
-        const b64 = await session.page.evaluate(([o, n]) => {
-          const zip = (window as unknown as { webreconLastZip: Uint8Array }).webreconLastZip.subarray(o, o + n);
-          let s = '';
-          for (let i = 0; i < zip.length; i += 0x8000) s += String.fromCharCode(...zip.subarray(i, i + 0x8000));
-          return btoa(s);
-        }, [offset, chunk] as const);
-        chunks.push(Buffer.from(b64, 'base64'));
-      }
-      writeFileSync(args.out, Buffer.concat(chunks));
-    }
+    if (out.result.zipBytes > 0) writeFileSync(args.out, await pullBytes(session.page, 'window.webreconLastZip', out.result.zipBytes));
     if (args.report) writeFileSync(args.report, JSON.stringify(report, null, 2));
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
     if (out.result.status !== 'success') {

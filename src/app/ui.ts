@@ -3,6 +3,7 @@
  * progress and ETA, warnings, the result viewer, download, and the GPU panel (adapter, limits, VRAM live / peak).
  * It talks to the worker only through the client (workers/api.ts).
  */
+import { formatBytes } from '../core/format';
 import type { ProgressEvent } from '../core/progress';
 import type { Report } from '../core/report';
 import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
@@ -12,13 +13,6 @@ function $(doc: Document, id: string): HTMLElement {
   const el = doc.getElementById(id);
   if (!el) throw new Error(`ui: #${id} missing`);
   return el;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {

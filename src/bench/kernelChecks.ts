@@ -4,7 +4,7 @@
  */
 import { lookAt } from '../core/camera';
 import type { GpuContext } from '../gpu/device';
-import { readBuffer, uploadBuffer } from '../gpu/readback';
+import { readBuffers, uploadBuffer } from '../gpu/readback';
 import { PrefixSum } from '../gpu/scan';
 import { seededRandom } from '../ml/onnxBuilder';
 import type { StageContext } from '../stages/context';
@@ -47,8 +47,9 @@ async function checkScan(ctx: StageContext, sizes: number[]) {
     const encoder = device.createCommandEncoder();
     scan.encode(encoder, buffer, n);
     device.queue.submit([encoder.finish()]);
-    const out = new Uint32Array(await readBuffer(device, ctx.scope, buffer, 0, n * 4));
-    const total = new Uint32Array(await readBuffer(device, ctx.scope, scan.total))[0];
+    const [scanned, totalBytes] = await readBuffers(device, ctx.scope, [buffer, scan.total]);
+    const out = new Uint32Array(scanned, 0, n);
+    const total = new Uint32Array(totalBytes)[0];
     let running = 0, mismatches = 0;
     for (let i = 0; i < n; i++) {
       if (out[i] !== running) mismatches++;
@@ -264,15 +265,14 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1 }, ctx);
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0 }, ctx);
   // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.
-  const { planeSweepCpu, selectSources, convergencePoint } = await import('../stages/depth/planeSweep');
+  const { planeSweepCpu, selectSources, convergencePoint, sweepRange } = await import('../stages/depth/planeSweep');
   const poses = data.map((v) => v.camFromWorld);
   const Ks = data.map((v) => [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1]);
   const target = convergencePoint(poses);
   const src = selectSources(poses, target)[0];
   const luma = views.map((v) => Float32Array.from({ length: v.width * v.height }, (_, i) => Math.round(0.299 * v.image.data[4 * i] + 0.587 * v.image.data[4 * i + 1] + 0.114 * v.image.data[4 * i + 2]) / 255));
-  const c = [0, 1, 2].map((k) => -(poses[0][k] * poses[0][3] + poses[0][4 + k] * poses[0][7] + poses[0][8 + k] * poses[0][11]));
-  const dist = poses[0][8] * (target[0] - c[0]) + poses[0][9] * (target[1] - c[1]) + poses[0][10] * (target[2] - c[2]);
-  const cpu = planeSweepCpu(luma, size[0], size[1], Ks, poses, 0, src, 1 / (dist * 0.4), 1 / (dist * 1.6), depthCount);
+  const range = sweepRange(poses[0], target);
+  const cpu = planeSweepCpu(luma, size[0], size[1], Ks, poses, 0, src, range.invNear, range.invFar, depthCount);
   let agree = 0, compared = 0;
   const gpu0 = raw.depths[0]!;
   for (let i = 0; i < size[0] * size[1]; i++) {

@@ -47,3 +47,25 @@ export function uploadBuffer(
   }
   return buffer;
 }
+
+/** Reads several buffers back with one staging buffer, one submit and one map (one GPU round trip, not one each). */
+export async function readBuffers(device: GPUDevice, scope: VramScope, sources: GPUBuffer[]): Promise<ArrayBuffer[]> {
+  const sizes = sources.map((b) => Math.ceil(b.size / 4) * 4);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const size of sizes) {
+    offsets.push(total);
+    total += Math.ceil(size / 256) * 256;
+  }
+  const staging = scope.createBuffer({ label: `readback:${sources.map((b) => b.label).join('+')}`, size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const encoder = device.createCommandEncoder({ label: 'readback:several' });
+    sources.forEach((source, k) => encoder.copyBufferToBuffer(source, 0, staging, offsets[k], sizes[k]));
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const mapped = staging.getMappedRange();
+    return sources.map((source, k) => mapped.slice(offsets[k], offsets[k] + source.size));
+  } finally {
+    scope.destroy(staging);
+  }
+}

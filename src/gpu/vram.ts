@@ -14,6 +14,9 @@
  * device limit, and from `guardOutOfMemory`, which wraps allocations in an 'out-of-memory' error scope.
  */
 import { GpuOutOfMemoryError } from '../core/errors';
+import { formatBytes } from '../core/format';
+
+export { formatBytes };
 
 /** The part of GPUDevice the manager uses (a fake implements it in unit tests). */
 export interface VramDevice {
@@ -412,17 +415,6 @@ export class VramScope {
   cleanup(): Promise<CleanupResult> {
     return this.manager.cleanupGpuMemory(this.owner);
   }
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** A manager for a job without WebGPU: any GPU allocation fails with a clear message; accounting stays at zero. */

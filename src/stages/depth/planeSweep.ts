@@ -61,6 +61,13 @@ export function convergencePoint(poses: number[][]): number[] {
   return [0, 1, 2].map((k) => det(A.map((v, idx) => (idx % 3 === k ? b[Math.floor(idx / 3)] : v))) / D);
 }
 
+/** Inverse-depth range searched by the coarse sweep: 0.4x to 1.6x the depth of where the cameras converge. */
+export function sweepRange(pose: number[], target: number[]): { invNear: number; invFar: number } {
+  const c = cameraCentre(pose);
+  const dist = Math.max(1e-6, pose[8] * (target[0] - c[0]) + pose[9] * (target[1] - c[1]) + pose[10] * (target[2] - c[2]));
+  return { invNear: 1 / (dist * 0.4), invFar: 1 / (dist * 1.6) };
+}
+
 /** Up to 4 source views for each reference: baselines between 3 and 45 degrees, closest to 15 preferred. */
 export function selectSources(poses: number[][], target: number[]): number[][] {
   const rays = poses.map((p) => {
@@ -165,7 +172,6 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       const src = sources[r];
       const buf = new ArrayBuffer(PARAMS_BYTES);
       const f = new Float32Array(buf), u = new Uint32Array(buf);
-      const Rr = rotOf(poses[r]);
       src.forEach((s, k) => {
         const { A, b } = sourceProjection(Ks[r], poses[r], Ks[s], poses[s]);
         for (let c = 0; c < 3; c++) for (let row = 0; row < 3; row++) f[k * 12 + c * 4 + row] = A[row * 3 + c];
@@ -173,11 +179,9 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       });
       u.set([width, height, r, src.length], 64);
       u.set([...src, 0, 0, 0, 0].slice(0, 4), 68);
-      // Depth range: the distance to where the cameras look, +-60%.
-      const c = cameraCentre(poses[r]);
-      const dist = Math.max(1e-6, mulv(Rr, [target[0] - c[0], target[1] - c[1], target[2] - c[2]])[2]);
-      f[72] = 1 / (dist * 0.4);
-      f[73] = 1 / (dist * 1.6);
+      const range = sweepRange(poses[r], target);
+      f[72] = range.invNear;
+      f[73] = range.invFar;
       u[74] = sweep === 0 ? depthCount : Math.max(16, Math.round(depthCount / 3));
       u[75] = r * width * height;
       // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.

@@ -8,7 +8,7 @@ import { GpuOutOfMemoryError, throwIfAborted } from '../../core/errors';
 import type { Mesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
-import { readBuffer } from '../../gpu/readback';
+import { readBuffer, readBuffers } from '../../gpu/readback';
 import { PrefixSum } from '../../gpu/scan';
 import type { GpuTimer } from '../../gpu/timer';
 import type { StageContext } from '../context';
@@ -208,12 +208,7 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, time
     pass.dispatchWorkgroups(...groups);
     pass.end();
     device.queue.submit([encoder.finish()]);
-    const [p, nn, c, ix] = await Promise.all([
-      readBuffer(device, ctx.scope, positions),
-      readBuffer(device, ctx.scope, normals),
-      readBuffer(device, ctx.scope, colors),
-      readBuffer(device, ctx.scope, indices),
-    ]);
+    const [p, nn, c, ix] = await readBuffers(device, ctx.scope, [positions, normals, colors, indices]);
     return { positions: new Float32Array(p), normals: new Float32Array(nn), colors: new Uint32Array(c), indices: new Uint32Array(ix) };
   } finally {
     for (const s of scans) s.dispose();
@@ -224,7 +219,7 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, time
 /** Reads the whole volume back (tests compare it with the CPU reference). */
 export async function readVolume(ctx: StageContext, volume: VolumeBuffers): Promise<{ tsdf: Float32Array; weight: Float32Array; color: Uint32Array }> {
   const { device } = ctx.gpu;
-  const [t, w, c] = await Promise.all([readBuffer(device, ctx.scope, volume.tsdf), readBuffer(device, ctx.scope, volume.weight), readBuffer(device, ctx.scope, volume.color)]);
+  const [t, w, c] = await readBuffers(device, ctx.scope, [volume.tsdf, volume.weight, volume.color]);
   return { tsdf: new Float32Array(t), weight: new Float32Array(w), color: new Uint32Array(c) };
 }
 

@@ -66,19 +66,8 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   }
   const cornerBuffer = scope.createBuffer({ label: 'bake:corners', size: Math.max(16, corners.byteLength), usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(cornerBuffer, 0, corners);
-  const module = device.createShaderModule({ label: 'bake.surface', code: surfaceWgsl });
-  const surfacePipeline = device.createRenderPipeline({
-    label: 'bake.surface',
-    layout: 'auto',
-    vertex: {
-      module,
-      entryPoint: 'vs_main',
-      buffers: [{ arrayStride: 32, attributes: [{ shaderLocation: 0, offset: 0, format: 'float32x2' }, { shaderLocation: 1, offset: 8, format: 'float32x3' }, { shaderLocation: 2, offset: 20, format: 'float32x3' }] }],
-    },
-    fragment: { module, entryPoint: 'fs_main', targets: [{ format: 'rgba32float' }, { format: 'rgba32float' }] },
-    primitive: { topology: 'triangle-list', cullMode: 'none' },
-  });
-  let encoder = device.createCommandEncoder({ label: 'bake.surface' });
+  const surfacePipeline = getSurfacePipeline(device);
+  const encoder = device.createCommandEncoder({ label: 'bake.surface' });
   const pass = encoder.beginRenderPass({
     label: 'bake.surface',
     colorAttachments: [
@@ -145,19 +134,16 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       { binding: 6, resource: { buffer: params } },
     ],
   });
-  const runBlend = async (gains: number[]): Promise<Uint8Array> => {
-    device.queue.writeBuffer(viewBuffer, 0, packViews(views.map((v, k) => ({ ...v, gain: gains[k] }))).table);
-    const enc = device.createCommandEncoder({ label: 'bake.texels' });
-    const compute = enc.beginComputePass({ label: 'bake.texels' });
-    compute.setPipeline(blend);
-    compute.setBindGroup(0, bindGroup);
-    compute.dispatchWorkgroups(Math.ceil(size / 8), Math.ceil(size / 8));
-    compute.end();
-    device.queue.submit([enc.finish()]);
-    return new Uint8Array(await readBuffer(device, scope, texelBuffer));
-  };
   const gains = compensate ? estimateGains(input, views, depthMaps) : views.map(() => 1);
-  const texels = await runBlend(gains);
+  device.queue.writeBuffer(viewBuffer, 0, packViews(views.map((v, k) => ({ ...v, gain: gains[k] }))).table);
+  const blendEncoder = device.createCommandEncoder({ label: 'bake.texels' });
+  const compute = blendEncoder.beginComputePass({ label: 'bake.texels' });
+  compute.setPipeline(blend);
+  compute.setBindGroup(0, bindGroup);
+  compute.dispatchWorkgroups(Math.ceil(size / 8), Math.ceil(size / 8));
+  compute.end();
+  device.queue.submit([blendEncoder.finish()]);
+  const texels = new Uint8Array(await readBuffer(device, scope, texelBuffer));
   for (const b of [depthBuffer, pixelBuffer, viewBuffer, texelBuffer, params]) scope.destroy(b);
   scope.destroy(surfacePosition);
   scope.destroy(surfaceNormal);
@@ -181,6 +167,29 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
     seen,
     stats: { views: views.length, coveredTexels: covered, surfaceTexels, surfaceMs: t1 - t0, visibilityMs: t2 - t1, blendMs: t3 - t2, gains: gains.map((g) => Math.round(g * 1000) / 1000) },
   };
+}
+
+const surfacePipelines = new WeakMap<GPUDevice, GPURenderPipeline>();
+
+/** The UV-space surface raster pipeline, cached per device. */
+function getSurfacePipeline(device: GPUDevice): GPURenderPipeline {
+  let pipeline = surfacePipelines.get(device);
+  if (!pipeline) {
+    const module = device.createShaderModule({ label: 'bake.surface', code: surfaceWgsl });
+    pipeline = device.createRenderPipeline({
+      label: 'bake.surface',
+      layout: 'auto',
+      vertex: {
+        module,
+        entryPoint: 'vs_main',
+        buffers: [{ arrayStride: 32, attributes: [{ shaderLocation: 0, offset: 0, format: 'float32x2' }, { shaderLocation: 1, offset: 8, format: 'float32x3' }, { shaderLocation: 2, offset: 20, format: 'float32x3' }] }],
+      },
+      fragment: { module, entryPoint: 'fs_main', targets: [{ format: 'rgba32float' }, { format: 'rgba32float' }] },
+      primitive: { topology: 'triangle-list', cullMode: 'none' },
+    });
+    surfacePipelines.set(device, pipeline);
+  }
+  return pipeline;
 }
 
 function toRenderable(input: BakeInput): RenderableMesh {
