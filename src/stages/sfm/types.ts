@@ -1,0 +1,72 @@
+/**
+ * Structure from motion: the data that passes between the GPU front end (features, matching) and the geometric
+ * back end (estimators, bundle adjustment, incremental reconstruction). Coordinates are pixels of the image the
+ * features were detected in, with the centre of the top-left pixel at (0, 0) (docs/architecture.md). Camera poses
+ * follow src/core/camera.ts: camFromWorld [R | t] row-major, OpenCV axes.
+ */
+import type { Mat3, Pose } from '../../core/camera';
+
+/** Features of one image. */
+export interface ImageFeatures {
+  width: number;
+  height: number;
+  count: number;
+  /** 4 floats per feature: x, y, scale (sigma in pixels), orientation (radians). */
+  keypoints: Float32Array;
+  /** 128 bytes per feature: RootSIFT descriptor, L2-normalised then scaled by 512 and clamped to 0..255. */
+  descriptors: Uint8Array;
+}
+
+/** Putative (or verified) correspondences between images i < j: feature index pairs [a0, b0, a1, b1, ...]. */
+export interface PairMatches {
+  i: number;
+  j: number;
+  matches: Uint32Array;
+}
+
+/** What the geometric back end needs for one image. */
+export interface SfmImage {
+  width: number;
+  height: number;
+  /** x, y per feature (pixels). */
+  points: Float32Array;
+  /** Focal length prior in pixels (EXIF or default) and whether it is trusted (EXIF/file) or a guess. */
+  focalPrior: number;
+  focalFromExif: boolean;
+  /** Principal point; the image centre when unknown. */
+  cx: number;
+  cy: number;
+}
+
+export interface SfmInput {
+  images: SfmImage[];
+  pairs: PairMatches[];
+  /** Share one focal length across all views (one camera, as a phone capture usually is). */
+  sharedIntrinsics?: boolean;
+  /** Also refine radial distortion k1, k2. */
+  refineDistortion?: boolean;
+  signal?: AbortSignal;
+  progress?(done: number, total: number, message: string): void;
+}
+
+export interface SfmCamera {
+  K: Mat3;
+  camFromWorld: Pose;
+  k1: number;
+  k2: number;
+}
+
+export interface SfmResult {
+  /** One entry per input image; null when it could not be registered. */
+  cameras: (SfmCamera | null)[];
+  /** Why an image was not registered (index -> reason). */
+  unregistered: { index: number; reason: string }[];
+  /** Sparse points, xyz per point, in the normalised frame. */
+  points: Float32Array;
+  /** Per point: number of observations. */
+  trackLengths: Uint32Array;
+  /** Mean reprojection error (pixels) after the final bundle adjustment. */
+  meanReprojectionError: number;
+  /** Normalisation applied: the result's frame = s * (R * world + t) of the reconstruction's arbitrary frame. */
+  stats: Record<string, number>;
+}
