@@ -8,13 +8,14 @@ import { readBuffers, uploadBuffer } from '../gpu/readback';
 import { PrefixSum } from '../gpu/scan';
 import { seededRandom } from '../ml/onnxBuilder';
 import type { StageContext } from '../stages/context';
-import { integrateCpu, marchingCubesCpu, type CpuVolume } from '../stages/fusion/cpuReference';
+import { fillHullCpu, integrateCpu, marchingCubesCpu, type CpuVolume } from '../stages/fusion/cpuReference';
 import { createVolume, destroyVolume, extractMesh, integrateViews, readVolume } from '../stages/fusion/fusion';
 import type { FusionViewData, VolumeSpec } from '../stages/fusion/types';
 
 export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
-  | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number] }
+  | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number]; hullFill?: boolean }
+  | { kind: 'hull-fill'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number };
@@ -27,7 +28,8 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
   const ctx = stageContext(gpu, `check:${spec.kind}`);
   try {
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
-    if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size);
+    if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false);
+    if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
@@ -153,15 +155,17 @@ async function checkAccuracy(ctx: StageContext, shape: AnalyticShape, voxels: nu
   }
 }
 
-async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number]) {
+async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number], hullFill: boolean) {
   const voxel = 1 / (Math.max(...dims) - 1);
   const spec: VolumeSpec = { dims, origin: [0, 0, 0], voxelSize: voxel, truncation: 4 * voxel };
   const views = sphereViews(viewCount, size[0], size[1]);
   const volume = createVolume(ctx, spec);
+  const minHullVotes = 3;
   try {
-    await integrateViews(ctx, volume, views);
+    await integrateViews(ctx, volume, views, null, { hullFill, minHullVotes });
     const gpuVol = await readVolume(ctx, volume);
-    const cpuVol = integrateCpu(spec, views);
+    const cpuVol = integrateCpu(spec, views, undefined, hullFill);
+    if (hullFill) fillHullCpu(spec, cpuVol, minHullVotes);
     let tsdfWorst = 0, weightMismatch = 0, tsdfMismatch = 0, colorMismatch = 0, observed = 0;
     for (let i = 0; i < cpuVol.tsdf.length; i++) {
       const d = Math.abs(gpuVol.tsdf[i] - cpuVol.tsdf[i]);
@@ -175,6 +179,60 @@ async function checkIntegrate(ctx: StageContext, dims: [number, number, number],
   } finally {
     destroyVolume(ctx, volume);
   }
+}
+
+/**
+ * Silhouette fill: the shape's top (y > 0.62) has no depth in any view (as where stereo finds nothing), but the masks
+ * cover it. Fused without the fill, the mesh is open there; with it, the hole closes near the true surface.
+ */
+async function checkHullFill(ctx: StageContext, shape: AnalyticShape, voxels: number, viewCount: number, size: [number, number]) {
+  const voxel = 1 / (voxels - 1);
+  const spec: VolumeSpec = { dims: [voxels, voxels, voxels], origin: [0, 0, 0], voxelSize: voxel, truncation: 4 * voxel };
+  const views = analyticViews(shape, viewCount, size[0], size[1]);
+  for (const v of views) {
+    const p = v.camFromWorld;
+    const eye = [0, 1, 2].map((i) => -(p[i] * p[3] + p[4 + i] * p[7] + p[8 + i] * p[11]));
+    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+      const i = y * v.width + x, d = v.depth[i];
+      if (d <= 0) continue;
+      // World point of the pixel: eye + d * R^T [(x - cx) / fx, (y - cy) / fy, 1].
+      const c = [(x - v.cx) / v.fx, (y - v.cy) / v.fy, 1];
+      const wy = eye[1] + d * (p[1] * c[0] + p[5] * c[1] + p[9] * c[2]);
+      if (wy > 0.62) v.depth[i] = 0;
+    }
+  }
+  const fuse = async (hullFill: boolean) => {
+    const volume = createVolume(ctx, spec);
+    try {
+      await integrateViews(ctx, volume, views, null, { hullFill });
+      return await extractMesh(ctx, volume);
+    } finally {
+      destroyVolume(ctx, volume);
+    }
+  };
+  const measure = (mesh: { positions: Float32Array; indices: Uint32Array }) => {
+    const edges = new Map<string, number>();
+    for (let f = 0; f < mesh.indices.length; f += 3) {
+      for (let e = 0; e < 3; e++) {
+        const a = mesh.indices[f + e], b = mesh.indices[f + ((e + 1) % 3)];
+        const key = a < b ? `${a},${b}` : `${b},${a}`;
+        edges.set(key, (edges.get(key) ?? 0) + 1);
+      }
+    }
+    let boundaryEdges = 0;
+    for (const count of edges.values()) if (count === 1) boundaryEdges++;
+    let sum = 0, worst = 0, top = 0;
+    const n = mesh.positions.length / 3;
+    for (let v = 0; v < n; v++) {
+      const q = [mesh.positions[3 * v], mesh.positions[3 * v + 1], mesh.positions[3 * v + 2]];
+      const d = distanceToShape(shape, q) / voxel;
+      sum += d;
+      worst = Math.max(worst, d);
+      if (q[1] > 0.7) top++;
+    }
+    return { triangles: mesh.indices.length / 3, boundaryEdges, meanDistanceVoxels: sum / Math.max(1, n), maxDistanceVoxels: worst, verticesOnTop: top };
+  };
+  return { without: measure(await fuse(false)), with: measure(await fuse(true)) };
 }
 
 function shapeVolume(dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise'): CpuVolume {

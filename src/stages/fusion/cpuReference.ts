@@ -11,13 +11,15 @@ export interface CpuVolume {
   color: Uint32Array;
 }
 
-export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?: CpuVolume): CpuVolume {
+export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?: CpuVolume, hullFill = false): CpuVolume {
   const [nx, ny, nz] = spec.dims;
   const n = nx * ny * nz;
   const vol = volume ?? { tsdf: new Float32Array(n).fill(1), weight: new Float32Array(n), color: new Uint32Array(n) };
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
     const i = x + nx * (y + ny * z);
     const wx = spec.origin[0] + x * spec.voxelSize, wy = spec.origin[1] + y * spec.voxelSize, wz = spec.origin[2] + z * spec.voxelSize;
+    let hull = Math.max(0, -vol.weight[i]);
+    if (vol.weight[i] < 0) vol.weight[i] = 0;
     for (const view of views) {
       const p = view.camFromWorld;
       const cx = p[0] * wx + p[1] * wy + p[2] * wz + p[3];
@@ -29,9 +31,14 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
       const d = view.depth[v * view.width + u];
       let sdf: number;
       if (d < 0) sdf = spec.truncation; // background (mask): free space
-      else if (d === 0) continue;
-      else sdf = d - cz;
-      if (sdf < -spec.truncation) continue;
+      else if (d === 0) {
+        hull++;
+        continue;
+      } else sdf = d - cz;
+      if (sdf < -spec.truncation) {
+        hull++;
+        continue;
+      }
       const t = Math.min(1, sdf / spec.truncation);
       const w = vol.weight[i];
       vol.tsdf[i] = (vol.tsdf[i] * w + t) / (w + 1);
@@ -49,8 +56,29 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
       }
       vol.weight[i] = w + 1;
     }
+    if (hullFill && vol.weight[i] <= 0) vol.weight[i] = -hull;
   }
   return vol;
+}
+
+/** fusion_hull.wgsl on the CPU: carved points next to interior ones (26-neighbourhood) get +0.5, interior points -0.5 (weight 0.01). */
+export function fillHullCpu(spec: VolumeSpec, vol: CpuVolume, minVotes: number): void {
+  const [nx, ny, nz] = spec.dims;
+  const interior = (x: number, y: number, z: number) =>
+    x >= 0 && y >= 0 && z >= 0 && x < nx && y < ny && z < nz && vol.weight[x + nx * (y + ny * z)] <= -minVotes;
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const i = x + nx * (y + ny * z);
+    if (vol.weight[i] <= 0 || vol.tsdf[i] < SATURATED) continue;
+    let near = false;
+    for (let dz = -1; dz <= 1 && !near; dz++) for (let dy = -1; dy <= 1 && !near; dy++) for (let dx = -1; dx <= 1 && !near; dx++) near = interior(x + dx, y + dy, z + dz);
+    if (near) vol.tsdf[i] = 0.5;
+  }
+  for (let i = 0; i < vol.weight.length; i++) {
+    if (vol.weight[i] <= -minVotes) {
+      vol.tsdf[i] = -0.5;
+      vol.weight[i] = 0.01;
+    } else if (vol.weight[i] < 0) vol.weight[i] = 0;
+  }
 }
 
 export interface CpuMesh {

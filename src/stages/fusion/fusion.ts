@@ -20,6 +20,7 @@ import countVerticesWgsl from './mc_count_vertices.wgsl?raw';
 import emitTrianglesWgsl from './mc_emit_triangles.wgsl?raw';
 import emitVerticesWgsl from './mc_emit_vertices.wgsl?raw';
 import { MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
+import hullWgsl from './fusion_hull.wgsl?raw';
 import integrateWgsl from './tsdf_integrate.wgsl?raw';
 import type { FusionViewData, VolumeSpec } from './types';
 
@@ -41,7 +42,7 @@ export function fusionBytes(voxels: number): number {
   return voxels * (12 + 8) + 64 * 1024 * 1024;
 }
 
-function writeParams(device: GPUDevice, buffer: GPUBuffer, spec: VolumeSpec, viewStart = 0, viewCount = 0): void {
+function writeParams(device: GPUDevice, buffer: GPUBuffer, spec: VolumeSpec, viewStart = 0, viewCount = 0, hullFill = false): void {
   const data = new ArrayBuffer(48);
   const u = new Uint32Array(data), f = new Float32Array(data);
   u.set(spec.dims, 0);
@@ -51,6 +52,7 @@ function writeParams(device: GPUDevice, buffer: GPUBuffer, spec: VolumeSpec, vie
   f[8] = spec.truncation;
   u[9] = viewCount;
   f[10] = SATURATED;
+  u[11] = hullFill ? 1 : 0;
   device.queue.writeBuffer(buffer, 0, data);
 }
 
@@ -80,8 +82,24 @@ export function destroyVolume(ctx: StageContext, volume: VolumeBuffers): void {
   for (const b of [volume.tsdf, volume.weight, volume.color, volume.params]) ctx.scope.destroy(b);
 }
 
+export interface IntegrateOptions {
+  /**
+   * Close the holes depth estimation leaves inside the silhouettes (fusion_hull.wgsl). Only meaningful when the depth
+   * maps carry masks (-1 = background); default: on exactly then.
+   */
+  hullFill?: boolean;
+  /** Hull votes an unobserved grid point needs to become interior; default max(3, a quarter of the views). */
+  minHullVotes?: number;
+}
+
+/** True when some depth map marks background (-1) pixels, i.e. the capture has masks. */
+export function viewsHaveMasks(views: FusionViewData[]): boolean {
+  return views.some((v) => v.depth.some((d) => d < 0));
+}
+
 /** Integrates the views into the volume, in batches that respect BATCH_BYTES; progress per batch. */
-export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, views: FusionViewData[], timer?: GpuTimer | null): Promise<void> {
+export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, views: FusionViewData[], timer?: GpuTimer | null, options: IntegrateOptions = {}): Promise<void> {
+  const hullFill = options.hullFill ?? viewsHaveMasks(views);
   const { device } = ctx.gpu;
   const batches: FusionViewData[][] = [];
   let current: FusionViewData[] = [];
@@ -115,7 +133,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
         device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.color.buffer, view.color.byteOffset, view.color.byteLength);
       });
       device.queue.writeBuffer(viewBuffer, 0, table);
-      writeParams(device, volume.params, volume.spec, 0, batch.length);
+      writeParams(device, volume.params, volume.spec, 0, batch.length, hullFill);
       const encoder = device.createCommandEncoder({ label: 'fusion.integrate' });
       const pass = encoder.beginComputePass({ label: 'fusion.integrate', timestampWrites: timer?.timestampWrites('integrate') });
       pass.setPipeline(pipeline);
@@ -131,6 +149,24 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
     for (const b of [depthBuffer, pixelBuffer, viewBuffer]) ctx.scope.destroy(b);
     writeParams(device, volume.params, volume.spec);
   }
+  if (hullFill) await fillHull(ctx, volume, options.minHullVotes ?? Math.max(3, Math.round(views.length / 4)));
+}
+
+/** Unobserved points with enough hull votes become interior (fusion_hull.wgsl: edges, then fill). */
+async function fillHull(ctx: StageContext, volume: VolumeBuffers, minVotes: number): Promise<void> {
+  const { device } = ctx.gpu;
+  const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
+  const encoder = device.createCommandEncoder({ label: 'fusion.hull' });
+  for (const entryPoint of ['edges', 'fill']) {
+    const pipeline = getComputePipeline(device, { label: `fusion.hull.${entryPoint}`, code: commonWgsl + hullWgsl, entryPoint, constants: { WORKGROUP_SIZE, MIN_VOTES: minVotes } });
+    const pass = encoder.beginComputePass({ label: `fusion.hull.${entryPoint}` });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindBuffers(device, pipeline, `fusion.hull.${entryPoint}`, [volume.tsdf, volume.weight, volume.params]));
+    pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil(n / WORKGROUP_SIZE), device.limits.maxComputeWorkgroupsPerDimension));
+    pass.end();
+  }
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
 }
 
 export interface RawMesh {

@@ -8,7 +8,8 @@ struct VolumeParams {
   truncation: f32,
   viewCount: u32,
   saturated: f32,
-  _pad: u32,
+  /** 1: count silhouette (hull) votes in unobserved points (tsdf_integrate.wgsl). */
+  hullFill: u32,
 };
 
 fn linearIndex(wid: vec3u, nwg: vec3u, lid: u32, workgroupSize: u32) -> u32 {

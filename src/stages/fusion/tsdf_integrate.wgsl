@@ -1,6 +1,11 @@
 // TSDF integration: every grid point projects into each view of the batch, reads the depth there (nearest pixel),
 // and folds the truncated signed distance (and colour, near the surface) into a running weighted average.
 // Depth < 0 marks background (mask): free space. Depth 0 is missing: no update.
+// Silhouette fill (params.hullFill, only when the capture has masks): a grid point that no depth map observes but that
+// projects inside a mask (onto missing depth, or behind a surface by more than the truncation) counts one "hull"
+// vote. Until its first real update, its weight holds minus its vote count (so weight <= 0 still means unobserved to
+// every other kernel); fusion_hull.wgsl turns points with enough votes into interior, closing the holes that depth
+// estimation leaves inside the silhouettes.
 @group(0) @binding(0) var<storage, read_write> tsdf: array<f32>;
 @group(0) @binding(1) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> color: array<u32>;
@@ -21,6 +26,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let p = params.origin + vec3f(gridCoord(i, params.dims)) * params.voxelSize;
   var t = tsdf[i];
   var w = weight[i];
+  var hull = max(0.0, -w);
+  w = max(0.0, w);
   var c = color[i];
   for (var k = 0u; k < params.viewCount; k = k + 1u) {
     let view = views[params.viewStart + k];
@@ -41,11 +48,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (d < 0.0) {
       sdf = params.truncation;
     } else if (d == 0.0) {
+      hull = hull + 1.0;
       continue;
     } else {
       sdf = d - cz;
     }
     if (sdf < -params.truncation) {
+      hull = hull + 1.0;
       continue;
     }
     let value = min(1.0, sdf / params.truncation);
@@ -64,6 +73,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     w = w + 1.0;
   }
   tsdf[i] = t;
-  weight[i] = w;
+  weight[i] = select(w, -hull, w <= 0.0 && params.hullFill != 0u);
   color[i] = c;
 }
