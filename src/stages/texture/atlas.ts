@@ -23,10 +23,13 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
   const faces = I.length / 3;
   // 1. Dominant axis per face.
   const axis = new Uint8Array(faces);
+  const normals = new Float32Array(3 * faces);
   for (let f = 0; f < faces; f++) {
     const a = I[3 * f] * 3, b = I[3 * f + 1] * 3, c = I[3 * f + 2] * 3;
     const e1 = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]], e2 = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
     const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+    const len = Math.hypot(n[0], n[1], n[2]) || 1;
+    normals.set([n[0] / len, n[1] / len, n[2] / len], 3 * f);
     const k = Math.abs(n[0]) >= Math.abs(n[1]) && Math.abs(n[0]) >= Math.abs(n[2]) ? 0 : Math.abs(n[1]) >= Math.abs(n[2]) ? 1 : 2;
     axis[f] = k * 2 + (n[k] >= 0 ? 0 : 1);
   }
@@ -42,6 +45,7 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
       else edgeFaces.set(key, [f]);
     }
   }
+  smoothAxes(axis, normals, I, edgeFaces, edgeKey);
   const chart = new Int32Array(faces).fill(-1);
   let charts = 0;
   const stack: number[] = [];
@@ -132,4 +136,43 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
     uvs[2 * v + 1] = (offsets[c][1] + 0.5 + (local[2 * v + 1] - lo[c][1]) * scale) / atlasSize;
   }
   return { positions: new Float32Array(positions), indices, uvs, sourceVertex: new Uint32Array(sourceVertex), charts, fill: used / (atlasSize * atlasSize), texelsPerUnit: scale };
+}
+
+/** Unit vector of axis label l (0: +x, 1: -x, 2: +y, ...) dotted with a normal. */
+function axisDot(l: number, normals: Float32Array, f: number): number {
+  return (l & 1 ? -1 : 1) * normals[3 * f + (l >> 1)];
+}
+
+/**
+ * Where a surface turns at about 45 degrees to the axes (and everywhere on a noisy fused mesh), the dominant axis flips
+ * from face to face and makes thousands of slivers of charts: wasted atlas space, and texels a sliver's triangles do
+ * not cover. A few rounds of majority voting give a face the label most of its neighbours have, as long as the face
+ * still faces that axis well enough (cosine > 0.35: at most ~2.9x stretch, never a flip).
+ */
+function smoothAxes(axis: Uint8Array, normals: Float32Array, I: Uint32Array, edgeFaces: Map<number, number[]>, edgeKey: (u: number, v: number) => number): void {
+  const faces = axis.length;
+  const neighbours = new Int32Array(3 * faces).fill(-1);
+  for (let f = 0; f < faces; f++) {
+    for (let k = 0; k < 3; k++) {
+      for (const g of edgeFaces.get(edgeKey(I[3 * f + k], I[3 * f + ((k + 1) % 3)]))!) if (g !== f) neighbours[3 * f + k] = g;
+    }
+  }
+  const counts = new Uint8Array(6);
+  for (let round = 0; round < 6; round++) {
+    let changed = 0;
+    for (let f = 0; f < faces; f++) {
+      counts.fill(0);
+      for (let k = 0; k < 3; k++) {
+        const g = neighbours[3 * f + k];
+        if (g >= 0) counts[axis[g]]++;
+      }
+      let best = axis[f];
+      for (let l = 0; l < 6; l++) if (counts[l] > counts[best]) best = l;
+      if (best !== axis[f] && counts[best] >= 2 && axisDot(best, normals, f) > 0.35) {
+        axis[f] = best;
+        changed++;
+      }
+    }
+    if (!changed) break;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Texture baking on the GPU: the atlas is rasterised in UV space (surface position and normal per texel), each view
  * renders the mesh's own depth for visibility, and one compute pass blends, per texel, the photos that see it
- * (weight cos²(angle) / distance²; masked pixels ignored). Gutters are dilated on the CPU so mip-maps do not bleed.
+ * (weight (cos(angle) · focal / depth)^6, so the sharpest views dominate; outliers against the weighted mean dropped; views near a depth edge down-weighted; masked pixels ignored). Edges and corners are rasterised before the triangles so that sliver triangles cover the texels the viewer samples. Gutters are dilated on the CPU so mip-maps do not bleed.
  * The same baking serves any mesh + cameras (the refinement model's meshes too).
  */
 import { throwIfAborted } from '../../core/errors';
@@ -66,7 +66,12 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   }
   const cornerBuffer = scope.createBuffer({ label: 'bake:corners', size: Math.max(16, corners.byteLength), usage: GPUBufferUsage.VERTEX | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(cornerBuffer, 0, corners);
-  const surfacePipeline = getSurfacePipeline(device);
+  // Conservative coverage: the edges (lines) and corners (points) first, then the triangles over them, so a texel that
+  // a sliver triangle touches without covering its centre still gets a surface point (the viewer samples it).
+  const edgeIndices = new Uint32Array(2 * input.indices.length);
+  for (let t = 0; t < input.indices.length; t += 3) edgeIndices.set([t, t + 1, t + 1, t + 2, t + 2, t], 2 * t);
+  const edgeBuffer = scope.createBuffer({ label: 'bake:edges', size: Math.max(16, edgeIndices.byteLength), usage: GPUBufferUsage.INDEX | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(edgeBuffer, 0, edgeIndices);
   const encoder = device.createCommandEncoder({ label: 'bake.surface' });
   const pass = encoder.beginRenderPass({
     label: 'bake.surface',
@@ -75,12 +80,18 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       { view: surfaceNormal.createView(), clearValue: { r: 0, g: 0, b: 0, a: 0 }, loadOp: 'clear', storeOp: 'store' },
     ],
   });
-  pass.setPipeline(surfacePipeline);
   pass.setVertexBuffer(0, cornerBuffer);
+  pass.setPipeline(getSurfacePipeline(device, 'point-list'));
+  pass.draw(input.indices.length);
+  pass.setPipeline(getSurfacePipeline(device, 'line-list'));
+  pass.setIndexBuffer(edgeBuffer, 'uint32');
+  pass.drawIndexed(edgeIndices.length);
+  pass.setPipeline(getSurfacePipeline(device, 'triangle-list'));
   pass.draw(input.indices.length);
   pass.end();
   device.queue.submit([encoder.finish()]);
   scope.destroy(cornerBuffer);
+  scope.destroy(edgeBuffer);
   const t1 = performance.now();
 
   // 2. Visibility: the mesh's depth seen from each view (the renderer's camera z), copied on the GPU into one buffer.
@@ -169,11 +180,13 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   };
 }
 
-const surfacePipelines = new WeakMap<GPUDevice, GPURenderPipeline>();
+const surfacePipelines = new WeakMap<GPUDevice, Map<GPUPrimitiveTopology, GPURenderPipeline>>();
 
-/** The UV-space surface raster pipeline, cached per device. */
-function getSurfacePipeline(device: GPUDevice): GPURenderPipeline {
-  let pipeline = surfacePipelines.get(device);
+/** The UV-space surface raster pipelines (points, lines, triangles), cached per device. */
+function getSurfacePipeline(device: GPUDevice, topology: GPUPrimitiveTopology): GPURenderPipeline {
+  let pipelines = surfacePipelines.get(device);
+  if (!pipelines) surfacePipelines.set(device, (pipelines = new Map()));
+  let pipeline = pipelines.get(topology);
   if (!pipeline) {
     const module = device.createShaderModule({ label: 'bake.surface', code: surfaceWgsl });
     pipeline = device.createRenderPipeline({
@@ -185,9 +198,9 @@ function getSurfacePipeline(device: GPUDevice): GPURenderPipeline {
         buffers: [{ arrayStride: 32, attributes: [{ shaderLocation: 0, offset: 0, format: 'float32x2' }, { shaderLocation: 1, offset: 8, format: 'float32x3' }, { shaderLocation: 2, offset: 20, format: 'float32x3' }] }],
       },
       fragment: { module, entryPoint: 'fs_main', targets: [{ format: 'rgba32float' }, { format: 'rgba32float' }] },
-      primitive: { topology: 'triangle-list', cullMode: 'none' },
+      primitive: { topology, cullMode: 'none' },
     });
-    surfacePipelines.set(device, pipeline);
+    pipelines.set(topology, pipeline);
   }
   return pipeline;
 }
