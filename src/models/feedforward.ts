@@ -5,6 +5,7 @@
  */
 import { InputError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
+import { decodePhotoInBrowser } from '../io/decode';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import { estimateDepthPlaneSweep, type MvsStats } from '../stages/depth/planeSweep';
@@ -66,9 +67,15 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       throw new InputError('Fusion produced an empty surface: the depth maps do not overlap or the cameras do not match them.');
     }
     this.checkCancelled();
-    const textured = await this.stage('texture', () => textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97)));
+    const textured = await this.stage('texture', () =>
+      textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97), {
+        // Sharper textures from the original photos where they are larger than the working images.
+        decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined,
+      }),
+    );
     this.ctx.recordStage('decimate', textured.stats.decimateMs);
     this.ctx.recordStage('atlas', textured.stats.atlasMs);
+    this.ctx.recordStage('texture-photos', textured.stats.photoDecodeMs);
     this.ctx.recordStage('bake', textured.stats.visibilityMs + textured.stats.blendMs + textured.stats.surfaceMs);
     this.reportProgress(97, 'writing the mesh');
     const saved = await this.stage('export', () => saveMeshBothFormats(textured.mesh, { folder: 'feedforward', model: this.modelName, texture: textured.mesh.texture }));

@@ -2,7 +2,10 @@
  * The texture stage: fused mesh -> decimation to the preset's face budget -> UV atlas -> texture baked from the
  * photos -> TexturedMesh (per-vertex uvs; PLY colours sampled from the texture).
  */
+import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
+import { throwIfAborted } from '../../core/errors';
+import type { PhotoDecoder } from '../../io/decode';
 import { computeVertexNormals, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
@@ -11,10 +14,68 @@ import { ATLAS_SIZE, decimateMesh, FACE_BUDGET, type TexturePreset } from './dec
 
 export interface TextureResult {
   mesh: TexturedMesh;
-  stats: BakeStats & { facesIn: number; facesOut: number; charts: number; atlasFill: number; decimateMs: number; atlasMs: number };
+  stats: BakeStats & { facesIn: number; facesOut: number; charts: number; atlasFill: number; decimateMs: number; atlasMs: number; photoLongSide: number; photoDecodeMs: number };
 }
 
-export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: TexturePreset, ctx: StageContext): Promise<TextureResult> {
+/** Long side of the photos the texture is baked from: finer than the working images where the originals allow. */
+export const BAKE_LONG_SIDE: Record<TexturePreset, number> = { draft: 1024, standard: 2048, high: 4096 };
+/** Photo + visibility-depth bytes per bake pixel, and the most the bake's photos may take together. */
+const BAKE_BYTES_PER_PIXEL = 8;
+const BAKE_PHOTO_BUDGET = 1024 * 1024 * 1024;
+
+export interface TextureOptions {
+  /** Decodes the original photos again at the bake resolution; without it the working images are used. */
+  decodePhoto?: PhotoDecoder;
+  /** Override BAKE_LONG_SIDE[preset]. */
+  bakeLongSide?: number;
+}
+
+/**
+ * The photos to bake from: each view's original decoded again at up to `longSide` (never above its full size), with
+ * its K scaled and its mask carried over (nearest); the long side shrinks until all of them fit the byte budget.
+ * Views whose original cannot be decoded again fall back to the working image.
+ */
+export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: StageContext, decodePhoto?: PhotoDecoder): Promise<{ views: BakeView[]; longSide: number }> {
+  const posed = views.filter((v) => v.camFromWorld && !v.heldOut);
+  const working = (v: CaptureView): BakeView => ({ width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld!, rgba: v.image.data });
+  const workingLong = Math.max(...posed.map((v) => Math.max(v.width, v.height)), 1);
+  let target = Math.min(longSide, Math.max(...posed.map((v) => Math.max(v.fullWidth, v.fullHeight)), 1));
+  const pixelsAt = (side: number) => posed.reduce((s, v) => s + (v.fullWidth * v.fullHeight * Math.min(1, side / Math.max(v.fullWidth, v.fullHeight)) ** 2), 0);
+  // The photos sit in one storage buffer (4 bytes a pixel), the visibility depth in another.
+  const budget = Math.min(BAKE_PHOTO_BUDGET, 2 * ctx.gpu.device.limits.maxStorageBufferBindingSize);
+  while (target > workingLong && pixelsAt(target) * BAKE_BYTES_PER_PIXEL > budget) target = Math.floor(target * 0.85);
+  if (!decodePhoto || target <= workingLong) return { views: posed.map(working), longSide: workingLong };
+  const out: BakeView[] = [];
+  for (const [k, v] of posed.entries()) {
+    throwIfAborted(ctx.signal);
+    const side = Math.min(target, Math.max(v.fullWidth, v.fullHeight));
+    if (side <= Math.max(v.width, v.height)) {
+      out.push(working(v));
+      continue;
+    }
+    try {
+      const decoded = await decodePhoto(v.source.bytes, v.source.mime, side);
+      const { width, height, data } = decoded.image;
+      if (v.mask) {
+        for (let y = 0; y < height; y++) {
+          const my = Math.min(v.height - 1, Math.floor(((y + 0.5) * v.height) / height));
+          for (let x = 0; x < width; x++) {
+            const mx = Math.min(v.width - 1, Math.floor(((x + 0.5) * v.width) / width));
+            data[4 * (y * width + x) + 3] = v.mask[my * v.width + mx];
+          }
+        }
+      }
+      out.push({ width, height, K: scaleK(v.K, width / v.width, height / v.height), camFromWorld: v.camFromWorld!, rgba: data });
+    } catch (error) {
+      ctx.warn(`Texture: ${v.name} could not be decoded again at full resolution (${(error as Error).message}); its working image is used.`);
+      out.push(working(v));
+    }
+    ctx.progress(k + 1, posed.length, `photos for the texture ${k + 1}/${posed.length}`);
+  }
+  return { views: out, longSide: target };
+}
+
+export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: TexturePreset, ctx: StageContext, options: TextureOptions = {}): Promise<TextureResult> {
   const t0 = performance.now();
   const decimated = await decimateMesh(mesh, FACE_BUDGET[preset]);
   const t1 = performance.now();
@@ -24,14 +85,13 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   const sourceNormals = decimated.normals ?? computeVertexNormals(decimated.positions, decimated.indices);
   const normals = new Float32Array(atlas.positions.length);
   atlas.sourceVertex.forEach((src, v) => normals.set(sourceNormals.subarray(3 * src, 3 * src + 3), 3 * v));
-  const bakeViews: BakeView[] = views
-    .filter((v) => v.camFromWorld && !v.heldOut)
-    .map((v) => ({ width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld!, rgba: v.image.data }));
+  const { views: bakeViews, longSide } = await bakeViewsOf(views, options.bakeLongSide ?? BAKE_LONG_SIDE[preset], ctx, options.decodePhoto);
+  const t3 = performance.now();
   const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4 }, bakeViews, ctx);
   const textured: TexturedMesh = { positions: atlas.positions, indices: atlas.indices, normals, uvs: atlas.uvs, texture: baked.texture };
   textured.colors = sampleVertexColors(textured);
   return {
     mesh: textured,
-    stats: { ...baked.stats, facesIn: mesh.indices.length / 3, facesOut: atlas.indices.length / 3, charts: atlas.charts, atlasFill: atlas.fill, decimateMs: t1 - t0, atlasMs: t2 - t1 },
+    stats: { ...baked.stats, facesIn: mesh.indices.length / 3, facesOut: atlas.indices.length / 3, charts: atlas.charts, atlasFill: atlas.fill, decimateMs: t1 - t0, atlasMs: t2 - t1, photoLongSide: longSide, photoDecodeMs: t3 - t2 },
   };
 }
