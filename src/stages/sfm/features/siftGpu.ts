@@ -42,7 +42,7 @@ const BINDINGS: Record<Entry, number[]> = {
   extrema: [0, 4, 5, 6],
   indirect: [0, 5, 9],
   orient: [0, 2, 5, 6, 7],
-  descr: [0, 2, 5, 7, 8],
+  descr: [0, 2, 7, 8],
 };
 
 interface Slot {
