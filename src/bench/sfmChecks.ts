@@ -13,15 +13,15 @@ import { seededRandom } from '../ml/onnxBuilder';
 import type { StageContext } from '../stages/context';
 import { siftRawCpu } from '../stages/sfm/features/siftCpu';
 import { extractFeatures, type ExtractStats } from '../stages/sfm/features/siftGpu';
-import { siftSettings, toInputFrame } from '../stages/sfm/features/siftPlan';
+import { siftSettings, toInputFrame, type SiftOptions } from '../stages/sfm/features/siftPlan';
 import { filterMatches, nearestCpu } from '../stages/sfm/matching/matchCpu';
 import { DescriptorStore, matchPairs, nearestBatch } from '../stages/sfm/matching/matchGpu';
 import { selectPairs } from '../stages/sfm/matching/pairs';
 import type { ImageFeatures } from '../stages/sfm/types';
 
 export type SfmCheckSpec =
-  | { kind: 'sift'; size: [number, number]; seed?: number }
-  | { kind: 'sift-invariance'; size: [number, number]; angleDeg: number; scale: number; seed?: number; maxFeatures?: number }
+  | { kind: 'sift'; size: [number, number]; seed?: number; options?: SiftOptions }
+  | { kind: 'sift-invariance'; size: [number, number]; angleDeg: number; scale: number; seed?: number; options?: SiftOptions }
   | { kind: 'match'; counts: [number, number]; seed?: number }
   | { kind: 'sfm-pair'; dataset: string; pattern?: string; views: [number, number]; preset?: Preset; maxFeatures?: number };
 
@@ -90,16 +90,16 @@ function cosine(a: Uint8Array, b: Uint8Array): number {
 }
 
 export async function runSfmCheck(ctx: StageContext, spec: SfmCheckSpec): Promise<Record<string, unknown>> {
-  if (spec.kind === 'sift') return checkSift(ctx, spec.size, spec.seed ?? 1);
+  if (spec.kind === 'sift') return checkSift(ctx, spec.size, spec.seed ?? 1, spec.options ?? {});
   if (spec.kind === 'sift-invariance') return checkInvariance(ctx, spec);
   if (spec.kind === 'match') return checkMatch(ctx, spec.counts, spec.seed ?? 1);
   return checkPair(ctx, spec);
 }
 
 /** GPU vs CPU SIFT: every CPU keypoint looked up among the GPU's (same octave, 0.05 octave px, 0.05 level, angle). */
-async function checkSift(ctx: StageContext, size: [number, number], seed: number) {
+async function checkSift(ctx: StageContext, size: [number, number], seed: number, extra: SiftOptions) {
   const image = syntheticImage(size[0], size[1], seed);
-  const options = { maxFeatures: 100000 };
+  const options = { ...extra, maxFeatures: 100000 };
   const settings = siftSettings(options);
   const timer = GpuTimer.create(ctx.gpu.device, ctx.scope);
   const t0 = performance.now();
@@ -137,7 +137,7 @@ async function checkSift(ctx: StageContext, size: [number, number], seed: number
     gpuCount: gpu.count, cpuCount: cpu.keypoints.length, matched, matchedFraction: matched / Math.max(1, cpu.keypoints.length),
     positionErrorMax: posErr.length ? Math.max(...posErr) : null, positionErrorMedian: median(posErr), scaleErrorMax: scaleErr.length ? Math.max(...scaleErr) : null,
     descriptorCosineMedian: median(cosines), descriptorCosineMin: cosines.length ? Math.min(...cosines) : null, descriptorsAbove095: descGood / Math.max(1, matched),
-    octaves: cpu.plan.octaves.length, gpuMs, gpuWallMs, cpuMs, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(0, 5),
+    octaves: cpu.plan.octaves.length, octave0: [cpu.plan.width, cpu.plan.height], gpuMs, gpuWallMs, cpuMs, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(0, 5),
   };
 }
 
@@ -156,7 +156,7 @@ async function checkInvariance(ctx: StageContext, spec: Extract<SfmCheckSpec, { 
   const imageA = render(w, h, (x, y) => (x >= 0 && y >= 0 && x < w && y < h ? field(x, y) : 0.5), (x, y) => [x, y]);
   const imageB = render(w, h, (x, y) => (x >= 0 && y >= 0 && x < w && y < h ? field(x, y) : 0.5), inverse);
   const timer = GpuTimer.create(ctx.gpu.device, ctx.scope);
-  const features = await extractFeatures(ctx, [imageA, imageB], { maxFeatures: spec.maxFeatures ?? 4000, timer });
+  const features = await extractFeatures(ctx, [imageA, imageB], { ...spec.options, timer });
   const [pair] = await matchPairs(ctx, features, [[0, 1]], { timer });
   const gpuMs = timer ? await timer.read() : {};
   timer?.dispose();

@@ -36,21 +36,39 @@ struct Kp { x: f32, y: f32, level: f32, response: f32, octave: u32, layer: u32, 
 
 fn tap(k: i32) -> f32 { return P.taps[k / 4][k % 4]; }
 
-// RGBA8 -> luma in [0, 1] at the detection size: box average over the input pixels each output pixel covers
-// (integer bounds, so the CPU reference reproduces them exactly).
+fn lumaAt(x: u32, y: u32) -> f32 {
+  let c = unpack4x8unorm(rgba[y * P.inW + x]);
+  return 0.299 * c.x + 0.587 * c.y + 0.114 * c.z;
+}
+
+// RGBA8 -> luma in [0, 1] at octave 0's size. Downscaling (or 1:1): box average over the input pixels each output
+// pixel covers (integer bounds, so the CPU reference reproduces them exactly). Upsampling: bilinear, edges clamped.
 @compute @workgroup_size(16, 16)
 fn luma(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= P.w || gid.y >= P.h) { return; }
+  if (P.w > P.inW) {
+    let sx = (f32(gid.x) + 0.5) * (f32(P.inW) / f32(P.w)) - 0.5;
+    let sy = (f32(gid.y) + 0.5) * (f32(P.inH) / f32(P.h)) - 0.5;
+    let fx0 = floor(sx);
+    let fy0 = floor(sy);
+    let ax = sx - fx0;
+    let ay = sy - fy0;
+    let x0 = u32(clamp(i32(fx0), 0, i32(P.inW) - 1));
+    let x1 = u32(clamp(i32(fx0) + 1, 0, i32(P.inW) - 1));
+    let y0 = u32(clamp(i32(fy0), 0, i32(P.inH) - 1));
+    let y1 = u32(clamp(i32(fy0) + 1, 0, i32(P.inH) - 1));
+    let top = lumaAt(x0, y0) * (1.0 - ax) + lumaAt(x1, y0) * ax;
+    let bottom = lumaAt(x0, y1) * (1.0 - ax) + lumaAt(x1, y1) * ax;
+    gauss[P.dst + gid.y * P.w + gid.x] = top * (1.0 - ay) + bottom * ay;
+    return;
+  }
   let x0 = (gid.x * P.inW) / P.w;
   let x1 = max(x0 + 1u, ((gid.x + 1u) * P.inW + P.w - 1u) / P.w);
   let y0 = (gid.y * P.inH) / P.h;
   let y1 = max(y0 + 1u, ((gid.y + 1u) * P.inH + P.h - 1u) / P.h);
   var sum = 0.0;
   for (var y = y0; y < y1; y++) {
-    for (var x = x0; x < x1; x++) {
-      let c = unpack4x8unorm(rgba[y * P.inW + x]);
-      sum += 0.299 * c.x + 0.587 * c.y + 0.114 * c.z;
-    }
+    for (var x = x0; x < x1; x++) { sum += lumaAt(x, y); }
   }
   gauss[P.dst + gid.y * P.w + gid.x] = sum / f32((x1 - x0) * (y1 - y0));
 }

@@ -17,15 +17,27 @@ const f32 = Math.fround;
 export function lumaCpu(image: RgbaImage, w: number, h: number): Float32Array {
   const out = new Float32Array(w * h);
   const inW = image.width, inH = image.height, d = image.data;
+  const at = (x: number, y: number) => {
+    const i = 4 * (y * inW + x);
+    return 0.299 * f32(d[i] / 255) + 0.587 * f32(d[i + 1] / 255) + 0.114 * f32(d[i + 2] / 255);
+  };
+  if (w > inW) {
+    const cl = (v: number, hi: number) => Math.max(0, Math.min(hi, v));
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const sx = f32(f32((x + 0.5) * f32(inW / w)) - 0.5), sy = f32(f32((y + 0.5) * f32(inH / h)) - 0.5);
+      const fx0 = Math.floor(sx), fy0 = Math.floor(sy), ax = sx - fx0, ay = sy - fy0;
+      const x0 = cl(fx0, inW - 1), x1 = cl(fx0 + 1, inW - 1), y0 = cl(fy0, inH - 1), y1 = cl(fy0 + 1, inH - 1);
+      const top = at(x0, y0) * (1 - ax) + at(x1, y0) * ax, bottom = at(x0, y1) * (1 - ax) + at(x1, y1) * ax;
+      out[y * w + x] = top * (1 - ay) + bottom * ay;
+    }
+    return out;
+  }
   for (let y = 0; y < h; y++) {
     const y0 = Math.floor((y * inH) / h), y1 = Math.max(y0 + 1, Math.floor(((y + 1) * inH + h - 1) / h));
     for (let x = 0; x < w; x++) {
       const x0 = Math.floor((x * inW) / w), x1 = Math.max(x0 + 1, Math.floor(((x + 1) * inW + w - 1) / w));
       let sum = 0;
-      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) {
-        const i = 4 * (yy * inW + xx);
-        sum += 0.299 * f32(d[i] / 255) + 0.587 * f32(d[i + 1] / 255) + 0.114 * f32(d[i + 2] / 255);
-      }
+      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += at(xx, yy);
       out[y * w + x] = sum / ((x1 - x0) * (y1 - y0));
     }
   }

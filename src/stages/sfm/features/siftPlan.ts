@@ -18,7 +18,8 @@ export interface SiftOptions {
   maxLongSide?: number;
   /** Scales per octave (s). Default 3. */
   levelsPerOctave?: number;
-  /** Lowe's contrast threshold on |D(x)| for images in [0, 1], divided by s as in OpenCV. Default 0.04. */
+  /** Contrast threshold on |D(x)| for images in [0, 1], divided by s as in OpenCV / COLMAP. Default 0.02 (COLMAP's
+   * peak threshold; Lowe's 0.04 leaves too few features on low-contrast captures such as temple-sparse). */
   contrastThreshold?: number;
   /** Hessian ratio r for edge rejection. Default 10. */
   edgeThreshold?: number;
@@ -26,6 +27,12 @@ export interface SiftOptions {
   sigma0?: number;
   /** Most octaves. Default 8. */
   maxOctaves?: number;
+  /**
+   * Detect on the image upsampled 2x (bilinear; COLMAP's first_octave = -1), which finds the fine-scale features
+   * that small images need. 'auto' (default): when the detection size's long side is at most 1000 px, so that the
+   * downscaled 12 MP working images (1600) never pay for it.
+   */
+  upsample?: boolean | 'auto';
 }
 
 export interface SiftSettings {
@@ -36,6 +43,7 @@ export interface SiftSettings {
   edgeThreshold: number;
   sigma0: number;
   maxOctaves: number;
+  upsample: boolean | 'auto';
 }
 
 export function siftSettings(options: SiftOptions = {}): SiftSettings {
@@ -43,10 +51,11 @@ export function siftSettings(options: SiftOptions = {}): SiftSettings {
     maxFeatures: options.maxFeatures ?? 4000,
     maxLongSide: options.maxLongSide ?? 1600,
     s: options.levelsPerOctave ?? 3,
-    contrastThreshold: options.contrastThreshold ?? 0.04,
+    contrastThreshold: options.contrastThreshold ?? 0.02,
     edgeThreshold: options.edgeThreshold ?? 10,
     sigma0: options.sigma0 ?? 1.6,
     maxOctaves: options.maxOctaves ?? 8,
+    upsample: options.upsample ?? 'auto',
   };
 }
 
@@ -69,7 +78,10 @@ export interface OctavePlan {
 }
 
 export interface ScaleSpacePlan {
-  /** Size the detector works at (the input downscaled to maxLongSide), and the input's size. */
+  /**
+   * Size of octave 0 (the input downscaled to maxLongSide, or twice that when upsampled), and the input's size.
+   * Octave-0 pixel p maps to input pixel (p + 0.5) * inputWidth / width - 0.5.
+   */
   width: number;
   height: number;
   inputWidth: number;
@@ -89,7 +101,9 @@ export function detectionSize(width: number, height: number, maxLongSide: number
 }
 
 export function scaleSpacePlan(inputWidth: number, inputHeight: number, settings: SiftSettings): ScaleSpacePlan {
-  const [width, height] = detectionSize(inputWidth, inputHeight, settings.maxLongSide);
+  const [dw, dh] = detectionSize(inputWidth, inputHeight, settings.maxLongSide);
+  const upsampled = settings.upsample === 'auto' ? Math.max(dw, dh) <= 1000 : settings.upsample;
+  const width = upsampled ? 2 * dw : dw, height = upsampled ? 2 * dh : dh;
   const levels = settings.s + 3;
   // Octaves while the octave still has room for an extremum away from the border (>= 2 * border + 6 pixels).
   const octaves: OctavePlan[] = [];
@@ -107,7 +121,9 @@ export function scaleSpacePlan(inputWidth: number, inputHeight: number, settings
     const prev = sigma0 * 2 ** ((k - 1) / s), next = sigma0 * 2 ** (k / s);
     levelSigmas.push(Math.sqrt(next * next - prev * prev));
   }
-  return { width, height, inputWidth, inputHeight, octaves, levels, gaussFloats, dogFloats, levelSigmas, initialSigma: Math.sqrt(Math.max(0.01, sigma0 * sigma0 - 0.25)) };
+  // The input is assumed to carry a blur of 0.5 px: 1 px of the 2x upsampled image.
+  const inputBlur = upsampled ? 1 : 0.5;
+  return { width, height, inputWidth, inputHeight, octaves, levels, gaussFloats, dogFloats, levelSigmas, initialSigma: Math.sqrt(Math.max(0.01, sigma0 * sigma0 - inputBlur * inputBlur)) };
 }
 
 /** Normalised half kernel (taps 0..radius) of a Gaussian; radius = ceil(4 sigma), at most RADIUS_MAX. */

@@ -17,8 +17,10 @@ struct Params { jobs: u32, groups: u32, pad0: u32, pad1: u32 }
 
 const BIG: i32 = 0x3fffffff;
 
-var<workgroup> qs: array<u32, 2048>;   // [k][64 queries]
-var<workgroup> rs: array<u32, 2048>;   // [k][64 references]
+// [k][64 queries | references], rows padded to 65 words so that the transposing stores hit distinct banks.
+const TS: u32 = 65u;
+var<workgroup> qs: array<u32, 2080>;
+var<workgroup> rs: array<u32, 2080>;
 var<workgroup> rn: array<i32, 64>;
 var<workgroup> best1: array<i32, 1024>;   // [16 column groups][64 rows]
 var<workgroup> bidx: array<u32, 1024>;
@@ -43,7 +45,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
     let k = e % 32u;
     var v = 0u;
     if (q0 + row < job.qCount) { v = desc[(job.qOff + q0 + row) * 32u + k]; }
-    qs[k * 64u + row] = v;
+    qs[k * TS + row] = v;
   }
   var b1: array<i32, 4>;
   var i1: array<u32, 4>;
@@ -58,7 +60,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
       let k = e % 32u;
       var v = 0u;
       if (r0 + col < job.rCount) { v = desc[(job.rOff + r0 + col) * 32u + k]; }
-      rs[k * 64u + col] = v;
+      rs[k * TS + col] = v;
     }
     if (t < 64u) { rn[t] = select(BIG, i32(norms[job.rOff + r0 + t]), r0 + t < job.rCount); }
     workgroupBarrier();
@@ -68,8 +70,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
       var qv: array<u32, 4>;
       var rv: array<u32, 4>;
       for (var a = 0u; a < 4u; a++) {
-        qv[a] = qs[k * 64u + lid.y + 16u * a];
-        rv[a] = rs[k * 64u + lid.x + 16u * a];
+        qv[a] = qs[k * TS + lid.y + 16u * a];
+        rv[a] = rs[k * TS + lid.x + 16u * a];
       }
       for (var a = 0; a < 4; a++) {
         for (var b = 0; b < 4; b++) { acc[a][b] += dot4U8Packed(qv[a], rv[b]); }
