@@ -30,7 +30,9 @@ export interface SfmBenchSpec {
   pattern?: string;
   /** Working-image preset of ingest ('high' = 1600 long side). */
   preset?: Preset;
-  maxFeatures?: number;
+  /** SIFT options (maxFeatures 4000, maxLongSide 1600, upsample 'auto' unless given). */
+  sift?: SiftOptions;
+  /** Warm runs after the first (which includes shader compilation). Default 2. */
   repeats?: number;
 }
 
@@ -311,7 +313,7 @@ export async function benchmarkSfmFeatures(gpu: GpuContext, spec: SfmBenchSpec):
       const timer = GpuTimer.create(gpu.device, scope, 1024);
       const stats: ExtractStats = { found: [], retries: 0 };
       const t0 = performance.now();
-      const features = await extractFeatures(ctx, images, { maxFeatures: spec.maxFeatures ?? 4000, timer }, stats);
+      const features = await extractFeatures(ctx, images, { ...spec.sift, timer }, stats);
       const t1 = performance.now();
       const matched = await matchPairs(ctx, features, pairs, { timer });
       const t2 = performance.now();

@@ -31,12 +31,14 @@ export interface ExtractStats {
   retries: number;
 }
 
-type Entry = 'luma' | 'blur_h' | 'blur_v' | 'downsample' | 'dog' | 'extrema' | 'indirect' | 'orient' | 'descr';
+type Entry = 'luma' | 'blur_h' | 'blur_v' | 'blur_h_direct' | 'blur_v_direct' | 'downsample' | 'dog' | 'extrema' | 'indirect' | 'orient' | 'descr';
 /** Bindings each entry point uses (layout 'auto' only holds those). */
 const BINDINGS: Record<Entry, number[]> = {
   luma: [0, 1, 2],
   blur_h: [0, 2, 3],
   blur_v: [0, 2, 3],
+  blur_h_direct: [0, 2, 3],
+  blur_v_direct: [0, 2, 3],
   downsample: [0, 2],
   dog: [0, 2, 4],
   extrema: [0, 4, 5, 6],
@@ -108,6 +110,7 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
     }
     return p;
   };
+  const tiled = options.tiledBlur ?? !ctx.gpu.summary.isFallbackAdapter;
   const out: ImageFeatures[] = [];
   let buffers: Buffers | null = null;
   try {
@@ -131,7 +134,7 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
       // Too many extrema for the buffers would make the kept set depend on GPU timing: raise the threshold and redo.
       let threshold = settings.contrastThreshold / settings.s;
       for (let attempt = 0; ; attempt++) {
-        const raw = await runImage(ctx, pipeline, buffers, plan, settings, capCand, capKp, threshold, options.timer ?? null);
+        const raw = await runImage(ctx, pipeline, buffers, plan, settings, capCand, capKp, threshold, options.timer ?? null, tiled);
         if (raw.overflow && attempt < 4) {
           threshold *= 1.5;
           if (stats) stats.retries++;
@@ -152,7 +155,7 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
 
 async function runImage(
   ctx: StageContext, pipeline: (e: Entry) => GPUComputePipeline, b: Buffers, plan: ScaleSpacePlan, settings: SiftSettings,
-  capCand: number, capKp: number, threshold: number, timer: GpuTimer | null,
+  capCand: number, capKp: number, threshold: number, timer: GpuTimer | null, tiled: boolean,
 ): Promise<{ keypoints: RawKeypoint[]; descriptors: Uint8Array; overflow: boolean }> {
   const { device } = ctx.gpu;
   const paramData = new DataView(new ArrayBuffer(b.params.size));
@@ -169,8 +172,8 @@ async function runImage(
   add(0, 'luma', { w: plan.width, h: plan.height, src: 0, dst: 0, inW: plan.inputWidth, inH: plan.inputHeight }, g16(plan.width, plan.height));
   const blur = (w: number, h: number, src: number, dst: number, sigma: number) => {
     const taps = gaussianTaps(sigma);
-    add(0, 'blur_h', { w, h, src, dst, radius: taps.length - 1, taps }, [Math.ceil(w / 64), Math.ceil(h / 4), 1]);
-    add(0, 'blur_v', { w, h, src, dst, radius: taps.length - 1, taps }, g16(w, h));
+    add(0, tiled ? 'blur_h' : 'blur_h_direct', { w, h, src, dst, radius: taps.length - 1, taps }, [Math.ceil(w / 64), Math.ceil(h / 4), 1]);
+    add(0, tiled ? 'blur_v' : 'blur_v_direct', { w, h, src, dst, radius: taps.length - 1, taps }, g16(w, h));
   };
   blur(o0.width, o0.height, 0, 0, plan.initialSigma);
   plan.octaves.forEach((oct, o) => {

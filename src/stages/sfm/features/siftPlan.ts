@@ -33,6 +33,11 @@ export interface SiftOptions {
    * downscaled 12 MP working images (1600) never pay for it.
    */
   upsample?: boolean | 'auto';
+  /**
+   * Separable blur through workgroup-memory tiles (true) or direct global reads (false). Default: tiles, except on
+   * CPU fallback adapters (SwiftShader), where barriers are very slow. Both give the same numbers.
+   */
+  tiledBlur?: boolean;
 }
 
 export interface SiftSettings {
