@@ -16,7 +16,7 @@ import { extractFeatures, type ExtractStats } from '../stages/sfm/features/siftG
 import { siftSettings, toInputFrame, type SiftOptions } from '../stages/sfm/features/siftPlan';
 import { filterMatches, nearestCpu } from '../stages/sfm/matching/matchCpu';
 import { DescriptorStore, matchPairs, nearestBatch } from '../stages/sfm/matching/matchGpu';
-import { selectPairs } from '../stages/sfm/matching/pairs';
+import { computeGlobalDescriptors, computeGlobalDescriptorsCpu, selectPairs } from '../stages/sfm/matching/pairs';
 import type { ImageFeatures } from '../stages/sfm/types';
 
 export type SfmCheckSpec =
@@ -228,7 +228,17 @@ async function checkMatch(ctx: StageContext, counts: [number, number], seed: num
     const [viaEntry] = await matchPairs(ctx, feats, [[0, 1]], { queriesPerBatch: 64 });
     let entryMismatch = viaEntry.matches.length === cm.length ? 0 : -1;
     if (entryMismatch === 0) for (let i = 0; i < cm.length; i++) if (viaEntry.matches[i] !== cm[i]) entryMismatch++;
-    return { queries: counts[0] + counts[1], mismatches, matches: cm.length / 2, matchMismatch, entryMismatch, gpuMs, cpuMs };
+    // Bag-of-words global descriptors (word assignment on the GPU) against the CPU path: exact integer distances
+    // make the assignments, hence the codebooks and histograms, identical.
+    const sets: ImageFeatures[] = Array.from({ length: 6 }, (_, i) => {
+      const d = (i % 2 ? A : B).slice(0, 128 * 120);
+      return { width: 1, height: 1, count: 120, keypoints: new Float32Array(480), descriptors: d };
+    });
+    const bowOptions = { words: 24, sample: 600, iterations: 3 };
+    const [gBow, cBow] = [await computeGlobalDescriptors(ctx, sets, bowOptions), await computeGlobalDescriptorsCpu(sets, bowOptions)];
+    let bowWorst = 0;
+    gBow.forEach((g, i) => g.forEach((v, k) => { bowWorst = Math.max(bowWorst, Math.abs(v - cBow[i][k])); }));
+    return { queries: counts[0] + counts[1], mismatches, matches: cm.length / 2, matchMismatch, entryMismatch, bowWorst, gpuMs, cpuMs };
   } finally {
     store.dispose();
   }

@@ -41,6 +41,7 @@ test('GPU matcher equals the CPU matcher on random descriptors', async ({ page }
   expect(r.mismatches).toBe(0);
   expect(r.matchMismatch).toBe(0);
   expect(r.entryMismatch).toBe(0);
+  expect(r.bowWorst).toBeLessThan(1e-6);
   expect(r.matches).toBeGreaterThan(50);
 });
 
