@@ -111,12 +111,31 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
     return p;
   };
   const tiled = options.tiledBlur ?? !ctx.gpu.summary.isFallbackAdapter;
+  const timer = options.timer ?? null;
   const out: ImageFeatures[] = [];
-  let buffers: Buffers | null = null;
+  // Two buffer sets: image i + 1 is submitted before image i's readback is awaited, so the GPU works while the CPU
+  // waits for the map and ranks keypoints (each round trip costs ~4-5 ms even on a fast GPU).
+  const sets: (Buffers | null)[] = [null, null];
+  type Job = { index: number; set: Buffers; plan: ScaleSpacePlan; capCand: number; capKp: number; threshold: number; result: Promise<RawResult> };
+  const finish = async (job: Job) => {
+    let raw = await job.result;
+    // Too many extrema for the buffers would make the kept set depend on GPU timing: raise the threshold and redo
+    // (the image is still in this set's buffers).
+    for (let attempt = 0; raw.overflow && attempt < 4; attempt++) {
+      job.threshold *= 1.5;
+      if (stats) stats.retries++;
+      raw = await runImage(ctx, pipeline, job.set, job.plan, settings, job.capCand, job.capKp, job.threshold, timer, tiled);
+    }
+    if (raw.overflow) ctx.warn(`Image ${job.index + 1}: more than ${job.capKp} keypoints even at a raised contrast threshold; some were dropped.`);
+    if (stats) stats.found.push(raw.keypoints.length);
+    out.push(selectStrongest(raw.keypoints, raw.descriptors, job.plan, settings));
+    ctx.progress(job.index + 1, images.length, `features: image ${job.index + 1}/${images.length}`);
+  };
+  let inflight: Job | null = null;
   try {
+    ctx.progress(0, images.length, `features: image 1/${images.length}`);
     for (let index = 0; index < images.length; index++) {
       throwIfAborted(ctx.signal);
-      ctx.progress(index, images.length, `features: image ${index + 1}/${images.length}`);
       const image = images[index];
       if (image.width * image.height * 4 !== image.data.length) throw new InputError(`Image ${index + 1}: ${image.data.length} bytes do not make a ${image.width}x${image.height} RGBA image.`);
       const plan = scaleSpacePlan(image.width, image.height, settings);
@@ -125,38 +144,43 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
       const capKp = Math.min(65535, Math.ceil(capCand * 1.5));
       const slotCount = 8 + plan.octaves.length * (2 * plan.levels + 4);
       const key = `${plan.inputWidth}x${plan.inputHeight}/${plan.width}x${plan.height}/${capCand}/${slotCount}`;
-      if (!buffers || buffers.key !== key) {
-        if (buffers) release(ctx, buffers);
-        buffers = null;
-        buffers = allocate(ctx, plan, capCand, capKp, slotCount);
+      const k = index % 2;
+      let set = sets[k];
+      if (!set || set.key !== key) {
+        if (set) release(ctx, set);
+        sets[k] = null;
+        set = allocate(ctx, plan, capCand, capKp, slotCount);
+        sets[k] = set;
       }
-      device.queue.writeBuffer(buffers.rgba, 0, image.data.buffer, image.data.byteOffset, image.data.byteLength);
-      // Too many extrema for the buffers would make the kept set depend on GPU timing: raise the threshold and redo.
-      let threshold = settings.contrastThreshold / settings.s;
-      for (let attempt = 0; ; attempt++) {
-        const raw = await runImage(ctx, pipeline, buffers, plan, settings, capCand, capKp, threshold, options.timer ?? null, tiled);
-        if (raw.overflow && attempt < 4) {
-          threshold *= 1.5;
-          if (stats) stats.retries++;
-          continue;
-        }
-        if (raw.overflow) ctx.warn(`Image ${index + 1}: more than ${capKp} keypoints even at a raised contrast threshold; some were dropped.`);
-        if (stats) stats.found.push(raw.keypoints.length);
-        out.push(selectStrongest(raw.keypoints, raw.descriptors, plan, settings));
-        break;
-      }
+      device.queue.writeBuffer(set.rgba, 0, image.data.buffer, image.data.byteOffset, image.data.byteLength);
+      const threshold = settings.contrastThreshold / settings.s;
+      const job: Job = { index, set, plan, capCand, capKp, threshold, result: runImage(ctx, pipeline, set, plan, settings, capCand, capKp, threshold, timer, tiled) };
+      // Everything up to the map is already submitted; finish the previous image meanwhile.
+      const previous: Job | null = inflight;
+      inflight = job;
+      if (previous) await finish(previous);
     }
-    ctx.progress(images.length, images.length, 'features done');
+    const last: Job | null = inflight;
+    inflight = null;
+    if (last) await finish(last);
     return out;
   } finally {
-    if (buffers) release(ctx, buffers);
+    // A pending readback must settle before its buffers go.
+    if (inflight) await inflight.result.catch(() => undefined);
+    for (const set of sets) if (set) release(ctx, set);
   }
+}
+
+interface RawResult {
+  keypoints: RawKeypoint[];
+  descriptors: Uint8Array;
+  overflow: boolean;
 }
 
 async function runImage(
   ctx: StageContext, pipeline: (e: Entry) => GPUComputePipeline, b: Buffers, plan: ScaleSpacePlan, settings: SiftSettings,
   capCand: number, capKp: number, threshold: number, timer: GpuTimer | null, tiled: boolean,
-): Promise<{ keypoints: RawKeypoint[]; descriptors: Uint8Array; overflow: boolean }> {
+): Promise<RawResult> {
   const { device } = ctx.gpu;
   const paramData = new DataView(new ArrayBuffer(b.params.size));
   const resources: Record<number, GPUBuffer> = { 1: b.rgba, 2: b.gauss, 3: b.tmp, 4: b.dog, 5: b.counters, 6: b.cands, 7: b.kps, 8: b.desc, 9: b.args };
