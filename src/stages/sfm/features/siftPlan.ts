@@ -145,7 +145,8 @@ export function gaussianTaps(sigma: number): Float32Array {
 
 /** Candidate / keypoint buffer capacities for an image of this size (generous: the strongest are chosen after). */
 export function candidateCapacity(plan: ScaleSpacePlan): number {
-  return Math.min(65536, Math.max(1024, Math.ceil((plan.width * plan.height) / 40)));
+  // At most 65535: orientation and descriptor passes dispatch one workgroup per entry along x (indirect).
+  return Math.min(65535, Math.max(1024, Math.ceil((plan.width * plan.height) / 40)));
 }
 
 /**
