@@ -109,6 +109,9 @@ async function checkSift(ctx: StageContext, size: [number, number], seed: number
   const gpuWallMs = performance.now() - t0;
   const gpuMs = timer ? await timer.read() : {};
   timer?.dispose();
+  // Determinism: a second run must give the same bytes (selection does not depend on GPU atomic order).
+  const [again] = await extractFeatures(ctx, [image], options);
+  const repeatIdentical = again.count === gpu.count && again.keypoints.every((v, i) => v === gpu.keypoints[i]) && again.descriptors.every((v, i) => v === gpu.descriptors[i]);
   const t1 = performance.now();
   const cpu = siftRawCpu(image, options);
   const cpuMs = performance.now() - t1;
@@ -136,7 +139,7 @@ async function checkSift(ctx: StageContext, size: [number, number], seed: number
     if (cs > 0.95) descGood++;
   });
   return {
-    gpuCount: gpu.count, cpuCount: cpu.keypoints.length, matched, matchedFraction: matched / Math.max(1, cpu.keypoints.length),
+    gpuCount: gpu.count, cpuCount: cpu.keypoints.length, repeatIdentical, matched, matchedFraction: matched / Math.max(1, cpu.keypoints.length),
     positionErrorMax: posErr.length ? Math.max(...posErr) : null, positionErrorMedian: median(posErr), scaleErrorMax: scaleErr.length ? Math.max(...scaleErr) : null,
     descriptorCosineMedian: median(cosines), descriptorCosineMin: cosines.length ? Math.min(...cosines) : null, descriptorsAbove095: descGood / Math.max(1, matched),
     octaves: cpu.plan.octaves.length, octave0: [cpu.plan.width, cpu.plan.height], gpuMs, gpuWallMs, cpuMs, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(0, 5),

@@ -18,6 +18,7 @@ test('GPU SIFT agrees with the CPU reference on a synthetic texture', async ({ p
   for (const [size, options] of [[[160, 120], {}], [[200, 150], { upsample: false, maxLongSide: 160 }], [[160, 120], { upsample: false, tiledBlur: true }]] as const) {
     const r = await check(page, { kind: 'sift', size, seed: 1, options });
     expect(r.cpuCount).toBeGreaterThan(50);
+    expect(r.repeatIdentical).toBe(true);
     expect(Math.abs(r.gpuCount - r.cpuCount)).toBeLessThanOrEqual(Math.max(2, 0.03 * r.cpuCount));
     expect(r.matchedFraction).toBeGreaterThan(0.95);
     expect(r.positionErrorMax).toBeLessThan(0.05);
