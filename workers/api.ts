@@ -105,7 +105,8 @@ export interface SelfTestResult {
 
 export type BenchmarkSpec =
   | { kind: 'export'; triangles: number; textureSize: number; repeats?: number }
-  | ({ kind: 'fusion' } & import('../src/bench/fusionBench').FusionBenchSpec);
+  | ({ kind: 'fusion' } & import('../src/bench/fusionBench').FusionBenchSpec)
+  | ({ kind: 'sfm-features' } & import('../src/bench/sfmChecks').SfmBenchSpec);
 
 export interface SynthRequest {
   /** The OBJ, its MTL and textures. */

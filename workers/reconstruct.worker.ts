@@ -43,6 +43,10 @@ if (!self.name?.startsWith('em-pthread')) {
         const { benchmarkFusion } = await import('../src/bench/fusionBench');
         return benchmarkFusion(await service.getGpu(), spec);
       }
+      if (spec.kind === 'sfm-features') {
+        const { benchmarkSfmFeatures } = await import('../src/bench/sfmChecks');
+        return benchmarkSfmFeatures(await service.getGpu(), spec);
+      }
       const { benchmarkExport } = await import('../src/bench/exportBench');
       return { ...benchmarkExport(spec.triangles, spec.textureSize, spec.repeats ?? 3) };
     },

@@ -18,7 +18,8 @@ export type KernelCheckSpec =
   | { kind: 'hull-fill'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
-  | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number };
+  | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
+  | import('./sfmChecks').SfmCheckSpec;
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -32,6 +33,10 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
+    if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
+      const { runSfmCheck } = await import('./sfmChecks');
+      return await runSfmCheck(ctx, spec);
+    }
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
