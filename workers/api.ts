@@ -30,6 +30,8 @@ export interface JobOptions {
   vramBudgetBytes?: number;
   /** A name for the capture, used in the zip file name. */
   captureName?: string;
+  /** Reconstruct only inside this box (the capture's world frame), set in the viewer once cameras are known. */
+  cropBox?: { min: [number, number, number]; max: [number, number, number] };
   /** Plane-sweep settings (benchmarks and experiments; the preset chooses the rest). */
   mvs?: { windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number };
 }
@@ -60,7 +62,7 @@ export interface CaptureSummary {
     fullHeight: number;
     K: number[][];
     camFromWorld: number[][] | null;
-    intrinsicsSource: 'file' | 'exif' | 'default';
+    intrinsicsSource: import('../src/core/capture').IntrinsicsSource;
     depth: boolean;
     mask: boolean;
     heldOut: boolean;

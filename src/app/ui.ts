@@ -135,8 +135,42 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     }
   };
 
+  // Crop box: offered once cameras are known (given with the photos), drawn in the viewer, sent with the job.
+  const cropEnabled = $(doc, 'crop-enabled') as HTMLInputElement;
+  const cropInputs = [0, 1, 2].map((k) => [$(doc, `crop-min-${k}`) as HTMLInputElement, $(doc, `crop-max-${k}`) as HTMLInputElement]);
+  const currentCrop = (): { min: [number, number, number]; max: [number, number, number] } | null => {
+    if (!cropEnabled.checked) return null;
+    const min = cropInputs.map(([lo]) => Number(lo.value)) as [number, number, number];
+    const max = cropInputs.map(([, hi]) => Number(hi.value)) as [number, number, number];
+    return min.every((v, k) => Number.isFinite(v) && Number.isFinite(max[k]) && v < max[k]) ? { min, max } : null;
+  };
+  const updateCrop = () => {
+    const box = currentCrop();
+    for (const [lo, hi] of cropInputs) for (const input of [lo, hi]) input.setAttribute('aria-invalid', String(cropEnabled.checked && !box));
+    viewer?.setCropBox(box);
+  };
+  cropEnabled.addEventListener('change', updateCrop);
+  for (const pair of cropInputs) for (const input of pair) input.addEventListener('input', updateCrop);
+  const showCameras = async (capture: CaptureSummary) => {
+    const crop = $(doc, 'crop');
+    const cameras = capture.views.filter((v) => v.camFromWorld).map((v) => ({ K: v.K, camFromWorld: v.camFromWorld, width: v.width, height: v.height }));
+    crop.hidden = !capture.hasPoses || cameras.length < 2;
+    cropEnabled.checked = false;
+    if (crop.hidden) return;
+    const { ResultViewer, initialCropBox } = await import('../viewer/viewer');
+    // K in the summary is for the working image (width x height).
+    viewer ??= new ResultViewer(el.viewer);
+    el.viewerEmpty.hidden = true;
+    viewer.showCameras(cameras);
+    const box = initialCropBox(cameras);
+    const digits = (v: number) => String(Number(v.toPrecision(4)));
+    if (box) cropInputs.forEach(([lo, hi], k) => ((lo.value = digits(box.min[k])), (hi.value = digits(box.max[k]))));
+    updateCrop();
+  };
+
   const showCapture = (capture: CaptureSummary) => {
     showThumbnails(capture);
+    void showCameras(capture);
     el.detected.replaceChildren();
     const sources = new Set(capture.views.map((v) => v.intrinsicsSource));
     const chips = [
@@ -269,6 +303,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       return;
     }
     if (event.type === 'job' && event.phase === 'ingest') enterStage('reading photos');
+    else if (event.type === 'job' && event.phase === 'sfm') enterStage('finding cameras');
     else if (event.type === 'job' && event.phase === 'export') enterStage('writing the zip');
     // Stage steps are "stage: message"; other model steps ("writing the mesh", "done") belong to the current stage.
     else if (event.type === 'model' && event.step.includes(':')) enterStage(event.step.slice(0, event.step.indexOf(':')));
@@ -292,7 +327,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     jobOpen = true;
     try {
       const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
-      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ['feedforward'], captureName } }, onProgress);
+      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ['feedforward'], captureName, ...(currentCrop() ? { cropBox: currentCrop()! } : {}) } }, onProgress);
       jobOpen = false;
       finishStages();
       if (result.status === 'success') el.progress.value = 100;

@@ -41,7 +41,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     let mvs: MvsStats | null = null;
     if (!capture.hasDepth) {
       if (views.filter((v) => v.camFromWorld).length < 2) {
-        throw new InputError('These photos have neither depth maps nor cameras. Provide cameras (COLMAP, transforms.json, Middlebury, Strecha, ...); structure from motion is not available yet.');
+        throw new InputError('Fewer than two photos have a camera: structure from motion could not register them (see the warnings) and no cameras were given (COLMAP, transforms.json, Middlebury, Strecha, ...).');
       }
       // Depth from the photos: the classical plane-sweep baseline (the learned network replaces it when shipped).
       const estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, { preset: input.options.preset, ...input.options.mvs }, stage('depth', 1, 40)));
@@ -53,13 +53,13 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     }
     const posed = views.filter((v) => v.camFromWorld && v.depthMeters);
     if (posed.length === 0) {
-      throw new InputError('No photo with a depth map has a camera pose. Provide cameras (COLMAP, transforms.json, 7-Scenes poses, ...); structure from motion is not available yet.');
+      throw new InputError('No photo with a depth map has a camera pose. Provide cameras (COLMAP, transforms.json, 7-Scenes poses, ...); structure from motion runs only for photos without depth maps.');
     }
     const skippedViews = views.length - posed.length;
     if (skippedViews) this.ctx.warn(`${skippedViews} view(s) without depth or pose are not fused.`);
     const fusionFrom = depthSource === 'given' ? 1 : 40;
     this.reportProgress(fusionFrom, `fusing ${posed.length} depth maps`);
-    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset }, stage('fusion', fusionFrom, 80)));
+    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}) }, stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
     this.ctx.recordStage('mesh-cleanup', fused.stats.cleanupMs);

@@ -17,6 +17,7 @@ export class ResultViewer {
   private readonly controls: OrbitControls;
   private readonly content = new THREE.Group();
   private meshes: THREE.Mesh[] = [];
+  private cropHelper: THREE.Box3Helper | null = null;
   private frame = 0;
   private observer: ResizeObserver;
 
@@ -90,6 +91,33 @@ export class ResultViewer {
     return { faces, size: [size.x, size.y, size.z] };
   }
 
+  /** Before a run: the cameras of an inspected capture as frusta, framed. */
+  showCameras(cameras: { K: number[][]; camFromWorld: number[][] | null; width: number; height: number }[]): void {
+    this.clear();
+    const posed = cameras.filter((c): c is typeof c & { camFromWorld: number[][] } => Boolean(c.camFromWorld));
+    if (!posed.length) return;
+    const centres = posed.map((c) => cameraCentre(c.camFromWorld));
+    const box = new THREE.Box3().setFromPoints(centres);
+    const scale = box.getSize(new THREE.Vector3()).length() || 1;
+    for (const c of posed) this.content.add(frustum(c.K, c.camFromWorld, c.width, c.height, scale * 0.05));
+    const report = { cameras: posed.map((c) => ({ registered: true, camFromWorld: c.camFromWorld })) } as unknown as Report;
+    this.frameBox(box, upFromCameras(report));
+  }
+
+  /** The crop box (world min / max), or null to hide it. */
+  setCropBox(box: { min: number[]; max: number[] } | null): void {
+    if (this.cropHelper) {
+      this.scene.remove(this.cropHelper);
+      this.cropHelper.geometry.dispose();
+      (this.cropHelper.material as THREE.Material).dispose();
+      this.cropHelper = null;
+    }
+    if (!box) return;
+    const b = new THREE.Box3(new THREE.Vector3(...box.min), new THREE.Vector3(...box.max));
+    this.cropHelper = new THREE.Box3Helper(b, 0x40c0f0);
+    this.scene.add(this.cropHelper);
+  }
+
   setMode(mode: ViewMode): void {
     for (const mesh of this.meshes) {
       const material = mesh.material as THREE.MeshStandardMaterial;
@@ -135,6 +163,46 @@ export class ResultViewer {
     this.controls.dispose();
     this.renderer.dispose();
   }
+}
+
+/** Camera centre -R^T t of a camFromWorld given as rows. */
+function cameraCentre(c: number[][]): THREE.Vector3 {
+  const t = [c[0][3], c[1][3], c[2][3]];
+  return new THREE.Vector3(
+    -(c[0][0] * t[0] + c[1][0] * t[1] + c[2][0] * t[2]),
+    -(c[0][1] * t[0] + c[1][1] * t[1] + c[2][1] * t[2]),
+    -(c[0][2] * t[0] + c[1][2] * t[1] + c[2][2] * t[2]),
+  );
+}
+
+/**
+ * A starting crop box for cameras that look at an object: the point nearest to every optical axis (least squares),
+ * with a half-size of 0.45 x the median camera distance to it. Null when the axes do not converge (a scan of a room).
+ */
+export function initialCropBox(cameras: { camFromWorld: number[][] | null }[]): { min: number[]; max: number[] } | null {
+  const posed = cameras.filter((c): c is { camFromWorld: number[][] } => Boolean(c.camFromWorld));
+  if (posed.length < 2) return null;
+  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0], b = [0, 0, 0];
+  const centres = posed.map((c) => cameraCentre(c.camFromWorld));
+  posed.forEach((c, i) => {
+    const d = [c.camFromWorld[2][0], c.camFromWorld[2][1], c.camFromWorld[2][2]];
+    const o = centres[i].toArray();
+    // (I - d d^T) x = (I - d d^T) o
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) {
+      const m = (r === k ? 1 : 0) - d[r] * d[k];
+      A[3 * r + k] += m;
+      b[r] += m * o[k];
+    }
+  });
+  const M = new THREE.Matrix3().set(A[0], A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8]);
+  if (Math.abs(M.determinant()) < 1e-9 * posed.length ** 3) return null;
+  const x = new THREE.Vector3(...b).applyMatrix3(M.clone().invert());
+  // In front of most cameras, or the axes do not meet at an object.
+  const inFront = posed.filter((c, i) => x.clone().sub(centres[i]).dot(new THREE.Vector3(c.camFromWorld[2][0], c.camFromWorld[2][1], c.camFromWorld[2][2])) > 0).length;
+  if (inFront < 0.8 * posed.length) return null;
+  const distances = centres.map((c) => c.distanceTo(x)).sort((p, q) => p - q);
+  const half = 0.45 * distances[distances.length >> 1];
+  return { min: [x.x - half, x.y - half, x.z - half], max: [x.x + half, x.y + half, x.z + half] };
 }
 
 /** A camera frustum (OpenCV K, camFromWorld) as lines, `depth` deep. */
