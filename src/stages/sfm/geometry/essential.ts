@@ -7,7 +7,7 @@
  *
  * Convention: x2^T E x1 = 0 with X2 = R X1 + t (camera 2 from camera 1) and E = [t]x R.
  */
-import { angleAxisToRotation, det3, mul3, nullspace, nullVector, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
+import { angleAxisToRotation, det3, leastSquares, mul3, nullVector, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 // Monomials of degree <= 3 in x, y, z in the order the action matrix needs: the 10 cubics first (eliminated),
@@ -52,7 +52,8 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     row[3] = v2 * u1; row[4] = v2 * v1; row[5] = v2;
     row[6] = u1; row[7] = v1; row[8] = 1;
   }
-  const N = nullspace(A, 5, 9, 4); // rows: 4 basis vectors X, Y, Z, W
+  const N = nullspace5x9(A); // rows: 4 basis vectors X, Y, Z, W
+  if (!N) return [];
   // E_k = x X_k + y Y_k + z Z_k + W_k as degree-1 polynomials.
   const E: Float64Array[] = [];
   for (let k = 0; k < 9; k++) {
@@ -125,9 +126,11 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
       else cz2 += x;
       S[r * 6] = cy2; S[r * 6 + 1] = cyz; S[r * 6 + 2] = cz2; S[r * 6 + 3] = cy; S[r * 6 + 4] = cz; S[r * 6 + 5] = c1;
     }
-    const u = nullVector(S, 6, 6);
-    if (Math.abs(u[5]) < 1e-12) continue;
-    const y = u[3] / u[5], z = u[4] / u[5];
+    // Least squares over the 6 rows for the 5 unknowns (consistent at a root).
+    for (let r = 0; r < 6; r++) { for (let a = 0; a < 5; a++) NA[r * 5 + a] = S[r * 6 + a]; NB[r] = -S[r * 6 + 5]; }
+    const u = leastSquares(NA, NB, 6, 5);
+    if (!u) continue;
+    const y = u[3], z = u[4];
     const e = new Float64Array(9);
     let nrm = 0;
     for (let k = 0; k < 9; k++) {
@@ -140,6 +143,51 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     out.push(e);
   }
   return out;
+}
+
+const NA = new Float64Array(30), NB = new Float64Array(6);
+
+/**
+ * A basis of the nullspace of a 5 x 9 matrix (rows of the result: 4 vectors of 9) by Gauss-Jordan elimination
+ * with partial pivoting, [I | F] -> basis [-F; I]: an order of magnitude cheaper than an SVD, and any basis serves
+ * the 5-point solver. Null when the first five columns are (nearly) dependent.
+ */
+function nullspace5x9(a: Float64Array): Float64Array | null {
+  const A = Float64Array.from(a);
+  let scale = 0;
+  for (let k = 0; k < 45; k++) scale = Math.max(scale, Math.abs(A[k]));
+  for (let c = 0; c < 5; c++) {
+    let piv = c, best = Math.abs(A[c * 9 + c]);
+    for (let r = c + 1; r < 5; r++) if (Math.abs(A[r * 9 + c]) > best) { best = Math.abs(A[r * 9 + c]); piv = r; }
+    if (best < 1e-10 * scale) return null;
+    if (piv !== c) for (let k = 0; k < 9; k++) { const t = A[c * 9 + k]; A[c * 9 + k] = A[piv * 9 + k]; A[piv * 9 + k] = t; }
+    const inv = 1 / A[c * 9 + c];
+    for (let k = c; k < 9; k++) A[c * 9 + k] *= inv;
+    for (let r = 0; r < 5; r++) {
+      if (r === c) continue;
+      const f = A[r * 9 + c];
+      if (f === 0) continue;
+      for (let k = c; k < 9; k++) A[r * 9 + k] -= f * A[c * 9 + k];
+    }
+  }
+  const N = new Float64Array(36);
+  for (let v = 0; v < 4; v++) {
+    for (let r = 0; r < 5; r++) N[v * 9 + r] = -A[r * 9 + 5 + v];
+    N[v * 9 + 5 + v] = 1;
+  }
+  // Orthonormalise (modified Gram-Schmidt): the cubic constraints are better conditioned on an orthonormal basis.
+  for (let v = 0; v < 4; v++) {
+    for (let w = 0; w < v; w++) {
+      let d = 0;
+      for (let k = 0; k < 9; k++) d += N[v * 9 + k] * N[w * 9 + k];
+      for (let k = 0; k < 9; k++) N[v * 9 + k] -= d * N[w * 9 + k];
+    }
+    let nn = 0;
+    for (let k = 0; k < 9; k++) nn += N[v * 9 + k] ** 2;
+    nn = 1 / Math.sqrt(nn);
+    for (let k = 0; k < 9; k++) N[v * 9 + k] *= nn;
+  }
+  return N;
 }
 
 function polyMinus(a: Float64Array, b: Float64Array): Float64Array {

@@ -150,6 +150,48 @@ export function solveLinear(a: Float64Array, b: Float64Array, n: number): Float6
   return x;
 }
 
+/**
+ * Least-squares solution of the m x n system A x = b (m >= n) by Householder QR (no squaring of the condition
+ * number, unlike the normal equations); null when A is rank deficient.
+ */
+export function leastSquares(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number): Float64Array | null {
+  const A = Float64Array.from(a as ArrayLike<number>), y = Float64Array.from(b as ArrayLike<number>);
+  let scale = 0;
+  for (let k = 0; k < m * n; k++) scale = Math.max(scale, Math.abs(A[k]));
+  for (let c = 0; c < n; c++) {
+    let norm = 0;
+    for (let r = c; r < m; r++) norm += A[r * n + c] * A[r * n + c];
+    norm = Math.sqrt(norm);
+    if (norm <= 1e-14 * scale) return null;
+    const alpha = A[c * n + c] > 0 ? -norm : norm;
+    // v = x - alpha e1, stored in place below the diagonal (v0 separately).
+    const v0 = A[c * n + c] - alpha;
+    let vn = v0 * v0;
+    for (let r = c + 1; r < m; r++) vn += A[r * n + c] * A[r * n + c];
+    if (vn === 0) continue;
+    for (let j = c + 1; j < n; j++) {
+      let s = v0 * A[c * n + j];
+      for (let r = c + 1; r < m; r++) s += A[r * n + c] * A[r * n + j];
+      s = (2 * s) / vn;
+      A[c * n + j] -= s * v0;
+      for (let r = c + 1; r < m; r++) A[r * n + j] -= s * A[r * n + c];
+    }
+    let s = v0 * y[c];
+    for (let r = c + 1; r < m; r++) s += A[r * n + c] * y[r];
+    s = (2 * s) / vn;
+    y[c] -= s * v0;
+    for (let r = c + 1; r < m; r++) y[r] -= s * A[r * n + c];
+    A[c * n + c] = alpha;
+  }
+  const x = new Float64Array(n);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = y[r];
+    for (let k = r + 1; k < n; k++) s -= A[r * n + k] * x[k];
+    x[r] = s / A[r * n + r];
+  }
+  return x;
+}
+
 /** Inverse of a symmetric 3x3 (given as 6 unique entries a00 a01 a02 a11 a12 a22) into out (same layout); false if singular. */
 export function invertSym3(a00: number, a01: number, a02: number, a11: number, a12: number, a22: number, out: Float64Array, o = 0): boolean {
   const c00 = a11 * a22 - a12 * a12, c01 = a02 * a12 - a01 * a22, c02 = a01 * a12 - a02 * a11;
