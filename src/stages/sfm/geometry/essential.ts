@@ -424,7 +424,7 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   const idx: number[] = [];
   for (let i = 0; i < mask.length; i++) if (mask[i]) idx.push(i);
   const m = idx.length;
-  let R = Float64Array.from(R0), t = Float64Array.from(t0);
+  let R: Float64Array = Float64Array.from(R0), t: Float64Array = Float64Array.from(t0);
   const apply = (Rb: Float64Array, tb: Float64Array, d: ArrayLike<number>): [Float64Array, Float64Array] => {
     // Tangent basis of t.
     const a = Math.abs(tb[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0];
