@@ -485,3 +485,22 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   }
   return { R, t };
 }
+
+/**
+ * LO-RANSAC for a fundamental matrix (8-point minimal and least-squares solver, rank 2 enforced) on the Sampson
+ * error: the verification model when a focal length is only a guess, where E's calibrated constraint would reject
+ * true matches (a 10% focal error shifts epipolar lines by several pixels at the image border).
+ */
+export function estimateFundamental(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number } = {}): RansacResult<Float64Array> | null {
+  const n = x1.length / 2;
+  return loRansac<Float64Array>(
+    {
+      sampleSize: 8,
+      minimal: (s) => { const F = eightPoint(x1, x2, s, 8, false); return F ? [F] : []; },
+      nonMinimal: (idx, count) => eightPoint(x1, x2, idx, count, false),
+      residual2: (F, i) => sampson2(F, x1, x2, i),
+    },
+    n,
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 3000, confidence: 0.999, minIterations: 50 },
+  );
+}

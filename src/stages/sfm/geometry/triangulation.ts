@@ -4,6 +4,7 @@
  * checks the incremental reconstruction applies (cheirality, largest ray angle, reprojection in pixels) are here.
  * poses: camFromWorld 3 x 4 row-major (12 numbers per view), addressed through `views`.
  */
+import { twoViewDepths } from './essential';
 import { nullVector } from './linalg';
 
 const A4 = new Float64Array(16);
@@ -86,4 +87,19 @@ export function maxRayAngleDeg(centres: Float64Array, count: number, X: ArrayLik
     }
   }
   return (Math.acos(Math.max(-1, Math.min(1, minCos))) * 180) / Math.PI;
+}
+
+/**
+ * Triangulation angle (degrees) of a two-view correspondence in normalised coordinates under X2 = R X1 + t, or -1
+ * when the midpoint lies behind either camera.
+ */
+export function twoViewAngleFree(R: ArrayLike<number>, t: ArrayLike<number>, u1: number, v1: number, u2: number, v2: number): number {
+  const d = twoViewDepths(R, t, u1, v1, u2, v2);
+  if (!d || d[0] <= 0 || d[1] <= 0) return -1;
+  const X = [d[0] * u1, d[0] * v1, d[0]];
+  // Camera 2 centre in camera 1's frame: -R^T t.
+  const c2 = [0, 1, 2].map((i) => -(R[i] * t[0] + R[3 + i] * t[1] + R[6 + i] * t[2]));
+  const b = [X[0] - c2[0], X[1] - c2[1], X[2] - c2[2]];
+  const cos = (X[0] * b[0] + X[1] * b[1] + X[2] * b[2]) / (Math.hypot(X[0], X[1], X[2]) * Math.hypot(b[0], b[1], b[2]));
+  return (Math.acos(Math.max(-1, Math.min(1, cos))) * 180) / Math.PI;
 }
