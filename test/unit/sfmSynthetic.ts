@@ -1,6 +1,7 @@
 /** Synthetic SfM scenes for the geometry tests: cameras on an orbit looking at random points, noisy projections. */
 import { lookAt } from '../../src/core/camera';
 import { angleAxisToRotation } from '../../src/stages/sfm/geometry/linalg';
+import type { PairMatches, SfmImage, SfmInput } from '../../src/stages/sfm/types';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -50,3 +51,72 @@ export function randomPose(r: () => number, rotScale = 0.3, tScale = 1): Float64
   const R = angleAxisToRotation((r() - 0.5) * 2 * rotScale, (r() - 0.5) * 2 * rotScale, (r() - 0.5) * 2 * rotScale);
   return Float64Array.of(R[0], R[1], R[2], (r() - 0.5) * tScale, R[3], R[4], R[5], (r() - 0.5) * tScale, R[6], R[7], R[8], (r() - 0.5) * tScale);
 }
+
+export interface SynthOptions {
+  nCam: number;
+  nPts: number;
+  sigma: number;
+  /** Fraction of wrong matches added to each pair. */
+  outliers: number;
+  /** Fraction of observations missing. */
+  missing: number;
+  focalPriorFactor: number;
+  neighbours: number;
+  seed: number;
+}
+
+/** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
+export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamera[] } {
+  const r = rng(o.seed), g = gaussian(r);
+  const W = 1280, H = 960, f = 1000;
+  const cams = orbitCameras(o.nCam, 5, f, W, H, r);
+  for (const c of cams) { c.cx = W / 2 - 0.5; c.cy = H / 2 - 0.5; }
+  const X = new Float64Array(3 * o.nPts);
+  for (let i = 0; i < o.nPts; i++) {
+    let x, y, z;
+    do { x = r() * 2 - 1; y = r() * 2 - 1; z = r() * 2 - 1; } while (x * x + y * y + z * z > 1);
+    X[3 * i] = 1.6 * x; X[3 * i + 1] = 1.2 * y; X[3 * i + 2] = 1.6 * z;
+  }
+  // featureOf[c][point] = feature index or -1
+  const featureOf: Int32Array[] = [];
+  const images: SfmImage[] = [];
+  for (const c of cams) {
+    const list: number[] = [];
+    const fo = new Int32Array(o.nPts).fill(-1);
+    const pts: number[] = [];
+    for (let i = 0; i < o.nPts; i++) {
+      if (r() < o.missing) continue;
+      const [u, v, z] = project(c, X, 3 * i);
+      if (z <= 0 || u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
+      list.push(i);
+      pts.push(u + o.sigma * g(), v + o.sigma * g());
+    }
+    // clutter features
+    const clutter = Math.floor(list.length * 0.2);
+    for (let k = 0; k < clutter; k++) { list.push(-1); pts.push(r() * (W - 1), r() * (H - 1)); }
+    // shuffle
+    const perm = list.map((_, k) => k);
+    for (let k = perm.length - 1; k > 0; k--) { const j = Math.floor(r() * (k + 1)); [perm[k], perm[j]] = [perm[j], perm[k]]; }
+    const shuffled = new Float32Array(pts.length);
+    perm.forEach((src, dst) => {
+      shuffled[2 * dst] = pts[2 * src]; shuffled[2 * dst + 1] = pts[2 * src + 1];
+      if (list[src] >= 0) fo[list[src]] = dst;
+    });
+    featureOf.push(fo);
+    images.push({ width: W, height: H, points: shuffled, focalPrior: f * o.focalPriorFactor, focalFromExif: false, cx: c.cx, cy: c.cy });
+  }
+  const pairs: PairMatches[] = [];
+  for (let i = 0; i < o.nCam; i++) for (let d = 1; d <= o.neighbours; d++) {
+    const j = (i + d) % o.nCam;
+    const a = Math.min(i, j), b = Math.max(i, j);
+    const m: number[] = [];
+    for (let p = 0; p < o.nPts; p++) if (featureOf[a][p] >= 0 && featureOf[b][p] >= 0) m.push(featureOf[a][p], featureOf[b][p]);
+    const good = m.length / 2;
+    const bad = Math.round((good * o.outliers) / (1 - o.outliers));
+    const na = images[a].points.length / 2, nb = images[b].points.length / 2;
+    for (let k = 0; k < bad; k++) m.push(Math.floor(r() * na), Math.floor(r() * nb));
+    pairs.push({ i: a, j: b, matches: new Uint32Array(m) });
+  }
+  return { input: { images, pairs, sharedIntrinsics: true }, cams };
+}
+

@@ -292,7 +292,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     const constantPoses = new Uint8Array(nImg);
     let nConst = 0;
     for (const im of observers) if (!free.has(im)) { constantPoses[im] = 1; nConst++; }
-    const bopts: BundleOptions = { constantPoses, huberDelta: 2, maxIterations: global ? 50 : 20, functionTolerance: 1e-6 };
+    const bopts: BundleOptions = { constantPoses, huberDelta: 2, maxIterations: global ? 30 : 10, functionTolerance: global ? 1e-6 : 1e-4 };
     // Gauge: a local window is anchored by the fixed cameras around it when there are at least two; otherwise
     // (and always in global BA) the first image is held, and one translation coordinate of the second initial
     // image (or, when that one is not free, of another free camera) fixes the scale.

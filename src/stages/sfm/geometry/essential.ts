@@ -7,7 +7,7 @@
  *
  * Convention: x2^T E x1 = 0 with X2 = R X1 + t (camera 2 from camera 1) and E = [t]x R.
  */
-import { angleAxisToRotation, det3, leastSquares, mul3, nullVector, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
+import { angleAxisToRotation, det3, leastSquares, mul3, nullVector, nullVectorMinimal, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 // Monomials of degree <= 3 in x, y, z in the order the action matrix needs: the 10 cubics first (eliminated),
@@ -267,15 +267,22 @@ export function eightPoint(x1: Float64Array, x2: Float64Array, idx: ArrayLike<nu
   if (count < 8) return null;
   const [s1, a1, b1] = normaliser(x1, idx, count), [s2, a2, b2] = normaliser(x2, idx, count);
   const AtA = new Float64Array(81);
+  const rows = count === 8 ? new Float64Array(72) : null;
   const row = new Float64Array(9);
   for (let k = 0; k < count; k++) {
     const i = idx[k];
     const u1 = s1 * x1[2 * i] + a1, v1 = s1 * x1[2 * i + 1] + b1, u2 = s2 * x2[2 * i] + a2, v2 = s2 * x2[2 * i + 1] + b2;
     row[0] = u2 * u1; row[1] = u2 * v1; row[2] = u2; row[3] = v2 * u1; row[4] = v2 * v1; row[5] = v2; row[6] = u1; row[7] = v1; row[8] = 1;
+    if (rows) { rows.set(row, 9 * k); continue; }
     for (let r = 0; r < 9; r++) { const rr = row[r]; for (let c = r; c < 9; c++) AtA[r * 9 + c] += rr * row[c]; }
   }
-  for (let r = 0; r < 9; r++) for (let c = 0; c < r; c++) AtA[r * 9 + c] = AtA[c * 9 + r];
-  const f = nullVector(AtA, 9, 9);
+  let f: Float64Array | null;
+  if (rows) f = nullVectorMinimal(rows, 9); // minimal sample: exact nullvector without an SVD
+  else {
+    for (let r = 0; r < 9; r++) for (let c = 0; c < r; c++) AtA[r * 9 + c] = AtA[c * 9 + r];
+    f = nullVector(AtA, 9, 9);
+  }
+  if (!f) return null;
   // Denormalise: E = T2^T F T1 with T = [[s,0,a],[0,s,b],[0,0,1]].
   const T1 = [s1, 0, a1, 0, s1, b1, 0, 0, 1], T2 = [s2, 0, a2, 0, s2, b2, 0, 0, 1];
   const tmp = new Float64Array(9), E = new Float64Array(9);

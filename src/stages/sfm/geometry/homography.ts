@@ -3,7 +3,7 @@
  * LO-RANSAC on the forward transfer error. Used for the degenerate-pair check (planar scene or pure rotation):
  * COLMAP's rule, a pair whose H inliers are a large fraction of its E inliers is a poor initial pair.
  */
-import { nullVector } from './linalg';
+import { nullVector, nullVectorMinimal } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 export function homographyDlt(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>, count: number): Float64Array | null {
@@ -21,16 +21,23 @@ export function homographyDlt(x1: Float64Array, x2: Float64Array, idx: ArrayLike
   };
   const [s1, a1, b1] = norm(x1), [s2, a2, b2] = norm(x2);
   const AtA = new Float64Array(81);
+  const rows = count === 4 ? new Float64Array(72) : null;
   const r1 = new Float64Array(9), r2 = new Float64Array(9);
   for (let k = 0; k < count; k++) {
     const i = idx[k];
     const u = s1 * x1[2 * i] + a1, v = s1 * x1[2 * i + 1] + b1, p = s2 * x2[2 * i] + a2, q = s2 * x2[2 * i + 1] + b2;
     r1[0] = 0; r1[1] = 0; r1[2] = 0; r1[3] = -u; r1[4] = -v; r1[5] = -1; r1[6] = q * u; r1[7] = q * v; r1[8] = q;
     r2[0] = u; r2[1] = v; r2[2] = 1; r2[3] = 0; r2[4] = 0; r2[5] = 0; r2[6] = -p * u; r2[7] = -p * v; r2[8] = -p;
+    if (rows) { rows.set(r1, 18 * k); rows.set(r2, 18 * k + 9); continue; }
     for (let a = 0; a < 9; a++) for (let b = a; b < 9; b++) AtA[a * 9 + b] += r1[a] * r1[b] + r2[a] * r2[b];
   }
-  for (let a = 0; a < 9; a++) for (let b = 0; b < a; b++) AtA[a * 9 + b] = AtA[b * 9 + a];
-  const h = nullVector(AtA, 9, 9);
+  let h: Float64Array | null;
+  if (rows) h = nullVectorMinimal(rows, 9); // minimal sample: the exact nullvector, no SVD
+  else {
+    for (let a = 0; a < 9; a++) for (let b = 0; b < a; b++) AtA[a * 9 + b] = AtA[b * 9 + a];
+    h = nullVector(AtA, 9, 9);
+  }
+  if (!h) return null;
   // H = T2^-1 Hn T1
   const T1 = [s1, 0, a1, 0, s1, b1, 0, 0, 1];
   const T2inv = [1 / s2, 0, -a2 / s2, 0, 1 / s2, -b2 / s2, 0, 0, 1];
@@ -60,6 +67,6 @@ export function estimateHomography(x1: Float64Array, x2: Float64Array, threshold
       residual2: (H, i) => transferError2(H, x1, x2, i),
     },
     n,
-    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 1000, confidence: 0.999, minIterations: 30 },
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 500, confidence: 0.99, minIterations: 30 },
   );
 }

@@ -87,6 +87,44 @@ export function nullspace(a: Float64Array, m: number, n: number, count: number):
   return out;
 }
 
+/**
+ * Unit nullvector of an (n-1) x n matrix of full rank by Gauss-Jordan elimination with partial pivoting: for
+ * minimal solvers (8-point F, 4-point H, 6-point DLT) where an SVD would dominate the RANSAC loop. Null when the
+ * rows are (nearly) dependent.
+ */
+export function nullVectorMinimal(a: ArrayLike<number>, n: number): Float64Array | null {
+  const m = n - 1;
+  const A = Float64Array.from(a as ArrayLike<number>);
+  const perm = Array.from({ length: n }, (_, i) => i);
+  let scale = 0;
+  for (let k = 0; k < m * n; k++) scale = Math.max(scale, Math.abs(A[k]));
+  if (scale === 0) return null;
+  for (let c = 0; c < m; c++) {
+    // Full pivoting over the remaining rows and columns for stability.
+    let pr = c, pc = c, best = 0;
+    for (let r = c; r < m; r++) for (let k = c; k < n; k++) { const v = Math.abs(A[r * n + k]); if (v > best) { best = v; pr = r; pc = k; } }
+    if (best < 1e-12 * scale) return null;
+    if (pr !== c) for (let k = 0; k < n; k++) { const t = A[c * n + k]; A[c * n + k] = A[pr * n + k]; A[pr * n + k] = t; }
+    if (pc !== c) { for (let r = 0; r < m; r++) { const t = A[r * n + c]; A[r * n + c] = A[r * n + pc]; A[r * n + pc] = t; } const t = perm[c]; perm[c] = perm[pc]; perm[pc] = t; }
+    const inv = 1 / A[c * n + c];
+    for (let k = c; k < n; k++) A[c * n + k] *= inv;
+    for (let r = 0; r < m; r++) {
+      if (r === c) continue;
+      const f = A[r * n + c];
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) A[r * n + k] -= f * A[c * n + k];
+    }
+  }
+  // [I | b] x = 0 with x_last = 1  ->  x_r = -b_r
+  const x = new Float64Array(n);
+  let nn = 1;
+  for (let r = 0; r < m; r++) nn += A[r * n + m] ** 2;
+  nn = 1 / Math.sqrt(nn);
+  for (let r = 0; r < m; r++) x[perm[r]] = -A[r * n + m] * nn;
+  x[perm[m]] = nn;
+  return x;
+}
+
 /** In-place Cholesky factorisation of a symmetric positive definite n x n matrix (lower triangle used/written). */
 export function cholesky(a: Float64Array, n: number): boolean {
   for (let j = 0; j < n; j++) {

@@ -47,11 +47,14 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
   const sample = new Uint32Array(s);
   const idx = new Uint32Array(n);
 
-  const score = (m: Model): { score: number; count: number } => {
+  // Scoring bails out as soon as the partial MSAC score exceeds the bound (the best so far): most hypotheses are
+  // bad and are rejected after a fraction of the points.
+  const score = (m: Model, bound = Infinity): { score: number; count: number } => {
     let sc = 0, count = 0;
     for (let i = 0; i < n; i++) {
       const r = est.residual2(m, i);
       if (r < thr2) { sc += r; count++; } else sc += thr2;
+      if (sc >= bound) return { score: Infinity, count: 0 };
     }
     return { score: sc, count };
   };
@@ -68,7 +71,7 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
     sampleDistinct(rng, n, s, sample);
     const models = est.minimal(sample);
     for (const m of models) {
-      const sc = score(m);
+      const sc = score(m, bestScore);
       if (sc.score >= bestScore) continue;
       best = m; bestScore = sc.score; bestCount = sc.count;
       // Local optimisation: re-fit on the inliers (with a slightly wider threshold first, as LO-RANSAC does, so
