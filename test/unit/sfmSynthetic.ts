@@ -63,6 +63,8 @@ export interface SynthOptions {
   focalPriorFactor: number;
   neighbours: number;
   seed: number;
+  /** Points on a sphere surface, seen only where the surface faces the camera (cos > this); off: a filled ball. */
+  surfaceVisibilityCos?: number;
 }
 
 /** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
@@ -75,6 +77,7 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
   for (let i = 0; i < o.nPts; i++) {
     let x, y, z;
     do { x = r() * 2 - 1; y = r() * 2 - 1; z = r() * 2 - 1; } while (x * x + y * y + z * z > 1);
+    if (o.surfaceVisibilityCos !== undefined) { const n = Math.hypot(x, y, z); x /= n; y /= n; z /= n; }
     X[3 * i] = 1.6 * x; X[3 * i + 1] = 1.2 * y; X[3 * i + 2] = 1.6 * z;
   }
   // featureOf[c][point] = feature index or -1
@@ -86,6 +89,13 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
     const pts: number[] = [];
     for (let i = 0; i < o.nPts; i++) {
       if (r() < o.missing) continue;
+      if (o.surfaceVisibilityCos !== undefined) {
+        // Surface normal of the ellipsoid ~ the point direction; facing test against the camera centre.
+        const p = c.pose, cc = [0, 1, 2].map((k) => -(p[k] * p[3] + p[4 + k] * p[7] + p[8 + k] * p[11]));
+        const nx = X[3 * i] / 1.6, ny = X[3 * i + 1] / 1.2, nz = X[3 * i + 2] / 1.6;
+        const dx = cc[0] - X[3 * i], dy = cc[1] - X[3 * i + 1], dz = cc[2] - X[3 * i + 2];
+        if ((nx * dx + ny * dy + nz * dz) / (Math.hypot(nx, ny, nz) * Math.hypot(dx, dy, dz)) < o.surfaceVisibilityCos) continue;
+      }
       const [u, v, z] = project(c, X, 3 * i);
       if (z <= 0 || u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
       list.push(i);

@@ -140,6 +140,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const S = new Float64Array(N * N), g = new Float64Array(N), Udiag = new Float64Array(N), dc = new Float64Array(N);
   const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts), Vd = new Float64Array(6 * nPts);
   const Wbuf = new Float64Array(27 * maxTrack), Ybuf = new Float64Array(27 * maxTrack);
+  const Gbuf = new Int32Array(9 * maxTrack), Nbuf = new Int32Array(maxTrack);
   const dp = new Float64Array(3 * nPts);
   const candPoses = new Float64Array(p.poses.length), candIntr = new Float64Array(p.intrinsics.length), candPts = new Float64Array(p.points.length);
   const Rd = new Float64Array(9);
@@ -227,14 +228,20 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         v11 += w * (p1 * p1 + p4 * p4); v12 += w * (p1 * p2 + p4 * p5); v22 += w * (p2 * p2 + p5 * p5);
         const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
         g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
-        // W_o = w Jc^T Jp (9 x 3)
-        const jo = 18 * o, wb = 27 * m;
+        // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only.
+        const jo = 18 * o, wb = 27 * m, co = 9 * o;
+        let na = 0;
         for (let a = 0; a < 9; a++) {
+          const ga = cols[co + a];
+          if (ga < 0) continue;
           const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + 9 + a] * w;
-          Wbuf[wb + 3 * a] = ja0 * p0 + ja1 * p3;
-          Wbuf[wb + 3 * a + 1] = ja0 * p1 + ja1 * p4;
-          Wbuf[wb + 3 * a + 2] = ja0 * p2 + ja1 * p5;
+          Wbuf[wb + 3 * na] = ja0 * p0 + ja1 * p3;
+          Wbuf[wb + 3 * na + 1] = ja0 * p1 + ja1 * p4;
+          Wbuf[wb + 3 * na + 2] = ja0 * p2 + ja1 * p5;
+          Gbuf[9 * m + na] = ga;
+          na++;
         }
+        Nbuf[m] = na;
       }
       v00 += lambda * Math.max(v00, 1e-9); v11 += lambda * Math.max(v11, 1e-9); v22 += lambda * Math.max(v22, 1e-9);
       // Closed-form inverse of the symmetric 3 x 3.
@@ -249,28 +256,25 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       gp[3 * pt] = g0; gp[3 * pt + 1] = g1; gp[3 * pt + 2] = g2;
       // Y_o = W_o V^-1; g_c -= Y_o g_p
       for (let m = 0; m < k; m++) {
-        const wb = 27 * m, co = 9 * ptObs[s0 + m];
-        for (let a = 0; a < 9; a++) {
+        const wb = 27 * m, na = Nbuf[m];
+        for (let a = 0; a < na; a++) {
           const x0 = Wbuf[wb + 3 * a], x1 = Wbuf[wb + 3 * a + 1], x2 = Wbuf[wb + 3 * a + 2];
           const y0 = x0 * w00 + x1 * w01 + x2 * w02, y1 = x0 * w01 + x1 * w11 + x2 * w12, y2 = x0 * w02 + x1 * w12 + x2 * w22;
           Ybuf[wb + 3 * a] = y0; Ybuf[wb + 3 * a + 1] = y1; Ybuf[wb + 3 * a + 2] = y2;
-          const ga = cols[co + a];
-          if (ga >= 0) g[ga] -= y0 * g0 + y1 * g1 + y2 * g2;
+          g[Gbuf[9 * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
         }
       }
       // S -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle of S).
       for (let m1 = 0; m1 < k; m1++) {
-        const yb = 27 * m1, co1 = 9 * ptObs[s0 + m1];
+        const yb = 27 * m1, n1 = Nbuf[m1], gb1 = 9 * m1;
         for (let m2 = m1; m2 < k; m2++) {
-          const wb = 27 * m2, co2 = 9 * ptObs[s0 + m2];
+          const wb = 27 * m2, n2 = Nbuf[m2], gb2 = 9 * m2;
           const same = m1 === m2;
-          for (let a = 0; a < 9; a++) {
-            const ga = cols[co1 + a];
-            if (ga < 0) continue;
+          for (let a = 0; a < n1; a++) {
+            const ga = Gbuf[gb1 + a];
             const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
-            for (let b = same ? a : 0; b < 9; b++) {
-              const gb = cols[co2 + b];
-              if (gb < 0) continue;
+            for (let b = same ? a : 0; b < n2; b++) {
+              const gb = Gbuf[gb2 + b];
               const v = y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
               if (ga < gb) S[ga * N + gb] -= v;
               else if (ga > gb) S[gb * N + ga] -= v;
