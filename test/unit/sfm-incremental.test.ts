@@ -34,4 +34,38 @@ describe('incremental reconstruction', () => {
     expect(d[10]).toBeCloseTo(1, 9);
     expect(messages.length).toBeGreaterThan(3);
   });
+
+  it('calibrated (EXIF) path; an unmatched image and a weakly matched one are reported with reasons; per-view focal', async () => {
+    const { input, cams } = synthInput({ nCam: 9, nPts: 1500, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1.02, neighbours: 2, seed: 8, exif: true });
+    // Image 8 keeps only 20 matches (clean) with one neighbour and none with the others: verified, but it can see
+    // at most 20 triangulated points. Image 9: no pairs at all.
+    const p8 = input.pairs.filter((p) => p.i === 8 || p.j === 8);
+    input.pairs = input.pairs.filter((p) => p.i !== 8 && p.j !== 8);
+    input.pairs.push({ ...p8[0], matches: p8[0].matches.slice(0, 40) });
+    input.images.push({ ...input.images[0], points: new Float32Array(200).map((_, k) => (k % 2 ? 480 : 640) + k) });
+    input.sharedIntrinsics = false;
+    const res = await reconstructIncremental(input);
+    const score = scoreCameras(cams.map((c, i) => ({
+      name: `${i}`,
+      estimated: res.cameras[i] ? { K: res.cameras[i]!.K, camFromWorld: res.cameras[i]!.camFromWorld } : null,
+      truth: { K: [c.f, 0, c.cx, 0, c.f, c.cy, 0, 0, 1], camFromWorld: [...c.pose] },
+    })));
+    console.log(`EXIF path: ${score.registered}/9 (8 reachable), relative rotation median ${score.relativeRotationErrorDeg.median.toFixed(4)} deg, focal error max ${(score.focalErrorRel.max * 100).toFixed(2)}%; unregistered ${JSON.stringify(res.unregistered)}`);
+    expect(score.registered).toBe(8);
+    expect(score.total).toBe(9);
+    expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
+    expect(res.cameras[8]).toBeNull();
+    expect(res.cameras[9]).toBeNull();
+    expect(res.unregistered.map((u) => u.index)).toEqual([8, 9]);
+    expect(res.unregistered[0].reason).toMatch(/^too few matches with registered views \((\d+) < 30\)$/);
+    expect(res.unregistered[1].reason).toBe('no verified matches with any other image');
+  });
+
+  it('is cancellable through the signal', async () => {
+    const { input } = synthInput({ nCam: 8, nPts: 800, sigma: 0.5, outliers: 0.2, missing: 0.2, focalPriorFactor: 1, neighbours: 2, seed: 3 });
+    const ac = new AbortController();
+    let calls = 0;
+    const run = reconstructIncremental({ ...input, signal: ac.signal, progress: () => { if (++calls === 2) ac.abort(); } });
+    await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+  });
 });

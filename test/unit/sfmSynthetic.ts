@@ -65,6 +65,8 @@ export interface SynthOptions {
   seed: number;
   /** Points on a sphere surface, seen only where the surface faces the camera (cos > this); off: a filled ball. */
   surfaceVisibilityCos?: number;
+  /** Focal priors flagged as EXIF (trusted): the calibrated E path. */
+  exif?: boolean;
 }
 
 /** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
@@ -113,7 +115,7 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
       if (list[src] >= 0) fo[list[src]] = dst;
     });
     featureOf.push(fo);
-    images.push({ width: W, height: H, points: shuffled, focalPrior: f * o.focalPriorFactor, focalFromExif: false, cx: c.cx, cy: c.cy });
+    images.push({ width: W, height: H, points: shuffled, focalPrior: f * o.focalPriorFactor, focalFromExif: !!o.exif, cx: c.cx, cy: c.cy });
   }
   const pairs: PairMatches[] = [];
   for (let i = 0; i < o.nCam; i++) for (let d = 1; d <= o.neighbours; d++) {

@@ -18,7 +18,8 @@
 import { throwIfAborted } from '../../core/errors';
 import { INTRINSICS_STRIDE, pixelToNormalised } from './geometry/camera';
 import { bundleAdjust, type BundleOptions, type BundleProblem } from './geometry/bundle';
-import { estimateEssential, estimateFundamental, type RelativePose } from './geometry/essential';
+import { estimateEssential, estimateFundamental, sampson2, type RelativePose } from './geometry/essential';
+import { makeRng } from './geometry/linalg';
 import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
@@ -121,12 +122,20 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
-    const model = calibrated ? estimateEssential(x1, x2, thr, { seed: p + 1 }) : estimateFundamental(x1, x2, thr, { seed: p + 1 });
-    if (!model || model.inlierCount < opt.minPairInliers) continue;
-    const H = estimateHomography(x1, x2, thr, { seed: p + 7 });
-    const inl = new Uint32Array(2 * model.inlierCount);
+    // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
+    // inliers, plenty for a well-determined model); all matches are then classified with the final model.
+    const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
+    const model = calibrated ? estimateEssential(s1, s2, thr, { seed: p + 1 }) : estimateFundamental(s1, s2, thr, { seed: p + 1 });
+    if (!model) continue;
+    const thr2 = thr * thr;
+    let count = 0;
+    const inlierMask = new Uint8Array(m);
+    for (let k = 0; k < m; k++) if (sampson2(model.model, x1, x2, k) < thr2) { inlierMask[k] = 1; count++; }
+    if (count < opt.minPairInliers) continue;
+    const H = estimateHomography(s1, s2, thr, { seed: p + 7 });
+    const inl = new Uint32Array(2 * count);
     let k2 = 0;
-    for (let k = 0; k < m; k++) if (model.inliers[k]) { inl[k2++] = pair.matches[2 * k]; inl[k2++] = pair.matches[2 * k + 1]; }
+    for (let k = 0; k < m; k++) if (inlierMask[k]) { inl[k2++] = pair.matches[2 * k]; inl[k2++] = pair.matches[2 * k + 1]; }
     verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated });
   }
   pairStats.verified = verified.length;
@@ -554,9 +563,12 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     const unregistered: { index: number; reason: string }[] = [];
     const inPair = new Uint8Array(nImg);
     for (const v of verified) { inPair[v.i] = 1; inPair[v.j] = 1; }
+    if (!reasonAll) countVisible();
     for (let i = 0; i < nImg; i++) {
       if (registered[i]) continue;
-      const reason = reasonAll ?? (!inPair[i] ? 'no verified matches with any other image' : failReason[i] ?? 'never became a registration candidate');
+      let reason = reasonAll ?? (!inPair[i] ? 'no verified matches with any other image' : failReason[i]);
+      // A view never tried (or tried before the model reached it) is described by what it sees of the final model.
+      if (!reason || reason.startsWith('too few')) reason = `too few matches with registered views (${visibleCount[i]} < ${opt.minRegistrationMatches})`;
       unregistered.push({ index: i, reason });
     }
     return {
@@ -576,6 +588,18 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
       },
     };
   }
+}
+
+const VERIFY_SUBSET = 1500;
+
+function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed: number): [Float64Array, Float64Array] {
+  const n = x1.length / 2;
+  const rng = makeRng(seed);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) { const j = i + Math.floor(rng() * (n - i)); const t = idx[i]; idx[i] = idx[j]; idx[j] = t; }
+  const a = new Float64Array(2 * k), b = new Float64Array(2 * k);
+  for (let i = 0; i < k; i++) { a[2 * i] = x1[2 * idx[i]]; a[2 * i + 1] = x1[2 * idx[i] + 1]; b[2 * i] = x2[2 * idx[i]]; b[2 * i + 1] = x2[2 * idx[i] + 1]; }
+  return [a, b];
 }
 
 function swapPairs(a: Uint32Array): Uint32Array {
