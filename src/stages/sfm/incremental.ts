@@ -107,7 +107,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     if (p % 8 === 0) {
       throwIfAborted(signal);
       progress(p, input.pairs.length, 'Verifying image pairs');
-      await Promise.resolve();
+      await yieldToEventLoop();
     }
     const pair = input.pairs[p];
     const m = pair.matches.length / 2;
@@ -280,7 +280,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
 
   let gaugeCam = -1, scaleCam = -1, scaleCoord = 0;
   /** Bundle adjustment over the given free images and points (all registered observers included, others fixed). */
-  const runBundle = (free: Set<number>, tracks: number[], global: boolean): void => {
+  const runBundle = (free: Set<number>, tracks: number[], global: boolean, structureOnly = false): void => {
     const obsCam: number[] = [], obsPt: number[] = [], obsUv: number[] = [];
     const pts = new Float64Array(3 * tracks.length);
     const observers = new Set<number>();
@@ -305,7 +305,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     // Gauge: a local window is anchored by the fixed cameras around it when there are at least two; otherwise
     // (and always in global BA) the first image is held, and one translation coordinate of the second initial
     // image (or, when that one is not free, of another free camera) fixes the scale.
-    if (global || nConst < 2) {
+    if (!structureOnly && (global || nConst < 2)) {
       if (observers.has(gaugeCam)) { constantPoses[gaugeCam] = 1; nConst++; }
       let sc = free.has(scaleCam) && observers.has(scaleCam) && !constantPoses[scaleCam] ? scaleCam : -1;
       if (sc < 0 && nConst < 2) for (const im of free) if (observers.has(im) && !constantPoses[im]) { sc = im; break; }
@@ -318,8 +318,13 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     // Focal: refined where it is a guess; in global BA also the EXIF focal (COLMAP's default), and k1, k2 on request.
     const constIntr = new Uint8Array(nBlocks);
     let anyFree = false;
+    // An EXIF focal is only refined once five views constrain it (two views of a converging pair are a critical
+    // configuration for the focal length).
+    let nReg = 0;
+    for (let i = 0; i < nImg; i++) nReg += registered[i];
+    const refineTrusted = global && nReg >= 5;
     for (let b = 0; b < nBlocks; b++) {
-      constIntr[b] = global ? 0 : blockTrusted[b];
+      constIntr[b] = structureOnly || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
       if (!constIntr[b]) anyFree = true;
     }
     // A per-view focal is only refined when its camera is free.
@@ -334,9 +339,13 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     const rep = bundleAdjust(problem, bopts);
     baStats.runs++;
     baStats.seconds += rep.seconds;
+    baStats.assembly += rep.assemblySeconds;
+    baStats.factor += rep.factorSeconds;
+    baStats.iterations += rep.iterations;
+    if (global) baStats.globalRuns++;
     for (let k = 0; k < tracks.length; k++) points.set(pts.subarray(3 * k, 3 * k + 3), 3 * tracks[k]);
   };
-  const baStats = { runs: 0, seconds: 0 };
+  const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
   let lateRegistered = 0;
 
   const allPointTracks = (): number[] => {
@@ -354,12 +363,14 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     runBundle(registeredSet(), tracks, true);
     filterTracks(tracks);
     // Re-triangulate tracks that have no point yet (poses have improved), then adjust and filter once more.
-    let added = 0;
-    for (let t = 0; t < nTracks; t++) if (trackValid[t] && !hasPoint[t] && triangulateTrack(t)) added++;
-    const again = allPointTracks();
-    runBundle(registeredSet(), again, true);
-    filterTracks(again);
-    return added;
+    // The new points are refined with the cameras held (a structure-only adjustment: no camera system to solve).
+    const added: number[] = [];
+    for (let t = 0; t < nTracks; t++) if (trackValid[t] && !hasPoint[t] && triangulateTrack(t)) added.push(t);
+    if (added.length) {
+      runBundle(new Set(), added, false, true);
+      filterTracks(added);
+    }
+    return added.length;
   };
 
   // ---- 3. initial pair ----
@@ -489,7 +500,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
   progress(nRegistered, nImg, 'Registering images');
   for (;;) {
     throwIfAborted(signal);
-    await Promise.resolve();
+    await yieldToEventLoop();
     countVisible();
     // Best candidate that still has attempts left.
     const order: number[] = [];
@@ -583,7 +594,8 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
         pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
         tracks: nTracks, tracksDropped: dropped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1],
-        bundleRuns: baStats.runs, lateRegistered, bundleSeconds: baStats.seconds,
+        bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
+        bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
         verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
       },
     };
@@ -591,6 +603,11 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
 }
 
 const VERIFY_SUBSET = 1500;
+
+/** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed: number): [Float64Array, Float64Array] {
   const n = x1.length / 2;
