@@ -129,6 +129,18 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     const fill = ptStart.slice(0, nPts);
     for (let o = 0; o < nObs; o++) ptObs[fill[p.obsPoint[o]]++] = o;
   }
+  // Observations of each point in camera order (the Schur scatter relies on it).
+  for (let i = 0; i < nPts; i++) {
+    for (let a = ptStart[i] + 1; a < ptStart[i + 1]; a++) {
+      const o = ptObs[a], c = p.obsCamera[o];
+      let b = a - 1;
+      while (b >= ptStart[i] && p.obsCamera[ptObs[b]] > c) { ptObs[b + 1] = ptObs[b]; b--; }
+      ptObs[b + 1] = o;
+    }
+    for (let a = ptStart[i] + 1; a < ptStart[i + 1]; a++) {
+      if (p.obsCamera[ptObs[a]] === p.obsCamera[ptObs[a - 1]]) throw new Error('bundleAdjust: a point is observed twice by one camera');
+    }
+  }
   let maxTrack = 0;
   for (let i = 0; i < nPts; i++) maxTrack = Math.max(maxTrack, ptCount[i]);
   // Per-observation column indices (6 pose + 3 intrinsics).
@@ -140,8 +152,8 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   }
 
   const res = new Float64Array(2 * nObs), Jc = new Float64Array(18 * nObs), Jp = new Float64Array(6 * nObs), wts = new Float64Array(nObs);
-  const S = new Float64Array(N * N), g = new Float64Array(N), Udiag = new Float64Array(N), dc = new Float64Array(N);
-  const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts), Vd = new Float64Array(6 * nPts);
+  const S = new Float64Array(N * N), Udiag = new Float64Array(N), dc = new Float64Array(N);
+  const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts);
   const Wbuf = new Float64Array(27 * maxTrack), Ybuf = new Float64Array(27 * maxTrack);
   const Gbuf = new Int32Array(9 * maxTrack), Nbuf = new Int32Array(maxTrack);
   const dp = new Float64Array(3 * nPts);
@@ -215,13 +227,18 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
   };
 
-  /** Builds the damped reduced system, solves it; fills dc and dp. False when the system is not positive definite. */
+  /**
+   * Assembles the reduced camera system S0 = U - W V^-1 W^T (upper triangle, undamped cameras) and the reduced
+   * gradient, with the point blocks damped by `mu`. Observations of a point are sorted by camera, so free pose
+   * columns of an earlier observation always precede the later one's and all intrinsic columns (numbered after
+   * every pose): the scatter into the upper triangle needs no index comparison except between intrinsics.
+   */
   let timeAssembly = 0, timeFactor = 0;
-  const solveStep = (lambda: number): boolean => {
+  const S0 = new Float64Array(N * N), gRed = new Float64Array(N), Npose = new Int32Array(maxTrack);
+  const assemble = (mu: number): void => {
     const ta = performance.now();
-    S.set(Ubase);
-    g.set(gbase);
-    for (let i = 0; i < N; i++) S[i * N + i] += lambda * Math.max(Udiag[i], 1e-6);
+    S0.set(Ubase);
+    gRed.set(gbase);
     for (let pt = 0; pt < nPts; pt++) {
       if (!ptFree[pt]) continue;
       const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
@@ -233,9 +250,9 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         v11 += w * (p1 * p1 + p4 * p4); v12 += w * (p1 * p2 + p4 * p5); v22 += w * (p2 * p2 + p5 * p5);
         const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
         g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
-        // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only.
+        // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only (pose columns first).
         const jo = 18 * o, wb = 27 * m, co = 9 * o;
-        let na = 0;
+        let na = 0, np = 0;
         for (let a = 0; a < 9; a++) {
           const ga = cols[co + a];
           if (ga < 0) continue;
@@ -245,10 +262,12 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
           Wbuf[wb + 3 * na + 2] = ja0 * p2 + ja1 * p5;
           Gbuf[9 * m + na] = ga;
           na++;
+          if (a < 6) np++;
         }
         Nbuf[m] = na;
+        Npose[m] = np;
       }
-      v00 += lambda * Math.max(v00, 1e-9); v11 += lambda * Math.max(v11, 1e-9); v22 += lambda * Math.max(v22, 1e-9);
+      v00 += mu * Math.max(v00, 1e-9); v11 += mu * Math.max(v11, 1e-9); v22 += mu * Math.max(v22, 1e-9);
       // Closed-form inverse of the symmetric 3 x 3.
       const i00 = v11 * v22 - v12 * v12, i01 = v02 * v12 - v01 * v22, i02 = v01 * v12 - v02 * v11;
       const det = v00 * i00 + v01 * i01 + v02 * i02;
@@ -257,7 +276,6 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const id = 1 / det;
       const w00 = i00 * id, w01 = i01 * id, w02 = i02 * id, w11 = (v00 * v22 - v02 * v02) * id, w12 = (v01 * v02 - v00 * v12) * id, w22 = (v00 * v11 - v01 * v01) * id;
       Vinv[vo] = w00; Vinv[vo + 1] = w01; Vinv[vo + 2] = w02; Vinv[vo + 3] = w11; Vinv[vo + 4] = w12; Vinv[vo + 5] = w22;
-      Vd[vo] = v00; Vd[vo + 1] = v01; Vd[vo + 2] = v02; Vd[vo + 3] = v11; Vd[vo + 4] = v12; Vd[vo + 5] = v22;
       gp[3 * pt] = g0; gp[3 * pt + 1] = g1; gp[3 * pt + 2] = g2;
       // Y_o = W_o V^-1; g_c -= Y_o g_p
       for (let m = 0; m < k; m++) {
@@ -266,39 +284,59 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
           const x0 = Wbuf[wb + 3 * a], x1 = Wbuf[wb + 3 * a + 1], x2 = Wbuf[wb + 3 * a + 2];
           const y0 = x0 * w00 + x1 * w01 + x2 * w02, y1 = x0 * w01 + x1 * w11 + x2 * w12, y2 = x0 * w02 + x1 * w12 + x2 * w22;
           Ybuf[wb + 3 * a] = y0; Ybuf[wb + 3 * a + 1] = y1; Ybuf[wb + 3 * a + 2] = y2;
-          g[Gbuf[9 * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
+          gRed[Gbuf[9 * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
         }
       }
-      // S -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle of S).
+      // S0 -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle).
       for (let m1 = 0; m1 < k; m1++) {
-        const yb = 27 * m1, n1 = Nbuf[m1], gb1 = 9 * m1;
+        const yb = 27 * m1, n1 = Nbuf[m1], np1 = Npose[m1], gb1 = 9 * m1;
         for (let m2 = m1; m2 < k; m2++) {
-          const wb = 27 * m2, n2 = Nbuf[m2], gb2 = 9 * m2;
+          const wb = 27 * m2, n2 = Nbuf[m2], np2 = Npose[m2], gb2 = 9 * m2;
           const same = m1 === m2;
-          for (let a = 0; a < n1; a++) {
-            const ga = Gbuf[gb1 + a];
+          // Rows of o1's pose columns: every column of o2 lies to the right (or on the diagonal when same).
+          for (let a = 0; a < np1; a++) {
+            const row = Gbuf[gb1 + a] * N;
             const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
             for (let b = same ? a : 0; b < n2; b++) {
+              S0[row + Gbuf[gb2 + b]] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
+            }
+          }
+          // Rows of o1's intrinsic columns: o2's pose columns lie to the left (transpose); intrinsics compare.
+          for (let a = np1; a < n1; a++) {
+            const ga = Gbuf[gb1 + a];
+            const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
+            if (!same) {
+              for (let b = 0; b < np2; b++) {
+                S0[Gbuf[gb2 + b] * N + ga] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
+              }
+            }
+            for (let b = same ? a : np2; b < n2; b++) {
               const gb = Gbuf[gb2 + b];
               const v = y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
-              if (ga < gb) S[ga * N + gb] -= v;
-              else if (ga > gb) S[gb * N + ga] -= v;
-              else S[ga * N + ga] -= same ? v : 2 * v; // a shared intrinsic seen by both observations
+              if (ga < gb) S0[ga * N + gb] -= v;
+              else if (ga > gb) S0[gb * N + ga] -= v;
+              else S0[ga * N + ga] -= same ? v : 2 * v; // a shared intrinsic seen by both observations
             }
           }
         }
       }
     }
-    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) S[j * N + i] = S[i * N + j];
+    timeAssembly += performance.now() - ta;
+  };
+
+  /** Damps the reduced system's camera diagonal by lambda, solves it; fills dc and dp. False when not positive definite. */
+  const solveReduced = (lambda: number): boolean => {
     const tf = performance.now();
-    timeAssembly += tf - ta;
+    S.set(S0);
+    for (let i = 0; i < N; i++) S[i * N + i] += lambda * Math.max(Udiag[i], 1e-6);
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) S[j * N + i] = S[i * N + j];
     if (N > 0) {
       const ok = cholesky(S, N);
-      timeFactor += performance.now() - tf;
-      if (!ok) return false;
-      for (let i = 0; i < N; i++) dc[i] = -g[i];
+      if (!ok) { timeFactor += performance.now() - tf; return false; }
+      for (let i = 0; i < N; i++) dc[i] = -gRed[i];
       choleskySolve(S, N, dc);
     }
+    timeFactor += performance.now() - tf;
     // Back-substitution for the points: dp = -V^-1 (g_p + sum_o W_o^T dc_o).
     for (let pt = 0; pt < nPts; pt++) {
       if (!ptFree[pt]) { dp[3 * pt] = 0; dp[3 * pt + 1] = 0; dp[3 * pt + 2] = 0; continue; }
@@ -353,11 +391,17 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   let lambda = opts.initialLambda ?? 1e-4;
   let it = 0;
   const trial: BundleProblem = { ...p, poses: candPoses, intrinsics: candIntr, points: candPts };
+  // Points are damped lightly and independently of lambda, so one assembly serves every lambda tried in an
+  // iteration (damping the cameras alone is exact LM on the reduced system); after two rejections the points are
+  // damped by lambda as well (full Levenberg-Marquardt), which always yields a descent step for large lambda.
+  const pointDampingFloor = 1e-8;
   for (; it < maxIt; it++) {
     accumulateCameraBlocks();
+    assemble(pointDampingFloor);
     let accepted = false, done = false;
     for (let attempt = 0; attempt < 10; attempt++) {
-      if (!solveStep(lambda)) { lambda *= 10; continue; }
+      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor));
+      if (!solveReduced(lambda)) { lambda *= 10; continue; }
       applyStep();
       if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
       const newCost = reprojectionStats(trial, delta).cost;
@@ -374,7 +418,6 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     }
     if (!accepted || done) { it++; break; }
   }
-  void Vd;
   const fin = reprojectionStats(p, delta);
   return { initialCost, finalCost: fin.cost, initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
 }
