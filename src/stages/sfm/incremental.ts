@@ -23,31 +23,7 @@ import { makeRng } from './geometry/linalg';
 import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
-import type { SfmCamera, SfmInput, SfmResult } from './types';
-
-export interface SfmOptions {
-  /** Pixel threshold of the two-view models (Sampson / transfer error). */
-  twoViewErrorPx: number;
-  /** A pair is verified with at least this many inliers. */
-  minPairInliers: number;
-  /** Pairs whose H inliers exceed this fraction of their E/F inliers are not used to initialise. */
-  maxHomographyRatio: number;
-  /** 2D-3D correspondences needed to attempt a registration, and PnP inliers needed to accept one. */
-  minRegistrationMatches: number;
-  minPnpInliers: number;
-  pnpErrorPx: number;
-  /** Observations with a larger reprojection error are dropped; points need this triangulation angle. */
-  maxReprojectionPx: number;
-  minTriangulationAngleDeg: number;
-  /** The initial pair needs this median triangulation angle. */
-  minInitAngleDeg: number;
-  /** Local BA: the new image and this many most connected registered images are free. */
-  localBundleSize: number;
-  /** Global BA when the registered count grew by this factor since the last one. */
-  globalBundleGrowth: number;
-  /** Registration attempts per image (failed images are retried after the model grows). */
-  maxRegistrationAttempts: number;
-}
+import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   twoViewErrorPx: 4,
@@ -73,7 +49,7 @@ interface VerifiedPair {
   calibrated: boolean;
 }
 
-export async function reconstructIncremental(input: SfmInput & { options?: Partial<SfmOptions> }): Promise<SfmResult> {
+export async function reconstructIncremental(input: SfmInput): Promise<SfmResult> {
   const opt: SfmOptions = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
   const t0 = performance.now();
   const { images, signal } = input;
@@ -280,7 +256,7 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
 
   let gaugeCam = -1, scaleCam = -1, scaleCoord = 0;
   /** Bundle adjustment over the given free images and points (all registered observers included, others fixed). */
-  const runBundle = (free: Set<number>, tracks: number[], global: boolean, structureOnly = false): void => {
+  const runBundle = (free: Set<number>, tracks: number[], global: boolean, structureOnly = false, final = false): void => {
     const obsCam: number[] = [], obsPt: number[] = [], obsUv: number[] = [];
     const pts = new Float64Array(3 * tracks.length);
     const observers = new Set<number>();
@@ -301,7 +277,8 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     const constantPoses = new Uint8Array(nImg);
     let nConst = 0;
     for (const im of observers) if (!free.has(im)) { constantPoses[im] = 1; nConst++; }
-    const bopts: BundleOptions = { constantPoses, huberDelta: 2, maxIterations: global ? 30 : 10, functionTolerance: global ? 1e-6 : 1e-4 };
+    // Intermediate global adjustments only correct drift between local ones: a few iterations; the final one converges.
+    const bopts: BundleOptions = { constantPoses, huberDelta: 2, maxIterations: final ? 50 : global ? 10 : 8, functionTolerance: final ? 1e-7 : global ? 1e-5 : 1e-4 };
     // Gauge: a local window is anchored by the fixed cameras around it when there are at least two; otherwise
     // (and always in global BA) the first image is held, and one translation coordinate of the second initial
     // image (or, when that one is not free, of another free camera) fixes the scale.
@@ -358,9 +335,9 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
     for (let i = 0; i < nImg; i++) if (registered[i]) s.add(i);
     return s;
   };
-  const globalBundle = () => {
+  const globalBundle = (final = false) => {
     const tracks = allPointTracks();
-    runBundle(registeredSet(), tracks, true);
+    runBundle(registeredSet(), tracks, true, false, final);
     filterTracks(tracks);
     // Re-triangulate tracks that have no point yet (poses have improved), then adjust and filter once more.
     // The new points are refined with the cameras held (a structure-only adjustment: no camera system to solve).
@@ -525,12 +502,12 @@ export async function reconstructIncremental(input: SfmInput & { options?: Parti
   }
   // Final: global BA, one more attempt at every unregistered image, and a last global BA when any got in.
   throwIfAborted(signal);
-  globalBundle();
+  globalBundle(true);
   for (let i = 0; i < nImg; i++) {
     if (registered[i]) continue;
     if (tryRegister(i)) { lateRegistered++; nRegistered++; }
   }
-  if (lateRegistered) globalBundle();
+  if (lateRegistered) globalBundle(true);
   return result();
 
   function finish(reasonAll?: string): SfmResult {
