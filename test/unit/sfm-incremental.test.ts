@@ -61,6 +61,22 @@ describe('incremental reconstruction', () => {
     expect(res.unregistered[1].reason).toBe('no verified matches with any other image');
   });
 
+  it('per-view focal lengths, all guesses 10% off (6-point DLT registration + BA), surface visibility', async () => {
+    const { input, cams } = synthInput({ nCam: 20, nPts: 3000, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1.1, neighbours: 3, seed: 4, surfaceVisibilityCos: 0.1 });
+    input.sharedIntrinsics = false;
+    const res = await reconstructIncremental(input);
+    const score = scoreCameras(cams.map((c, i) => ({
+      name: `${i}`,
+      estimated: res.cameras[i] ? { K: res.cameras[i]!.K, camFromWorld: res.cameras[i]!.camFromWorld } : null,
+      truth: { K: [c.f, 0, c.cx, 0, c.f, c.cy, 0, 0, 1], camFromWorld: [...c.pose] },
+    })));
+    console.log(`per-view focal: ${score.registered}/20, relative rotation median ${score.relativeRotationErrorDeg.median.toFixed(4)} max ${score.relativeRotationErrorDeg.max.toFixed(4)} deg, focal error median ${(score.focalErrorRel.median * 100).toFixed(3)}% max ${(score.focalErrorRel.max * 100).toFixed(3)}%, ${res.stats.totalSeconds.toFixed(2)} s`);
+    expect(score.registered).toBe(20);
+    expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
+    expect(score.focalErrorRel.median).toBeLessThan(0.005);
+    expect(score.focalErrorRel.max).toBeLessThan(0.015);
+  });
+
   it('is cancellable through the signal', async () => {
     const { input } = synthInput({ nCam: 8, nPts: 800, sigma: 0.5, outliers: 0.2, missing: 0.2, focalPriorFactor: 1, neighbours: 2, seed: 3 });
     const ac = new AbortController();

@@ -528,7 +528,7 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
       const io = camBlock[i] * INTRINSICS_STRIDE;
       const f = intr[io];
       cameras[i] = {
-        K: [f, 0, images[i].cx, 0, f, images[i].cy, 0, 0, 1],
+        K: [f, 0, intr[io + 1], 0, f, intr[io + 2], 0, 0, 1],
         camFromWorld: [p[0], p[1], p[2], t[0], p[4], p[5], p[6], t[1], p[8], p[9], p[10], t[2]],
         k1: intr[io + 3],
         k2: intr[io + 4],
