@@ -71,8 +71,8 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
     blockTrusted[b] = members.every((m) => m.focalFromExif) ? 1 : 0;
   }
   for (let i = 0; i < nImg; i++) camBlock[i] = shared ? 0 : i;
-  // Per-image principal point even with a shared focal: the block holds the first image's; images of one camera
-  // share it too. (Shared intrinsics imply one sensor.)
+  // A shared block also holds one principal point, the first image's: shared intrinsics mean one sensor and one
+  // image size.
   const focalOf = (img: number) => intr[camBlock[img] * INTRINSICS_STRIDE];
   const normalise = (img: number, u: number, v: number, out: Float64Array, k = 0) => pixelToNormalised(intr, camBlock[img] * INTRINSICS_STRIDE, u, v, out, k);
 

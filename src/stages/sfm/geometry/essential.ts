@@ -18,7 +18,6 @@ const MONOMIALS: [number, number, number][] = [
 ];
 const MONO_INDEX = new Int32Array(64).fill(-1);
 MONOMIALS.forEach(([a, b, c], i) => { MONO_INDEX[a * 16 + b * 4 + c] = i; });
-const MONO_DEG = MONOMIALS.map(([a, b, c]) => a + b + c);
 // Product table: PROD[i * 20 + j] = index of monomial_i * monomial_j (or -1 when the degree exceeds 3).
 const PROD = new Int32Array(400);
 for (let i = 0; i < 20; i++) for (let j = 0; j < 20; j++) {
@@ -39,7 +38,6 @@ function pmul(p: Float64Array, q: Float64Array, out = new Float64Array(20)): Flo
   }
   return out;
 }
-void MONO_DEG;
 
 /** Real essential matrices (up to 10) through 5 correspondences (indices into x1, x2). */
 export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>): Float64Array[] {

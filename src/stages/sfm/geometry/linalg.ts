@@ -264,15 +264,14 @@ export function det3(a: M): number {
 /** Rotation matrix from an angle-axis vector (Rodrigues). */
 export function angleAxisToRotation(wx: number, wy: number, wz: number, out = new Float64Array(9), o = 0): Float64Array {
   const th2 = wx * wx + wy * wy + wz * wz;
-  let a: number, b: number, c: number;
+  let a: number, b: number;
   if (th2 < 1e-16) {
     // Taylor expansion near zero keeps the matrix orthonormal to first order.
-    a = 1 - th2 / 6; b = 0.5 - th2 / 24; c = 1 / 6;
+    a = 1 - th2 / 6; b = 0.5 - th2 / 24;
   } else {
     const th = Math.sqrt(th2);
-    a = Math.sin(th) / th; b = (1 - Math.cos(th)) / th2; c = (1 - a) / th2;
+    a = Math.sin(th) / th; b = (1 - Math.cos(th)) / th2;
   }
-  void c;
   out[o] = 1 - b * (wy * wy + wz * wz);
   out[o + 1] = -a * wz + b * wx * wy;
   out[o + 2] = a * wy + b * wx * wz;
@@ -308,8 +307,7 @@ export function rotationToAngleAxis(r: M): [number, number, number] {
 
 /** Nearest rotation (Frobenius) to a 3x3 matrix, via SVD. */
 export function nearestRotation(a: M): Float64Array {
-  const { U, s, V } = svd(Float64Array.from(a as ArrayLike<number>), 3, 3, true);
-  void s;
+  const { U, V } = svd(Float64Array.from(a as ArrayLike<number>), 3, 3, true);
   const r = new Float64Array(9);
   for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) r[i * 3 + j] = U![i * 3] * V[j * 3] + U![i * 3 + 1] * V[j * 3 + 1] + U![i * 3 + 2] * V[j * 3 + 2];
   if (det3(r) < 0) {
@@ -370,7 +368,7 @@ function rootsMonic(c: Float64Array, deg: number): number[] {
   const roots: number[] = [];
   let fa = polyEval(c, deg, pts[0]);
   for (let k = 0; k + 1 < pts.length; k++) {
-    let a = pts[k], b = pts[k + 1];
+    const a = pts[k], b = pts[k + 1];
     const fb = polyEval(c, deg, b);
     if (fa === 0) roots.push(a);
     else if (fa * fb < 0) {
@@ -390,9 +388,7 @@ function rootsMonic(c: Float64Array, deg: number): number[] {
       for (let i = 0; i <= deg; i++) mag += Math.abs(c[i]) * Math.abs(b) ** i;
       if (Math.abs(fb) <= 1e-10 * mag) roots.push(b);
     }
-    a = b;
     fa = fb;
-    void a;
   }
   return roots;
 }

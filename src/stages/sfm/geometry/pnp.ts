@@ -7,7 +7,7 @@
  *   decomposition gives f (mean of fx, fy), R, t; LO-RANSAC with the same pixel error; then Levenberg-Marquardt
  *   on pose and focal. Chosen over P4Pf for its simplicity; the nonlinear step removes the DLT's bias.
  */
-import { INTRINSICS_STRIDE, pixelToNormalised } from './camera';
+import { pixelToNormalised } from './camera';
 import { angleAxisToRotation, mul3, nearestRotation, nullVector, polyMul, polySub, realRoots, solveLinear } from './linalg';
 import { loRansac } from './ransac';
 
@@ -303,6 +303,5 @@ export function refineAbsolutePose(uv: Float64Array, X: Float64Array, mask: Uint
     }
     if (!improved) break;
   }
-  void INTRINSICS_STRIDE;
   return { pose, focal };
 }
