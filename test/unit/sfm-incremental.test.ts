@@ -77,6 +77,22 @@ describe('incremental reconstruction', () => {
     expect(score.focalErrorRel.max).toBeLessThan(0.015);
   });
 
+  // The 100-view scale run (about a minute on the shared 2-core machine): SFM_LARGE=1 npx vitest run <this file>.
+  it.skipIf(!process.env.SFM_LARGE)('100 views x ~5k features, 4 neighbours each side (400 pairs), focal prior 10% off', async () => {
+    const { input, cams } = synthInput({ nCam: 100, nPts: 20000, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1.1, neighbours: 4, seed: 4, surfaceVisibilityCos: 0.2 });
+    const res = await reconstructIncremental(input);
+    const score = scoreCameras(cams.map((c, i) => ({
+      name: `${i}`,
+      estimated: res.cameras[i] ? { K: res.cameras[i]!.K, camFromWorld: res.cameras[i]!.camFromWorld } : null,
+      truth: { K: [c.f, 0, c.cx, 0, c.f, c.cy, 0, 0, 1], camFromWorld: [...c.pose] },
+    })));
+    const st = res.stats;
+    console.log(`100 views: ${score.registered}/100, relative rotation median ${score.relativeRotationErrorDeg.median.toFixed(4)} max ${score.relativeRotationErrorDeg.max.toFixed(4)} deg, focal ${(score.focalErrorRel.max * 100).toFixed(3)}%, centre median ${(score.centreErrorRel.median * 100).toFixed(4)}%; ${st.totalSeconds.toFixed(1)} s (verification ${st.verifySeconds.toFixed(1)} s, BA ${st.bundleSeconds.toFixed(1)} s in ${st.bundleRuns} runs); ${st.points} points, ${st.observations} observations`);
+    expect(score.registered).toBe(100);
+    expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
+    expect(score.focalErrorRel.max).toBeLessThan(0.01);
+  });
+
   it('is cancellable through the signal', async () => {
     const { input } = synthInput({ nCam: 8, nPts: 800, sigma: 0.5, outliers: 0.2, missing: 0.2, focalPriorFactor: 1, neighbours: 2, seed: 3 });
     const ac = new AbortController();

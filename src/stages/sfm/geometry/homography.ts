@@ -1,7 +1,8 @@
 /**
  * Homography x2 ~ H x1: normalised 4-point DLT (also the least-squares solver for local optimisation) and
- * LO-RANSAC on the forward transfer error. Used for the degenerate-pair check (planar scene or pure rotation):
- * COLMAP's rule, a pair whose H inliers are a large fraction of its E inliers is a poor initial pair.
+ * LO-RANSAC on the forward transfer error. Used for the degenerate-pair check (planar scene or pure rotation),
+ * COLMAP's rule: a pair whose H inliers are a large fraction of its E inliers is a poor initial pair. The check
+ * only needs to find a dominant plane when there is one, so RANSAC is capped at 200 iterations with one LO step.
  */
 import { nullVector, nullVectorMinimal } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
@@ -67,6 +68,6 @@ export function estimateHomography(x1: Float64Array, x2: Float64Array, threshold
       residual2: (H, i) => transferError2(H, x1, x2, i),
     },
     n,
-    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 500, confidence: 0.99, minIterations: 30 },
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 200, confidence: 0.99, minIterations: 30, loSteps: 1 },
   );
 }
