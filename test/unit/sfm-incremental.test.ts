@@ -19,6 +19,7 @@ describe('incremental reconstruction', () => {
     console.log(`incremental: ${score.registered}/20 registered in ${seconds.toFixed(2)} s; relative rotation error median ${score.relativeRotationErrorDeg.median.toFixed(4)} max ${score.relativeRotationErrorDeg.max.toFixed(4)} deg; centre error median ${(score.centreErrorRel.median * 100).toFixed(3)}% of extent; focal error ${(score.focalErrorRel.max * 100).toFixed(3)}%; mean reprojection ${res.meanReprojectionError.toFixed(3)} px; ${res.points.length / 3} points`);
     console.log(JSON.stringify(res.stats));
     expect(res.unregistered).toEqual([]);
+    expect(res.stats.initDespiteHomography).toBe(0);
     expect(score.registered).toBe(20);
     expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
     expect(score.relativeRotationErrorDeg.max).toBeLessThan(0.3);
@@ -91,6 +92,20 @@ describe('incremental reconstruction', () => {
     expect(score.registered).toBe(100);
     expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
     expect(score.focalErrorRel.max).toBeLessThan(0.01);
+  });
+
+  it('a planar scene (every pair fails the homography check) still initialises and registers all views', async () => {
+    const { input, cams } = synthInput({ nCam: 10, nPts: 2000, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1, neighbours: 3, seed: 5, arcDeg: 100, planar: true, exif: true });
+    const res = await reconstructIncremental(input);
+    const score = scoreCameras(cams.map((c, i) => ({
+      name: `${i}`,
+      estimated: res.cameras[i] ? { K: res.cameras[i]!.K, camFromWorld: res.cameras[i]!.camFromWorld } : null,
+      truth: { K: [c.f, 0, c.cx, 0, c.f, c.cy, 0, 0, 1], camFromWorld: [...c.pose] },
+    })));
+    console.log(`planar: ${score.registered}/10, relative rotation median ${score.relativeRotationErrorDeg.median.toFixed(4)} max ${score.relativeRotationErrorDeg.max.toFixed(4)} deg`);
+    expect(res.stats.initDespiteHomography).toBe(1);
+    expect(score.registered).toBe(10);
+    expect(score.relativeRotationErrorDeg.median).toBeLessThan(0.1);
   });
 
   it('is cancellable through the signal', async () => {

@@ -67,13 +67,17 @@ export interface SynthOptions {
   surfaceVisibilityCos?: number;
   /** Focal priors flagged as EXIF (trusted): the calibrated E path. */
   exif?: boolean;
+  /** Cameras on an arc of this many degrees instead of a full circle. */
+  arcDeg?: number;
+  /** All points on a vertical plane through the origin facing the arc's middle camera (a facade). */
+  planar?: boolean;
 }
 
 /** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
 export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamera[] } {
   const r = rng(o.seed), g = gaussian(r);
   const W = 1280, H = 960, f = 1000;
-  const cams = orbitCameras(o.nCam, 5, f, W, H, r);
+  const cams = orbitCameras(o.nCam, 5, f, W, H, r, o.arcDeg ?? 360);
   for (const c of cams) { c.cx = W / 2 - 0.5; c.cy = H / 2 - 0.5; }
   const X = new Float64Array(3 * o.nPts);
   for (let i = 0; i < o.nPts; i++) {
@@ -81,6 +85,10 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
     do { x = r() * 2 - 1; y = r() * 2 - 1; z = r() * 2 - 1; } while (x * x + y * y + z * z > 1);
     if (o.surfaceVisibilityCos !== undefined) { const n = Math.hypot(x, y, z); x /= n; y /= n; z /= n; }
     X[3 * i] = 1.6 * x; X[3 * i + 1] = 1.2 * y; X[3 * i + 2] = 1.6 * z;
+    if (o.planar) {
+      const mid = (((o.arcDeg ?? 360) / 2) * Math.PI) / 180;
+      X[3 * i] = -2 * x * Math.sin(mid); X[3 * i + 2] = 2 * x * Math.cos(mid);
+    }
   }
   // featureOf[c][point] = feature index or -1
   const featureOf: Int32Array[] = [];

@@ -324,6 +324,7 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
   };
   const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
   let lateRegistered = 0;
+  let initDespiteHomography = 0;
 
   const allPointTracks = (): number[] => {
     const out: number[] = [];
@@ -359,34 +360,45 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
   function trustScore(v: VerifiedPair): number {
     return blockTrusted[camBlock[v.i]] + blockTrusted[camBlock[v.j]];
   }
-  let init: { pair: VerifiedPair; pose: RelativePose; good: number } | null = null;
-  for (const cand of candidates) {
-    throwIfAborted(signal);
-    const m = cand.inliers.length / 2;
-    const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
-    const A = images[cand.i].points, B = images[cand.j].points;
-    for (let k = 0; k < m; k++) {
-      normalise(cand.i, A[2 * cand.inliers[2 * k]], A[2 * cand.inliers[2 * k] + 1], x1, k);
-      normalise(cand.j, B[2 * cand.inliers[2 * k + 1]], B[2 * cand.inliers[2 * k + 1] + 1], x2, k);
+  type Init = { pair: VerifiedPair; pose: RelativePose; good: number };
+  const searchInit = (list: VerifiedPair[]): Init | null => {
+    let init: Init | null = null;
+    for (const cand of list) {
+      throwIfAborted(signal);
+      const m = cand.inliers.length / 2;
+      const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
+      const A = images[cand.i].points, B = images[cand.j].points;
+      for (let k = 0; k < m; k++) {
+        normalise(cand.i, A[2 * cand.inliers[2 * k]], A[2 * cand.inliers[2 * k] + 1], x1, k);
+        normalise(cand.j, B[2 * cand.inliers[2 * k + 1]], B[2 * cand.inliers[2 * k + 1] + 1], x2, k);
+      }
+      const fAvg = (focalOf(cand.i) + focalOf(cand.j)) / 2;
+      // With a guessed focal the calibrated model fits less well: a wider threshold, BA refines the focal next.
+      const thrPx = cand.calibrated ? opt.twoViewErrorPx : 3 * opt.twoViewErrorPx;
+      const E = estimateEssential(x1, x2, thrPx / fAvg, { seed: 99 });
+      if (!E) continue;
+      const angles: number[] = [];
+      for (let k = 0; k < m; k++) {
+        if (!E.inliers[k]) continue;
+        const a = twoViewAngleFree(E.pose.R, E.pose.t, x1[2 * k], x1[2 * k + 1], x2[2 * k], x2[2 * k + 1]);
+        if (a > 0) angles.push(a);
+      }
+      angles.sort((a, b) => a - b);
+      const median = angles.length ? angles[Math.floor(angles.length / 2)] : 0;
+      const good = angles.filter((a) => a >= 2).length;
+      if (median < opt.minInitAngleDeg || good < Math.max(opt.minRegistrationMatches, 0.3 * m)) continue;
+      if (!init || good > init.good) init = { pair: cand, pose: E.pose, good };
+      // Candidates are ordered by inliers: stop at the first few valid ones.
+      if (init && list.indexOf(cand) >= 5) break;
     }
-    const fAvg = (focalOf(cand.i) + focalOf(cand.j)) / 2;
-    // With a guessed focal the calibrated model fits less well: a wider threshold, BA refines the focal next.
-    const thrPx = cand.calibrated ? opt.twoViewErrorPx : 3 * opt.twoViewErrorPx;
-    const E = estimateEssential(x1, x2, thrPx / fAvg, { seed: 99 });
-    if (!E) continue;
-    const angles: number[] = [];
-    for (let k = 0; k < m; k++) {
-      if (!E.inliers[k]) continue;
-      const a = twoViewAngleFree(E.pose.R, E.pose.t, x1[2 * k], x1[2 * k + 1], x2[2 * k], x2[2 * k + 1]);
-      if (a > 0) angles.push(a);
-    }
-    angles.sort((a, b) => a - b);
-    const median = angles.length ? angles[Math.floor(angles.length / 2)] : 0;
-    const good = angles.filter((a) => a >= 2).length;
-    if (median < opt.minInitAngleDeg || good < Math.max(opt.minRegistrationMatches, 0.3 * m)) continue;
-    if (!init || good > init.good) init = { pair: cand, pose: E.pose, good };
-    // Candidates are ordered by inliers: stop at the first few valid ones.
-    if (init && candidates.indexOf(cand) >= 5) break;
+    return init;
+  };
+  // A scene dominated by one plane (a facade, a table top) has no pair passing the homography check: then the
+  // pairs with the lowest H/E ratio are tried anyway (BA and more views resolve the plane's ambiguity).
+  let init = searchInit(candidates);
+  if (!init) {
+    init = searchInit([...verified].sort((a, b) => a.hRatio - b.hRatio).slice(0, 30));
+    if (init) initDespiteHomography = 1;
   }
   if (!init) {
     return result(verified.length ? 'no image pair suitable for initialisation (too little parallax or too few inliers)' : 'no verified matches between any two images');
@@ -570,7 +582,7 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
         registered: reg.length, images: nImg,
         pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
         tracks: nTracks, tracksDropped: dropped, points: finalTracks.length, observations: errN,
-        initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1],
+        initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
         verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
