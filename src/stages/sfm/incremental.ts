@@ -257,23 +257,27 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
   let gaugeCam = -1, scaleCam = -1, scaleCoord = 0;
   /** Bundle adjustment over the given free images and points (all registered observers included, others fixed). */
   const runBundle = (free: Set<number>, tracks: number[], global: boolean, structureOnly = false, final = false): void => {
-    const obsCam: number[] = [], obsPt: number[] = [], obsUv: number[] = [];
+    // Two passes (count, fill) into typed arrays: no per-observation allocation.
+    let nObs = 0;
+    for (const t of tracks) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) nObs += obsOk[trackNodes[q]];
+    const obsCam = new Uint32Array(nObs), obsPt = new Uint32Array(nObs), obsUv = new Float64Array(2 * nObs);
     const pts = new Float64Array(3 * tracks.length);
     const observers = new Set<number>();
+    let o = 0;
     for (let k = 0; k < tracks.length; k++) {
       const t = tracks[k];
-      pts.set(points.subarray(3 * t, 3 * t + 3), 3 * k);
+      pts[3 * k] = points[3 * t]; pts[3 * k + 1] = points[3 * t + 1]; pts[3 * k + 2] = points[3 * t + 2];
       for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
         const node = trackNodes[q];
         if (!obsOk[node]) continue;
         const im = nodeImage[node];
-        obsCam.push(im); obsPt.push(k);
-        uvOf(node, tmpUv);
-        obsUv.push(tmpUv[0], tmpUv[1]);
-        observers.add(im);
+        obsCam[o] = im; obsPt[o] = k;
+        uvOf(node, obsUv, o);
+        if (!observers.has(im)) observers.add(im);
+        o++;
       }
     }
-    if (!obsCam.length) return;
+    if (!nObs) return;
     const constantPoses = new Uint8Array(nImg);
     let nConst = 0;
     for (const im of observers) if (!free.has(im)) { constantPoses[im] = 1; nConst++; }
@@ -311,7 +315,7 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
     bopts.refineDistortion = global && !!input.refineDistortion;
     const problem: BundleProblem = {
       poses, intrinsics: intr, cameraIntrinsics: camBlock, points: pts,
-      obsCamera: Uint32Array.from(obsCam), obsPoint: Uint32Array.from(obsPt), obsUv: Float64Array.from(obsUv),
+      obsCamera: obsCam, obsPoint: obsPt, obsUv,
     };
     const rep = bundleAdjust(problem, bopts);
     baStats.runs++;
@@ -320,7 +324,7 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
     baStats.factor += rep.factorSeconds;
     baStats.iterations += rep.iterations;
     if (global) baStats.globalRuns++;
-    for (let k = 0; k < tracks.length; k++) points.set(pts.subarray(3 * k, 3 * k + 3), 3 * tracks[k]);
+    for (let k = 0; k < tracks.length; k++) { const t = tracks[k]; points[3 * t] = pts[3 * k]; points[3 * t + 1] = pts[3 * k + 1]; points[3 * t + 2] = pts[3 * k + 2]; }
   };
   const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
   let lateRegistered = 0;
