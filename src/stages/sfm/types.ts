@@ -47,7 +47,35 @@ export interface SfmInput {
   refineDistortion?: boolean;
   signal?: AbortSignal;
   progress?(done: number, total: number, message: string): void;
+  /** Thresholds of the reconstruction (DEFAULT_SFM_OPTIONS in incremental.ts where absent). */
+  options?: Partial<SfmOptions>;
 }
+
+/** Thresholds of the incremental reconstruction (defaults: DEFAULT_SFM_OPTIONS in incremental.ts). */
+export interface SfmOptions {
+  /** Pixel threshold of the two-view models (Sampson / transfer error). */
+  twoViewErrorPx: number;
+  /** A pair is verified with at least this many inliers. */
+  minPairInliers: number;
+  /** Pairs whose H inliers exceed this fraction of their E/F inliers are not used to initialise. */
+  maxHomographyRatio: number;
+  /** 2D-3D correspondences needed to attempt a registration, and PnP inliers needed to accept one. */
+  minRegistrationMatches: number;
+  minPnpInliers: number;
+  pnpErrorPx: number;
+  /** Observations with a larger reprojection error are dropped; points need this triangulation angle. */
+  maxReprojectionPx: number;
+  minTriangulationAngleDeg: number;
+  /** The initial pair needs this median triangulation angle. */
+  minInitAngleDeg: number;
+  /** Local BA: the new image and this many most connected registered images are free. */
+  localBundleSize: number;
+  /** Global BA when the registered count grew by this factor since the last one. */
+  globalBundleGrowth: number;
+  /** Registration attempts per image (failed images are retried after the model grows). */
+  maxRegistrationAttempts: number;
+}
+
 
 export interface SfmCamera {
   K: Mat3;

@@ -1,0 +1,423 @@
+/**
+ * Bundle adjustment: Levenberg-Marquardt over camera poses, intrinsics (focal, optionally k1, k2; blocks shared by
+ * any set of cameras) and 3-D points, on the pixel reprojection error with a Huber loss (IRLS weights).
+ *
+ * - Parameters: rotation by a left angle-axis increment R <- exp([w]x) R (the pose is stored as a matrix, so there
+ *   is no singularity at 180 degrees), translation t (camFromWorld), point X, intrinsics f, k1, k2. Analytic
+ *   Jacobians.
+ * - Solver: the Schur complement over points (3 x 3 point blocks inverted in closed form), the reduced camera
+ *   system assembled densely and solved by Cholesky: right for up to a few hundred cameras (N = 6 per camera +
+ *   intrinsics; 100 cameras -> ~600 unknowns).
+ * - Gauge: the caller fixes poses (the first camera) and one translation coordinate of another camera (scale).
+ * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (18 + 6 doubles).
+ */
+import { INTRINSICS_STRIDE } from './camera';
+import { angleAxisToRotation, cholesky, choleskySolve } from './linalg';
+
+export interface BundleProblem {
+  /** camFromWorld, 12 per camera; updated in place. */
+  poses: Float64Array;
+  /** [f, cx, cy, k1, k2] per intrinsic block; updated in place. */
+  intrinsics: Float64Array;
+  /** Intrinsic block of each camera. */
+  cameraIntrinsics: Uint32Array;
+  /** xyz per point; updated in place. */
+  points: Float64Array;
+  obsCamera: Uint32Array;
+  obsPoint: Uint32Array;
+  /** Observed pixel (u, v) per observation. */
+  obsUv: Float64Array;
+}
+
+export interface BundleOptions {
+  /** Per camera: 1 = pose held constant. */
+  constantPoses?: Uint8Array;
+  /** Scale gauge: this camera's translation coordinate is held constant. */
+  fixedTranslation?: { camera: number; coordinate: number };
+  refineFocal?: boolean;
+  refineDistortion?: boolean;
+  /** Per intrinsic block: 1 = held constant (e.g. intrinsics shared with cameras outside a local window). */
+  constantIntrinsics?: Uint8Array;
+  /** Per point: 1 = held constant. */
+  constantPoints?: Uint8Array;
+  /** Huber threshold in pixels. */
+  huberDelta?: number;
+  maxIterations?: number;
+  /** Initial Levenberg-Marquardt damping (relative to the diagonal). */
+  initialLambda?: number;
+  /** Stop when the relative cost decrease of an accepted step is below this. */
+  functionTolerance?: number;
+}
+
+export interface BundleReport {
+  initialCost: number;
+  finalCost: number;
+  /** Root mean square reprojection error (pixels) over all observations, before and after. */
+  initialRms: number;
+  finalRms: number;
+  iterations: number;
+  /** Unknowns in the reduced camera system. */
+  cameraUnknowns: number;
+  seconds: number;
+  /** Seconds in the Schur assembly and in the Cholesky factorisation (the rest: Jacobians and cost evaluations). */
+  assemblySeconds: number;
+  factorSeconds: number;
+}
+
+/** RMS pixel reprojection error and robust cost of the current parameters (observations behind a camera count as 1e3 px). */
+export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rms: number; cost: number } {
+  const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv } = p;
+  let sum = 0, cost = 0;
+  const n = obsCamera.length;
+  const d2 = huberDelta * huberDelta;
+  for (let o = 0; o < n; o++) {
+    const c = obsCamera[o], po = c * 12, io = cameraIntrinsics[c] * INTRINSICS_STRIDE, xo = obsPoint[o] * 3;
+    const X = points[xo], Y = points[xo + 1], Z = points[xo + 2];
+    const x = poses[po] * X + poses[po + 1] * Y + poses[po + 2] * Z + poses[po + 3];
+    const y = poses[po + 4] * X + poses[po + 5] * Y + poses[po + 6] * Z + poses[po + 7];
+    const z = poses[po + 8] * X + poses[po + 9] * Y + poses[po + 10] * Z + poses[po + 11];
+    let e2: number;
+    if (z <= 0) e2 = 1e6;
+    else {
+      const xn = x / z, yn = y / z, r2 = xn * xn + yn * yn;
+      const dist = 1 + intrinsics[io + 3] * r2 + intrinsics[io + 4] * r2 * r2;
+      const ru = intrinsics[io] * dist * xn + intrinsics[io + 1] - obsUv[2 * o], rv = intrinsics[io] * dist * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
+      e2 = ru * ru + rv * rv;
+    }
+    sum += e2;
+    cost += e2 <= d2 ? e2 : 2 * huberDelta * Math.sqrt(e2) - d2;
+  }
+  return { rms: n ? Math.sqrt(sum / n) : 0, cost: 0.5 * cost };
+}
+
+export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): BundleReport {
+  const t0 = performance.now();
+  const nCam = p.poses.length / 12, nPts = p.points.length / 3, nObs = p.obsCamera.length;
+  const nIntr = p.intrinsics.length / INTRINSICS_STRIDE;
+  const delta = opts.huberDelta ?? 2;
+  const maxIt = opts.maxIterations ?? 50;
+  const ftol = opts.functionTolerance ?? 1e-7;
+  const refineFocal = opts.refineFocal ?? false, refineDist = opts.refineDistortion ?? false;
+
+  // Global indices of the camera-side unknowns; -1 = constant.
+  const poseIdx = new Int32Array(6 * nCam).fill(-1);
+  const intrIdx = new Int32Array(3 * nIntr).fill(-1);
+  const camUsed = new Uint8Array(nCam), intrUsed = new Uint8Array(nIntr);
+  const ptCount = new Uint32Array(nPts);
+  for (let o = 0; o < nObs; o++) { camUsed[p.obsCamera[o]] = 1; intrUsed[p.cameraIntrinsics[p.obsCamera[o]]] = 1; ptCount[p.obsPoint[o]]++; }
+  let N = 0;
+  for (let c = 0; c < nCam; c++) {
+    if (!camUsed[c] || opts.constantPoses?.[c]) continue;
+    for (let k = 0; k < 6; k++) {
+      if (opts.fixedTranslation && opts.fixedTranslation.camera === c && k === 3 + opts.fixedTranslation.coordinate) continue;
+      poseIdx[6 * c + k] = N++;
+    }
+  }
+  for (let b = 0; b < nIntr; b++) {
+    if (!intrUsed[b] || opts.constantIntrinsics?.[b]) continue;
+    if (refineFocal) intrIdx[3 * b] = N++;
+    if (refineDist) { intrIdx[3 * b + 1] = N++; intrIdx[3 * b + 2] = N++; }
+  }
+  // Points: free when seen at least twice and not held constant.
+  const ptFree = new Uint8Array(nPts);
+  for (let i = 0; i < nPts; i++) ptFree[i] = ptCount[i] >= 2 && !opts.constantPoints?.[i] ? 1 : 0;
+  // Observations grouped by point (CSR).
+  const ptStart = new Uint32Array(nPts + 1);
+  for (let i = 0; i < nPts; i++) ptStart[i + 1] = ptStart[i] + ptCount[i];
+  const ptObs = new Uint32Array(nObs);
+  {
+    const fill = ptStart.slice(0, nPts);
+    for (let o = 0; o < nObs; o++) ptObs[fill[p.obsPoint[o]]++] = o;
+  }
+  // Observations of each point in camera order (the Schur scatter relies on it).
+  for (let i = 0; i < nPts; i++) {
+    for (let a = ptStart[i] + 1; a < ptStart[i + 1]; a++) {
+      const o = ptObs[a], c = p.obsCamera[o];
+      let b = a - 1;
+      while (b >= ptStart[i] && p.obsCamera[ptObs[b]] > c) { ptObs[b + 1] = ptObs[b]; b--; }
+      ptObs[b + 1] = o;
+    }
+    for (let a = ptStart[i] + 1; a < ptStart[i + 1]; a++) {
+      if (p.obsCamera[ptObs[a]] === p.obsCamera[ptObs[a - 1]]) throw new Error('bundleAdjust: a point is observed twice by one camera');
+    }
+  }
+  let maxTrack = 0;
+  for (let i = 0; i < nPts; i++) maxTrack = Math.max(maxTrack, ptCount[i]);
+  // Per-observation column indices (6 pose + 3 intrinsics).
+  const cols = new Int32Array(9 * nObs);
+  for (let o = 0; o < nObs; o++) {
+    const c = p.obsCamera[o], b = p.cameraIntrinsics[c];
+    for (let k = 0; k < 6; k++) cols[9 * o + k] = poseIdx[6 * c + k];
+    for (let k = 0; k < 3; k++) cols[9 * o + 6 + k] = intrIdx[3 * b + k];
+  }
+
+  const res = new Float64Array(2 * nObs), Jc = new Float64Array(18 * nObs), Jp = new Float64Array(6 * nObs), wts = new Float64Array(nObs);
+  const S = new Float64Array(N * N), Udiag = new Float64Array(N), dc = new Float64Array(N);
+  const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts);
+  const Wbuf = new Float64Array(27 * maxTrack), Ybuf = new Float64Array(27 * maxTrack);
+  const Gbuf = new Int32Array(9 * maxTrack), Nbuf = new Int32Array(maxTrack);
+  const dp = new Float64Array(3 * nPts);
+  const candPoses = new Float64Array(p.poses.length), candIntr = new Float64Array(p.intrinsics.length), candPts = new Float64Array(p.points.length);
+  const Rd = new Float64Array(9);
+
+  const linearise = (): number => {
+    const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv } = p;
+    let cost = 0;
+    for (let o = 0; o < nObs; o++) {
+      const c = obsCamera[o], po = c * 12, io = cameraIntrinsics[c] * INTRINSICS_STRIDE, xo = obsPoint[o] * 3;
+      const X = points[xo], Y = points[xo + 1], Z = points[xo + 2];
+      const r00 = poses[po], r01 = poses[po + 1], r02 = poses[po + 2], r10 = poses[po + 4], r11 = poses[po + 5], r12 = poses[po + 6], r20 = poses[po + 8], r21 = poses[po + 9], r22 = poses[po + 10];
+      const ax = r00 * X + r01 * Y + r02 * Z, ay = r10 * X + r11 * Y + r12 * Z, az = r20 * X + r21 * Y + r22 * Z;
+      const x = ax + poses[po + 3], y = ay + poses[po + 7], z = az + poses[po + 11];
+      const jo = 18 * o, po6 = 6 * o;
+      if (z <= 1e-9) {
+        // Behind the camera: no gradient, a constant penalty so the cost stays comparable.
+        for (let k = 0; k < 18; k++) Jc[jo + k] = 0;
+        for (let k = 0; k < 6; k++) Jp[po6 + k] = 0;
+        res[2 * o] = 0; res[2 * o + 1] = 0; wts[o] = 0;
+        cost += 2 * delta * 1e3 - delta * delta;
+        continue;
+      }
+      const f = intrinsics[io], k1 = intrinsics[io + 3], k2 = intrinsics[io + 4];
+      const iz = 1 / z, xn = x * iz, yn = y * iz, r2 = xn * xn + yn * yn;
+      const d = 1 + k1 * r2 + k2 * r2 * r2, dd = k1 + 2 * k2 * r2;
+      const ru = f * d * xn + intrinsics[io + 1] - obsUv[2 * o], rv = f * d * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
+      const e2 = ru * ru + rv * rv;
+      let w = 1;
+      if (e2 <= delta * delta) cost += e2;
+      else { const e = Math.sqrt(e2); w = delta / e; cost += 2 * delta * e - delta * delta; }
+      res[2 * o] = ru; res[2 * o + 1] = rv; wts[o] = w;
+      const a00 = f * (d + 2 * xn * xn * dd), a01 = f * 2 * xn * yn * dd, a11 = f * (d + 2 * yn * yn * dd);
+      const c00 = a00 * iz, c01 = a01 * iz, c02 = -(a00 * xn + a01 * yn) * iz;
+      const c10 = a01 * iz, c11 = a11 * iz, c12 = -(a01 * xn + a11 * yn) * iz;
+      Jc[jo] = -c01 * az + c02 * ay; Jc[jo + 1] = c00 * az - c02 * ax; Jc[jo + 2] = -c00 * ay + c01 * ax;
+      Jc[jo + 3] = c00; Jc[jo + 4] = c01; Jc[jo + 5] = c02;
+      Jc[jo + 6] = d * xn; Jc[jo + 7] = f * r2 * xn; Jc[jo + 8] = f * r2 * r2 * xn;
+      Jc[jo + 9] = -c11 * az + c12 * ay; Jc[jo + 10] = c10 * az - c12 * ax; Jc[jo + 11] = -c10 * ay + c11 * ax;
+      Jc[jo + 12] = c10; Jc[jo + 13] = c11; Jc[jo + 14] = c12;
+      Jc[jo + 15] = d * yn; Jc[jo + 16] = f * r2 * yn; Jc[jo + 17] = f * r2 * r2 * yn;
+      Jp[po6] = c00 * r00 + c01 * r10 + c02 * r20; Jp[po6 + 1] = c00 * r01 + c01 * r11 + c02 * r21; Jp[po6 + 2] = c00 * r02 + c01 * r12 + c02 * r22;
+      Jp[po6 + 3] = c10 * r00 + c11 * r10 + c12 * r20; Jp[po6 + 4] = c10 * r01 + c11 * r11 + c12 * r21; Jp[po6 + 5] = c10 * r02 + c11 * r12 + c12 * r22;
+    }
+    return 0.5 * cost;
+  };
+
+  // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: computed once per
+  // linearisation into Ubase/gbase, copied into S/g for each damping trial.
+  const Ubase = new Float64Array(N * N), gbase = new Float64Array(N);
+  const accumulateCameraBlocks = () => {
+    Ubase.fill(0); gbase.fill(0);
+    for (let o = 0; o < nObs; o++) {
+      const w = wts[o];
+      if (w === 0) continue;
+      const jo = 18 * o, co = 9 * o, ru = res[2 * o], rv = res[2 * o + 1];
+      for (let a = 0; a < 9; a++) {
+        const ga = cols[co + a];
+        if (ga < 0) continue;
+        const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + 9 + a] * w;
+        gbase[ga] += ja0 * ru + ja1 * rv;
+        for (let b = a; b < 9; b++) {
+          const gb = cols[co + b];
+          if (gb < 0) continue;
+          const v = ja0 * Jc[jo + b] + ja1 * Jc[jo + 9 + b];
+          if (ga <= gb) Ubase[ga * N + gb] += v; else Ubase[gb * N + ga] += v;
+        }
+      }
+    }
+    for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
+  };
+
+  /**
+   * Assembles the reduced camera system S0 = U - W V^-1 W^T (upper triangle, undamped cameras) and the reduced
+   * gradient, with the point blocks damped by `mu`. Observations of a point are sorted by camera, so free pose
+   * columns of an earlier observation always precede the later one's and all intrinsic columns (numbered after
+   * every pose): the scatter into the upper triangle needs no index comparison except between intrinsics.
+   */
+  let timeAssembly = 0, timeFactor = 0;
+  const S0 = new Float64Array(N * N), gRed = new Float64Array(N), Npose = new Int32Array(maxTrack);
+  const assemble = (mu: number): void => {
+    const ta = performance.now();
+    S0.set(Ubase);
+    gRed.set(gbase);
+    for (let pt = 0; pt < nPts; pt++) {
+      if (!ptFree[pt]) continue;
+      const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
+      let v00 = 0, v01 = 0, v02 = 0, v11 = 0, v12 = 0, v22 = 0, g0 = 0, g1 = 0, g2 = 0;
+      for (let m = 0; m < k; m++) {
+        const o = ptObs[s0 + m], w = wts[o], q = 6 * o;
+        const p0 = Jp[q], p1 = Jp[q + 1], p2 = Jp[q + 2], p3 = Jp[q + 3], p4 = Jp[q + 4], p5 = Jp[q + 5];
+        v00 += w * (p0 * p0 + p3 * p3); v01 += w * (p0 * p1 + p3 * p4); v02 += w * (p0 * p2 + p3 * p5);
+        v11 += w * (p1 * p1 + p4 * p4); v12 += w * (p1 * p2 + p4 * p5); v22 += w * (p2 * p2 + p5 * p5);
+        const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
+        g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
+        // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only (pose columns first).
+        const jo = 18 * o, wb = 27 * m, co = 9 * o;
+        let na = 0, np = 0;
+        for (let a = 0; a < 9; a++) {
+          const ga = cols[co + a];
+          if (ga < 0) continue;
+          const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + 9 + a] * w;
+          Wbuf[wb + 3 * na] = ja0 * p0 + ja1 * p3;
+          Wbuf[wb + 3 * na + 1] = ja0 * p1 + ja1 * p4;
+          Wbuf[wb + 3 * na + 2] = ja0 * p2 + ja1 * p5;
+          Gbuf[9 * m + na] = ga;
+          na++;
+          if (a < 6) np++;
+        }
+        Nbuf[m] = na;
+        Npose[m] = np;
+      }
+      v00 += mu * Math.max(v00, 1e-9); v11 += mu * Math.max(v11, 1e-9); v22 += mu * Math.max(v22, 1e-9);
+      // Closed-form inverse of the symmetric 3 x 3.
+      const i00 = v11 * v22 - v12 * v12, i01 = v02 * v12 - v01 * v22, i02 = v01 * v12 - v02 * v11;
+      const det = v00 * i00 + v01 * i01 + v02 * i02;
+      const vo = 6 * pt;
+      if (!(det > 1e-300)) { Vinv.fill(0, vo, vo + 6); gp[3 * pt] = 0; gp[3 * pt + 1] = 0; gp[3 * pt + 2] = 0; continue; }
+      const id = 1 / det;
+      const w00 = i00 * id, w01 = i01 * id, w02 = i02 * id, w11 = (v00 * v22 - v02 * v02) * id, w12 = (v01 * v02 - v00 * v12) * id, w22 = (v00 * v11 - v01 * v01) * id;
+      Vinv[vo] = w00; Vinv[vo + 1] = w01; Vinv[vo + 2] = w02; Vinv[vo + 3] = w11; Vinv[vo + 4] = w12; Vinv[vo + 5] = w22;
+      gp[3 * pt] = g0; gp[3 * pt + 1] = g1; gp[3 * pt + 2] = g2;
+      // Y_o = W_o V^-1; g_c -= Y_o g_p
+      for (let m = 0; m < k; m++) {
+        const wb = 27 * m, na = Nbuf[m];
+        for (let a = 0; a < na; a++) {
+          const x0 = Wbuf[wb + 3 * a], x1 = Wbuf[wb + 3 * a + 1], x2 = Wbuf[wb + 3 * a + 2];
+          const y0 = x0 * w00 + x1 * w01 + x2 * w02, y1 = x0 * w01 + x1 * w11 + x2 * w12, y2 = x0 * w02 + x1 * w12 + x2 * w22;
+          Ybuf[wb + 3 * a] = y0; Ybuf[wb + 3 * a + 1] = y1; Ybuf[wb + 3 * a + 2] = y2;
+          gRed[Gbuf[9 * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
+        }
+      }
+      // S0 -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle).
+      for (let m1 = 0; m1 < k; m1++) {
+        const yb = 27 * m1, n1 = Nbuf[m1], np1 = Npose[m1], gb1 = 9 * m1;
+        for (let m2 = m1; m2 < k; m2++) {
+          const wb = 27 * m2, n2 = Nbuf[m2], np2 = Npose[m2], gb2 = 9 * m2;
+          const same = m1 === m2;
+          // Rows of o1's pose columns: every column of o2 lies to the right (or on the diagonal when same).
+          for (let a = 0; a < np1; a++) {
+            const row = Gbuf[gb1 + a] * N;
+            const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
+            for (let b = same ? a : 0; b < n2; b++) {
+              S0[row + Gbuf[gb2 + b]] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
+            }
+          }
+          // Rows of o1's intrinsic columns: o2's pose columns lie to the left (transpose); intrinsics compare.
+          for (let a = np1; a < n1; a++) {
+            const ga = Gbuf[gb1 + a];
+            const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
+            if (!same) {
+              for (let b = 0; b < np2; b++) {
+                S0[Gbuf[gb2 + b] * N + ga] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
+              }
+            }
+            for (let b = same ? a : np2; b < n2; b++) {
+              const gb = Gbuf[gb2 + b];
+              const v = y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
+              if (ga < gb) S0[ga * N + gb] -= v;
+              else if (ga > gb) S0[gb * N + ga] -= v;
+              else S0[ga * N + ga] -= same ? v : 2 * v; // a shared intrinsic seen by both observations
+            }
+          }
+        }
+      }
+    }
+    timeAssembly += performance.now() - ta;
+  };
+
+  /** Damps the reduced system's camera diagonal by lambda, solves it; fills dc and dp. False when not positive definite. */
+  const solveReduced = (lambda: number): boolean => {
+    const tf = performance.now();
+    S.set(S0);
+    for (let i = 0; i < N; i++) S[i * N + i] += lambda * Math.max(Udiag[i], 1e-6);
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) S[j * N + i] = S[i * N + j];
+    if (N > 0) {
+      const ok = cholesky(S, N);
+      if (!ok) { timeFactor += performance.now() - tf; return false; }
+      for (let i = 0; i < N; i++) dc[i] = -gRed[i];
+      choleskySolve(S, N, dc);
+    }
+    timeFactor += performance.now() - tf;
+    // Back-substitution for the points: dp = -V^-1 (g_p + sum_o W_o^T dc_o).
+    for (let pt = 0; pt < nPts; pt++) {
+      if (!ptFree[pt]) { dp[3 * pt] = 0; dp[3 * pt + 1] = 0; dp[3 * pt + 2] = 0; continue; }
+      const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
+      let b0 = gp[3 * pt], b1 = gp[3 * pt + 1], b2 = gp[3 * pt + 2];
+      for (let m = 0; m < k; m++) {
+        const o = ptObs[s0 + m], w = wts[o], jo = 18 * o, co = 9 * o, q = 6 * o;
+        // (J_c dc) for this observation, then Jp^T w (J_c dc)
+        let e0 = 0, e1 = 0;
+        for (let a = 0; a < 9; a++) {
+          const ga = cols[co + a];
+          if (ga < 0) continue;
+          e0 += Jc[jo + a] * dc[ga]; e1 += Jc[jo + 9 + a] * dc[ga];
+        }
+        e0 *= w; e1 *= w;
+        b0 += Jp[q] * e0 + Jp[q + 3] * e1; b1 += Jp[q + 1] * e0 + Jp[q + 4] * e1; b2 += Jp[q + 2] * e0 + Jp[q + 5] * e1;
+      }
+      const vo = 6 * pt;
+      dp[3 * pt] = -(Vinv[vo] * b0 + Vinv[vo + 1] * b1 + Vinv[vo + 2] * b2);
+      dp[3 * pt + 1] = -(Vinv[vo + 1] * b0 + Vinv[vo + 3] * b1 + Vinv[vo + 4] * b2);
+      dp[3 * pt + 2] = -(Vinv[vo + 2] * b0 + Vinv[vo + 4] * b1 + Vinv[vo + 5] * b2);
+    }
+    return true;
+  };
+
+  const applyStep = () => {
+    candPoses.set(p.poses); candIntr.set(p.intrinsics); candPts.set(p.points);
+    for (let c = 0; c < nCam; c++) {
+      const b = 6 * c;
+      const w0 = poseIdx[b] >= 0 ? dc[poseIdx[b]] : 0, w1 = poseIdx[b + 1] >= 0 ? dc[poseIdx[b + 1]] : 0, w2 = poseIdx[b + 2] >= 0 ? dc[poseIdx[b + 2]] : 0;
+      const po = 12 * c;
+      if (w0 !== 0 || w1 !== 0 || w2 !== 0) {
+        angleAxisToRotation(w0, w1, w2, Rd);
+        for (let r = 0; r < 3; r++) for (let col = 0; col < 3; col++) {
+          candPoses[po + r * 4 + col] = Rd[r * 3] * p.poses[po + col] + Rd[r * 3 + 1] * p.poses[po + 4 + col] + Rd[r * 3 + 2] * p.poses[po + 8 + col];
+        }
+      }
+      for (let k = 0; k < 3; k++) if (poseIdx[b + 3 + k] >= 0) candPoses[po + 4 * k + 3] += dc[poseIdx[b + 3 + k]];
+    }
+    for (let i = 0; i < nIntr; i++) {
+      const io = i * INTRINSICS_STRIDE;
+      if (intrIdx[3 * i] >= 0) candIntr[io] += dc[intrIdx[3 * i]];
+      if (intrIdx[3 * i + 1] >= 0) candIntr[io + 3] += dc[intrIdx[3 * i + 1]];
+      if (intrIdx[3 * i + 2] >= 0) candIntr[io + 4] += dc[intrIdx[3 * i + 2]];
+    }
+    for (let k = 0; k < 3 * nPts; k++) candPts[k] += dp[k];
+  };
+
+  const initial = reprojectionStats(p, delta);
+  let cost = linearise();
+  const initialCost = cost;
+  let lambda = opts.initialLambda ?? 1e-4;
+  let it = 0;
+  const trial: BundleProblem = { ...p, poses: candPoses, intrinsics: candIntr, points: candPts };
+  // Points are damped lightly and independently of lambda, so one assembly serves every lambda tried in an
+  // iteration (damping the cameras alone is exact LM on the reduced system); after two rejections the points are
+  // damped by lambda as well (full Levenberg-Marquardt), which always yields a descent step for large lambda.
+  const pointDampingFloor = 1e-8;
+  for (; it < maxIt; it++) {
+    accumulateCameraBlocks();
+    assemble(pointDampingFloor);
+    let accepted = false, done = false;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor));
+      if (!solveReduced(lambda)) { lambda *= 10; continue; }
+      applyStep();
+      if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
+      const newCost = reprojectionStats(trial, delta).cost;
+      if (newCost < cost) {
+        p.poses.set(candPoses); p.intrinsics.set(candIntr); p.points.set(candPts);
+        const rel = (cost - newCost) / Math.max(cost, 1e-300);
+        lambda = Math.max(1e-10, lambda / 3);
+        accepted = true;
+        cost = linearise();
+        if (rel < ftol) done = true;
+        break;
+      }
+      lambda *= 10;
+    }
+    if (!accepted || done) { it++; break; }
+  }
+  const fin = reprojectionStats(p, delta);
+  return { initialCost, finalCost: fin.cost, initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
+}

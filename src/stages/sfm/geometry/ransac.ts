@@ -1,0 +1,106 @@
+/**
+ * LO-RANSAC (Chum et al. 2003, in the "inner RANSAC"-free simple form that COLMAP and PoseLib use): minimal
+ * samples, MSAC scoring (truncated squared residuals), and each time a sample beats the best model a local
+ * optimisation re-estimates the model from all its inliers with the non-minimal solver, repeated while it improves.
+ * The iteration count adapts to the best inlier ratio so far.
+ */
+import { makeRng, ransacIterations, sampleDistinct } from './linalg';
+
+export interface RansacEstimator<Model> {
+  sampleSize: number;
+  /** Models from a minimal sample (several for the 5-point solver, none when degenerate). */
+  minimal(sample: Uint32Array): Model[];
+  /** A model from many points (least squares); null when it fails. */
+  nonMinimal(indices: Uint32Array, count: number): Model | null;
+  /** Squared residual of point i under the model (in the units of the threshold, squared). */
+  residual2(model: Model, i: number): number;
+}
+
+export interface RansacOptions {
+  /** Inlier threshold (same units as sqrt(residual2)). */
+  threshold: number;
+  confidence?: number;
+  minIterations?: number;
+  maxIterations?: number;
+  seed?: number;
+  /** Local optimisation steps per improvement (0 disables LO). */
+  loSteps?: number;
+}
+
+export interface RansacResult<Model> {
+  model: Model;
+  inliers: Uint8Array;
+  inlierCount: number;
+  score: number;
+  iterations: number;
+}
+
+export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: RansacOptions): RansacResult<Model> | null {
+  const s = est.sampleSize;
+  if (n < s) return null;
+  const thr2 = opts.threshold * opts.threshold;
+  const confidence = opts.confidence ?? 0.9999;
+  const minIt = opts.minIterations ?? 50;
+  const maxIt = opts.maxIterations ?? 5000;
+  const loSteps = opts.loSteps ?? 4;
+  const rng = makeRng(opts.seed ?? 12345);
+  const sample = new Uint32Array(s);
+  const idx = new Uint32Array(n);
+
+  // Scoring bails out as soon as the partial MSAC score exceeds the bound (the best so far): most hypotheses are
+  // bad and are rejected after a fraction of the points.
+  const score = (m: Model, bound = Infinity): { score: number; count: number } => {
+    let sc = 0, count = 0;
+    for (let i = 0; i < n; i++) {
+      const r = est.residual2(m, i);
+      if (r < thr2) { sc += r; count++; } else sc += thr2;
+      if (sc >= bound) return { score: Infinity, count: 0 };
+    }
+    return { score: sc, count };
+  };
+  const inliersOf = (m: Model, t2: number): number => {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (est.residual2(m, i) < t2) idx[k++] = i;
+    return k;
+  };
+
+  let best: Model | null = null, bestScore = Infinity, bestCount = 0;
+  let needed = maxIt;
+  let it = 0;
+  for (; it < needed && it < maxIt; it++) {
+    sampleDistinct(rng, n, s, sample);
+    const models = est.minimal(sample);
+    for (const m of models) {
+      const sc = score(m, bestScore);
+      if (sc.score >= bestScore) continue;
+      best = m; bestScore = sc.score; bestCount = sc.count;
+      // Local optimisation: re-fit on the inliers (with a slightly wider threshold first, as LO-RANSAC does, so
+      // that inliers the minimal model just missed are pulled in), keep while the score improves.
+      for (let step = 0; step < loSteps; step++) {
+        const widen = step === 0 ? 2.25 : 1; // (1.5 x threshold)^2
+        const k = inliersOf(best, thr2 * widen);
+        if (k < s) break;
+        const refined = est.nonMinimal(idx, k);
+        if (!refined) break;
+        const rs = score(refined);
+        if (rs.score < bestScore) { best = refined; bestScore = rs.score; bestCount = rs.count; }
+        else break;
+      }
+      needed = ransacIterations(bestCount / n, s, confidence, minIt, maxIt);
+    }
+  }
+  if (!best) return null;
+  // Final polish on the inliers of the best model.
+  const k = inliersOf(best, thr2);
+  if (k >= s) {
+    const refined = est.nonMinimal(idx, k);
+    if (refined) {
+      const rs = score(refined);
+      if (rs.score <= bestScore) { best = refined; bestScore = rs.score; bestCount = rs.count; }
+    }
+  }
+  const inliers = new Uint8Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) if (est.residual2(best, i) < thr2) { inliers[i] = 1; count++; }
+  return { model: best, inliers, inlierCount: count, score: bestScore, iterations: it };
+}

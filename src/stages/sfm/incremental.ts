@@ -1,0 +1,619 @@
+/**
+ * Incremental structure from motion (the COLMAP recipe) on the geometric back end in ./geometry:
+ *
+ * 1. Geometric verification of every matched pair: E by 5-point LO-RANSAC when both focal lengths are trusted
+ *    (EXIF), F by 8-point LO-RANSAC otherwise; a homography by LO-RANSAC for the degeneracy check (H inliers / E or
+ *    F inliers). Sampson / transfer thresholds in pixels.
+ * 2. Tracks: union-find over the verified matches; a track holding two features of one image is dropped.
+ * 3. Initial pair: among pairs with a low H/E ratio, the one with the most points triangulated at a useful angle
+ *    (relative pose from E, cheirality, angle >= 2 deg), preferring trusted focal lengths. Two-view BA.
+ * 4. Next image: the one seeing the most triangulated points; P3P LO-RANSAC + LM (with the 6-point DLT and focal
+ *    refinement when its focal is an unshared guess). Then: triangulate its new tracks, continue existing ones,
+ *    local BA over it and its most connected neighbours, filter observations over 4 px and points under 1.5 deg.
+ * 5. Global BA whenever the model grew by 20% since the last one, followed by re-triangulation of the tracks that
+ *    have no point yet and filtering; images that failed are retried after the model grows and once more at the end.
+ * 6. The result is put in a normalised frame: camera centres' centroid at the origin, their median distance to it
+ *    1 (stats: normScale s, normTx/Ty/Tz t, with result = s * (world + t); no rotation).
+ */
+import { throwIfAborted } from '../../core/errors';
+import { INTRINSICS_STRIDE, pixelToNormalised } from './geometry/camera';
+import { bundleAdjust, type BundleOptions, type BundleProblem } from './geometry/bundle';
+import { estimateEssential, estimateFundamental, sampson2, type RelativePose } from './geometry/essential';
+import { makeRng } from './geometry/linalg';
+import { estimateHomography } from './geometry/homography';
+import { estimateAbsolutePose } from './geometry/pnp';
+import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
+import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
+
+export const DEFAULT_SFM_OPTIONS: SfmOptions = {
+  twoViewErrorPx: 4,
+  minPairInliers: 15,
+  maxHomographyRatio: 0.8,
+  minRegistrationMatches: 30,
+  minPnpInliers: 20,
+  pnpErrorPx: 8,
+  maxReprojectionPx: 4,
+  minTriangulationAngleDeg: 1.5,
+  minInitAngleDeg: 4,
+  localBundleSize: 8,
+  globalBundleGrowth: 1.2,
+  maxRegistrationAttempts: 3,
+};
+
+interface VerifiedPair {
+  i: number;
+  j: number;
+  /** Inlier feature pairs [a0, b0, a1, b1, ...]. */
+  inliers: Uint32Array;
+  hRatio: number;
+  calibrated: boolean;
+}
+
+export async function reconstructIncremental(input: SfmInput): Promise<SfmResult> {
+  const opt: SfmOptions = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
+  const t0 = performance.now();
+  const { images, signal } = input;
+  const nImg = images.length;
+  const progress = (done: number, total: number, message: string) => input.progress?.(done, total, message);
+  const shared = !!input.sharedIntrinsics;
+
+  // ---- intrinsics ----
+  const nBlocks = shared ? 1 : nImg;
+  const intr = new Float64Array(nBlocks * INTRINSICS_STRIDE);
+  const camBlock = new Uint32Array(nImg);
+  const blockTrusted = new Uint8Array(nBlocks);
+  for (let b = 0; b < nBlocks; b++) {
+    // A shared block starts from the median prior of the images (and is trusted when all come from EXIF).
+    const members = shared ? images : [images[b]];
+    const focals = members.map((m) => m.focalPrior).sort((x, y) => x - y);
+    const ref = members[0];
+    intr.set([focals[Math.floor(focals.length / 2)], ref.cx, ref.cy, 0, 0], b * INTRINSICS_STRIDE);
+    blockTrusted[b] = members.every((m) => m.focalFromExif) ? 1 : 0;
+  }
+  for (let i = 0; i < nImg; i++) camBlock[i] = shared ? 0 : i;
+  // A shared block also holds one principal point, the first image's: shared intrinsics mean one sensor and one
+  // image size.
+  const focalOf = (img: number) => intr[camBlock[img] * INTRINSICS_STRIDE];
+  const normalise = (img: number, u: number, v: number, out: Float64Array, k = 0) => pixelToNormalised(intr, camBlock[img] * INTRINSICS_STRIDE, u, v, out, k);
+
+  // ---- 1. geometric verification ----
+  const verified: VerifiedPair[] = [];
+  const pairStats = { pairs: input.pairs.length, verified: 0 };
+  for (let p = 0; p < input.pairs.length; p++) {
+    if (p % 8 === 0) {
+      throwIfAborted(signal);
+      progress(p, input.pairs.length, 'Verifying image pairs');
+      await yieldToEventLoop();
+    }
+    const pair = input.pairs[p];
+    const m = pair.matches.length / 2;
+    if (m < opt.minPairInliers) continue;
+    const A = images[pair.i].points, B = images[pair.j].points;
+    const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
+    for (let k = 0; k < m; k++) {
+      const a = pair.matches[2 * k], b = pair.matches[2 * k + 1];
+      normalise(pair.i, A[2 * a], A[2 * a + 1], x1, k);
+      normalise(pair.j, B[2 * b], B[2 * b + 1], x2, k);
+    }
+    const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
+    const thr = opt.twoViewErrorPx / fAvg;
+    const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+    // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
+    // inliers, plenty for a well-determined model); all matches are then classified with the final model.
+    const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
+    const model = calibrated ? estimateEssential(s1, s2, thr, { seed: p + 1 }) : estimateFundamental(s1, s2, thr, { seed: p + 1 });
+    if (!model) continue;
+    const thr2 = thr * thr;
+    let count = 0;
+    const inlierMask = new Uint8Array(m);
+    for (let k = 0; k < m; k++) if (sampson2(model.model, x1, x2, k) < thr2) { inlierMask[k] = 1; count++; }
+    if (count < opt.minPairInliers) continue;
+    const H = estimateHomography(s1, s2, thr, { seed: p + 7 });
+    const inl = new Uint32Array(2 * count);
+    let k2 = 0;
+    for (let k = 0; k < m; k++) if (inlierMask[k]) { inl[k2++] = pair.matches[2 * k]; inl[k2++] = pair.matches[2 * k + 1]; }
+    verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated });
+  }
+  pairStats.verified = verified.length;
+  const tVerify = performance.now();
+
+  // ---- 2. tracks ----
+  const featOffset = new Uint32Array(nImg + 1);
+  for (let i = 0; i < nImg; i++) featOffset[i + 1] = featOffset[i] + images[i].points.length / 2;
+  const nNodes = featOffset[nImg];
+  const nodeImage = new Uint32Array(nNodes);
+  for (let i = 0; i < nImg; i++) nodeImage.fill(i, featOffset[i], featOffset[i + 1]);
+  const parent = new Int32Array(nNodes).map((_, k) => k);
+  const find = (x: number): number => {
+    while (parent[x] !== x) { parent[x] = parent[parent[x]]; x = parent[x]; }
+    return x;
+  };
+  for (const vp of verified) {
+    for (let k = 0; k < vp.inliers.length; k += 2) {
+      const a = find(featOffset[vp.i] + vp.inliers[k]), b = find(featOffset[vp.j] + vp.inliers[k + 1]);
+      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+    }
+  }
+  const rootSize = new Uint32Array(nNodes);
+  for (let k = 0; k < nNodes; k++) rootSize[find(k)]++;
+  const rootTrack = new Int32Array(nNodes).fill(-1);
+  let nTracks = 0;
+  for (let k = 0; k < nNodes; k++) if (parent[k] === k && rootSize[k] >= 2) rootTrack[k] = nTracks++;
+  const trackStart = new Uint32Array(nTracks + 1);
+  for (let k = 0; k < nNodes; k++) { const t = rootTrack[find(k)]; if (t >= 0) trackStart[t + 1]++; }
+  for (let t = 0; t < nTracks; t++) trackStart[t + 1] += trackStart[t];
+  const trackNodes = new Uint32Array(trackStart[nTracks]);
+  {
+    const fill = trackStart.slice(0, nTracks);
+    for (let k = 0; k < nNodes; k++) { const t = rootTrack[find(k)]; if (t >= 0) trackNodes[fill[t]++] = k; }
+  }
+  // Drop tracks with two features of one image (inconsistent matches merged by transitivity).
+  const trackValid = new Uint8Array(nTracks);
+  const seenStamp = new Int32Array(nImg).fill(-1);
+  let dropped = 0;
+  for (let t = 0; t < nTracks; t++) {
+    let ok = 1;
+    for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+      const im = nodeImage[trackNodes[q]];
+      if (seenStamp[im] === t) { ok = 0; break; }
+      seenStamp[im] = t;
+    }
+    trackValid[t] = ok;
+    if (!ok) dropped++;
+  }
+  const nodeTrack = new Int32Array(nNodes).fill(-1);
+  for (let t = 0; t < nTracks; t++) if (trackValid[t]) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) nodeTrack[trackNodes[q]] = t;
+
+  // ---- reconstruction state ----
+  const poses = new Float64Array(12 * nImg);
+  const registered = new Uint8Array(nImg);
+  const attempts = new Uint8Array(nImg);
+  const failReason: (string | null)[] = new Array(nImg).fill(null);
+  const points = new Float64Array(3 * nTracks);
+  const hasPoint = new Uint8Array(nTracks);
+  const obsOk = new Uint8Array(nNodes);
+  const uvOf = (node: number, out: Float64Array, k = 0) => {
+    const im = nodeImage[node], f = node - featOffset[im];
+    out[2 * k] = images[im].points[2 * f];
+    out[2 * k + 1] = images[im].points[2 * f + 1];
+  };
+  const tmpUv = new Float64Array(2);
+  const reprojErr2 = (node: number, X: ArrayLike<number>, xo = 0): number => {
+    const im = nodeImage[node], po = 12 * im, io = camBlock[im] * INTRINSICS_STRIDE;
+    uvOf(node, tmpUv);
+    const x = poses[po] * X[xo] + poses[po + 1] * X[xo + 1] + poses[po + 2] * X[xo + 2] + poses[po + 3];
+    const y = poses[po + 4] * X[xo] + poses[po + 5] * X[xo + 1] + poses[po + 6] * X[xo + 2] + poses[po + 7];
+    const z = poses[po + 8] * X[xo] + poses[po + 9] * X[xo + 1] + poses[po + 10] * X[xo + 2] + poses[po + 11];
+    if (z <= 0) return Infinity;
+    const xn = x / z, yn = y / z, r2 = xn * xn + yn * yn, d = 1 + intr[io + 3] * r2 + intr[io + 4] * r2 * r2;
+    const du = intr[io] * d * xn + intr[io + 1] - tmpUv[0], dv = intr[io] * d * yn + intr[io + 2] - tmpUv[1];
+    return du * du + dv * dv;
+  };
+  const maxErr2 = opt.maxReprojectionPx * opt.maxReprojectionPx;
+
+  // Scratch for triangulation.
+  let scratchViews = new Uint32Array(64), scratchXn = new Float64Array(128), scratchNodes = new Uint32Array(64), scratchCentres = new Float64Array(192);
+  const Xtmp = new Float64Array(3);
+  /** (Re)triangulates track t from its registered observations; drops the worst observations over the threshold. */
+  const triangulateTrack = (t: number): boolean => {
+    let n = 0;
+    const len = trackStart[t + 1] - trackStart[t];
+    if (scratchViews.length < len) { scratchViews = new Uint32Array(len * 2); scratchXn = new Float64Array(len * 4); scratchNodes = new Uint32Array(len * 2); scratchCentres = new Float64Array(len * 6); }
+    for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+      const node = trackNodes[q], im = nodeImage[node];
+      if (!registered[im]) continue;
+      scratchNodes[n++] = node;
+    }
+    while (n >= 2) {
+      for (let k = 0; k < n; k++) {
+        const node = scratchNodes[k], im = nodeImage[node];
+        scratchViews[k] = im;
+        uvOf(node, tmpUv);
+        normalise(im, tmpUv[0], tmpUv[1], scratchXn, k);
+      }
+      if (!triangulateDlt(poses, scratchViews, scratchXn, n, Xtmp)) return false;
+      let worst = -1, worstErr = maxErr2;
+      for (let k = 0; k < n; k++) {
+        const e = reprojErr2(scratchNodes[k], Xtmp);
+        if (e > worstErr) { worstErr = e; worst = k; }
+      }
+      if (worst < 0) break;
+      scratchNodes[worst] = scratchNodes[n - 1];
+      n--;
+    }
+    if (n < 2) return false;
+    for (let k = 0; k < n; k++) cameraCentreOf(poses, nodeImage[scratchNodes[k]], scratchCentres, k);
+    if (maxRayAngleDeg(scratchCentres, n, Xtmp) < opt.minTriangulationAngleDeg) return false;
+    for (let q = trackStart[t]; q < trackStart[t + 1]; q++) obsOk[trackNodes[q]] = 0;
+    for (let k = 0; k < n; k++) obsOk[scratchNodes[k]] = 1;
+    points.set(Xtmp, 3 * t);
+    hasPoint[t] = 1;
+    return true;
+  };
+
+  /** Observations over the threshold are dropped; points left with < 2 or a small angle are removed. */
+  const filterTracks = (tracks: Iterable<number>): { obsRemoved: number; pointsRemoved: number } => {
+    let obsRemoved = 0, pointsRemoved = 0;
+    for (const t of tracks) {
+      if (!hasPoint[t]) continue;
+      let n = 0;
+      for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+        const node = trackNodes[q];
+        if (!obsOk[node]) continue;
+        if (!registered[nodeImage[node]] || reprojErr2(node, points, 3 * t) > maxErr2) { obsOk[node] = 0; obsRemoved++; continue; }
+        if (scratchCentres.length < 3 * (n + 1)) { const c = new Float64Array(6 * (n + 1)); c.set(scratchCentres); scratchCentres = c; }
+        cameraCentreOf(poses, nodeImage[node], scratchCentres, n);
+        n++;
+      }
+      if (n < 2 || maxRayAngleDeg(scratchCentres, n, points.subarray(3 * t, 3 * t + 3)) < opt.minTriangulationAngleDeg) {
+        hasPoint[t] = 0;
+        for (let q = trackStart[t]; q < trackStart[t + 1]; q++) obsOk[trackNodes[q]] = 0;
+        pointsRemoved++;
+      }
+    }
+    return { obsRemoved, pointsRemoved };
+  };
+
+  let gaugeCam = -1, scaleCam = -1, scaleCoord = 0;
+  /** Bundle adjustment over the given free images and points (all registered observers included, others fixed). */
+  const runBundle = (free: Set<number>, tracks: number[], global: boolean, structureOnly = false, final = false): void => {
+    // Two passes (count, fill) into typed arrays: no per-observation allocation.
+    let nObs = 0;
+    for (const t of tracks) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) nObs += obsOk[trackNodes[q]];
+    const obsCam = new Uint32Array(nObs), obsPt = new Uint32Array(nObs), obsUv = new Float64Array(2 * nObs);
+    const pts = new Float64Array(3 * tracks.length);
+    const observers = new Set<number>();
+    let o = 0;
+    for (let k = 0; k < tracks.length; k++) {
+      const t = tracks[k];
+      pts[3 * k] = points[3 * t]; pts[3 * k + 1] = points[3 * t + 1]; pts[3 * k + 2] = points[3 * t + 2];
+      for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+        const node = trackNodes[q];
+        if (!obsOk[node]) continue;
+        const im = nodeImage[node];
+        obsCam[o] = im; obsPt[o] = k;
+        uvOf(node, obsUv, o);
+        if (!observers.has(im)) observers.add(im);
+        o++;
+      }
+    }
+    if (!nObs) return;
+    const constantPoses = new Uint8Array(nImg);
+    let nConst = 0;
+    for (const im of observers) if (!free.has(im)) { constantPoses[im] = 1; nConst++; }
+    // Intermediate global adjustments only correct drift between local ones: a few iterations; the final one converges.
+    const bopts: BundleOptions = { constantPoses, huberDelta: 2, maxIterations: final ? 50 : global ? 10 : 8, functionTolerance: final ? 1e-7 : global ? 1e-5 : 1e-4 };
+    // Gauge: a local window is anchored by the fixed cameras around it when there are at least two; otherwise
+    // (and always in global BA) the first image is held, and one translation coordinate of the second initial
+    // image (or, when that one is not free, of another free camera) fixes the scale.
+    if (!structureOnly && (global || nConst < 2)) {
+      if (observers.has(gaugeCam)) { constantPoses[gaugeCam] = 1; nConst++; }
+      let sc = free.has(scaleCam) && observers.has(scaleCam) && !constantPoses[scaleCam] ? scaleCam : -1;
+      if (sc < 0 && nConst < 2) for (const im of free) if (observers.has(im) && !constantPoses[im]) { sc = im; break; }
+      if (sc >= 0) {
+        let coord = sc === scaleCam ? scaleCoord : 0;
+        if (sc !== scaleCam) for (let k = 1; k < 3; k++) if (Math.abs(poses[12 * sc + 4 * k + 3]) > Math.abs(poses[12 * sc + 4 * coord + 3])) coord = k;
+        bopts.fixedTranslation = { camera: sc, coordinate: coord };
+      }
+    }
+    // Focal: refined where it is a guess; in global BA also the EXIF focal (COLMAP's default), and k1, k2 on request.
+    const constIntr = new Uint8Array(nBlocks);
+    let anyFree = false;
+    // An EXIF focal is only refined once five views constrain it (two views of a converging pair are a critical
+    // configuration for the focal length).
+    let nReg = 0;
+    for (let i = 0; i < nImg; i++) nReg += registered[i];
+    const refineTrusted = global && nReg >= 5;
+    for (let b = 0; b < nBlocks; b++) {
+      constIntr[b] = structureOnly || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
+      if (!constIntr[b]) anyFree = true;
+    }
+    // A per-view focal is only refined when its camera is free.
+    if (!shared) for (let b = 0; b < nBlocks; b++) if (!free.has(b)) constIntr[b] = 1;
+    bopts.refineFocal = anyFree;
+    bopts.constantIntrinsics = constIntr;
+    bopts.refineDistortion = global && !!input.refineDistortion;
+    const problem: BundleProblem = {
+      poses, intrinsics: intr, cameraIntrinsics: camBlock, points: pts,
+      obsCamera: obsCam, obsPoint: obsPt, obsUv,
+    };
+    const rep = bundleAdjust(problem, bopts);
+    baStats.runs++;
+    baStats.seconds += rep.seconds;
+    baStats.assembly += rep.assemblySeconds;
+    baStats.factor += rep.factorSeconds;
+    baStats.iterations += rep.iterations;
+    if (global) baStats.globalRuns++;
+    for (let k = 0; k < tracks.length; k++) { const t = tracks[k]; points[3 * t] = pts[3 * k]; points[3 * t + 1] = pts[3 * k + 1]; points[3 * t + 2] = pts[3 * k + 2]; }
+  };
+  const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
+  let lateRegistered = 0;
+  let initDespiteHomography = 0;
+
+  const allPointTracks = (): number[] => {
+    const out: number[] = [];
+    for (let t = 0; t < nTracks; t++) if (hasPoint[t]) out.push(t);
+    return out;
+  };
+  const registeredSet = (): Set<number> => {
+    const s = new Set<number>();
+    for (let i = 0; i < nImg; i++) if (registered[i]) s.add(i);
+    return s;
+  };
+  const globalBundle = (final = false) => {
+    const tracks = allPointTracks();
+    runBundle(registeredSet(), tracks, true, false, final);
+    filterTracks(tracks);
+    // Re-triangulate tracks that have no point yet (poses have improved), then adjust and filter once more.
+    // The new points are refined with the cameras held (a structure-only adjustment: no camera system to solve).
+    const added: number[] = [];
+    for (let t = 0; t < nTracks; t++) if (trackValid[t] && !hasPoint[t] && triangulateTrack(t)) added.push(t);
+    if (added.length) {
+      runBundle(new Set(), added, false, true);
+      filterTracks(added);
+    }
+    return added.length;
+  };
+
+  // ---- 3. initial pair ----
+  const result = (reasonAll?: string): SfmResult => finish(reasonAll);
+  const candidates = verified
+    .filter((v) => v.hRatio <= opt.maxHomographyRatio)
+    .sort((a, b) => trustScore(b) - trustScore(a) || b.inliers.length - a.inliers.length)
+    .slice(0, 30);
+  function trustScore(v: VerifiedPair): number {
+    return blockTrusted[camBlock[v.i]] + blockTrusted[camBlock[v.j]];
+  }
+  type Init = { pair: VerifiedPair; pose: RelativePose; good: number };
+  const searchInit = (list: VerifiedPair[]): Init | null => {
+    let init: Init | null = null;
+    for (const cand of list) {
+      throwIfAborted(signal);
+      const m = cand.inliers.length / 2;
+      const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
+      const A = images[cand.i].points, B = images[cand.j].points;
+      for (let k = 0; k < m; k++) {
+        normalise(cand.i, A[2 * cand.inliers[2 * k]], A[2 * cand.inliers[2 * k] + 1], x1, k);
+        normalise(cand.j, B[2 * cand.inliers[2 * k + 1]], B[2 * cand.inliers[2 * k + 1] + 1], x2, k);
+      }
+      const fAvg = (focalOf(cand.i) + focalOf(cand.j)) / 2;
+      // With a guessed focal the calibrated model fits less well: a wider threshold, BA refines the focal next.
+      const thrPx = cand.calibrated ? opt.twoViewErrorPx : 3 * opt.twoViewErrorPx;
+      const E = estimateEssential(x1, x2, thrPx / fAvg, { seed: 99 });
+      if (!E) continue;
+      const angles: number[] = [];
+      for (let k = 0; k < m; k++) {
+        if (!E.inliers[k]) continue;
+        const a = twoViewAngleFree(E.pose.R, E.pose.t, x1[2 * k], x1[2 * k + 1], x2[2 * k], x2[2 * k + 1]);
+        if (a > 0) angles.push(a);
+      }
+      angles.sort((a, b) => a - b);
+      const median = angles.length ? angles[Math.floor(angles.length / 2)] : 0;
+      const good = angles.filter((a) => a >= 2).length;
+      if (median < opt.minInitAngleDeg || good < Math.max(opt.minRegistrationMatches, 0.3 * m)) continue;
+      if (!init || good > init.good) init = { pair: cand, pose: E.pose, good };
+      // Candidates are ordered by inliers: stop at the first few valid ones.
+      if (init && list.indexOf(cand) >= 5) break;
+    }
+    return init;
+  };
+  // A scene dominated by one plane (a facade, a table top) has no pair passing the homography check: then the
+  // pairs with the lowest H/E ratio are tried anyway (BA and more views resolve the plane's ambiguity).
+  let init = searchInit(candidates);
+  if (!init) {
+    init = searchInit([...verified].sort((a, b) => a.hRatio - b.hRatio).slice(0, 30));
+    if (init) initDespiteHomography = 1;
+  }
+  if (!init) {
+    return result(verified.length ? 'no image pair suitable for initialisation (too little parallax or too few inliers)' : 'no verified matches between any two images');
+  }
+  {
+    const { i, j } = init.pair;
+    poses.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 12 * i);
+    const R = init.pose.R, t = init.pose.t;
+    poses.set([R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2]], 12 * j);
+    registered[i] = 1; registered[j] = 1;
+    gaugeCam = i; scaleCam = j;
+    scaleCoord = Math.abs(t[0]) >= Math.abs(t[1]) && Math.abs(t[0]) >= Math.abs(t[2]) ? 0 : Math.abs(t[1]) >= Math.abs(t[2]) ? 1 : 2;
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2]) triangulateTrack(t2);
+    const tracks = allPointTracks();
+    runBundle(new Set([i, j]), tracks, true);
+    filterTracks(tracks);
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
+  }
+  const initPair = [init.pair.i, init.pair.j];
+
+  // ---- 4./5. registration loop ----
+  let lastGlobal = 2;
+  const visibleCount = new Uint32Array(nImg);
+  const countVisible = () => {
+    visibleCount.fill(0);
+    for (let node = 0; node < nNodes; node++) {
+      const t = nodeTrack[node];
+      if (t >= 0 && hasPoint[t] && !registered[nodeImage[node]]) visibleCount[nodeImage[node]]++;
+    }
+  };
+  const tryRegister = (im: number): boolean => {
+    const nodes: number[] = [];
+    for (let node = featOffset[im]; node < featOffset[im + 1]; node++) {
+      const t = nodeTrack[node];
+      if (t >= 0 && hasPoint[t]) nodes.push(node);
+    }
+    if (nodes.length < opt.minRegistrationMatches) {
+      failReason[im] = `too few matches with registered views (${nodes.length} < ${opt.minRegistrationMatches})`;
+      return false;
+    }
+    attempts[im]++; // only real PnP attempts count; a view the model does not reach yet is not penalised
+    const uv = new Float64Array(2 * nodes.length), X = new Float64Array(3 * nodes.length);
+    for (let k = 0; k < nodes.length; k++) {
+      uvOf(nodes[k], uv, k);
+      X.set(points.subarray(3 * nodeTrack[nodes[k]], 3 * nodeTrack[nodes[k]] + 3), 3 * k);
+    }
+    const b = camBlock[im];
+    // Estimate the focal with the pose when it is this image's own guess and not yet refined by any BA.
+    const estimateFocal = !shared && !blockTrusted[b];
+    const io = b * INTRINSICS_STRIDE;
+    const res = estimateAbsolutePose(uv, X, { intrinsics: intr.subarray(io, io + INTRINSICS_STRIDE), threshold: opt.pnpErrorPx, estimateFocal, seed: im + 1 });
+    if (!res || res.inlierCount < opt.minPnpInliers || res.inlierCount < 0.2 * nodes.length) {
+      failReason[im] = `PnP failed: ${res ? res.inlierCount : 0} inliers of ${nodes.length} matches`;
+      return false;
+    }
+    poses.set(res.pose, 12 * im);
+    if (estimateFocal) intr[io] = res.focal;
+    registered[im] = 1;
+    failReason[im] = null;
+    // Continue tracks with a point, triangulate the new ones.
+    const touched: number[] = [];
+    for (let node = featOffset[im]; node < featOffset[im + 1]; node++) {
+      const t = nodeTrack[node];
+      if (t < 0) continue;
+      if (hasPoint[t]) { obsOk[node] = reprojErr2(node, points, 3 * t) <= maxErr2 ? 1 : 0; touched.push(t); }
+      else if (triangulateTrack(t)) touched.push(t);
+    }
+    // Local BA: the new image and its most connected registered neighbours.
+    const shared2 = new Map<number, number>();
+    for (const t of touched) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+      const node = trackNodes[q], other = nodeImage[node];
+      if (other !== im && obsOk[node] && registered[other]) shared2.set(other, (shared2.get(other) ?? 0) + 1);
+    }
+    const neighbours = [...shared2.entries()].sort((a, b2) => b2[1] - a[1]).slice(0, opt.localBundleSize).map((e) => e[0]);
+    const free = new Set([im, ...neighbours]);
+    const localTracks = new Set<number>();
+    for (const f of free) for (let node = featOffset[f]; node < featOffset[f + 1]; node++) {
+      const t = nodeTrack[node];
+      if (t >= 0 && hasPoint[t] && obsOk[node]) localTracks.add(t);
+    }
+    const lt = [...localTracks];
+    runBundle(free, lt, false);
+    filterTracks(lt);
+    return true;
+  };
+
+  let nRegistered = 2;
+  progress(nRegistered, nImg, 'Registering images');
+  for (;;) {
+    throwIfAborted(signal);
+    await yieldToEventLoop();
+    countVisible();
+    // Best candidate that still has attempts left.
+    const order: number[] = [];
+    for (let i = 0; i < nImg; i++) if (!registered[i] && attempts[i] < opt.maxRegistrationAttempts) order.push(i);
+    order.sort((a, b) => visibleCount[b] - visibleCount[a]);
+    let success = false;
+    for (const im of order) {
+      if (visibleCount[im] < opt.minRegistrationMatches) {
+        failReason[im] = `too few matches with registered views (${visibleCount[im]} < ${opt.minRegistrationMatches})`;
+        break; // sorted: no later candidate has more
+      }
+      if (tryRegister(im)) { success = true; break; }
+    }
+    if (!success) break;
+    nRegistered++;
+    // Failed images get another chance now that the model grew.
+    progress(nRegistered, nImg, 'Registering images');
+    if (nRegistered >= lastGlobal * opt.globalBundleGrowth) {
+      globalBundle();
+      lastGlobal = nRegistered;
+    }
+  }
+  // Final: global BA, one more attempt at every unregistered image, and a last global BA when any got in.
+  throwIfAborted(signal);
+  globalBundle(true);
+  for (let i = 0; i < nImg; i++) {
+    if (registered[i]) continue;
+    if (tryRegister(i)) { lateRegistered++; nRegistered++; }
+  }
+  if (lateRegistered) globalBundle(true);
+  return result();
+
+  function finish(reasonAll?: string): SfmResult {
+    // ---- 6. normalisation ----
+    const reg: number[] = [];
+    for (let i = 0; i < nImg; i++) if (registered[i]) reg.push(i);
+    const centres = new Float64Array(3 * nImg);
+    const c = [0, 0, 0];
+    for (const i of reg) { cameraCentreOf(poses, i, centres, i); for (let k = 0; k < 3; k++) c[k] += centres[3 * i + k] / reg.length; }
+    const dists = reg.map((i) => Math.hypot(centres[3 * i] - c[0], centres[3 * i + 1] - c[1], centres[3 * i + 2] - c[2])).sort((a, b) => a - b);
+    const med = dists.length ? dists[Math.floor(dists.length / 2)] : 0;
+    const s = med > 0 ? 1 / med : 1;
+    const cameras: (SfmCamera | null)[] = new Array(nImg).fill(null);
+    for (const i of reg) {
+      const p = poses.subarray(12 * i, 12 * i + 12);
+      // x_cam' = s (R X + t) with X = X'/s + c  ->  t' = s (t + R c)
+      const t = [0, 1, 2].map((r) => s * (p[4 * r + 3] + p[4 * r] * c[0] + p[4 * r + 1] * c[1] + p[4 * r + 2] * c[2]));
+      const io = camBlock[i] * INTRINSICS_STRIDE;
+      const f = intr[io];
+      cameras[i] = {
+        K: [f, 0, intr[io + 1], 0, f, intr[io + 2], 0, 0, 1],
+        camFromWorld: [p[0], p[1], p[2], t[0], p[4], p[5], p[6], t[1], p[8], p[9], p[10], t[2]],
+        k1: intr[io + 3],
+        k2: intr[io + 4],
+      };
+    }
+    const finalTracks = allPointTracks();
+    const outPts = new Float32Array(3 * finalTracks.length);
+    const lens = new Uint32Array(finalTracks.length);
+    let errSum = 0, errN = 0;
+    finalTracks.forEach((t, k) => {
+      for (let d = 0; d < 3; d++) outPts[3 * k + d] = s * (points[3 * t + d] - c[d]);
+      for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
+        const node = trackNodes[q];
+        if (!obsOk[node]) continue;
+        lens[k]++;
+        errSum += Math.sqrt(reprojErr2(node, points, 3 * t));
+        errN++;
+      }
+    });
+    const unregistered: { index: number; reason: string }[] = [];
+    const inPair = new Uint8Array(nImg);
+    for (const v of verified) { inPair[v.i] = 1; inPair[v.j] = 1; }
+    if (!reasonAll) countVisible();
+    for (let i = 0; i < nImg; i++) {
+      if (registered[i]) continue;
+      let reason = reasonAll ?? (!inPair[i] ? 'no verified matches with any other image' : failReason[i]);
+      // A view never tried (or tried before the model reached it) is described by what it sees of the final model.
+      if (!reason || reason.startsWith('too few')) reason = `too few matches with registered views (${visibleCount[i]} < ${opt.minRegistrationMatches})`;
+      unregistered.push({ index: i, reason });
+    }
+    return {
+      cameras,
+      unregistered,
+      points: outPts,
+      trackLengths: lens,
+      meanReprojectionError: errN ? errSum / errN : 0,
+      stats: {
+        normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
+        registered: reg.length, images: nImg,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
+        tracks: nTracks, tracksDropped: dropped, points: finalTracks.length, observations: errN,
+        initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
+        bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
+        bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
+        verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
+      },
+    };
+  }
+}
+
+const VERIFY_SUBSET = 1500;
+
+/** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed: number): [Float64Array, Float64Array] {
+  const n = x1.length / 2;
+  const rng = makeRng(seed);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) { const j = i + Math.floor(rng() * (n - i)); const t = idx[i]; idx[i] = idx[j]; idx[j] = t; }
+  const a = new Float64Array(2 * k), b = new Float64Array(2 * k);
+  for (let i = 0; i < k; i++) { a[2 * i] = x1[2 * idx[i]]; a[2 * i + 1] = x1[2 * idx[i] + 1]; b[2 * i] = x2[2 * idx[i]]; b[2 * i + 1] = x2[2 * idx[i] + 1]; }
+  return [a, b];
+}
+
+function swapPairs(a: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  for (let k = 0; k < a.length; k += 2) { out[k] = a[k + 1]; out[k + 1] = a[k]; }
+  return out;
+}
