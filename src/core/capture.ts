@@ -12,7 +12,8 @@
 import type { Distortion, Mat3, Pose } from './camera';
 import type { RgbaImage } from './mesh';
 
-export type IntrinsicsSource = 'file' | 'exif' | 'default';
+/** Where K came from: a camera file, an EXIF prior, the default field of view, or refined by structure from motion. */
+export type IntrinsicsSource = 'file' | 'exif' | 'default' | 'sfm';
 
 export interface ExifSummary {
   make?: string;

@@ -3,7 +3,7 @@
  * model; `overall` is 0..100 across the whole job. Both only move forward within a job.
  */
 export type ProgressEvent =
-  | { type: 'job'; phase: 'start' | 'ingest' | 'export' | 'done'; overall: number; message: string }
+  | { type: 'job'; phase: 'start' | 'ingest' | 'sfm' | 'export' | 'done'; overall: number; message: string }
   | { type: 'model'; model: string; progress: number; step: string; overall: number }
   | { type: 'warning'; message: string; file?: string }
   | { type: 'vram'; liveBytes: number; peakBytes: number };

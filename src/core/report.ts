@@ -19,6 +19,8 @@ export interface Report {
   models: ModelReport[];
   vram: { peakBytes: number; liveBytesAtEnd: number; externalPeakBytes: number };
   cameras: CameraReport[];
+  /** Structure from motion, when the photos came without cameras (src/stages/sfm/runSfm.ts). */
+  sfm?: import('../stages/sfm/runSfm').SfmStageStats;
   meshes: MeshReport[];
   warnings: string[];
   status: 'success' | 'failed' | 'cancelled';

@@ -58,7 +58,7 @@ export function summarizeCapture(capture: CaptureSet, ms: number): CaptureSummar
 }
 
 /** Fills report.input and report.cameras (cameras in the user's frame: worldFromNormalized undone). */
-export function reportCapture(report: Report, capture: CaptureSet): void {
+export function reportCapture(report: Report, capture: CaptureSet, reasons: Map<string, string> = new Map()): void {
   report.input = {
     views: capture.views.length,
     used: capture.used,
@@ -73,7 +73,7 @@ export function reportCapture(report: Report, capture: CaptureSet): void {
     width: v.fullWidth,
     height: v.fullHeight,
     registered: v.camFromWorld !== null,
-    ...(v.camFromWorld ? {} : { reason: 'no pose' }),
+    ...(v.camFromWorld ? {} : { reason: reasons.get(v.name) ?? 'no pose' }),
     // K for the user's full-resolution photo (the working copy may be downscaled).
     K: mat3ToRows(scaleK(v.K, v.fullWidth / v.width, v.fullHeight / v.height)),
     camFromWorld: v.camFromWorld ? poseToRows(v.camFromWorld) : [],

@@ -13,6 +13,8 @@ import { availableModels, MODEL_REGISTRY } from '../models/registry';
 import type { JobInput, JobOutput } from './jobTypes';
 import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
+import { decodePhotoInBrowser } from '../io/decode';
+import { needsSfm, runSfm } from '../stages/sfm/runSfm';
 
 export interface JobEnv {
   gpu: GpuContext | null;
@@ -62,6 +64,28 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     const capture = await runIngest(request, progress, env.signal, [0, 10]);
     report.stages.push({ name: 'ingest', ms: performance.now() - ingestStart });
     reportCapture(report, capture);
+    let modelsFrom = 10;
+    if (needsSfm(capture) && !capture.hasDepth && env.gpu) {
+      // No cameras: find them (structure from motion), in its own VRAM scope, freed before the models start.
+      env.progress({ type: 'job', phase: 'sfm', overall: 10, message: 'finding the cameras' });
+      const sfmStart = performance.now();
+      const scope = env.gpu.vram.scope('sfm');
+      try {
+        report.sfm = await runSfm(capture, {
+          gpu: env.gpu,
+          scope,
+          signal: env.signal,
+          warn,
+          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), message: `cameras: ${message}` }),
+        }, { decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined });
+      } finally {
+        await scope.cleanup();
+      }
+      report.stages.push({ name: 'sfm', ms: performance.now() - sfmStart });
+      for (const u of report.sfm.unregistered) warn(`${u.name} was not registered: ${u.reason}`);
+      reportCapture(report, capture, new Map(report.sfm.unregistered.map((u) => [u.name, u.reason])));
+      modelsFrom = 30;
+    }
     const input: JobInput = { options: request.options, capture };
     const output: JobOutput = { files: {}, meshes: [] };
     const entries: ModelEntry<JobInput, JobOutput>[] = request.options.models.map((name) => ({ name, ...MODEL_REGISTRY[name] }));
@@ -73,7 +97,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       progress: env.progress,
       warn,
       recordStage: (model, name, ms) => report.stages.push({ model, name, ms }),
-      overallRange: [10, 90],
+      overallRange: [modelsFrom, 90],
     });
     report.models = run.reports;
     report.vram.peakBytes = run.peakBytes;

@@ -1,0 +1,165 @@
+/**
+ * Structure from motion as a job stage: for photos without cameras, GPU SIFT on each photo (the original decoded again
+ * at up to 1600 px where it is larger than the working image), pairs chosen by the rule in docs/sfm-frontend.md, GPU
+ * matching, then the incremental reconstruction (geometric verification, tracks, registration, triangulation, bundle
+ * adjustment) in TypeScript. The cameras found go into the same CaptureSet fields that given cameras fill; views that
+ * cannot be registered keep no pose and are listed with the reason.
+ *
+ * Held-out views take part (their cameras are needed to render them for evaluation) but never reach depth, fusion or
+ * texture. Lens distortion is not estimated: the rest of the pipeline assumes pinhole photos.
+ */
+import { scaleK } from '../../core/camera';
+import type { CaptureSet, CaptureView } from '../../core/capture';
+import { InputError, throwIfAborted } from '../../core/errors';
+import type { RgbaImage } from '../../core/mesh';
+import type { PhotoDecoder } from '../../io/decode';
+import type { StageContext } from '../context';
+import { extractFeatures } from './features/siftGpu';
+import { reconstructIncremental } from './incremental';
+import { matchPairs } from './matching/matchGpu';
+import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
+import type { ImageFeatures, SfmInput } from './types';
+
+export const SFM_FEATURE_LONG_SIDE = 1600;
+/** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
+const FEATURE_BATCH = 8;
+
+export interface SfmStageStats {
+  views: number;
+  registered: number;
+  unregistered: { name: string; reason: string }[];
+  featureLongSide: number;
+  featuresPerImage: number;
+  pairs: number;
+  /** Image pairs that passed geometric verification. */
+  verifiedPairs: number;
+  points: number;
+  meanReprojectionError: number;
+  featuresMs: number;
+  matchingMs: number;
+  reconstructionMs: number;
+  extra: Record<string, number>;
+}
+
+export interface SfmStageOptions {
+  decodePhoto?: PhotoDecoder;
+  maxFeatures?: number;
+}
+
+/** True when the capture needs SfM: no view has a pose. */
+export function needsSfm(capture: CaptureSet): boolean {
+  return !capture.views.some((v) => v.camFromWorld);
+}
+
+export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<SfmStageStats> {
+  const views = capture.views;
+  if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
+  // 1. Features, in batches; keypoints in the pixels of the image they were found in.
+  const t0 = performance.now();
+  const features: ImageFeatures[] = [];
+  const featureScale: number[] = [];
+  let featureLongSide = 0;
+  for (let start = 0; start < views.length; start += FEATURE_BATCH) {
+    throwIfAborted(ctx.signal);
+    const batch = views.slice(start, start + FEATURE_BATCH);
+    const images: RgbaImage[] = [];
+    for (const v of batch) {
+      const image = await featureImage(v, options.decodePhoto, ctx);
+      images.push(image);
+      featureScale.push(image.width / v.width);
+      featureLongSide = Math.max(featureLongSide, image.width, image.height);
+    }
+    const sub: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(start + done, views.length * 3, `features: ${message}`) };
+    features.push(...(await extractFeatures(sub, images, { maxFeatures: options.maxFeatures ?? 8000 })));
+    ctx.progress(Math.min(views.length, start + batch.length), views.length * 3, `features ${Math.min(views.length, start + batch.length)}/${views.length}`);
+  }
+  // 2. Pairs and matches.
+  const t1 = performance.now();
+  const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
+  const pairs = selectPairs(features, global ? { globalDescriptors: global } : {});
+  const matchCtx: StageContext = { ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), views.length * 3, `matching: ${message}`) };
+  const matches = await matchPairs(matchCtx, features, pairs);
+  const t2 = performance.now();
+  // 3. Geometry. Focal priors and principal points in feature-image pixels.
+  const input: SfmInput = {
+    images: views.map((v, i) => {
+      const f = features[i], s = featureScale[i];
+      const K = scaleK(v.K, s, s);
+      const points = new Float32Array(2 * f.count);
+      for (let k = 0; k < f.count; k++) {
+        points[2 * k] = f.keypoints[4 * k];
+        points[2 * k + 1] = f.keypoints[4 * k + 1];
+      }
+      return { width: f.width, height: f.height, points, focalPrior: K[0], focalFromExif: v.intrinsicsSource !== 'default', cx: K[2], cy: K[5] };
+    }),
+    pairs: matches,
+    sharedIntrinsics: sameCamera(views),
+    refineDistortion: false,
+    signal: ctx.signal,
+    progress: (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message),
+  };
+  const result = await reconstructIncremental(input);
+  const t3 = performance.now();
+  // 4. Cameras back into the capture, K at the working resolution.
+  let registered = 0;
+  result.cameras.forEach((cam, i) => {
+    const v = views[i];
+    if (!cam) {
+      v.camFromWorld = null;
+      return;
+    }
+    registered++;
+    const s = 1 / featureScale[i];
+    v.K = scaleK(cam.K, s, s);
+    v.camFromWorld = cam.camFromWorld.slice();
+    if (v.intrinsicsSource !== 'file') v.intrinsicsSource = 'sfm';
+  });
+  const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
+  if (registered < 2) {
+    throw new InputError(
+      `Structure from motion could not register the photos: ${unregistered.slice(0, 3).map((u) => `${u.name}: ${u.reason}`).join('; ')}. ` +
+        'The photos need to overlap (each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours) and show texture.',
+    );
+  }
+  capture.cameraFormat = 'sfm';
+  capture.hasPoses = true;
+  const verifiedPairs = result.stats.verifiedPairs ?? 0;
+  return {
+    views: views.length,
+    registered,
+    unregistered,
+    featureLongSide,
+    featuresPerImage: features.reduce((s, f) => s + f.count, 0) / features.length,
+    pairs: pairs.length,
+    verifiedPairs,
+    points: result.points.length / 3,
+    meanReprojectionError: result.meanReprojectionError,
+    featuresMs: t1 - t0,
+    matchingMs: t2 - t1,
+    reconstructionMs: t3 - t2,
+    extra: result.stats,
+  };
+}
+
+/** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
+async function featureImage(v: CaptureView, decodePhoto: PhotoDecoder | undefined, ctx: StageContext): Promise<RgbaImage> {
+  const target = Math.min(SFM_FEATURE_LONG_SIDE, Math.max(v.fullWidth, v.fullHeight));
+  if (!decodePhoto || target <= Math.max(v.width, v.height)) return v.image;
+  try {
+    const decoded = await decodePhoto(v.source.bytes, v.source.mime, target);
+    // Keep the working image's aspect exactly, so one scale factor maps between the two.
+    if (Math.abs(decoded.image.width / v.width - decoded.image.height / v.height) > 0.01) return v.image;
+    return decoded.image;
+  } catch (error) {
+    ctx.warn(`SfM: ${v.name} could not be decoded again at ${target} px (${(error as Error).message}); features come from the working image.`);
+    return v.image;
+  }
+}
+
+/** One physical camera: every photo has the same full size and, when EXIF says, the same make, model and focal. */
+function sameCamera(views: CaptureView[]): boolean {
+  const a = views[0];
+  return views.every(
+    (v) => v.fullWidth === a.fullWidth && v.fullHeight === a.fullHeight && (v.exif?.model ?? null) === (a.exif?.model ?? null) && (v.exif?.focalLengthMm ?? null) === (a.exif?.focalLengthMm ?? null),
+  );
+}
