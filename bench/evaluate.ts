@@ -67,8 +67,10 @@ export function loadTruthCameras(gtDir: string): Map<string, { K: number[]; camF
 }
 
 export function evaluateResult(zipPath: string, gtDir: string, samples = 20000): Scores {
-  const files = unzipSync(readFileSync(zipPath));
-  const report = JSON.parse(new TextDecoder().decode(files['report.json'])) as Report;
+  // A report.json alone (e.g. from the GPU machine, where the zip may be too large to bring back) scores the cameras.
+  const reportOnly = zipPath.endsWith('.json');
+  const files: Record<string, Uint8Array> = reportOnly ? {} : unzipSync(readFileSync(zipPath));
+  const report = JSON.parse(reportOnly ? readFileSync(zipPath, 'utf8') : new TextDecoder().decode(files['report.json'])) as Report;
   const notes: string[] = [];
   // Cameras.
   const truth = loadTruthCameras(gtDir);
@@ -86,7 +88,8 @@ export function evaluateResult(zipPath: string, gtDir: string, samples = 20000):
   // Geometry.
   const geometry: Scores['geometry'] = [];
   const gtJson = join(gtDir, 'gt.json');
-  if (existsSync(gtJson)) {
+  if (reportOnly) notes.push('geometry: only report.json given');
+  else if (existsSync(gtJson)) {
     const gt = JSON.parse(readFileSync(gtJson, 'utf8')) as { mesh: string; worldFromMesh: number[][] };
     const meshPath = resolve(dirname(gtJson), gt.mesh);
     const obj = parseObj(readFileSync(meshPath));
@@ -199,7 +202,7 @@ async function main() {
   const result = get('--result'), gt = get('--gt'), json = get('--json'), dump = get('--dump');
   if (!result || !gt) throw new Error('usage: npm run evaluate -- --result out.zip --gt <capture or dataset dir> [--json scores.json] [--dump dir]');
   const scores = evaluateResult(result, gt);
-  await scoreAppearance(result, gt, scores, dump);
+  if (!result.endsWith('.json')) await scoreAppearance(result, gt, scores, dump);
   console.log(formatScores(scores));
   if (json) {
     const c = scores.cameras;

@@ -38,6 +38,10 @@ export interface SfmStageStats {
   featuresMs: number;
   matchingMs: number;
   reconstructionMs: number;
+  /** Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF. */
+  focalTries: { factor: number; registered: number; error: number }[];
+  /** Putative matches per image pair [i, j, count] (captures of up to 40 photos). */
+  pairMatches?: [number, number, number][];
   extra: Record<string, number>;
 }
 
@@ -98,7 +102,24 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message),
   };
-  const result = await reconstructIncremental(input);
+  // Without EXIF the focal is a guess (1.2 x the long side), and a guess far from the truth gives a wrong initial
+  // two-view geometry that bundle adjustment cannot pull back (Middlebury's temple is shot at ~2.4 x). Self-calibration
+  // from fundamental matrices is degenerate exactly for object captures (the optical axes meet), so instead the
+  // reconstruction is tried from a few focal priors and the best kept: most views registered, then the lowest error.
+  const guessed = input.images.every((_, i) => views[i].intrinsicsSource === 'default');
+  const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
+  let result = await reconstructIncremental(input);
+  const focalTries: { factor: number; registered: number; error: number }[] = [];
+  const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
+  focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
+  for (const factor of factors.slice(1)) {
+    if (registeredOf(result) === views.length && result.meanReprojectionError < 1) break;
+    throwIfAborted(ctx.signal);
+    const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
+    const r = await reconstructIncremental(tryInput);
+    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
+    if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
+  }
   const t3 = performance.now();
   // 4. Cameras back into the capture, K at the working resolution.
   let registered = 0;
@@ -137,6 +158,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     featuresMs: t1 - t0,
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
+    focalTries,
+    ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
   };
 }
