@@ -17,7 +17,8 @@ export type KernelCheckSpec =
   | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
-  | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number };
+  | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
+  | import('./refineChecks').RefineCheckSpec;
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -30,6 +31,10 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
+    if (spec.kind === 'refine-gradients' || spec.kind === 'refine-fit' || spec.kind === 'refine-vram') {
+      const { runRefineCheck } = await import('./refineChecks');
+      return await runRefineCheck(ctx, spec);
+    }
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
