@@ -31,9 +31,12 @@ export type RefineCheckSpec =
   | { kind: 'refine-vram'; views: number; size: number; iterations: number };
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
-  if (spec.kind === 'refine-gradients') return checkGradients(ctx, spec.size, spec.texSize);
-  if (spec.kind === 'refine-fit') return checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations);
-  return checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
+  const errorsBefore = ctx.gpu.uncapturedErrors.length;
+  const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize)
+    : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations)
+    : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
+  await ctx.gpu.device.queue.onSubmittedWorkDone();
+  return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(errorsBefore) };
 }
 
 /** A 4x4-vertex grid over [-0.5, 0.5]^2, bent in z, uv = (x + 0.5, y + 0.5) (with a seam: the middle column split). */

@@ -11,6 +11,7 @@ test('refinement gradients match finite differences of the CPU forward', async (
   await openApp(page);
   const r = await check(page, { kind: 'refine-gradients', size: 32, texSize: 8 });
   console.log(`[refine-gradients] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
   expect(r.coveredPixels as number).toBeGreaterThan(100);
   expect(Math.abs((r.lossGpu as number) - (r.lossCpu as number)) / (r.lossCpu as number)).toBeLessThan(1e-4);
   expect(Math.abs((r.silLossGpu as number) - (r.silLossCpu as number)) / (r.silLossCpu as number)).toBeLessThan(1e-4);
@@ -28,6 +29,7 @@ test('refinement recovers a known texture from rendered views', async ({ page })
   await openApp(page);
   const r = await check(page, { kind: 'refine-fit', views: 8, size: 48, texSize: 32, iterations: 150 });
   console.log(`[refine-fit] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
   expect(r.rmseBefore as number).toBeGreaterThan(0.2);
   expect(r.rmseAfter as number).toBeLessThan(0.25 * (r.rmseBefore as number));
   expect(r.lastLoss as number).toBeLessThan(0.2 * (r.firstLoss as number));
@@ -37,6 +39,7 @@ test('feedforward then refine: each model frees its memory before the next holds
   await openApp(page);
   const r = await check(page, { kind: 'refine-vram', views: 8, size: 40, iterations: 20 });
   console.log(`[refine-vram] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
   expect(r.statuses).toEqual(['feedforward:success', 'refine:success']);
   expect(r.liveAfterCleanup).toEqual([0, 0]);
   expect(r.ownBytesAtEnd).toBe(0);

@@ -27,12 +27,12 @@ fn lapOf(v: u32) -> vec3f {
 fn delta(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let v = gid.x + gid.y * nwg.x * 64u;
   if (v >= lap.vertexCount) { return; }
-  let from = adjOffsets[v];
-  let to = adjOffsets[v + 1u];
+  let first = adjOffsets[v];
+  let last = adjOffsets[v + 1u];
   var sum = vec3f(0.0);
-  for (var k = from; k < to; k++) { sum += offsetOf(adjList[k]); }
+  for (var k = first; k < last; k++) { sum += offsetOf(adjList[k]); }
   var l = vec3f(0.0);
-  if (to > from) { l = offsetOf(v) - sum / f32(to - from); }
+  if (last > first) { l = offsetOf(v) - sum / f32(last - first); }
   lapVec[3u * v] = l.x;
   lapVec[3u * v + 1u] = l.y;
   lapVec[3u * v + 2u] = l.z;
@@ -42,10 +42,10 @@ fn delta(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
 fn gradient(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let v = gid.x + gid.y * nwg.x * 64u;
   if (v >= lap.vertexCount) { return; }
-  let from = adjOffsets[v];
-  let to = adjOffsets[v + 1u];
-  var g = select(vec3f(0.0), lapOf(v), to > from);
-  for (var k = from; k < to; k++) {
+  let first = adjOffsets[v];
+  let last = adjOffsets[v + 1u];
+  var g = select(vec3f(0.0), lapOf(v), last > first);
+  for (var k = first; k < last; k++) {
     let u = adjList[k];
     let n = adjOffsets[u + 1u] - adjOffsets[u];
     g -= lapOf(u) / f32(max(n, 1u));
