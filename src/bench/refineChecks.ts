@@ -8,6 +8,7 @@
  * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left.
  */
 import type { CaptureSet, CaptureView } from '../core/capture';
+import type { ProgressEvent } from '../core/progress';
 import { lookAt } from '../core/camera';
 import type { TexturedMesh } from '../core/mesh';
 import type { GpuContext } from '../gpu/device';
@@ -307,8 +308,19 @@ async function checkVram(gpu: GpuContext, viewCount: number, size: number, itera
     const usage = gpu.vram.getVramUsage();
     seen.push({ model, phase, ownBytes: usage.ownBytes, owners: Object.fromEntries(Object.entries(usage.owners).filter(([, o]) => o.liveBytes > 0).map(([k, o]) => [k, o.liveBytes])) });
   };
+  // Owners holding memory at each progress report of a model (reports come from inside its stages and iterations).
+  const during: Record<string, Set<string>> = {};
+  const peakOwn: Record<string, number> = {};
+  const progress = (event: ProgressEvent) => {
+    if (event.type !== 'model') return;
+    const usage = gpu.vram.getVramUsage();
+    const live = Object.entries(usage.owners).filter(([, o]) => o.liveBytes > 0).map(([k]) => k);
+    during[event.model] ??= new Set();
+    live.forEach((o) => during[event.model].add(o));
+    peakOwn[event.model] = Math.max(peakOwn[event.model] ?? 0, usage.owners[event.model]?.peakBytes ?? 0);
+  };
   const run = await runModels(['feedforward', 'refine'].map((name) => ({ name, ...MODEL_REGISTRY[name] })), input, output, {
-    gpu, vram: gpu.vram, signal: new AbortController().signal, progress: () => undefined, warn: (m) => warnings.push(m), recordStage: () => undefined,
+    gpu, vram: gpu.vram, signal: new AbortController().signal, progress, warn: (m) => warnings.push(m), recordStage: () => undefined,
     overallRange: [0, 100], observe: snapshot,
   });
   return {
@@ -316,6 +328,8 @@ async function checkVram(gpu: GpuContext, viewCount: number, size: number, itera
     liveAfterCleanup: run.reports.map((r) => r.liveBytesAfterCleanup),
     ownBytesAtEnd: gpu.vram.getVramUsage().ownBytes,
     snapshots: seen,
+    ownersDuring: Object.fromEntries(Object.entries(during).map(([k, v]) => [k, [...v].sort()])),
+    ownerPeakBytes: peakOwn,
     files: Object.keys(output.files).sort(),
     meshes: output.meshes.map((m) => m.model),
     refineDetails: run.reports[1]?.details ?? null,
