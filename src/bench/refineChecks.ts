@@ -68,23 +68,58 @@ function bentGrid(texSize: number, rand: () => number): TexturedMesh {
   return { positions: Float32Array.from(positions), indices: Uint32Array.from(indices), uvs: Float32Array.from(uvs), texture: { width: texSize, height: texSize, data } };
 }
 
-async function readVisTri(ctx: StageContext, problem: RefineProblem, slots: number): Promise<Uint32Array[]> {
+/** Reads a batch-slot texture array (r32uint: 1 word per texel, rgba32float: 4) into one array per slot. */
+async function readLayers(ctx: StageContext, texture: GPUTexture, width: number, height: number, slots: number, words: 1 | 4): Promise<ArrayBuffer[]> {
   const { device } = ctx.gpu;
-  const bytesPerRow = Math.ceil((problem.width * 4) / 256) * 256;
-  const buffer = ctx.scope.createBuffer({ label: 'check:visTri', size: bytesPerRow * problem.height * slots, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  const bytesPerRow = Math.ceil((width * 4 * words) / 256) * 256;
+  const buffer = ctx.scope.createBuffer({ label: 'check:layers', size: bytesPerRow * height * slots, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
   try {
     const enc = device.createCommandEncoder();
-    enc.copyTextureToBuffer({ texture: problem.visTri }, { buffer, bytesPerRow, rowsPerImage: problem.height }, [problem.width, problem.height, slots]);
+    enc.copyTextureToBuffer({ texture }, { buffer, bytesPerRow, rowsPerImage: height }, [width, height, slots]);
     device.queue.submit([enc.finish()]);
-    const words = new Uint32Array(await readBuffer(device, ctx.scope, buffer));
+    const all = new Uint8Array(await readBuffer(device, ctx.scope, buffer));
     return Array.from({ length: slots }, (_, s) => {
-      const out = new Uint32Array(problem.width * problem.height);
-      for (let y = 0; y < problem.height; y++) out.set(words.subarray((s * problem.height * bytesPerRow + y * bytesPerRow) / 4, (s * problem.height * bytesPerRow + y * bytesPerRow) / 4 + problem.width), y * problem.width);
-      return out;
+      const out = new Uint8Array(width * height * 4 * words);
+      for (let y = 0; y < height; y++) {
+        const from = s * height * bytesPerRow + y * bytesPerRow;
+        out.set(all.subarray(from, from + width * 4 * words), y * width * 4 * words);
+      }
+      return out.buffer;
     });
   } finally {
     ctx.scope.destroy(buffer);
   }
+}
+
+async function readVisTri(ctx: StageContext, problem: RefineProblem, slots: number): Promise<Uint32Array[]> {
+  return (await readLayers(ctx, problem.visTri, problem.width, problem.height, slots, 1)).map((b) => new Uint32Array(b));
+}
+
+/**
+ * The rasteriser's perspective-correct barycentrics against the ray/triangle barycentrics the kernels use (float64
+ * here): the render pass's projection (clipFromWorld) and the kernels' pixel rays must agree.
+ */
+async function baryAgreement(ctx: StageContext, problem: RefineProblem, views: RefineView[], visTri: Uint32Array[], params: Float64Array): Promise<number> {
+  const bary = (await readLayers(ctx, problem.visBary, problem.width, problem.height, visTri.length, 4)).map((b) => new Float32Array(b));
+  let worst = 0;
+  visTri.forEach((tri, slot) => {
+    const view = views[slot];
+    const c = view.camFromWorld;
+    const cam = (v: number) => [0, 1, 2].map((r) => c[4 * r] * params[3 * v] + c[4 * r + 1] * params[3 * v + 1] + c[4 * r + 2] * params[3 * v + 2] + c[4 * r + 3]);
+    for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
+      const t = tri[y * problem.width + x];
+      if (!t) continue;
+      const f = problem.welded.faces.subarray(6 * (t - 1), 6 * (t - 1) + 3);
+      const q = Array.from(f, cam);
+      const d = [(x - view.K[2]) / view.K[0], (y - view.K[5]) / view.K[4], 1];
+      const vol = (a: number[], b: number[]) => d[0] * (a[1] * b[2] - a[2] * b[1]) + d[1] * (a[2] * b[0] - a[0] * b[2]) + d[2] * (a[0] * b[1] - a[1] * b[0]);
+      const w = [vol(q[1], q[2]), vol(q[2], q[0]), vol(q[0], q[1])];
+      const W = w[0] + w[1] + w[2];
+      const i = 4 * (y * problem.width + x);
+      worst = Math.max(worst, Math.abs(bary[slot][i] - w[0] / W), Math.abs(bary[slot][i + 1] - w[1] / W));
+    }
+  });
+  return worst;
 }
 
 interface GroupError {
@@ -150,6 +185,7 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
     const bothRun = await run(1);
     const visTri = await readVisTri(ctx, problem, 2);
     const lapWords = new Float32Array(await readBuffer(device, ctx.scope, problem.lapGrad));
+    const baryWorst = await baryAgreement(ctx, problem, views, visTri, Float64Array.from(Float32Array.from(params)));
     const cpu: CpuProblem = { layout: L, welded: problem.welded, uvs: mesh.uvs, views, visTri, batch, width: problem.width, silWeight: 1 };
     // The GPU evaluates in float32 at the float32-rounded parameters.
     const p32 = Float64Array.from(Float32Array.from(params));
@@ -168,6 +204,7 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
     const covered = visTri.reduce((n, t) => n + t.filter((x) => x > 0).length, 0);
     return {
       coveredPixels: covered,
+      rasterBaryMaxDiff: baryWorst,
       colorPixels: cpuAt.colorPixels,
       lossGpu: colorRun.loss,
       lossCpu: cpuAt.color,

@@ -13,6 +13,7 @@ import { seededRandom } from '../../ml/onnxBuilder';
 import type { StageContext } from '../context';
 import { sampleVertexColors } from '../texture/bake';
 import { RefineProblem, type Layout, type RefineView } from './problem';
+import { resampleView } from './resample';
 
 export interface RefineOptions {
   iterations: number;
@@ -32,6 +33,8 @@ export interface RefineOptions {
   validateEvery: number;
   patience: number;
   seed: number;
+  /** Resampling of the photos before fitting (resample.ts): < 1 faster, > 1 supersampled visibility. */
+  imageScale: number;
   /** Time passes (timestamp queries) for iterations [from, from + count). */
   timing?: { from: number; count: number };
 }
@@ -49,6 +52,7 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   validateEvery: 25,
   patience: 4,
   seed: 1,
+  imageScale: 1,
 };
 
 export interface RefineStats {
@@ -86,6 +90,10 @@ function schedule(options: RefineOptions, it: number): number {
 export async function refineMesh(mesh: TexturedMesh, train: RefineView[], validation: RefineView[], hasMasks: boolean, options: RefineOptions, ctx: StageContext): Promise<RefineResult> {
   const start = performance.now();
   const { device } = ctx.gpu;
+  if (options.imageScale !== 1) {
+    train = train.map((v) => resampleView(v, options.imageScale));
+    validation = validation.map((v) => resampleView(v, options.imageScale));
+  }
   const problem = new RefineProblem(ctx, mesh, [...train, ...validation], train.length, options.batchSize, hasMasks);
   const timer = options.timing ? GpuTimer.create(device, ctx.scope, Math.min(4096, options.timing.count * (options.batchSize + 3))) : null;
   try {
