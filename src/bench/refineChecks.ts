@@ -27,13 +27,13 @@ import { buildAtlas } from '../stages/texture/atlas';
 import { analyticViews } from './kernelChecks';
 
 export type RefineCheckSpec =
-  | { kind: 'refine-gradients'; size: number; texSize: number }
+  | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number }
   | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number }
   | { kind: 'refine-vram'; views: number; size: number; iterations: number };
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
   const errorsBefore = ctx.gpu.uncapturedErrors.length;
-  const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize)
+  const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
     : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
@@ -125,23 +125,29 @@ async function baryAgreement(ctx: StageContext, problem: RefineProblem, views: R
 interface GroupError {
   compared: number;
   maxRelError: number;
+  /** The worst component: its position in the group, finite difference and analytic value. */
+  worst?: [number, number, number];
   /** Largest |gradient| in the group (to show the check is not vacuous). */
   scale: number;
 }
 
 function compareGroup(analytic: number[], fd: number[]): GroupError {
   const scale = Math.max(...analytic.map(Math.abs), ...fd.map(Math.abs), 0);
-  let worst = 0, compared = 0;
+  let worst = 0, compared = 0, at: [number, number, number] | undefined;
   for (let i = 0; i < fd.length; i++) {
     const floor = 1e-3 * scale;
     if (Math.abs(fd[i]) < floor && Math.abs(analytic[i]) < floor) continue;
     compared++;
-    worst = Math.max(worst, Math.abs(fd[i] - analytic[i]) / Math.max(Math.abs(fd[i]), Math.abs(analytic[i]), 1e-2 * scale));
+    const e = Math.abs(fd[i] - analytic[i]) / Math.max(Math.abs(fd[i]), Math.abs(analytic[i]), 1e-2 * scale);
+    if (e >= worst) {
+      worst = e;
+      at = [i, fd[i], analytic[i]];
+    }
   }
-  return { compared, maxRelError: worst, scale };
+  return { compared, maxRelError: worst, scale, ...(at ? { worst: at } : {}) };
 }
 
-async function checkGradients(ctx: StageContext, size: number, texSize: number) {
+async function checkGradients(ctx: StageContext, size: number, texSize: number, positionStep: number) {
   const { device } = ctx.gpu;
   const rand = seededRandom(7);
   const mesh = bentGrid(texSize, rand);
@@ -179,7 +185,18 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
       problem.encodeBackward(enc, batch.length, silWeight > 0);
       device.queue.submit([enc.finish()]);
       const words = new Uint32Array(await readBuffer(device, ctx.scope, problem.grad));
-      return { grad: Array.from({ length: L.paramCount }, (_, k) => decodeFixed(words, k)), loss: decodeFixed(words, L.statsOff), silLoss: decodeFixed(words, L.statsOff + 2) };
+      const grad = Array.from({ length: L.paramCount }, (_, k) => decodeFixed(words, k));
+      // Texels: their own slot plus the mip texels above them, spread evenly (what Adam does).
+      for (let t = 0; t < L.texSize * L.texSize; t++) for (let c = 0; c < 3; c++) {
+        const x = t % L.texSize, y = Math.floor(t / L.texSize);
+        let off = 0;
+        for (let level = 1; level <= L.mipLevels; level++) {
+          const n = L.texSize >> level;
+          grad[L.texOff + 3 * t + c] += decodeFixed(words, L.mipGradOff + off + 3 * ((y >> level) * n + (x >> level)) + c) / 4 ** level;
+          off += 3 * n * n;
+        }
+      }
+      return { grad, loss: decodeFixed(words, L.statsOff), silLoss: decodeFixed(words, L.statsOff + 2) };
     };
     const colorRun = await run(0);
     const bothRun = await run(1);
@@ -189,6 +206,9 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
     const cpu: CpuProblem = { layout: L, welded: problem.welded, uvs: mesh.uvs, views, visTri, batch, width: problem.width, silWeight: 1 };
     // The GPU evaluates in float32 at the float32-rounded parameters.
     const p32 = Float64Array.from(Float32Array.from(params));
+    // The CPU takes the GPU's mip level per pixel: at a level boundary float32 and float64 may round differently.
+    const dcolor = new Float32Array(await readBuffer(device, ctx.scope, problem.dcolor));
+    cpu.levels = visTri.map((t, slot) => Int8Array.from({ length: t.length }, (_, i) => (dcolor[4 * (slot * t.length + i) + 3] > 0 ? dcolor[4 * (slot * t.length + i) + 3] - 1 : -1)));
     const cpuAt = cpuLoss(p32, cpu);
     const fd = (indices: number[], h: number, which: 'color' | 'silhouette' | 'laplacian') => indices.map((k) => {
       const plus = p32.slice(), minus = p32.slice();
@@ -198,7 +218,11 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
       return (value(plus) - value(minus)) / (2 * h);
     });
     const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-    const positions = range(0, 3 * L.vertexCount), texels = range(L.texOff, L.gainOff), gains = range(L.gainOff, L.gainOff + 2), light = range(L.lightOff, L.lightOff + 4);
+    // Positions use a small step: bilinear sampling is piecewise linear in uv, and a larger step can straddle a kink.
+    // Texels: the 300 with the largest gradients and every 53rd (finite differences of all would be slow).
+    const byMagnitude = range(L.texOff, L.gainOff).sort((a, b) => Math.abs(colorRun.grad[b]) - Math.abs(colorRun.grad[a]));
+    const texels = [...new Set([...byMagnitude.slice(0, 300), ...range(L.texOff, L.gainOff).filter((k) => k % 53 === 0)])];
+    const positions = range(0, 3 * L.vertexCount), gains = range(L.gainOff, L.gainOff + 2), light = range(L.lightOff, L.lightOff + 4);
     const colorGrad = colorRun.grad, silGrad = bothRun.grad.map((g, k) => g - colorRun.grad[k]);
     const pick = (g: number[], idx: number[]) => idx.map((k) => g[k]);
     const covered = visTri.reduce((n, t) => n + t.filter((x) => x > 0).length, 0);
@@ -206,12 +230,14 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number) 
       coveredPixels: covered,
       rasterBaryMaxDiff: baryWorst,
       colorPixels: cpuAt.colorPixels,
+      mipLevels: L.mipLevels,
+      pixelsPerLevel: cpuAt.levels,
       lossGpu: colorRun.loss,
       lossCpu: cpuAt.color,
       silLossGpu: bothRun.silLoss,
       silLossCpu: cpuAt.silhouette,
       texture: compareGroup(pick(colorGrad, texels), fd(texels, 1e-3, 'color')),
-      positions: compareGroup(pick(colorGrad, positions), fd(positions, 1e-5, 'color')),
+      positions: compareGroup(pick(colorGrad, positions), fd(positions, positionStep, 'color')),
       gains: compareGroup(pick(colorGrad, gains), fd(gains, 1e-5, 'color')),
       light: compareGroup(pick(colorGrad, light), fd(light, 1e-5, 'color')),
       silhouette: compareGroup(pick(silGrad, positions), fd(positions, 1e-5, 'silhouette')),

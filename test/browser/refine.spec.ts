@@ -9,10 +9,12 @@ async function check(page: import('@playwright/test').Page, spec: Record<string,
 
 test('refinement gradients match finite differences of the CPU forward', async ({ page }) => {
   await openApp(page);
-  const r = await check(page, { kind: 'refine-gradients', size: 32, texSize: 8 });
+  const r = await check(page, { kind: 'refine-gradients', size: 32, texSize: 64 });
   console.log(`[refine-gradients] ${JSON.stringify(r)}`);
   expect(r.uncapturedErrors).toEqual([]);
   expect(r.coveredPixels as number).toBeGreaterThan(100);
+  // The visibility pass's barycentrics agree with the kernels' ray/triangle ones (projection conventions).
+  expect(r.rasterBaryMaxDiff as number).toBeLessThan(2e-2);
   expect(Math.abs((r.lossGpu as number) - (r.lossCpu as number)) / (r.lossCpu as number)).toBeLessThan(1e-4);
   expect(Math.abs((r.silLossGpu as number) - (r.silLossCpu as number)) / (r.silLossCpu as number)).toBeLessThan(1e-4);
   for (const name of ['texture', 'positions', 'gains', 'light', 'silhouette', 'laplacian']) {
@@ -20,6 +22,9 @@ test('refinement gradients match finite differences of the CPU forward', async (
     expect(g.compared, name).toBeGreaterThan(name === 'gains' ? 1 : 3);
     expect(g.maxRelError, name).toBeLessThan(1e-2);
   }
+  // The texture is finer than the pixels: most pixels sample mip level 1 or 2, whose gradients reach the texels.
+  const levels = r.pixelsPerLevel as number[];
+  expect((levels[1] ?? 0) + (levels[2] ?? 0)).toBeGreaterThan(0.5 * (r.colorPixels as number));
   // The seam's split vertices are welded: 16 grid points, 20 mesh vertices.
   expect(r.weldedVertices).toBe(16);
   expect(r.meshVertices).toBe(20);

@@ -16,6 +16,9 @@ export interface CpuProblem {
   /** Row stride of visTri. */
   width: number;
   silWeight: number;
+  /** Mip level per slot and pixel to use instead of computing it (finite differences hold the piecewise-constant
+   * level fixed, as the analytic gradient does); filled by `cpuLoss` when given empty arrays. */
+  levels?: Int8Array[];
 }
 
 type V3 = [number, number, number];
@@ -32,25 +35,41 @@ function position(params: Float64Array, v: number): V3 {
   return [params[3 * v], params[3 * v + 1], params[3 * v + 2]];
 }
 
-function texel(params: Float64Array, L: Layout, x: number, y: number): V3 {
-  const n = L.texSize;
-  const k = L.texOff + 3 * (Math.min(n - 1, Math.max(0, y)) * n + Math.min(n - 1, Math.max(0, x)));
-  return [params[k], params[k + 1], params[k + 2]];
+/** Level 0 = the texture parameters, then box-filtered levels (refine_mips.wgsl). */
+export function cpuMips(params: Float64Array, L: Layout): Float64Array[] {
+  const levels = [params.slice(L.texOff, L.gainOff)];
+  for (let level = 1; level <= L.mipLevels; level++) {
+    const n = L.texSize >> level, below = levels[level - 1], m = 2 * n;
+    const out = new Float64Array(3 * n * n);
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) {
+      out[3 * (y * n + x) + c] = 0.25 * (below[3 * (2 * y * m + 2 * x) + c] + below[3 * (2 * y * m + 2 * x + 1) + c] + below[3 * ((2 * y + 1) * m + 2 * x) + c] + below[3 * ((2 * y + 1) * m + 2 * x + 1) + c]);
+    }
+    levels.push(out);
+  }
+  return levels;
 }
 
-function sampleKd(params: Float64Array, L: Layout, u: number, v: number): V3 {
-  const s = L.texSize;
+function texel(mips: Float64Array[], L: Layout, level: number, x: number, y: number): V3 {
+  const n = L.texSize >> level;
+  const k = 3 * (Math.min(n - 1, Math.max(0, y)) * n + Math.min(n - 1, Math.max(0, x)));
+  return [mips[level][k], mips[level][k + 1], mips[level][k + 2]];
+}
+
+function sampleKd(mips: Float64Array[], L: Layout, level: number, u: number, v: number): V3 {
+  const s = L.texSize >> level;
   const x = Math.min(s - 0.5, Math.max(-0.5, u * s - 0.5)), y = Math.min(s - 0.5, Math.max(-0.5, v * s - 0.5));
   const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
-  const k00 = texel(params, L, x0, y0), k10 = texel(params, L, x0 + 1, y0), k01 = texel(params, L, x0, y0 + 1), k11 = texel(params, L, x0 + 1, y0 + 1);
+  const k00 = texel(mips, L, level, x0, y0), k10 = texel(mips, L, level, x0 + 1, y0), k01 = texel(mips, L, level, x0, y0 + 1), k11 = texel(mips, L, level, x0 + 1, y0 + 1);
   return [0, 1, 2].map((c) => (k00[c] * (1 - fx) + k10[c] * fx) * (1 - fy) + (k01[c] * (1 - fx) + k11[c] * fx) * fy) as V3;
 }
 
 /** Colour loss (sum of squared errors over covered, masked-in pixels and channels) and silhouette loss (sum). */
-export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number } {
+export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number; levels: number[] } {
   const L = P.layout;
   const F = P.welded.faces;
   let color = 0, silhouette = 0, colorPixels = 0;
+  const mips = cpuMips(params, L);
+  const levels: number[] = [];
   P.batch.forEach((vid, slot) => {
     const view = P.views[vid];
     const [fx, , cx, , fy, cy] = view.K;
@@ -67,11 +86,25 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
         const p = [0, 1, 2].map((k) => position(params, F[6 * f + k]));
         const q = p.map((pp) => camPoint(view, pp));
         const d: V3 = [(x - cx) / fx, (y - cy) / fy, 1];
-        const w = [dot(d, cross(q[1], q[2])), dot(d, cross(q[2], q[0])), dot(d, cross(q[0], q[1]))];
-        const W = w[0] + w[1] + w[2];
         const uvAt = (k: number) => [P.uvs[2 * F[6 * f + 3 + k]], P.uvs[2 * F[6 * f + 3 + k] + 1]];
-        const u = [0, 1].map((c) => (w[0] * uvAt(0)[c] + w[1] * uvAt(1)[c] + w[2] * uvAt(2)[c]) / W);
-        const kd = sampleKd(params, L, u[0], u[1]);
+        const uvOf = (px: number, py: number) => {
+          const dd: V3 = [(px - cx) / fx, (py - cy) / fy, 1];
+          const w = [dot(dd, cross(q[1], q[2])), dot(dd, cross(q[2], q[0])), dot(dd, cross(q[0], q[1]))];
+          const W = w[0] + w[1] + w[2];
+          return [0, 1].map((c) => (w[0] * uvAt(0)[c] + w[1] * uvAt(1)[c] + w[2] * uvAt(2)[c]) / W);
+        };
+        void d;
+        const u = uvOf(x, y), ux = uvOf(x + 1, y), uy = uvOf(x, y + 1);
+        let level = 0;
+        const fixed = P.levels?.[slot];
+        if (fixed && fixed[y * P.width + x] >= 0) level = fixed[y * P.width + x];
+        else if (L.mipLevels > 0) {
+          const footprint = Math.max(Math.hypot(ux[0] - u[0], ux[1] - u[1]), Math.hypot(uy[0] - u[0], uy[1] - u[1])) * L.texSize;
+          level = Math.min(L.mipLevels, Math.max(0, Math.floor(Math.log2(Math.max(footprint, 1e-6)) + 0.5)));
+        }
+        if (fixed && fixed[y * P.width + x] < 0) fixed[y * P.width + x] = level;
+        const kd = sampleKd(mips, L, level, u[0], u[1]);
+        levels[level] = (levels[level] ?? 0) + 1;
         const cr = cross(sub(p[1], p[0]), sub(p[2], p[0]));
         const len = Math.hypot(...cr);
         const shade = light[0] + (light[1] * cr[0] + light[2] * cr[1] + light[3] * cr[2]) / len;
@@ -113,7 +146,7 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       }
     }
   });
-  return { color, silhouette, colorPixels };
+  return { color, silhouette, colorPixels, levels: Array.from(levels, (n) => n ?? 0) };
 }
 
 /** Laplacian energy sum_v |d_v - mean_{N(v)} d_u|^2 of the offsets d = params - base. */

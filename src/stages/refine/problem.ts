@@ -17,6 +17,7 @@ import backwardWgsl from './refine_backward.wgsl?raw';
 import fixedWgsl from './refine_fixed.wgsl?raw';
 import forwardWgsl from './refine_forward.wgsl?raw';
 import laplacianWgsl from './refine_laplacian.wgsl?raw';
+import mipsWgsl from './refine_mips.wgsl?raw';
 import setupWgsl from './refine_setup.wgsl?raw';
 import silhouetteWgsl from './refine_silhouette.wgsl?raw';
 import surfaceWgsl from './refine_surface.wgsl?raw';
@@ -41,7 +42,9 @@ export const MAX_BATCH = 16;
 /** Gradient slots after the parameters holding the loss statistics: train loss, train pixels, silhouette loss,
  * silhouette pixels, validation loss, validation pixels. */
 export const STATS_SLOTS = 8;
-const SETUP_BYTES = 24 * 4 + 16 * 4;
+const SETUP_BYTES = 28 * 4 + 16 * 4;
+/** Box-filtered levels above the texture that the forward pass may sample (footprints up to 8 texels). */
+export const MAX_MIP_LEVELS = 3;
 
 export interface Welded {
   /** Welded (unique) positions. */
@@ -102,6 +105,10 @@ export interface Layout {
   gainOff: number;
   lightOff: number;
   paramCount: number;
+  /** Mip levels above the texture and their float count (3 per texel); their gradient slots follow the params. */
+  mipLevels: number;
+  mipFloats: number;
+  mipGradOff: number;
   statsOff: number;
 }
 
@@ -110,7 +117,12 @@ export function paramLayout(vertexCount: number, faceCount: number, texSize: num
   const gainOff = texOff + 3 * texSize * texSize;
   const lightOff = gainOff + viewCount;
   const paramCount = lightOff + 4;
-  return { vertexCount, faceCount, texSize, texOff, gainOff, lightOff, paramCount, statsOff: paramCount };
+  let mipLevels = 0, mipFloats = 0;
+  while (mipLevels < MAX_MIP_LEVELS && texSize % (2 << mipLevels) === 0) {
+    mipLevels++;
+    mipFloats += 3 * (texSize >> mipLevels) ** 2;
+  }
+  return { vertexCount, faceCount, texSize, texOff, gainOff, lightOff, paramCount, mipLevels, mipFloats, mipGradOff: paramCount, statsOff: paramCount + mipFloats };
 }
 
 /** Initial parameters: positions, kd = the texture / 255, gains 1, light (ambient 1, no directional part). */
@@ -147,6 +159,7 @@ export interface StepSettings {
 
 interface Pipelines {
   visibility: GPURenderPipeline;
+  mips: GPUComputePipeline;
   forward: GPUComputePipeline;
   backward: GPUComputePipeline;
   silhouette: GPUComputePipeline;
@@ -161,6 +174,7 @@ const visibilityPipelines = new WeakMap<GPUDevice, GPURenderPipeline>();
 function kernels(): Record<Exclude<keyof Pipelines, 'visibility'>, ComputeKernel> {
   const head = `${CAMERA_VIEW_WGSL}\n${setupWgsl}\n`;
   return {
+    mips: { label: 'refine.mips', code: `${head}${mipsWgsl}` },
     forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${forwardWgsl}` },
     backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${backwardWgsl}` },
     silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${silhouetteWgsl}` },
@@ -188,6 +202,7 @@ function getPipelines(device: GPUDevice): Pipelines {
   const k = kernels();
   return {
     visibility,
+    mips: getComputePipeline(device, k.mips),
     forward: getComputePipeline(device, k.forward),
     backward: getComputePipeline(device, k.backward),
     silhouette: getComputePipeline(device, k.silhouette),
@@ -216,7 +231,10 @@ export class RefineProblem {
   private readonly buffers: GPUBuffer[] = [];
   private readonly textures: GPUTexture[] = [];
   private readonly setup: GPUBuffer;
-  private readonly dcolor: GPUBuffer;
+  private readonly mips: GPUBuffer;
+  private readonly mipGroups: GPUBindGroup[] = [];
+  /** Per batch pixel: dL/dcolour and the sampled mip level + 1 (0 where no colour term), from the forward pass. */
+  readonly dcolor: GPUBuffer;
   private readonly lapSetup: GPUBuffer;
   private readonly moments: GPUBuffer;
   private readonly best: GPUBuffer;
@@ -275,7 +293,8 @@ export class RefineProblem {
     this.params = upload('params', initialParams(L, this.welded.positions, mesh.texture));
     this.best = make('best', L.paramCount * 4);
     this.moments = make('moments', L.paramCount * 8);
-    this.grad = make('grad', (L.paramCount + STATS_SLOTS) * 8);
+    this.grad = make('grad', (L.statsOff + STATS_SLOTS) * 8);
+    this.mips = make('mips', L.mipFloats * 4);
     const base = upload('base', this.welded.positions);
     const faces = upload('faces', this.welded.faces);
     const uvs = upload('uvs', mesh.uvs);
@@ -334,8 +353,8 @@ export class RefineProblem {
     const p = this.pipes;
     this.groups = {
       visibility: group(p.visibility, 'refine.visibility', [this.params, faces, clipBuffer, rowBuffer]),
-      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray]),
-      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray]),
+      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips]),
+      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips]),
       silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray]),
       lapDelta: bindBuffers(device, p.lapDelta, 'refine.laplacian', [this.lapSetup, this.params, base, adjOffsets, adjList, lapVec]),
       lapGradient: device.createBindGroup({
@@ -352,6 +371,27 @@ export class RefineProblem {
     };
   }
 
+  /** Builds the texture's mip levels from the current parameters (before anything samples them). */
+  private encodeMips(pass: GPUComputePassEncoder): void {
+    const { device } = this.ctx.gpu;
+    for (let level = 1; level <= this.layout.mipLevels; level++) {
+      if (!this.mipGroups[level]) {
+        const uniform = this.ctx.scope.createBuffer({ label: `refine:mip${level}`, size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        this.buffers.push(uniform);
+        device.queue.writeBuffer(uniform, 0, new Uint32Array([level, 0, 0, 0]));
+        this.mipGroups[level] = device.createBindGroup({
+          label: 'refine.mips',
+          layout: this.pipes.mips.getBindGroupLayout(0),
+          entries: [this.setup, uniform, this.params, this.mips].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        });
+      }
+      const n = this.layout.texSize >> level;
+      pass.setPipeline(this.pipes.mips);
+      pass.setBindGroup(0, this.mipGroups[level]);
+      pass.dispatchWorkgroups(Math.ceil(n / 8), Math.ceil(n / 8));
+    }
+  }
+
   /** Writes the Setup uniform for the next encoded work (queue order: before the following submit). */
   writeSetup(s: StepSettings): void {
     const L = this.layout;
@@ -361,8 +401,8 @@ export class RefineProblem {
     u.set([L.texSize, L.texOff, L.gainOff, L.lightOff, L.paramCount, L.vertexCount, L.faceCount, L.statsOff, s.batch.length, s.statsBase], 0);
     const pixels = s.batch.reduce((sum, v) => sum + this.views[v].width * this.views[v].height, 0);
     f.set([this.hasMasks ? s.silWeight : 0, 1 / Math.max(1, pixels), s.lrPos, s.lrTex, s.lrGain, s.lrLight, 0.9, 0.99, s.step, s.lapWeight], 10);
-    u.set([this.trainViews, this.hasMasks && s.silWeight > 0 ? 1 : 0, this.width, this.height], 20);
-    u.set(s.batch, 24);
+    u.set([this.trainViews, this.hasMasks && s.silWeight > 0 ? 1 : 0, this.width, this.height, L.mipLevels, L.mipGradOff, 0, 0], 20);
+    u.set(s.batch, 28);
     this.ctx.gpu.device.queue.writeBuffer(this.setup, 0, buf);
   }
 
@@ -397,12 +437,14 @@ export class RefineProblem {
   /** Forward shading + loss for the batch (after `encodeVisibility`). */
   encodeForward(encoder: GPUCommandEncoder, slots: number, timer?: GpuTimer | null): void {
     const pass = encoder.beginComputePass({ label: 'refine.forward', timestampWrites: timer?.timestampWrites('shading') });
+    this.encodeMips(pass);
     this.dispatchPixels(pass, this.pipes.forward, this.groups.forward, slots);
     pass.end();
   }
 
   /** Photometric and silhouette gradients into the fixed-point accumulators, and the Laplacian gradient. */
   encodeBackward(encoder: GPUCommandEncoder, slots: number, silhouette: boolean, timer?: GpuTimer | null): void {
+    if (this.layout.mipFloats) encoder.clearBuffer(this.grad, this.layout.mipGradOff * 8, this.layout.mipFloats * 8);
     const pass = encoder.beginComputePass({ label: 'refine.backward', timestampWrites: timer?.timestampWrites('backward') });
     this.dispatchPixels(pass, this.pipes.backward, this.groups.backward, slots);
     if (silhouette && this.hasMasks) this.dispatchPixels(pass, this.pipes.silhouette, this.groups.silhouette, slots);

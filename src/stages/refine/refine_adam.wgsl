@@ -24,7 +24,22 @@ fn decodeFixed(lo: u32, hi: u32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let k = gid.x + gid.y * nwg.x * 64u;
   if (k >= setup.paramCount) { return; }
-  var g = decodeFixed(gradWords[2u * k], gradWords[2u * k + 1u]) * setup.gradScale;
+  var g = decodeFixed(gradWords[2u * k], gradWords[2u * k + 1u]);
+  if (k >= setup.texOff && k < setup.gainOff && setup.mipLevels > 0u) {
+    // Gradients of the mip texels above this texel, each spread evenly over the 4^level texels it averages.
+    let t = (k - setup.texOff) / 3u;
+    let ch = (k - setup.texOff) % 3u;
+    let x = t % setup.texSize;
+    let y = t / setup.texSize;
+    var weight = 1.0;
+    for (var level = 1u; level <= setup.mipLevels; level++) {
+      weight *= 0.25;
+      let n = setup.texSize >> level;
+      let m = setup.mipGradOff + mipOffset(level) + 3u * ((y >> level) * n + (x >> level)) + ch;
+      g += weight * decodeFixed(gradWords[2u * m], gradWords[2u * m + 1u]);
+    }
+  }
+  g *= setup.gradScale;
   gradWords[2u * k] = 0u;
   gradWords[2u * k + 1u] = 0u;
   var lr = setup.lrPos;

@@ -1,4 +1,4 @@
-// Backward of refine_forward.wgsl per pixel, given dL/dcolour in `dcolor`:
+// Backward of refine_forward.wgsl per pixel, given dL/dcolour and the mip level (+ 1) in `dcolor`:
 // - texels: the four bilinear corners get weight * gain * shade * dL/dcolour (fixed-point adds);
 // - exposure gain of the view and the global light (a, l): workgroup sums, one fixed-point add each per workgroup;
 // - vertex positions through the uv (bilinear slope -> uv -> barycentrics -> camera-space corners -> world, the
@@ -13,6 +13,7 @@
 @group(0) @binding(5) var<storage, read> dcolor: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
+@group(0) @binding(8) var<storage, read> mips: array<f32>;
 
 // gain, ambient, l.x, l.y, l.z
 var<workgroup> partial: array<array<f32, 5>, 64>;
@@ -23,9 +24,12 @@ fn addVertex(v: u32, g: vec3f) {
   addFixed(3u * v + 2u, g.z);
 }
 
-fn addTexel(x: i32, y: i32, g: vec3f) {
-  let n = i32(setup.texSize);
-  let k = setup.texOff + 3u * u32(clamp(y, 0, n - 1) * n + clamp(x, 0, n - 1));
+// Level 0 texels are parameters; a mip texel's gradient goes to its own slot, which Adam spreads over the texels it
+// averages (the adjoint of the box filter).
+fn addTexel(level: u32, x: i32, y: i32, g: vec3f) {
+  let n = i32(setup.texSize >> level);
+  let t = 3u * u32(clamp(y, 0, n - 1) * n + clamp(x, 0, n - 1));
+  let k = select(setup.mipGradOff + mipOffset(level) + t, setup.texOff + t, level == 0u);
   addFixed(k, g.x);
   addFixed(k + 1u, g.y);
   addFixed(k + 2u, g.z);
@@ -44,20 +48,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       let c = loadCorners(view, tri - 1u);
       let d = pixelRay(view, vec2f(gid.xy));
       let s = surfaceAt(c, d);
-      let bl = bilinear(s.uv);
-      let k00 = texel(bl.x0, bl.y0);
-      let k10 = texel(bl.x0 + 1, bl.y0);
-      let k01 = texel(bl.x0, bl.y0 + 1);
-      let k11 = texel(bl.x0 + 1, bl.y0 + 1);
+      let bl = bilinear(s.uv, u32(g.w) - 1u);
+      let k00 = texel(bl.level, bl.x0, bl.y0);
+      let k10 = texel(bl.level, bl.x0 + 1, bl.y0);
+      let k01 = texel(bl.level, bl.x0, bl.y0 + 1);
+      let k11 = texel(bl.level, bl.x0 + 1, bl.y0 + 1);
       let kd = mix(mix(k00, k10, bl.fx), mix(k01, k11, bl.fx), bl.fy);
       let gain = params[setup.gainOff + vid];
       let shade = shading(s.n);
       let gKd = g.xyz * gain * shade;
       // texels
-      addTexel(bl.x0, bl.y0, gKd * (1.0 - bl.fx) * (1.0 - bl.fy));
-      addTexel(bl.x0 + 1, bl.y0, gKd * bl.fx * (1.0 - bl.fy));
-      addTexel(bl.x0, bl.y0 + 1, gKd * (1.0 - bl.fx) * bl.fy);
-      addTexel(bl.x0 + 1, bl.y0 + 1, gKd * bl.fx * bl.fy);
+      addTexel(bl.level, bl.x0, bl.y0, gKd * (1.0 - bl.fx) * (1.0 - bl.fy));
+      addTexel(bl.level, bl.x0 + 1, bl.y0, gKd * bl.fx * (1.0 - bl.fy));
+      addTexel(bl.level, bl.x0, bl.y0 + 1, gKd * (1.0 - bl.fx) * bl.fy);
+      addTexel(bl.level, bl.x0 + 1, bl.y0 + 1, gKd * bl.fx * bl.fy);
       // exposure and light
       let gShade = dot(g.xyz, kd) * gain;
       mine[0] = dot(g.xyz, kd) * shade;
@@ -66,7 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       mine[3] = gShade * s.n.y;
       mine[4] = gShade * s.n.z;
       // uv: the sampler's slope; clamped coordinates have none
-      let size = f32(setup.texSize);
+      let size = f32(setup.texSize >> bl.level);
       let xs = s.uv.x * size - 0.5;
       let ys = s.uv.y * size - 0.5;
       let inX = select(0.0, size, xs > -0.5 && xs < size - 0.5);

@@ -11,6 +11,7 @@
 @group(0) @binding(6) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var photos: texture_2d_array<f32>;
+@group(0) @binding(9) var<storage, read> mips: array<f32>;
 
 var<workgroup> partial: array<vec2f, 64>;
 
@@ -30,10 +31,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       if (tri > 0u && photo.a > 0.5) {
         let c = loadCorners(view, tri - 1u);
         let s = surfaceAt(c, pixelRay(view, vec2f(gid.xy)));
-        let kd = sampleKd(bilinear(s.uv));
+        let level = mipLevel(c, view, vec2f(gid.xy), s);
+        let kd = sampleKd(bilinear(s.uv, level));
         let color = params[setup.gainOff + vid] * kd * shading(s.n);
         let r = color - photo.rgb;
-        out = vec4f(2.0 * r, 1.0);
+        // w: the mip level + 1 (the backward pass reuses it; 0 = no colour term here)
+        out = vec4f(2.0 * r, f32(level + 1u));
         contribution = vec2f(dot(r, r), 1.0);
       }
     }

@@ -31,11 +31,26 @@ struct Setup {
   maskOn: u32,
   width: u32,
   height: u32,
+  // mip levels above the texture (0 = none) and the gradient slot of level 1's first value
+  mipLevels: u32,
+  mipGradOff: u32,
+  pad0: u32,
+  pad1: u32,
   // view index (into `views`) of each batch slot, 4 per vec4
   batch: array<vec4u, 4>,
 };
 
 const FIXED_SCALE: f32 = 16777216.0; // 2^24
+
+// Offset (in floats) of mip level `level` >= 1 in the `mips` buffer: levels 1, 2, ... of size (texSize >> level)^2 x 3.
+fn mipOffset(level: u32) -> u32 {
+  var off = 0u;
+  for (var k = 1u; k < level; k++) {
+    let n = setup.texSize >> k;
+    off += 3u * n * n;
+  }
+  return off;
+}
 
 fn batchView(slot: u32) -> u32 {
   return setup.batch[slot / 4u][slot % 4u];

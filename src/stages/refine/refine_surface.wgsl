@@ -1,16 +1,22 @@
 // Surface helpers of the forward and backward kernels: bilinear kd sampling, ray/triangle barycentrics, face
 // normal and the global light (needs `params`, `faces`, `uvs`, `setup`).
 
-fn texel(x: i32, y: i32) -> vec3f {
-  let n = i32(setup.texSize);
+// Texel of mip level `level` (0 = the texture parameters; >= 1 box-filtered levels in `mips`), clamped to the edge.
+fn texel(level: u32, x: i32, y: i32) -> vec3f {
+  let n = i32(setup.texSize >> level);
   let cx = clamp(x, 0, n - 1);
   let cy = clamp(y, 0, n - 1);
-  let k = setup.texOff + 3u * u32(cy * n + cx);
-  return vec3f(params[k], params[k + 1u], params[k + 2u]);
+  if (level == 0u) {
+    let k = setup.texOff + 3u * u32(cy * n + cx);
+    return vec3f(params[k], params[k + 1u], params[k + 2u]);
+  }
+  let k = mipOffset(level) + 3u * u32(cy * n + cx);
+  return vec3f(mips[k], mips[k + 1u], mips[k + 2u]);
 }
 
 struct Bilinear {
-  // texel corners (unclamped integer coordinates of the top-left one) and fractions
+  // mip level, texel corners (unclamped integer coordinates of the top-left one) and fractions
+  level: u32,
   x0: i32,
   y0: i32,
   fx: f32,
@@ -18,20 +24,20 @@ struct Bilinear {
 };
 
 // Clamp-to-edge bilinear sampling at uv (texel centres at (i + 0.5) / size), as a linear sampler does.
-fn bilinear(uv: vec2f) -> Bilinear {
-  let s = f32(setup.texSize);
+fn bilinear(uv: vec2f, level: u32) -> Bilinear {
+  let s = f32(setup.texSize >> level);
   let x = clamp(uv.x * s - 0.5, -0.5, s - 0.5);
   let y = clamp(uv.y * s - 0.5, -0.5, s - 0.5);
   let x0 = floor(x);
   let y0 = floor(y);
-  return Bilinear(i32(x0), i32(y0), x - x0, y - y0);
+  return Bilinear(level, i32(x0), i32(y0), x - x0, y - y0);
 }
 
 fn sampleKd(b: Bilinear) -> vec3f {
-  let k00 = texel(b.x0, b.y0);
-  let k10 = texel(b.x0 + 1, b.y0);
-  let k01 = texel(b.x0, b.y0 + 1);
-  let k11 = texel(b.x0 + 1, b.y0 + 1);
+  let k00 = texel(b.level, b.x0, b.y0);
+  let k10 = texel(b.level, b.x0 + 1, b.y0);
+  let k01 = texel(b.level, b.x0, b.y0 + 1);
+  let k11 = texel(b.level, b.x0 + 1, b.y0 + 1);
   return mix(mix(k00, k10, b.fx), mix(k01, k11, b.fx), b.fy);
 }
 
@@ -93,4 +99,17 @@ fn surfaceAt(c: Corners, d: vec3f) -> Surface {
 fn shading(n: vec3f) -> f32 {
   let o = setup.lightOff;
   return params[o] + params[o + 1u] * n.x + params[o + 2u] * n.y + params[o + 3u] * n.z;
+}
+
+// Mip level for the pixel's footprint on the texture ('nearest mip': piecewise constant, so it has no gradient):
+// uv at the neighbouring pixel rays on the same triangle plane give the footprint in texels; level = round(log2).
+// Without it, pixel-centre samples update only 4 of the many texels under a pixel when the texture is finer than
+// the photo, and the fit does not carry over to other views.
+fn mipLevel(c: Corners, view: View, pixel: vec2f, s: Surface) -> u32 {
+  if (setup.mipLevels == 0u) { return 0u; }
+  let sx = surfaceAt(c, pixelRay(view, pixel + vec2f(1.0, 0.0)));
+  let sy = surfaceAt(c, pixelRay(view, pixel + vec2f(0.0, 1.0)));
+  let footprint = max(length(sx.uv - s.uv), length(sy.uv - s.uv)) * f32(setup.texSize);
+  let lod = floor(log2(max(footprint, 1e-6)) + 0.5);
+  return u32(clamp(lod, 0.0, f32(setup.mipLevels)));
 }
