@@ -1,6 +1,6 @@
 /**
  * `npm run reconstruct -- <input folder or files...> -o out.zip [--report r.json] [--preset draft|standard|high]
- *  [--models feedforward,refine] [--holdout k]`
+ *  [--models feedforward,refine] [--holdout k] [--refine-iterations n] [--refine '{json RefineOptions}']`
  * Runs the REAL page and worker in headless Chromium (system chromium, WebGPU; the GPU when the machine has one),
  * feeds the files through the same worker API the UI uses, and writes the zip and report.json.
  */
@@ -11,7 +11,7 @@ import type { ReconstructClient } from '../src/app/client';
 import type { Preset } from '../workers/api';
 import { openAppInChromium, pullBytes } from './browser';
 
-interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean }
+interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean; refineIterations?: number; refine?: Record<string, number> }
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { inputs: [], out: 'out.zip', report: null, preset: 'standard', models: ['feedforward'], holdout: 0, quiet: false };
@@ -28,6 +28,8 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--models') args.models = value().split(',').filter(Boolean);
     else if (a === '--holdout') args.holdout = Number(value());
     else if (a === '--quiet') args.quiet = true;
+    else if (a === '--refine-iterations') args.refineIterations = Number(value());
+    else if (a === '--refine') args.refine = JSON.parse(value()) as Record<string, number>;
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else args.inputs.push(a);
   }
@@ -65,7 +67,7 @@ async function main() {
         const run = await client.runDataJob(dir, options);
         return { gpu, ...run };
       },
-      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name }] as const,
+      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name, ...(args.refineIterations || args.refine ? { refine: { ...args.refine, ...(args.refineIterations ? { iterations: args.refineIterations } : {}) } } : {}) }] as const,
     );
     const gpuName = out.gpu.available ? `${out.gpu.adapter.vendor} ${out.gpu.adapter.architecture} ${out.gpu.adapter.description}`.trim() : `no WebGPU (${out.gpu.reason})`;
     log(`adapter: ${gpuName}`);

@@ -34,6 +34,8 @@ export interface JobOptions {
   cropBox?: { min: [number, number, number]; max: [number, number, number] };
   /** Plane-sweep settings (benchmarks and experiments; the preset chooses the rest). */
   mvs?: { windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number };
+  /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
+  refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
 }
 
 export interface JobRequest {
@@ -108,7 +110,8 @@ export interface SelfTestResult {
 export type BenchmarkSpec =
   | { kind: 'export'; triangles: number; textureSize: number; repeats?: number }
   | ({ kind: 'fusion' } & import('../src/bench/fusionBench').FusionBenchSpec)
-  | ({ kind: 'sfm-features' } & import('../src/bench/sfmChecks').SfmBenchSpec);
+  | ({ kind: 'sfm-features' } & import('../src/bench/sfmChecks').SfmBenchSpec)
+  | ({ kind: 'refine' } & import('../src/bench/refineBench').RefineBenchSpec);
 
 export interface SynthRequest {
   /** The OBJ, its MTL and textures. */

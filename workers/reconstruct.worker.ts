@@ -47,6 +47,10 @@ if (!self.name?.startsWith('em-pthread')) {
         const { benchmarkSfmFeatures } = await import('../src/bench/sfmChecks');
         return benchmarkSfmFeatures(await service.getGpu(), spec);
       }
+      if (spec.kind === 'refine') {
+        const { benchmarkRefine } = await import('../src/bench/refineBench');
+        return benchmarkRefine(await service.getGpu(), spec);
+      }
       const { benchmarkExport } = await import('../src/bench/exportBench');
       return { ...benchmarkExport(spec.triangles, spec.textureSize, spec.repeats ?? 3) };
     },

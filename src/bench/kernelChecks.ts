@@ -19,7 +19,8 @@ export type KernelCheckSpec =
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
-  | import('./sfmChecks').SfmCheckSpec;
+  | import('./sfmChecks').SfmCheckSpec
+  | import('./refineChecks').RefineCheckSpec;
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -36,6 +37,10 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
       const { runSfmCheck } = await import('./sfmChecks');
       return await runSfmCheck(ctx, spec);
+    }
+    if (spec.kind === 'refine-gradients' || spec.kind === 'refine-fit' || spec.kind === 'refine-vram') {
+      const { runRefineCheck } = await import('./refineChecks');
+      return await runRefineCheck(ctx, spec);
     }
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {

@@ -81,6 +81,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const saved = await this.stage('export', () => saveMeshBothFormats(textured.mesh, { folder: 'feedforward', model: this.modelName, texture: textured.mesh.texture }));
     Object.assign(output.files, saved.files);
     output.meshes.push(saved.report);
+    output.texturedMeshes = { ...output.texturedMeshes, [this.modelName]: textured.mesh };
     return {
       vertices: saved.report.vertices,
       faces: saved.report.faces,

@@ -1,0 +1,110 @@
+/**
+ * Refinement benchmark (inside the worker, on the shared device): the procedural vase (its own geometry and
+ * texture) photographed by `views` cameras at size x size with the render stage; the refinement starts from a
+ * degraded copy (vertices jittered by 0.5% of the radius, the texture blurred and darkened) and runs `iterations`
+ * steps of `batch` views. Reports wall time, GPU ms per iteration split into raster / shading / backward /
+ * optimiser (timestamp queries over a window of iterations), validation PSNR before/after and the VRAM peak.
+ */
+import { lookAt } from '../core/camera';
+import type { TexturedMesh } from '../core/mesh';
+import type { GpuContext } from '../gpu/device';
+import { seededRandom } from '../ml/onnxBuilder';
+import type { StageContext } from '../stages/context';
+import type { RefineView } from '../stages/refine/problem';
+import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
+import { MeshRenderer } from '../stages/render/renderMesh';
+import { FLOATS_PER_CORNER } from '../stages/render/types';
+import { makeVase } from '../synth/procedural';
+
+export interface RefineBenchSpec {
+  iterations?: number;
+  size?: number;
+  batch?: number;
+  views?: number;
+  textureSize?: number;
+}
+
+export async function benchmarkRefine(gpu: GpuContext, spec: RefineBenchSpec): Promise<Record<string, unknown>> {
+  const iterations = spec.iterations ?? 500, size = spec.size ?? 512, batch = spec.batch ?? 4, viewCount = spec.views ?? 24;
+  const scope = gpu.vram.scope('bench:refine');
+  const ctx: StageContext = { gpu, scope, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
+  const vase = makeVase(96, 64, spec.textureSize ?? 1024);
+  const mesh: TexturedMesh = { positions: vase.positions, indices: vase.indices, uvs: vase.uvs, texture: vase.texture };
+  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
+    min[k] = Math.min(min[k], mesh.positions[i + k]);
+    max[k] = Math.max(max[k], mesh.positions[i + k]);
+  }
+  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
+  const radius = Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2;
+  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
+  for (let i = 0; i < mesh.indices.length; i++) {
+    const v = mesh.indices[i];
+    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
+    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
+    corners.set([0, 0, 1, 1, 1, 1], FLOATS_PER_CORNER * i + 5);
+  }
+  gpu.vram.resetPeak();
+  try {
+    const renderer = new MeshRenderer(ctx, { corners, texture: mesh.texture, centre, radius }, size, size);
+    const views: RefineView[] = [];
+    try {
+      for (let k = 0; k < viewCount; k++) {
+        const a = (2 * Math.PI * k) / viewCount;
+        const eye = [centre[0] + 2.6 * radius * Math.cos(a), centre[1] + radius * (k % 2 ? 0.8 : -0.3), centre[2] + 2.6 * radius * Math.sin(a)];
+        const K = [1.2 * size, 0, (size - 1) / 2, 0, 1.2 * size, (size - 1) / 2, 0, 0, 1];
+        const camFromWorld = lookAt(eye, centre);
+        const r = await renderer.render({ K, camFromWorld });
+        views.push({ width: size, height: size, K, camFromWorld, rgba: r.rgba });
+      }
+    } finally {
+      renderer.dispose();
+    }
+    // Degraded start: jittered vertices (seam copies moved together), blurred and darkened texture.
+    const rand = seededRandom(3);
+    const jitter = new Map<string, number[]>();
+    const positions = mesh.positions.slice();
+    for (let v = 0; v < positions.length; v += 3) {
+      const key = `${positions[v]},${positions[v + 1]},${positions[v + 2]}`;
+      if (!jitter.has(key)) jitter.set(key, [0, 1, 2].map(() => (rand() - 0.5) * 0.01 * radius));
+      const j = jitter.get(key)!;
+      for (let k = 0; k < 3; k++) positions[v + k] += j[k];
+    }
+    const T = mesh.texture.width, src = mesh.texture.data, blurred = new Uint8Array(src.length);
+    for (let y = 0; y < T; y++) for (let x = 0; x < T; x++) for (let c = 0; c < 4; c++) {
+      let s = 0, n = 0;
+      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+        const xx = Math.min(T - 1, Math.max(0, x + dx)), yy = Math.min(T - 1, Math.max(0, y + dy));
+        s += src[4 * (yy * T + xx) + c];
+        n++;
+      }
+      blurred[4 * (y * T + x) + c] = c === 3 ? 255 : Math.round((0.85 * s) / n);
+    }
+    const start: TexturedMesh = { ...mesh, positions, texture: { width: T, height: T, data: blurred } };
+    const validation = views.filter((_, i) => i % 8 === 7), train = views.filter((_, i) => i % 8 !== 7);
+    const t0 = performance.now();
+    const result = await refineMesh(start, train, validation, true, {
+      ...DEFAULT_REFINE_OPTIONS, iterations, batchSize: batch, patience: 1e9, validateEvery: 50, timing: { from: 50, count: 50 },
+    }, ctx);
+    const wallMs = performance.now() - t0;
+    const psnr = (mse: number) => 10 * Math.log10(1 / mse);
+    return {
+      iterations: result.stats.iterations,
+      size,
+      batch,
+      views: viewCount,
+      faces: mesh.indices.length / 3,
+      textureSize: T,
+      wallMs,
+      wallMsPerIteration: wallMs / Math.max(1, result.stats.iterations),
+      gpuMsPerIteration: result.stats.msPerIteration ?? null,
+      validationPsnrBefore: psnr(result.stats.validationMseBefore),
+      validationPsnrAfter: psnr(result.stats.validationMseBest),
+      lossHistory: result.stats.lossHistory,
+      vramPeakBytes: gpu.vram.getVramUsage().peakBytes,
+      adapter: gpu.summary?.description ?? null,
+    };
+  } finally {
+    await scope.cleanup();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The refinement model (the nvdiffrec role of the server design): takes the feed-forward model's textured mesh
+ * and optimises its vertex positions, kd texture, per-view exposure and a global light by differentiable rendering
+ * against the photos (src/stages/refine/), then exports under refine/. Runs after 'feedforward' in the same job;
+ * the runner cleans the first model's GPU memory before this one starts (the mesh crosses as CPU arrays).
+ */
+import { InputError } from '../core/errors';
+import { saveMeshBothFormats } from '../export/saveMesh';
+import type { JobInput, JobOutput } from '../pipeline/jobTypes';
+import type { StageContext } from '../stages/context';
+import type { RefineView } from '../stages/refine/problem';
+import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
+import { BaseReconstructionModel } from './base';
+
+/** Iterations per preset (the H200 does 500 iterations at 512x512, batch 4, well within a minute). */
+export const REFINE_ITERATIONS = { draft: 300, standard: 600, high: 1000 } as const;
+
+export interface RefineModelResult {
+  vertices: number;
+  faces: number;
+  source: string;
+  refine: Omit<RefineStats, 'lossHistory'> & { lossHistory: RefineStats['lossHistory'] };
+}
+
+/** Every `every`-th posed training view (at least one when there are four or more) decides the early stop. */
+export function splitValidation<T>(views: T[], every = 8): { train: T[]; validation: T[] } {
+  if (views.length < 4) return { train: views, validation: [] };
+  const validation = views.filter((_, i) => i % every === every - 1);
+  if (validation.length === 0) validation.push(views[views.length - 1]);
+  return { train: views.filter((v) => !validation.includes(v)), validation };
+}
+
+export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, RefineModelResult> {
+  readonly modelName = 'refine';
+
+  protected async infer(input: JobInput, output: JobOutput): Promise<RefineModelResult> {
+    const gpu = this.requireGpu();
+    const source = 'feedforward';
+    const base = output.texturedMeshes?.[source];
+    if (!base) {
+      throw new InputError(`The refine model needs the ${source} model's mesh: run the models "${source},refine" in that order.`);
+    }
+    const { capture } = input;
+    const posed = capture.views.filter((v) => v.camFromWorld && !v.heldOut);
+    if (posed.length === 0) throw new InputError('The refine model needs photos with camera poses.');
+    const { train, validation } = splitValidation(posed);
+    const toView = (v: (typeof posed)[number]): RefineView => ({ width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld!, rgba: v.image.data });
+    const options: RefineOptions = { ...DEFAULT_REFINE_OPTIONS, iterations: REFINE_ITERATIONS[input.options.preset], ...input.options.refine };
+    const ctx: StageContext = {
+      gpu,
+      scope: this.ctx.scope,
+      signal: this.ctx.signal,
+      progress: (done, total, message) => this.reportProgress(2 + (90 * done) / Math.max(1, total), `refine: ${message}`),
+      warn: this.ctx.warn,
+    };
+    this.reportProgress(1, `refining ${base.indices.length / 3} faces against ${train.length} photos`);
+    const refined = await this.stage('refine', () => refineMesh(base, train.map(toView), validation.map(toView), capture.hasMasks, options, ctx));
+    this.reportProgress(95, 'writing the mesh');
+    const saved = await this.stage('export', () =>
+      saveMeshBothFormats(refined.mesh, { folder: 'refine', model: this.modelName, texture: refined.mesh.texture, textureFile: 'texture_kd.png' }));
+    Object.assign(output.files, saved.files);
+    output.meshes.push(saved.report);
+    output.texturedMeshes = { ...output.texturedMeshes, [this.modelName]: refined.mesh };
+    return { vertices: saved.report.vertices, faces: saved.report.faces, source, refine: refined.stats };
+  }
+}

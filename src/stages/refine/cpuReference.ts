@@ -1,0 +1,169 @@
+/**
+ * CPU reference (float64) of the refinement's forward loss for a fixed visibility buffer: the same shading
+ * (refine_forward.wgsl), silhouette coverage (refine_silhouette.wgsl) and Laplacian energy (refine_laplacian.wgsl).
+ * The gradient checks take finite differences of it and compare them with the GPU's backward kernels.
+ */
+import type { Layout, RefineView, Welded } from './problem';
+
+export interface CpuProblem {
+  layout: Layout;
+  welded: Welded;
+  uvs: Float32Array;
+  views: RefineView[];
+  /** Per batch slot: triangle id + 1 per pixel (width x height of the problem, row-major). */
+  visTri: Uint32Array[];
+  batch: number[];
+  /** Row stride of visTri. */
+  width: number;
+  silWeight: number;
+  /** Mip level per slot and pixel to use instead of computing it (finite differences hold the piecewise-constant
+   * level fixed, as the analytic gradient does); filled by `cpuLoss` when given empty arrays. */
+  levels?: Int8Array[];
+}
+
+type V3 = [number, number, number];
+const sub = (a: V3, b: V3): V3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const dot = (a: V3, b: V3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const cross = (a: V3, b: V3): V3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+
+function camPoint(view: RefineView, p: V3): V3 {
+  const c = view.camFromWorld;
+  return [0, 1, 2].map((r) => c[4 * r] * p[0] + c[4 * r + 1] * p[1] + c[4 * r + 2] * p[2] + c[4 * r + 3]) as V3;
+}
+
+function position(params: Float64Array, v: number): V3 {
+  return [params[3 * v], params[3 * v + 1], params[3 * v + 2]];
+}
+
+/** Level 0 = the texture parameters, then box-filtered levels (refine_mips.wgsl). */
+export function cpuMips(params: Float64Array, L: Layout): Float64Array[] {
+  const levels = [params.slice(L.texOff, L.gainOff)];
+  for (let level = 1; level <= L.mipLevels; level++) {
+    const n = L.texSize >> level, below = levels[level - 1], m = 2 * n;
+    const out = new Float64Array(3 * n * n);
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) {
+      out[3 * (y * n + x) + c] = 0.25 * (below[3 * (2 * y * m + 2 * x) + c] + below[3 * (2 * y * m + 2 * x + 1) + c] + below[3 * ((2 * y + 1) * m + 2 * x) + c] + below[3 * ((2 * y + 1) * m + 2 * x + 1) + c]);
+    }
+    levels.push(out);
+  }
+  return levels;
+}
+
+function texel(mips: Float64Array[], L: Layout, level: number, x: number, y: number): V3 {
+  const n = L.texSize >> level;
+  const k = 3 * (Math.min(n - 1, Math.max(0, y)) * n + Math.min(n - 1, Math.max(0, x)));
+  return [mips[level][k], mips[level][k + 1], mips[level][k + 2]];
+}
+
+function sampleKd(mips: Float64Array[], L: Layout, level: number, u: number, v: number): V3 {
+  const s = L.texSize >> level;
+  const x = Math.min(s - 0.5, Math.max(-0.5, u * s - 0.5)), y = Math.min(s - 0.5, Math.max(-0.5, v * s - 0.5));
+  const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+  const k00 = texel(mips, L, level, x0, y0), k10 = texel(mips, L, level, x0 + 1, y0), k01 = texel(mips, L, level, x0, y0 + 1), k11 = texel(mips, L, level, x0 + 1, y0 + 1);
+  return [0, 1, 2].map((c) => (k00[c] * (1 - fx) + k10[c] * fx) * (1 - fy) + (k01[c] * (1 - fx) + k11[c] * fx) * fy) as V3;
+}
+
+/** Colour loss (sum of squared errors over covered, masked-in pixels and channels) and silhouette loss (sum). */
+export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number; levels: number[] } {
+  const L = P.layout;
+  const F = P.welded.faces;
+  let color = 0, silhouette = 0, colorPixels = 0;
+  const mips = cpuMips(params, L);
+  const levels: number[] = [];
+  P.batch.forEach((vid, slot) => {
+    const view = P.views[vid];
+    const [fx, , cx, , fy, cy] = view.K;
+    const tri = P.visTri[slot];
+    const at = (x: number, y: number) => tri[y * P.width + x];
+    const gain = params[L.gainOff + vid];
+    const light = [params[L.lightOff], params[L.lightOff + 1], params[L.lightOff + 2], params[L.lightOff + 3]];
+    for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
+      const t = at(x, y);
+      const pi = 4 * (y * view.width + x);
+      const photo = [view.rgba[pi] / 255, view.rgba[pi + 1] / 255, view.rgba[pi + 2] / 255, view.rgba[pi + 3] / 255];
+      if (t > 0 && photo[3] > 0.5) {
+        const f = t - 1;
+        const p = [0, 1, 2].map((k) => position(params, F[6 * f + k]));
+        const q = p.map((pp) => camPoint(view, pp));
+        const d: V3 = [(x - cx) / fx, (y - cy) / fy, 1];
+        const uvAt = (k: number) => [P.uvs[2 * F[6 * f + 3 + k]], P.uvs[2 * F[6 * f + 3 + k] + 1]];
+        const uvOf = (px: number, py: number) => {
+          const dd: V3 = [(px - cx) / fx, (py - cy) / fy, 1];
+          const w = [dot(dd, cross(q[1], q[2])), dot(dd, cross(q[2], q[0])), dot(dd, cross(q[0], q[1]))];
+          const W = w[0] + w[1] + w[2];
+          return [0, 1].map((c) => (w[0] * uvAt(0)[c] + w[1] * uvAt(1)[c] + w[2] * uvAt(2)[c]) / W);
+        };
+        void d;
+        const u = uvOf(x, y), ux = uvOf(x + 1, y), uy = uvOf(x, y + 1);
+        let level = 0;
+        const fixed = P.levels?.[slot];
+        if (fixed && fixed[y * P.width + x] >= 0) level = fixed[y * P.width + x];
+        else if (L.mipLevels > 0) {
+          const footprint = Math.max(Math.hypot(ux[0] - u[0], ux[1] - u[1]), Math.hypot(uy[0] - u[0], uy[1] - u[1])) * L.texSize;
+          level = Math.min(L.mipLevels, Math.max(0, Math.floor(Math.log2(Math.max(footprint, 1e-6)) + 0.5)));
+        }
+        if (fixed && fixed[y * P.width + x] < 0) fixed[y * P.width + x] = level;
+        const kd = sampleKd(mips, L, level, u[0], u[1]);
+        levels[level] = (levels[level] ?? 0) + 1;
+        const cr = cross(sub(p[1], p[0]), sub(p[2], p[0]));
+        const len = Math.hypot(...cr);
+        const shade = light[0] + (light[1] * cr[0] + light[2] * cr[1] + light[3] * cr[2]) / len;
+        for (let c = 0; c < 3; c++) color += (gain * kd[c] * shade - photo[c]) ** 2;
+        colorPixels++;
+      }
+      if (P.silWeight > 0) {
+        const covered = t > 0;
+        let alpha = covered ? 1 : 0;
+        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+          const qx = x + dx, qy = y + dy;
+          if (qx < 0 || qy < 0 || qx >= view.width || qy >= view.height) continue;
+          const tq = at(qx, qy);
+          if ((tq > 0) === covered) continue;
+          const f = Math.max(t, tq) - 1;
+          const inner = covered ? [x, y] : [qx, qy], outer = covered ? [qx, qy] : [x, y];
+          const s = [0, 1, 2].map((k) => {
+            const qq = camPoint(view, position(params, F[6 * f + k]));
+            return [fx * (qq[0] / qq[2]) + cx, fy * (qq[1] / qq[2]) + cy, qq[2]];
+          });
+          if (s.some((ss) => ss[2] <= 1e-6)) continue;
+          let best = -1;
+          for (let e = 0; e < 3; e++) {
+            const a = s[e], b = s[(e + 1) % 3], c = s[(e + 2) % 3];
+            const c2 = (u: number[], v: number[]) => u[0] * v[1] - u[1] * v[0];
+            const sgn = c2([b[0] - a[0], b[1] - a[1]], [c[0] - a[0], c[1] - a[1]]) >= 0 ? 1 : -1;
+            const ei = sgn * c2([b[0] - a[0], b[1] - a[1]], [inner[0] - a[0], inner[1] - a[1]]);
+            const eo = sgn * c2([b[0] - a[0], b[1] - a[1]], [outer[0] - a[0], outer[1] - a[1]]);
+            if (ei > 0 && eo < 0) {
+              const tt = ei / (ei - eo);
+              if (best < 0 || tt < best) best = tt;
+            }
+          }
+          if (best < 0) continue;
+          if (covered) alpha -= Math.max(0, 0.5 - best);
+          else alpha += Math.max(0, best - 0.5);
+        }
+        silhouette += P.silWeight * (alpha - photo[3]) ** 2;
+      }
+    }
+  });
+  return { color, silhouette, colorPixels, levels: Array.from(levels, (n) => n ?? 0) };
+}
+
+/** Laplacian energy sum_v |d_v - mean_{N(v)} d_u|^2 of the offsets d = params - base. */
+export function cpuLaplacian(params: Float64Array, welded: Welded): number {
+  const W = welded.positions.length / 3;
+  let e = 0;
+  for (let v = 0; v < W; v++) {
+    const from = welded.adjOffsets[v], to = welded.adjOffsets[v + 1];
+    if (to === from) continue;
+    for (let k = 0; k < 3; k++) {
+      let sum = 0;
+      for (let j = from; j < to; j++) {
+        const u = welded.adjList[j];
+        sum += params[3 * u + k] - welded.positions[3 * u + k];
+      }
+      e += (params[3 * v + k] - welded.positions[3 * v + k] - sum / (to - from)) ** 2;
+    }
+  }
+  return e;
+}

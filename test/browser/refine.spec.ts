@@ -1,0 +1,60 @@
+import { expect, test } from '@playwright/test';
+import { openApp, type WindowWithClient } from './helpers';
+
+type Group = { compared: number; maxRelError: number; scale: number };
+
+async function check(page: import('@playwright/test').Page, spec: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return (await page.evaluate((s) => (window as unknown as WindowWithClient).webrecon.api.kernelCheck(s as never), spec)) as Record<string, unknown>;
+}
+
+test('refinement gradients match finite differences of the CPU forward', async ({ page }) => {
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-gradients', size: 32, texSize: 64 });
+  console.log(`[refine-gradients] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  expect(r.coveredPixels as number).toBeGreaterThan(100);
+  // The visibility pass's barycentrics agree with the kernels' ray/triangle ones (projection conventions).
+  expect(r.rasterBaryMaxDiff as number).toBeLessThan(2e-2);
+  expect(Math.abs((r.lossGpu as number) - (r.lossCpu as number)) / (r.lossCpu as number)).toBeLessThan(1e-4);
+  expect(Math.abs((r.silLossGpu as number) - (r.silLossCpu as number)) / (r.silLossCpu as number)).toBeLessThan(1e-4);
+  for (const name of ['texture', 'positions', 'gains', 'light', 'silhouette', 'laplacian']) {
+    const g = r[name] as Group;
+    expect(g.compared, name).toBeGreaterThan(name === 'gains' ? 1 : 3);
+    expect(g.maxRelError, name).toBeLessThan(1e-2);
+  }
+  // The texture is finer than the pixels: most pixels sample mip level 1 or 2, whose gradients reach the texels.
+  const levels = r.pixelsPerLevel as number[];
+  expect((levels[1] ?? 0) + (levels[2] ?? 0)).toBeGreaterThan(0.5 * (r.colorPixels as number));
+  // The seam's split vertices are welded: 16 grid points, 20 mesh vertices.
+  expect(r.weldedVertices).toBe(16);
+  expect(r.meshVertices).toBe(20);
+});
+
+test('refinement recovers a known texture from rendered views', async ({ page }) => {
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-fit', views: 8, size: 48, texSize: 32, iterations: 150 });
+  console.log(`[refine-fit] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  expect(r.rmseBefore as number).toBeGreaterThan(0.2);
+  expect(r.rmseAfter as number).toBeLessThan(0.25 * (r.rmseBefore as number));
+  expect(r.lastLoss as number).toBeLessThan(0.2 * (r.firstLoss as number));
+});
+
+test('feedforward then refine: each model frees its memory before the next holds any', async ({ page }) => {
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-vram', views: 8, size: 40, iterations: 20 });
+  console.log(`[refine-vram] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  expect(r.statuses).toEqual(['feedforward:success', 'refine:success']);
+  expect(r.liveAfterCleanup).toEqual([0, 0]);
+  expect(r.ownBytesAtEnd).toBe(0);
+  // While each model ran (at every progress report), only its own VRAM owner held memory, and it did hold some.
+  expect(r.ownersDuring).toEqual({ feedforward: ['feedforward'], refine: ['refine'] });
+  const peaks = r.ownerPeakBytes as Record<string, number>;
+  expect(peaks.feedforward).toBeGreaterThan(0);
+  expect(peaks.refine).toBeGreaterThan(0);
+  const snaps = r.snapshots as { model: string; phase: string; owners: Record<string, number> }[];
+  for (const s of snaps.filter((s) => s.phase === 'after-cleanup')) expect(s.owners).toEqual({});
+  for (const f of ['refine/mesh.obj', 'refine/mesh.mtl', 'refine/texture_kd.png', 'refine/mesh.ply', 'feedforward/mesh.obj']) expect(r.files).toContain(f);
+  expect(r.meshes).toEqual(['feedforward', 'refine']);
+});
