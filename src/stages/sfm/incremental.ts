@@ -433,6 +433,42 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
       if (t >= 0 && hasPoint[t] && !registered[nodeImage[node]]) visibleCount[nodeImage[node]]++;
     }
   };
+  const verifiedOf = new Map<number, VerifiedPair>();
+  for (const v of verified) verifiedOf.set(v.i * nImg + v.j, v);
+  const xa = new Float64Array(2), xb = new Float64Array(2);
+  /** Verified matches of `im` with registered images that fit pose `pose` (Sampson error within the PnP threshold). */
+  const epipolarAgreement = (im: number, pose: ArrayLike<number>): { consistent: number; total: number } => {
+    let consistent = 0, total = 0;
+    for (let other = 0; other < nImg; other++) {
+      if (!registered[other] || other === im) continue;
+      const pair = verifiedOf.get(Math.min(im, other) * nImg + Math.max(im, other));
+      if (!pair) continue;
+      // E of (first -> second) from the two poses: R = R2 R1^T, t = t2 - R t1.
+      const [first, second] = pair.i === im ? [im, other] : [other, im];
+      const P1 = first === im ? pose : poses.subarray(12 * first, 12 * first + 12);
+      const P2 = second === im ? pose : poses.subarray(12 * second, 12 * second + 12);
+      const R = new Float64Array(9), t = new Float64Array(3);
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
+      }
+      for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
+      const E = new Float64Array([
+        -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
+        t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
+        -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
+      ]);
+      const A = images[pair.i].points, B = images[pair.j].points;
+      const thr = (2 * opt.pnpErrorPx) / Math.min(focalOf(pair.i), focalOf(pair.j));
+      const m = pair.inliers.length / 2;
+      for (let k = 0; k < m; k++) {
+        normalise(pair.i, A[2 * pair.inliers[2 * k]], A[2 * pair.inliers[2 * k] + 1], xa, 0);
+        normalise(pair.j, B[2 * pair.inliers[2 * k + 1]], B[2 * pair.inliers[2 * k + 1] + 1], xb, 0);
+        total++;
+        if (sampson2(E, xa, xb, 0) <= thr * thr) consistent++;
+      }
+    }
+    return { consistent, total };
+  };
   const tryRegister = (im: number): boolean => {
     const nodes: number[] = [];
     for (let node = featOffset[im]; node < featOffset[im + 1]; node++) {
@@ -458,8 +494,18 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
       failReason[im] = `PnP failed: ${res ? res.inlierCount : 0} inliers of ${nodes.length} matches`;
       return false;
     }
-    poses.set(res.pose, 12 * im);
+    // A pose that PnP accepts can still be wrong where a symmetric object (a temple's front and back) gives matches
+    // that agree with a mirrored viewpoint. The view's two-view geometry does not lie: its verified matches with
+    // registered partners must mostly satisfy the epipolar constraint of the new pose.
+    const savedFocal = intr[io];
     if (estimateFocal) intr[io] = res.focal;
+    const agreement = epipolarAgreement(im, res.pose);
+    if (agreement.total >= 20 && agreement.consistent < 0.5 * agreement.total) {
+      intr[io] = savedFocal;
+      failReason[im] = `pose disagrees with its two-view geometry (${agreement.consistent} of ${agreement.total} verified matches consistent)`;
+      return false;
+    }
+    poses.set(res.pose, 12 * im);
     registered[im] = 1;
     failReason[im] = null;
     // Continue tracks with a point, triangulate the new ones.
