@@ -38,7 +38,10 @@ export interface SfmStageStats {
   featuresMs: number;
   matchingMs: number;
   reconstructionMs: number;
-  /** Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF. */
+  /**
+   * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF; the last entry is the
+   * second pass from the focal found, trusted as if from EXIF.
+   */
   focalTries: { factor: number; registered: number; error: number }[];
   /** Putative matches per image pair [i, j, count] (captures of up to 40 photos). */
   pairMatches?: [number, number, number][];
@@ -123,6 +126,19 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
     if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
   }
+  // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
+  // essential matrix instead of F, which rejects matches a wrong focal let through (symmetric objects).
+  if (guessed) {
+    const focals = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
+    if (focals.length >= 2) {
+      throwIfAborted(ctx.signal);
+      const f = focals[focals.length >> 1];
+      // The result's K is in feature-image pixels, as the priors are.
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
+      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError });
+      if (registeredOf(r) >= registeredOf(result)) result = r;
+    }
+  }
   const t3 = performance.now();
   // 4. Cameras back into the capture, K at the working resolution.
   let registered = 0;
@@ -140,8 +156,9 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   });
   const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
   if (registered < 2) {
+    const reasons = [...new Set(unregistered.map((u) => u.reason))];
     throw new InputError(
-      `Structure from motion could not register the photos: ${unregistered.slice(0, 3).map((u) => `${u.name}: ${u.reason}`).join('; ')}. ` +
+      `Structure from motion could not register the photos: ${reasons.slice(0, 3).join('; ')}. ` +
         'The photos need to overlap (each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours) and show texture.',
     );
   }
