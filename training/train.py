@@ -91,10 +91,13 @@ def main():
     ap.add_argument('--time-budget', type=float, default=None)
     ap.add_argument('--steps', type=int, default=None)
     ap.add_argument('--resume', default=None)
+    ap.add_argument('--lr', type=float, default=None, help='peak learning rate (a resumed run usually wants a lower one)')
     ap.add_argument('--no-export', action='store_true')
     args = ap.parse_args()
     cfg = json.load(open(args.config))
     tc = cfg['train']
+    if args.lr is not None:
+        tc['lr'] = args.lr
     budget = args.time_budget if args.time_budget is not None else tc['time_budget_s']
     max_steps = args.steps if args.steps is not None else tc['max_steps']
     os.makedirs(args.out, exist_ok=True)
@@ -126,7 +129,7 @@ def main():
     gval.manual_seed(cfg['seed'] + 777)
     val = [make_batch(gval, min(16, tc['val_scenes']), V, H, W, dev) for _ in range(max(1, tc['val_scenes'] // 16))]
     g = torch.Generator(device=dev)
-    g.manual_seed(cfg['seed'] + step)
+    g.manual_seed(cfg['seed'] + step)  # a resumed run draws new scenes
     t_start = time.time()
     last_ckpt = t_start
     hist = []
