@@ -30,8 +30,12 @@ export interface JobOptions {
   vramBudgetBytes?: number;
   /** A name for the capture, used in the zip file name. */
   captureName?: string;
-  /** Plane-sweep settings (benchmarks and experiments; the preset chooses the rest). */
-  mvs?: { windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number };
+  /**
+   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'network' (the
+   * learned MVS network, public/weights; the default when its weights load) or 'planesweep' (the classical WGSL
+   * baseline; the fallback). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random').
+   */
+  mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number };
 }
 
 export interface JobRequest {

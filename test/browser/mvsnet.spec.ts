@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openApp, type WindowWithClient } from './helpers';
 
@@ -38,4 +39,30 @@ test('the shipped network loads (hash checked) and recovers an analytic shape; a
   expect(r.medianRelError).toBeLessThan(0.02);
   const refused = await check(page, { kind: 'mvs-net', model: 'mvsnet-random', shape: 'sphere', views: 4, size: [64, 48], corruptManifest: true }).then(() => 'loaded', (e: Error) => e.message);
   expect(refused).toMatch(/does not match the manifest/);
+});
+
+test('feed-forward job on a synthetic spot capture without depth: depth from the shipped network, then fusion', async ({ page }) => {
+  test.skip(!existsSync(resolve(import.meta.dirname, '../../../shared/datasets/meshes/spot/spot.obj')), 'shared meshes not found');
+  await openApp(page);
+  const r = await page.evaluate(async () => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const input = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    const synth = await client.synthesize({ files: input, objName: 'spot.obj', options: { views: 8, width: 128, height: 96, seed: 5, meshPath: 'spot.obj' } });
+    const files = Object.entries(synth.files)
+      .filter(([path]) => !path.startsWith('depth/') && path !== 'gt.json')
+      .map(([path, bytes]) => ({ name: path.split('/').pop()!, path, bytes: bytes.slice().buffer as ArrayBuffer }));
+    const steps: string[] = [];
+    const { result } = await client.runJob({ files, options: { preset: 'draft', models: ['feedforward'], mvs: { method: 'network' } } }, (e) => {
+      if (e.type === 'model' && /network/.test(e.step)) steps.push(e.step);
+    });
+    const model = result.report.models[0];
+    return { status: result.status, error: result.error?.message, details: model.details, liveBytesAfterCleanup: model.liveBytesAfterCleanup, faces: result.report.meshes[0]?.faces ?? 0, depthSteps: steps.length, warnings: result.report.warnings };
+  });
+  console.log(`[mvsnet] spot job: ${JSON.stringify({ ...r, details: { depthSource: r.details?.depthSource, mvs: r.details?.mvs } })}`);
+  expect(r.status).toBe('success');
+  expect(r.details?.depthSource).toBe('network');
+  expect((r.details?.mvs as { method: string }).method).toBe('network');
+  expect(r.depthSteps).toBeGreaterThan(2);
+  expect(r.faces).toBeGreaterThan(100);
+  expect(r.liveBytesAfterCleanup).toBe(0);
 });
