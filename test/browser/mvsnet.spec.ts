@@ -31,7 +31,7 @@ test('ORT-web + WGSL reproduce PyTorch on the exported fixture (random CI model 
 
 test('the shipped network loads (hash checked) and recovers an analytic shape; a wrong hash is refused', async ({ page }) => {
   await openApp(page);
-  const r = await check(page, { kind: 'mvs-net', model: 'mvsnet', shape: 'sphere', views: 10, size: [96, 64] });
+  const r = await check(page, { kind: 'mvs-net', model: 'mvsnet', shape: 'sphere', views: 8, size: [96, 64] });
   console.log(`[mvsnet] shipped network on the sphere: ${JSON.stringify(r)}`);
   expect(r.executionProvider).toBe('webgpu');
   expect(r.progressEvents).toBeGreaterThan(0);
