@@ -31,12 +31,17 @@ test('ORT-web + WGSL reproduce PyTorch on the exported fixture (random CI model 
 
 test('the shipped network loads (hash checked) and recovers an analytic shape; a wrong hash is refused', async ({ page }) => {
   await openApp(page);
-  const r = await check(page, { kind: 'mvs-net', model: 'mvsnet', shape: 'sphere', views: 8, size: [96, 64] });
+  const r = await check(page, { kind: 'mvs-net', model: 'mvsnet', shape: 'sphere', views: 10, size: [96, 64] });
   console.log(`[mvsnet] shipped network on the sphere: ${JSON.stringify(r)}`);
   expect(r.executionProvider).toBe('webgpu');
   expect(r.progressEvents).toBeGreaterThan(0);
   expect(r.validFraction).toBeGreaterThan(0.3);
   expect(r.medianRelError).toBeLessThan(0.02);
+  // The yardstick: the classical plane sweep on the same views, same filter (measured on SwiftShader: network
+  // valid 31% / AbsRel 0.0059, plane sweep 15% / 0.0081).
+  const sweep = r.planeSweep as unknown as { validFraction: number; absRel: number };
+  expect(r.validFraction).toBeGreaterThan(sweep.validFraction);
+  expect(r.absRel).toBeLessThan(sweep.absRel);
   const refused = await check(page, { kind: 'mvs-net', model: 'mvsnet-random', shape: 'sphere', views: 4, size: [64, 48], corruptManifest: true }).then(() => 'loaded', (e: Error) => e.message);
   expect(refused).toMatch(/does not match the manifest/);
 });
