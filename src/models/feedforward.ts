@@ -9,7 +9,7 @@ import { CancelledError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
-import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
+import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
 import { estimateDepthPlaneSweep, type MvsStats } from '../stages/depth/planeSweep';
 import { fuseDepthMaps, type FusionResult } from '../stages/fusion/fuseDepth';
 import { textureMesh, type TextureResult } from '../stages/texture/textureMesh';
@@ -48,9 +48,16 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       const { method, model, ...mvsOptions } = input.options.mvs ?? {};
       const options = { preset: input.options.preset, ...mvsOptions };
       const net = method === 'planesweep' ? null : await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, method === 'network');
-      const estimated = net
-        ? await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40)))
-        : await this.stage('depth', () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40)));
+      let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
+      if (net) {
+        try {
+          estimated = await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40)));
+        } finally {
+          await releaseMvsNetwork(net);
+        }
+      } else {
+        estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40)));
+      }
       estimated.depths.forEach((d, i) => {
         if (d) views[i].depthMeters = d;
       });

@@ -71,3 +71,22 @@ test('feed-forward job on a synthetic spot capture without depth: depth from the
   expect(r.faces).toBeGreaterThan(100);
   expect(r.liveBytesAfterCleanup).toBe(0);
 });
+
+test('without usable weights the job falls back to the plane sweep with a warning', async ({ page }) => {
+  test.skip(!existsSync(resolve(import.meta.dirname, '../../../shared/datasets/meshes/spot/spot.obj')), 'shared meshes not found');
+  await openApp(page);
+  const r = await page.evaluate(async () => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const input = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    const synth = await client.synthesize({ files: input, objName: 'spot.obj', options: { views: 8, width: 128, height: 96, seed: 5, meshPath: 'spot.obj' } });
+    const files = Object.entries(synth.files)
+      .filter(([path]) => !path.startsWith('depth/') && path !== 'gt.json')
+      .map(([path, bytes]) => ({ name: path.split('/').pop()!, path, bytes: bytes.slice().buffer as ArrayBuffer }));
+    const { result } = await client.runJob({ files, options: { preset: 'draft', models: ['feedforward'], mvs: { model: 'no-such-network' } } });
+    return { status: result.status, depthSource: result.report.models[0].details?.depthSource, warnings: result.report.warnings };
+  });
+  console.log(`[mvsnet] fallback: ${JSON.stringify(r)}`);
+  expect(r.status).toBe('success');
+  expect(r.depthSource).toBe('plane-sweep');
+  expect(r.warnings.join('\n')).toMatch(/no model "no-such-network".*plane sweep/s);
+});

@@ -50,6 +50,13 @@ export async function loadMvsNetwork(name: string, device: GPUDevice, scope: Vra
   return { name, config: weights.entry.config, feature, reg1, reg2 };
 }
 
+/** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */
+export async function releaseMvsNetwork(net: MvsNetwork): Promise<void> {
+  await net.feature.release();
+  await net.reg1.release();
+  await net.reg2.release();
+}
+
 /** Network input size: the preset's long side, both sides multiples of 16 (the networks downsample 16x). */
 export function networkSize(width: number, height: number, longSide: number): { width: number; height: number } {
   const scale = Math.min(1, longSide / Math.max(width, height));
