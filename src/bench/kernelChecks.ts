@@ -20,7 +20,8 @@ export type KernelCheckSpec =
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
-  | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture };
+  | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
+  | { kind: 'mvs-capture'; files: { path: string; bytes: ArrayBuffer }[]; preset: 'draft' | 'standard' | 'high'; model?: string };
 
 /** The fixture training/export.py writes (test/fixtures/mvsnet-fixture.json): float32 arrays as base64. */
 export interface MvsFixture {
@@ -51,6 +52,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'mvs-cost-volume') return await checkCostVolume(ctx, spec);
     if (spec.kind === 'mvs-net') return await checkMvsNet(ctx, spec);
     if (spec.kind === 'mvs-net-fixture') return await checkMvsFixture(ctx, spec.model, spec.fixture);
+    if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
@@ -460,4 +462,43 @@ async function checkMvsFixture(ctx: StageContext, model: string, fx: MvsFixture)
     medianRelErrorVsTruth: rel[Math.floor(rel.length / 2)] ?? null,
     executionProvider: net.feature.executionProvider,
   };
+}
+
+/**
+ * A capture WITH depth maps (e.g. a synthetic one): its depth is hidden from both methods, then the network's and the
+ * plane sweep's filtered depth maps are scored against it inside the masks (AbsRel, delta < 1.25, coverage).
+ */
+async function checkMvsCapture(ctx: StageContext, spec: Extract<KernelCheckSpec, { kind: 'mvs-capture' }>) {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { loadMvsNetwork, estimateDepthNetwork, releaseMvsNetwork } = await import('../stages/depth/mvsNet');
+  const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  const views = capture.views.filter((v) => !v.heldOut);
+  const truths = views.map((v) => v.depthMeters);
+  if (truths.some((t) => !t)) throw new Error('mvs-capture: every view needs a depth map (the truth)');
+  for (const v of views) v.depthMeters = null;
+  const score = (depths: (Float32Array | null)[]) => {
+    let inside = 0, valid = 0, good = 0, sum = 0;
+    depths.forEach((d, k) => {
+      const truth = truths[k]!, mask = views[k].mask;
+      for (let i = 0; i < truth.length; i++) {
+        if (truth[i] <= 0 || (mask && mask[i] === 0)) continue;
+        inside++;
+        if (!d || d[i] <= 0) continue;
+        valid++;
+        sum += Math.abs(d[i] - truth[i]) / truth[i];
+        if (Math.max(d[i] / truth[i], truth[i] / d[i]) < 1.25) good++;
+      }
+    });
+    return { pixels: inside, coverage: valid / Math.max(1, inside), absRel: sum / Math.max(1, valid), delta125: good / Math.max(1, valid) };
+  };
+  const net = await loadMvsNetwork(spec.model ?? 'mvsnet', ctx.gpu.device, ctx.scope);
+  const t0 = performance.now();
+  const network = await estimateDepthNetwork(views, net, { preset: spec.preset }, ctx);
+  const t1 = performance.now();
+  await releaseMvsNetwork(net);
+  const sweep = await estimateDepthPlaneSweep(views, { preset: spec.preset }, ctx);
+  const t2 = performance.now();
+  return { views: views.length, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
 }

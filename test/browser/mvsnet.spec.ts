@@ -90,3 +90,19 @@ test('without usable weights the job falls back to the plane sweep with a warnin
   expect(r.depthSource).toBe('plane-sweep');
   expect(r.warnings.join('\n')).toMatch(/no model "no-such-network".*plane sweep/s);
 });
+
+test('synthetic spot, depth hidden: network vs plane sweep inside the masks', async ({ page }) => {
+  test.skip(!existsSync(resolve(import.meta.dirname, '../../../shared/datasets/meshes/spot/spot.obj')), 'shared meshes not found');
+  await openApp(page);
+  const r = await page.evaluate(async () => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const input = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    const synth = await client.synthesize({ files: input, objName: 'spot.obj', options: { views: 12, width: 160, height: 120, seed: 7, meshPath: 'spot.obj' } });
+    const files = Object.entries(synth.files).filter(([path]) => path !== 'gt.json').map(([path, bytes]) => ({ path, bytes: bytes.slice().buffer as ArrayBuffer }));
+    return client.api.kernelCheck({ kind: 'mvs-capture', files, preset: 'draft' });
+  }) as { network: Record<string, number>; planeSweep: Record<string, number> };
+  console.log(`[mvsnet] spot depth: ${JSON.stringify(r)}`);
+  expect(r.network.coverage).toBeGreaterThan(0.2);
+  expect(r.network.absRel).toBeLessThan(0.05);
+  expect(r.network.delta125).toBeGreaterThan(0.95);
+});
