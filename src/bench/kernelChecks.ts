@@ -21,7 +21,7 @@ export type KernelCheckSpec =
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
   | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
-  | { kind: 'mvs-capture'; files: { path: string; bytes: ArrayBuffer }[]; preset: 'draft' | 'standard' | 'high'; model?: string };
+  | { kind: 'mvs-capture'; files: { path: string; bytes: ArrayBuffer }[]; preset: 'draft' | 'standard' | 'high'; model?: string; networkOptions?: { minConfidence?: number; minConsistent?: number; depthTolerance?: number }[] };
 
 /** The fixture training/export.py writes (test/fixtures/mvsnet-fixture.json): float32 arrays as base64. */
 export interface MvsFixture {
@@ -497,8 +497,10 @@ async function checkMvsCapture(ctx: StageContext, spec: Extract<KernelCheckSpec,
   const t0 = performance.now();
   const network = await estimateDepthNetwork(views, net, { preset: spec.preset }, ctx);
   const t1 = performance.now();
+  const variants = [];
+  for (const o of spec.networkOptions ?? []) variants.push({ ...o, ...score((await estimateDepthNetwork(views, net, { preset: spec.preset, ...o }, ctx)).depths) });
   await releaseMvsNetwork(net);
   const sweep = await estimateDepthPlaneSweep(views, { preset: spec.preset }, ctx);
   const t2 = performance.now();
-  return { views: views.length, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
+  return { views: views.length, variants, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
 }
