@@ -406,14 +406,13 @@ async function checkMvsNet(ctx: StageContext, spec: Extract<KernelCheckSpec, { k
   const { data, views } = analyticCaptureViews(spec.shape, spec.views, spec.size);
   const truths = data.map((d) => d.depth);
   const longSide = Math.max(...spec.size);
-  const raw = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 0, minConfidence: 0 }, ctx);
   const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2 }, ctx);
   // The classical baseline on the same views, filtered the same way (its depth maps are at the full working size).
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const sweep = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide, depthCount: 96, minConsistent: 2 }, ctx);
   return {
     loadMs, progressEvents, executionProvider: net.feature.executionProvider, ...filtered.stats,
-    raw: scoreDepths(raw.depths, truths), ...scoreDepths(filtered.depths, truths), planeSweep: scoreDepths(sweep.depths, truths),
+    ...scoreDepths(filtered.depths, truths), planeSweep: scoreDepths(sweep.depths, truths),
   };
 }
 
