@@ -32,10 +32,14 @@ export interface JobOptions {
   captureName?: string;
   /** Reconstruct only inside this box (the capture's world frame), set in the viewer once cameras are known. */
   cropBox?: { min: [number, number, number]; max: [number, number, number] };
-  /** Plane-sweep settings (benchmarks and experiments; the preset chooses the rest). */
-  mvs?: { windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number };
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
   refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
+  /**
+   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'network' (the
+   * learned MVS network, public/weights; the default when its weights load) or 'planesweep' (the classical WGSL
+   * baseline; the fallback). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random').
+   */
+  mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number };
 }
 
 export interface JobRequest {

@@ -6,7 +6,7 @@
  * With zip=1 the result zip is POSTed to /report first, base64-encoded (serve.py keeps every POST as report-<n>.json).
  * Logs go to /log line by line. Returns false when the URL asks for nothing.
  */
-import type { BenchmarkSpec, Preset } from '../../workers/api';
+import type { BenchmarkSpec, JobOptions, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
 
 async function post(path: string, body: unknown): Promise<void> {
@@ -32,7 +32,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           models: (params.get('models') ?? 'feedforward').split(','),
           holdout: Number(params.get('holdout') ?? 0),
           captureName: job!.split('/').filter(Boolean).pop() ?? 'capture',
-          ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as Record<string, number> } : {}),
+          ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as JobOptions['mvs'] } : {}),
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
         for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);

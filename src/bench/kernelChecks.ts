@@ -20,7 +20,26 @@ export type KernelCheckSpec =
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
   | import('./sfmChecks').SfmCheckSpec
-  | import('./refineChecks').RefineCheckSpec;
+  | import('./refineChecks').RefineCheckSpec
+  | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
+  | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
+  | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
+  | { kind: 'mvs-capture'; files: { path: string; bytes: ArrayBuffer }[]; preset: 'draft' | 'standard' | 'high'; model?: string; networkOptions?: { minConfidence?: number; minConsistent?: number; depthTolerance?: number }[] };
+
+/** The fixture training/export.py writes (test/fixtures/mvsnet-fixture.json): float32 arrays as base64. */
+export interface MvsFixture {
+  width: number;
+  height: number;
+  views: number;
+  sources: number[];
+  images: string;
+  K: number[][];
+  camFromWorld: number[][];
+  invNear: number;
+  invFar: number;
+  gtDepthHalf: string;
+  expected: Record<string, { inv1: string; conf1: string; inv2: string; conf2: string }>;
+}
 
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -42,6 +61,10 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
       const { runRefineCheck } = await import('./refineChecks');
       return await runRefineCheck(ctx, spec);
     }
+    if (spec.kind === 'mvs-cost-volume') return await checkCostVolume(ctx, spec);
+    if (spec.kind === 'mvs-net') return await checkMvsNet(ctx, spec);
+    if (spec.kind === 'mvs-net-fixture') return await checkMvsFixture(ctx, spec.model, spec.fixture);
+    if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape);
   } finally {
     await ctx.scope.cleanup();
@@ -351,4 +374,200 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const cpuScore = score([Float32Array.from({ length: size[0] * size[1] }, (_, i) => cpu[2 * i]), ...data.slice(1).map(() => null)]);
   const out = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 2 }, ctx);
   return { ...out.stats, raw: score(raw.depths), fineRaw: score(fineRaw.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
+}
+
+/** Views of an analytic shape as capture views (RGBA from the analytic colours, background grey), plus the truth. */
+function analyticCaptureViews(shape: AnalyticShape, viewCount: number, size: [number, number]) {
+  const data = analyticViews(shape, viewCount, size[0], size[1], 1);
+  const views = data.map((v, index) => {
+    const rgba = new Uint8Array(v.color.buffer.slice(0));
+    for (let i = 0; i < v.width * v.height; i++) if (v.depth[i] <= 0) rgba.set([40, 40, 40, 255], 4 * i);
+    return {
+      index, name: `v${index}`, path: `v${index}`, key: `v${index}`, width: v.width, height: v.height, fullWidth: v.width, fullHeight: v.height,
+      image: { width: v.width, height: v.height, data: rgba }, depthMeters: null, mask: null,
+      K: [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1], distortion: null, intrinsicsSource: 'file' as const, camFromWorld: v.camFromWorld,
+      exif: null, heldOut: false, source: { bytes: new ArrayBuffer(0), mime: 'image/png' },
+    };
+  });
+  return { data, views };
+}
+
+/** Relative depth errors of depth maps against the analytic truth (object pixels only). */
+function scoreDepths(depths: (Float32Array | null)[], truths: Float32Array[]) {
+  let valid = 0, objectPixels = 0, within = 0;
+  const errors: number[] = [];
+  depths.forEach((d, k) => {
+    const truth = truths[k];
+    for (let i = 0; i < truth.length; i++) {
+      if (truth[i] <= 0) continue;
+      objectPixels++;
+      if (!d || d[i] <= 0) continue;
+      valid++;
+      const e = Math.abs(d[i] - truth[i]) / truth[i];
+      errors.push(e);
+      if (e < 0.01) within++;
+    }
+  });
+  errors.sort((a, b) => a - b);
+  const mean = errors.reduce((s, e) => s + e, 0) / Math.max(1, errors.length);
+  return { objectPixels, validFraction: valid / Math.max(1, objectPixels), within1pct: within / Math.max(1, valid), medianRelError: errors[Math.floor(errors.length / 2)] ?? null, absRel: errors.length ? mean : null };
+}
+
+/** The WGSL cost volume against its CPU reference on random features and the cameras of an analytic ring. */
+async function checkCostVolume(ctx: StageContext, spec: Extract<KernelCheckSpec, { kind: 'mvs-cost-volume' }>) {
+  const { costVolumeCpu, encodeCostVolume } = await import('../stages/depth/mvsNet');
+  const { sourceProjection, convergencePoint, sweepRange } = await import('../stages/depth/planeSweep');
+  const { device } = ctx.gpu;
+  const [w, h] = spec.size;
+  const views = analyticViews('sphere', 8, w, h, 1);
+  const poses = views.map((v) => v.camFromWorld);
+  const Ks = views.map((v) => [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1]);
+  const srcIdx = [1, 7, 2, 6].slice(0, spec.sources);
+  const rand = seededRandom(w * 31 + h * 7 + spec.mode);
+  const feat = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
+  const C = spec.channels, hw = w * h;
+  const ref = feat(C * hw);
+  const srcs = srcIdx.map(() => feat(C * hw));
+  const range = sweepRange(poses[0], convergencePoint(poses));
+  const pw = w / 2, ph = h / 2;
+  const prior = Float32Array.from({ length: pw * ph }, (_, i) => range.invFar + (range.invNear - range.invFar) * (0.3 + 0.4 * ((i * 7919) % 101) / 100));
+  const params = {
+    width: w, height: h, channels: C, groups: spec.groups, depthCount: spec.depthCount, mode: spec.mode, invNear: range.invNear, invFar: range.invFar,
+    halfWidth: (4 * (range.invNear - range.invFar)) / 48, priorWidth: pw, priorHeight: ph,
+    maps: srcIdx.map((s) => sourceProjection(Ks[0], poses[0], Ks[s], poses[s])),
+  };
+  const { costParamBytesForTest } = await import('../stages/depth/mvsNet');
+  const paramBuffer = uploadBuffer(device, ctx.scope, 'check:cost-params', new Uint8Array(costParamBytesForTest(params)), GPUBufferUsage.UNIFORM);
+  const refBuffer = uploadBuffer(device, ctx.scope, 'check:ref', ref);
+  const srcBuffers = srcs.map((s, i) => uploadBuffer(device, ctx.scope, `check:src${i}`, s));
+  const priorBuffer = uploadBuffer(device, ctx.scope, 'check:prior', prior);
+  const cost = ctx.scope.createBuffer({ label: 'check:cost', size: spec.groups * spec.depthCount * hw * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const encoder = device.createCommandEncoder();
+  encodeCostVolume(device, encoder, paramBuffer, refBuffer, srcBuffers, priorBuffer, cost, hw, spec.depthCount);
+  device.queue.submit([encoder.finish()]);
+  const [gpuBytes] = await readBuffers(device, ctx.scope, [cost]);
+  const gpu = new Float32Array(gpuBytes);
+  const cpu = costVolumeCpu(ref, srcs, params, prior);
+  let maxAbsDiff = 0, nonZero = 0, maxAbs = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(gpu[i] - cpu[i]));
+    maxAbs = Math.max(maxAbs, Math.abs(cpu[i]));
+    if (cpu[i] !== 0) nonZero++;
+  }
+  return { entries: cpu.length, nonZeroFraction: nonZero / cpu.length, maxAbsDiff, maxAbs };
+}
+
+/** The shipped (or the random CI) network through the weights loader, on an analytic capture, against the truth. */
+async function checkMvsNet(ctx: StageContext, spec: Extract<KernelCheckSpec, { kind: 'mvs-net' }>) {
+  const { loadMvsNetwork, estimateDepthNetwork } = await import('../stages/depth/mvsNet');
+  const { fetchManifest } = await import('../ml/weights');
+  const manifest = await fetchManifest();
+  if (spec.corruptManifest) {
+    // A manifest whose hash disagrees with the file: the loader must refuse it.
+    const entry = manifest.models[spec.model];
+    entry.graphs.feature = { ...entry.graphs.feature, sha256: '0'.repeat(64) };
+  }
+  let progressEvents = 0;
+  const t0 = performance.now();
+  const net = await loadMvsNetwork(spec.model, ctx.gpu.device, ctx.scope, { manifest, onProgress: () => progressEvents++ });
+  const loadMs = performance.now() - t0;
+  const { data, views } = analyticCaptureViews(spec.shape, spec.views, spec.size);
+  const truths = data.map((d) => d.depth);
+  const longSide = Math.max(...spec.size);
+  const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2 }, ctx);
+  // The classical baseline on the same views, filtered the same way (its depth maps are at the full working size).
+  const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const sweep = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide, depthCount: 96, minConsistent: 2 }, ctx);
+  return {
+    loadMs, progressEvents, executionProvider: net.feature.executionProvider, ...filtered.stats,
+    ...scoreDepths(filtered.depths, truths), planeSweep: scoreDepths(sweep.depths, truths),
+  };
+}
+
+function decodeF32(b64: string): Float32Array {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+/** ORT-web + our WGSL on export.py's fixed input against PyTorch's outputs for it. */
+async function checkMvsFixture(ctx: StageContext, model: string, fx: MvsFixture) {
+  const { loadMvsNetwork, runNetwork } = await import('../stages/depth/mvsNet');
+  const net = await loadMvsNetwork(model, ctx.gpu.device, ctx.scope);
+  const images = decodeF32(fx.images);
+  const n = 3 * fx.width * fx.height;
+  const inputs = fx.K.map((K, v) => ({ rgb: () => images.slice(v * n, (v + 1) * n), K, pose: fx.camFromWorld[v] }));
+  const sources = fx.K.map((_, v) => (v === 0 ? fx.sources : []));
+  const ranges = fx.K.map(() => ({ invNear: fx.invNear, invFar: fx.invFar }));
+  const { raw, stage1 } = await runNetwork(net, inputs, { width: fx.width, height: fx.height }, sources, ranges, ctx, true);
+  const expected = fx.expected[model];
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let m = 0;
+    for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+    return m;
+  };
+  const inv1 = decodeF32(expected.inv1), conf1 = decodeF32(expected.conf1), inv2 = decodeF32(expected.inv2);
+  const hw2 = (fx.width / 2) * (fx.height / 2);
+  const gotInv2 = Float32Array.from({ length: hw2 }, (_, i) => 1 / raw[2 * i]);
+  const gt = decodeF32(fx.gtDepthHalf);
+  const rel: number[] = [];
+  for (let i = 0; i < hw2; i++) if (gt[i] > 0) rel.push(Math.abs(raw[2 * i] - gt[i]) / gt[i]);
+  rel.sort((a, b) => a - b);
+  const relInv = (a: Float32Array, b: Float32Array) => {
+    let m = 0;
+    for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.abs(b[i]));
+    return m;
+  };
+  return {
+    pixels: hw2,
+    inv1MaxAbsDiff: maxDiff(stage1![0].inv, inv1),
+    conf1MaxAbsDiff: maxDiff(stage1![0].conf, conf1),
+    inv2MaxAbsDiff: maxDiff(gotInv2, inv2),
+    inv2MaxRelDiff: relInv(gotInv2, inv2),
+    invRange: fx.invNear - fx.invFar,
+    medianRelErrorVsTruth: rel[Math.floor(rel.length / 2)] ?? null,
+    executionProvider: net.feature.executionProvider,
+  };
+}
+
+/**
+ * A capture WITH depth maps (e.g. a synthetic one): its depth is hidden from both methods, then the network's and the
+ * plane sweep's filtered depth maps are scored against it inside the masks (AbsRel, delta < 1.25, coverage).
+ */
+async function checkMvsCapture(ctx: StageContext, spec: Extract<KernelCheckSpec, { kind: 'mvs-capture' }>) {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { loadMvsNetwork, estimateDepthNetwork, releaseMvsNetwork } = await import('../stages/depth/mvsNet');
+  const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  const views = capture.views.filter((v) => !v.heldOut);
+  const truths = views.map((v) => v.depthMeters);
+  if (truths.some((t) => !t)) throw new Error('mvs-capture: every view needs a depth map (the truth)');
+  for (const v of views) v.depthMeters = null;
+  const score = (depths: (Float32Array | null)[]) => {
+    let inside = 0, valid = 0, good = 0, sum = 0;
+    depths.forEach((d, k) => {
+      const truth = truths[k]!, mask = views[k].mask;
+      for (let i = 0; i < truth.length; i++) {
+        if (truth[i] <= 0 || (mask && mask[i] === 0)) continue;
+        inside++;
+        if (!d || d[i] <= 0) continue;
+        valid++;
+        sum += Math.abs(d[i] - truth[i]) / truth[i];
+        if (Math.max(d[i] / truth[i], truth[i] / d[i]) < 1.25) good++;
+      }
+    });
+    return { pixels: inside, coverage: valid / Math.max(1, inside), absRel: sum / Math.max(1, valid), delta125: good / Math.max(1, valid) };
+  };
+  const net = await loadMvsNetwork(spec.model ?? 'mvsnet', ctx.gpu.device, ctx.scope);
+  const t0 = performance.now();
+  const network = await estimateDepthNetwork(views, net, { preset: spec.preset }, ctx);
+  const t1 = performance.now();
+  const variants = [];
+  for (const o of spec.networkOptions ?? []) variants.push({ ...o, ...score((await estimateDepthNetwork(views, net, { preset: spec.preset, ...o }, ctx)).depths) });
+  await releaseMvsNetwork(net);
+  const sweep = await estimateDepthPlaneSweep(views, { preset: spec.preset }, ctx);
+  const t2 = performance.now();
+  return { views: views.length, variants, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
 }

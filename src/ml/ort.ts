@@ -56,6 +56,8 @@ export interface OrtSessionHandle {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, TensorInput>): Promise<Record<string, TensorOutput>>;
+  /** Releases the session early (its GPU outputs must be disposed first); otherwise the scope's cleanup does. */
+  release(): Promise<void>;
 }
 
 export interface CreateSessionOptions {
@@ -122,6 +124,7 @@ export async function createSession(modelBytes: Uint8Array, options: CreateSessi
     executionProvider: provider,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
+    release: () => enqueue(() => scope.release(session)),
     async run(feeds) {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [name, input] of Object.entries(feeds)) {

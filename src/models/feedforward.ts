@@ -1,13 +1,16 @@
 /**
  * The feed-forward reconstruction model (the ReconViaGen role of the server design): depth per view -> TSDF fusion
  * -> marching cubes -> texture -> mesh, exported under feedforward/. Depth comes from the given depth maps, else
- * from the photos by the classical plane sweep (WGSL NCC); the learned network (issue 7) will take its place.
+ * from the photos: by the learned MVS network (stages/depth/mvsNet.ts, weights in public/weights, hash-checked) when
+ * its weights load, else (or with mvs.method = 'planesweep') by the classical plane sweep (WGSL NCC). Both produce
+ * (depth, confidence) maps that go through the same consistency filter, then the same fusion.
  */
-import { InputError } from '../core/errors';
+import { CancelledError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import { decodePhotoInBrowser } from '../io/decode';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
+import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
 import { estimateDepthPlaneSweep, type MvsStats } from '../stages/depth/planeSweep';
 import { fuseDepthMaps, type FusionResult } from '../stages/fusion/fuseDepth';
 import { textureMesh, type TextureResult } from '../stages/texture/textureMesh';
@@ -17,8 +20,8 @@ export interface FeedforwardResult {
   vertices: number;
   faces: number;
   volume: { dims: number[]; voxelSize: number; origin: number[] };
-  depthSource: 'given' | 'plane-sweep';
-  mvs?: MvsStats;
+  depthSource: 'given' | 'plane-sweep' | 'network';
+  mvs?: MvsStats | NetworkMvsStats;
   fusion: FusionResult['stats'];
   texture: TextureResult['stats'];
 }
@@ -37,18 +40,29 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`),
       warn: this.ctx.warn,
     });
-    let depthSource: 'given' | 'plane-sweep' = 'given';
-    let mvs: MvsStats | null = null;
+    let depthSource: FeedforwardResult['depthSource'] = 'given';
+    let mvs: MvsStats | NetworkMvsStats | null = null;
     if (!capture.hasDepth) {
       if (views.filter((v) => v.camFromWorld).length < 2) {
         throw new InputError('Fewer than two photos have a camera: structure from motion could not register them (see the warnings) and no cameras were given (COLMAP, transforms.json, Middlebury, Strecha, ...).');
       }
-      // Depth from the photos: the classical plane-sweep baseline (the learned network replaces it when shipped).
-      const estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, { preset: input.options.preset, ...input.options.mvs }, stage('depth', 1, 40)));
+      const { method, model, ...mvsOptions } = input.options.mvs ?? {};
+      const options = { preset: input.options.preset, ...mvsOptions };
+      const net = method === 'planesweep' ? null : await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, method === 'network');
+      let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
+      if (net) {
+        try {
+          estimated = await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40)));
+        } finally {
+          await releaseMvsNetwork(net);
+        }
+      } else {
+        estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40)));
+      }
       estimated.depths.forEach((d, i) => {
         if (d) views[i].depthMeters = d;
       });
-      depthSource = 'plane-sweep';
+      depthSource = net ? 'network' : 'plane-sweep';
       mvs = estimated.stats;
     }
     const posed = views.filter((v) => v.camFromWorld && v.depthMeters);
@@ -91,5 +105,24 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       fusion: fused.stats,
       texture: textured.stats,
     };
+  }
+
+  /**
+   * The MVS network's weights (download with progress, sha256 check, Cache API) and its ORT sessions on our device,
+   * registered with this model's VRAM scope. `required` (mvs.method = 'network'): a failure fails the job; otherwise
+   * it is a warning and the plane sweep runs instead.
+   */
+  private async loadNetwork(name: string, required: boolean): Promise<MvsNetwork | null> {
+    const gpu = this.requireGpu();
+    try {
+      return await this.stage('load-network', () => loadMvsNetwork(name, gpu.device, this.ctx.scope, {
+        signal: this.ctx.signal,
+        onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `downloading depth network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
+      }));
+    } catch (error) {
+      if (required || error instanceof CancelledError || this.ctx.signal.aborted) throw error;
+      this.ctx.warn(`The depth network could not be used (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
+      return null;
+    }
   }
 }

@@ -1,0 +1,408 @@
+/**
+ * Learned multi-view stereo (issue 7): per view a 2-D feature network (ONNX on ORT WebGPU, our device), then per
+ * reference view two stages, each = our WGSL cost volume (mvs_cost_volume.wgsl: homography warp of the sources'
+ * features, group-wise correlation averaged over the sources that see the sample) -> 2-D U-Net regulariser (ONNX)
+ * -> our WGSL soft-argmin + confidence (mvs_regress.wgsl). Stage 1 sweeps the view's whole range (the plane sweep's
+ * range and source choice) at 1/4 resolution; stage 2 a narrow band around it at 1/2 resolution. The depth maps then
+ * go through the same geometric consistency filter as the plane sweep. Trained by training/ (PyTorch twins of both
+ * kernels: same pixel centres, hypotheses, sampling and visibility).
+ */
+import type { CaptureView } from '../../core/capture';
+import { InputError, throwIfAborted } from '../../core/errors';
+import { getComputePipeline } from '../../gpu/kernel';
+import { readBuffer, readBuffers } from '../../gpu/readback';
+import type { VramScope } from '../../gpu/vram';
+import { createSession, type OrtSessionHandle, type TensorOutput } from '../../ml/ort';
+import { loadModelWeights, type LoadWeightsOptions, type MvsNetConfig } from '../../ml/weights';
+import type { StageContext } from '../context';
+import costWgsl from './mvs_cost_volume.wgsl?raw';
+import regressWgsl from './mvs_regress.wgsl?raw';
+import { convergencePoint, filterConsistent, MVS_LONG_SIDE, selectSources, sourceProjection, sweepRange, type MvsOptions, type MvsStats } from './planeSweep';
+
+export const DEFAULT_MVS_MODEL = 'mvsnet';
+
+export interface MvsNetwork {
+  name: string;
+  config: MvsNetConfig;
+  feature: OrtSessionHandle;
+  reg1: OrtSessionHandle;
+  reg2: OrtSessionHandle;
+}
+
+export interface NetworkMvsStats extends MvsStats {
+  method: 'network';
+  model: string;
+  featureMs: number;
+  stagesMs: number;
+}
+
+/** Downloads (or takes from the cache), verifies and opens the three graphs of `name` on our device. */
+export async function loadMvsNetwork(name: string, device: GPUDevice, scope: VramScope, options: LoadWeightsOptions = {}): Promise<MvsNetwork> {
+  const weights = await loadModelWeights(name, options);
+  const open = (graph: string) => {
+    const bytes = weights.graphs[graph];
+    if (!bytes) throw new InputError(`The weights of ${name} have no "${graph}" graph.`);
+    return createSession(bytes, { label: `${name}:${graph}`, scope, device });
+  };
+  const feature = await open('feature');
+  const reg1 = await open('reg1');
+  const reg2 = await open('reg2');
+  return { name, config: weights.entry.config, feature, reg1, reg2 };
+}
+
+/** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */
+export async function releaseMvsNetwork(net: MvsNetwork): Promise<void> {
+  await net.feature.release();
+  await net.reg1.release();
+  await net.reg2.release();
+}
+
+/** Network input size: the preset's long side, both sides multiples of 16 (the networks downsample 16x). */
+export function networkSize(width: number, height: number, longSide: number): { width: number; height: number } {
+  const scale = Math.min(1, longSide / Math.max(width, height));
+  const round16 = (v: number) => Math.max(32, Math.round((v * scale) / 16) * 16);
+  return { width: round16(width), height: round16(height) };
+}
+
+/** K of an image resized from (w, h) to (W, H), pixel centres at integers. */
+export function resizeK(K: number[], sx: number, sy: number): number[] {
+  return [K[0] * sx, K[1] * sx, (K[2] + 0.5) * sx - 0.5, 0, K[4] * sy, (K[5] + 0.5) * sy - 0.5, 0, 0, 1];
+}
+
+/** Box-filtered RGB planes in 0..1 ([3, H, W]) of a view's working image. */
+export function planarRgb(view: { width: number; height: number; image: { data: Uint8Array | Uint8ClampedArray } }, width: number, height: number): Float32Array {
+  const out = new Float32Array(3 * width * height);
+  const sx = view.width / width, sy = view.height / height;
+  const d = view.image.data;
+  const n = width * height;
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor(y * sy), y1 = Math.max(y0 + 1, Math.min(view.height, Math.ceil((y + 1) * sy)));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor(x * sx), x1 = Math.max(x0 + 1, Math.min(view.width, Math.ceil((x + 1) * sx)));
+      let r = 0, g = 0, b = 0, count = 0;
+      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) {
+        const i = 4 * (yy * view.width + xx);
+        r += d[i];
+        g += d[i + 1];
+        b += d[i + 2];
+        count++;
+      }
+      const k = 255 * count;
+      out[y * width + x] = r / k;
+      out[n + y * width + x] = g / k;
+      out[2 * n + y * width + x] = b / k;
+    }
+  }
+  return out;
+}
+
+const COST_PARAMS_BYTES = 304;
+const REGRESS_PARAMS_BYTES = 48;
+const WORKGROUP = 64;
+
+export interface CostVolumeParams {
+  width: number;
+  height: number;
+  channels: number;
+  groups: number;
+  depthCount: number;
+  /** Row-major A and b per source (sourceProjection at this level). */
+  maps: { A: number[]; b: number[] }[];
+  mode: 0 | 1;
+  invNear: number;
+  invFar: number;
+  halfWidth: number;
+  priorWidth: number;
+  priorHeight: number;
+}
+
+function costParamBytes(p: CostVolumeParams): ArrayBuffer {
+  const buf = new ArrayBuffer(COST_PARAMS_BYTES);
+  const f = new Float32Array(buf), u = new Uint32Array(buf);
+  p.maps.forEach(({ A, b }, s) => {
+    for (let c = 0; c < 3; c++) for (let row = 0; row < 3; row++) f[s * 12 + c * 4 + row] = A[row * 3 + c];
+    f.set(b, 48 + s * 4);
+  });
+  u.set([p.width, p.height, p.channels, p.groups, p.depthCount, p.maps.length, p.mode], 64);
+  f[71] = p.invNear;
+  f[72] = p.invFar;
+  f[73] = p.halfWidth;
+  u[74] = p.priorWidth;
+  u[75] = p.priorHeight;
+  return buf;
+}
+
+function regressParamBytes(width: number, height: number, depthCount: number, mode: 0 | 1, invNear: number, invFar: number, halfWidth: number, outOffset: number, priorWidth: number, priorHeight: number): ArrayBuffer {
+  const buf = new ArrayBuffer(REGRESS_PARAMS_BYTES);
+  const f = new Float32Array(buf), u = new Uint32Array(buf);
+  u.set([width, height, depthCount, mode], 0);
+  f[4] = invNear;
+  f[5] = invFar;
+  f[6] = halfWidth;
+  u[7] = outOffset;
+  u[8] = priorWidth;
+  u[9] = priorHeight;
+  return buf;
+}
+
+/** Encodes one cost-volume dispatch. `sources` may be shorter than 4 (unused bindings get the reference). */
+export function encodeCostVolume(device: GPUDevice, encoder: GPUCommandEncoder, params: GPUBuffer, refFeat: GPUBuffer, sources: GPUBuffer[], prior: GPUBuffer, cost: GPUBuffer, pixels: number, depthCount: number): void {
+  const pipeline = getComputePipeline(device, { label: 'mvs.costVolume', code: costWgsl });
+  const srcs = [0, 1, 2, 3].map((i) => sources[i] ?? refFeat);
+  const pass = encoder.beginComputePass({ label: 'mvs.costVolume' });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({
+    label: 'mvs.costVolume',
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [params, refFeat, ...srcs, prior, cost].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  }));
+  pass.dispatchWorkgroups(Math.ceil(pixels / WORKGROUP), depthCount);
+  pass.end();
+}
+
+function encodeRegress(device: GPUDevice, encoder: GPUCommandEncoder, params: GPUBuffer, buffers: [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer], pixels: number): void {
+  const pipeline = getComputePipeline(device, { label: 'mvs.regress', code: regressWgsl });
+  const pass = encoder.beginComputePass({ label: 'mvs.regress' });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({
+    label: 'mvs.regress',
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  }));
+  pass.dispatchWorkgroups(Math.ceil(pixels / WORKGROUP));
+  pass.end();
+}
+
+/**
+ * CPU reference of mvs_cost_volume.wgsl (tests): features [C, H, W] per view, returns cost [G*D, H, W].
+ * `prior` (mode 1) is the stage-1 inverse depth at (priorWidth, priorHeight).
+ */
+export function costVolumeCpu(refFeat: Float32Array, sources: Float32Array[], p: CostVolumeParams, prior: Float32Array | null): Float32Array {
+  const { width: w, height: h, channels: C, groups: G, depthCount: D } = p;
+  const hw = w * h, per = C / G;
+  const out = new Float32Array(G * D * hw);
+  const priorUp = (x: number, y: number) => {
+    const pw = p.priorWidth, ph = p.priorHeight;
+    const sx = Math.max((x + 0.5) * 0.5 - 0.5, 0), sy = Math.max((y + 0.5) * 0.5 - 0.5, 0);
+    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(x0 + 1, pw - 1), y1 = Math.min(y0 + 1, ph - 1);
+    const fx = sx - x0, fy = sy - y0;
+    const at = (xx: number, yy: number) => prior![yy * pw + xx];
+    return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x1, y0)) + fy * ((1 - fx) * at(x0, y1) + fx * at(x1, y1));
+  };
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const pixel = y * w + x;
+    for (let k = 0; k < D; k++) {
+      const t = (k + 0.5) / D;
+      const inv = p.mode === 0 ? p.invNear + (p.invFar - p.invNear) * t : Math.max(priorUp(x, y) + p.halfWidth * (t * 2 - 1), 1e-6);
+      const depth = 1 / inv;
+      const sums = new Float64Array(G);
+      let seen = 0;
+      p.maps.forEach(({ A, b }, s) => {
+        const hh = [0, 1, 2].map((r) => depth * (A[r * 3] * x + A[r * 3 + 1] * y + A[r * 3 + 2]) + b[r]);
+        if (hh[2] <= 1e-6) return;
+        const px = hh[0] / hh[2], py = hh[1] / hh[2];
+        if (!(px >= 0 && px <= w - 1 && py >= 0 && py <= h - 1)) return;
+        const x0 = Math.floor(px), y0 = Math.floor(py), x1 = Math.min(x0 + 1, w - 1), y1 = Math.min(y0 + 1, h - 1);
+        const fx = px - x0, fy = py - y0;
+        seen++;
+        const src = sources[s];
+        for (let g = 0; g < G; g++) {
+          let acc = 0;
+          for (let j = 0; j < per; j++) {
+            const base = (g * per + j) * hw;
+            const v = (1 - fx) * (1 - fy) * src[base + y0 * w + x0] + fx * (1 - fy) * src[base + y0 * w + x1] + (1 - fx) * fy * src[base + y1 * w + x0] + fx * fy * src[base + y1 * w + x1];
+            acc += v * refFeat[base + pixel];
+          }
+          sums[g] += acc / per;
+        }
+      });
+      for (let g = 0; g < G; g++) out[(g * D + k) * hw + pixel] = sums[g] / Math.max(seen, 1);
+    }
+  }
+  return out;
+}
+
+async function toGpu(device: GPUDevice, out: TensorOutput, target: GPUBuffer, encoder: GPUCommandEncoder): Promise<void> {
+  if (out.location === 'gpu') encoder.copyBufferToBuffer(out.buffer, 0, target, 0, target.size);
+  else device.queue.writeBuffer(target, 0, out.data as Float32Array);
+}
+
+export interface NetworkViewInput {
+  /** Planar RGB in 0..1, [3, H, W] at the network size. */
+  rgb(): Float32Array;
+  /** K at the network size, camFromWorld. */
+  K: number[];
+  pose: number[];
+}
+
+/**
+ * The network on views already at the network size (W, H multiples of 16). Returns raw (depth, confidence) pairs at
+ * half the network size for every view ([views * (W/2) * (H/2) * 2]; depth 0 where a view has no source), and,
+ * when `keepStage1`, the stage-1 inverse depth and confidence of every view (fixture comparison).
+ */
+export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, keepStage1 = false): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number }> {
+  const { device } = ctx.gpu;
+  const scope = ctx.scope;
+  const cfg = net.config;
+  const { width: W, height: H } = size;
+  const w4 = W / 4, h4 = H / 4, w2 = W / 2, h2 = H / 2;
+  const hw4 = w4 * h4, hw2 = w2 * h2;
+  const C4 = cfg.feature.out4, C2 = cfg.feature.out2;
+  const D1 = cfg.stage1.depths, G1 = cfg.stage1.groups, D2 = cfg.stage2.depths, G2 = cfg.stage2.groups;
+  if (C4 / G1 !== Math.floor(C4 / G1) || C2 / G2 !== Math.floor(C2 / G2) || G1 > 8 || G2 > 8) throw new InputError(`The network ${net.name} has a layout our cost-volume kernel does not handle (groups ${G1}/${G2}, channels ${C4}/${C2}).`);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const owned: GPUBuffer[] = [];
+  const make = (label: string, size: number, use = usage) => {
+    const b = scope.createBuffer({ label, size: Math.max(16, size), usage: use });
+    owned.push(b);
+    return b;
+  };
+  const count = views.length;
+  const t0 = performance.now();
+  const total = 2 * count + 1;
+  try {
+    // 1. features of every view (kept: each view is a source of up to 4 others)
+    const feat4 = views.map((_, v) => make(`mvs:feat4:${v}`, C4 * hw4 * 4));
+    const feat2 = views.map((_, v) => make(`mvs:feat2:${v}`, C2 * hw2 * 4));
+    const image = make('mvs:image', 3 * W * H * 4);
+    for (let v = 0; v < count; v++) {
+      throwIfAborted(ctx.signal);
+      device.queue.writeBuffer(image, 0, views[v].rgb() as Float32Array<ArrayBuffer>);
+      const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [1, 3, H, W], dataType: 'float32' } });
+      const encoder = device.createCommandEncoder({ label: 'mvs.features' });
+      await toGpu(device, outputs.feat4, feat4[v], encoder);
+      await toGpu(device, outputs.feat2, feat2[v], encoder);
+      device.queue.submit([encoder.finish()]);
+      for (const o of Object.values(outputs)) if (o.location === 'gpu') o.dispose();
+      if (v % 4 === 3 || v === count - 1) {
+        await device.queue.onSubmittedWorkDone();
+        ctx.progress(v + 1, total, `network features ${v + 1}/${count}`);
+      }
+    }
+    scope.destroy(image);
+    const t1 = performance.now();
+    // 2. two stages per reference view
+    const cost1 = make('mvs:cost1', G1 * D1 * hw4 * 4);
+    const cost2 = make('mvs:cost2', G2 * D2 * hw2 * 4);
+    const inv1 = make('mvs:inv1', hw4 * 4);
+    const conf1 = make('mvs:conf1', hw4 * 4);
+    const result = make('mvs:result', count * hw2 * 8);
+    const readDummy = make('mvs:unused-read', 16);
+    const writeDummyA = make('mvs:unused-write-a', 16);
+    const writeDummyB = make('mvs:unused-write-b', 16);
+    const writeDummyC = make('mvs:unused-write-c', 16);
+    const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    const p1 = make('mvs:params-cost1', COST_PARAMS_BYTES, uniform);
+    const p2 = make('mvs:params-cost2', COST_PARAMS_BYTES, uniform);
+    const r1 = make('mvs:params-regress1', REGRESS_PARAMS_BYTES, uniform);
+    const r2 = make('mvs:params-regress2', REGRESS_PARAMS_BYTES, uniform);
+    const stage1: { inv: Float32Array; conf: Float32Array }[] = [];
+    const K4 = views.map((v) => resizeK(v.K, 0.25, 0.25));
+    const K2 = views.map((v) => resizeK(v.K, 0.5, 0.5));
+    for (let r = 0; r < count; r++) {
+      throwIfAborted(ctx.signal);
+      const src = sources[r].slice(0, 4);
+      if (src.length === 0) continue;
+      const { invNear, invFar } = ranges[r];
+      const halfWidth = (cfg.stage2.span_steps * Math.abs(invNear - invFar)) / D1;
+      // stage 1
+      device.queue.writeBuffer(p1, 0, costParamBytes({
+        width: w4, height: h4, channels: C4, groups: G1, depthCount: D1, mode: 0, invNear, invFar, halfWidth: 0, priorWidth: 1, priorHeight: 1,
+        maps: src.map((s) => sourceProjection(K4[r], views[r].pose, K4[s], views[s].pose)),
+      }));
+      let encoder = device.createCommandEncoder({ label: 'mvs.stage1' });
+      encodeCostVolume(device, encoder, p1, feat4[r], src.map((s) => feat4[s]), readDummy, cost1, hw4, D1);
+      device.queue.submit([encoder.finish()]);
+      const logits1 = (await net.reg1.run({
+        cost: { location: 'gpu', buffer: cost1, dims: [1, G1 * D1, h4, w4], dataType: 'float32' },
+        feat: { location: 'gpu', buffer: feat4[r], dims: [1, C4, h4, w4], dataType: 'float32' },
+      })).logits;
+      const logits1Buffer = logits1.location === 'gpu' ? logits1.buffer : make('mvs:logits1', D1 * hw4 * 4);
+      if (logits1.location === 'cpu') device.queue.writeBuffer(logits1Buffer, 0, logits1.data as Float32Array<ArrayBuffer>);
+      device.queue.writeBuffer(r1, 0, regressParamBytes(w4, h4, D1, 0, invNear, invFar, 0, 0, 1, 1));
+      encoder = device.createCommandEncoder({ label: 'mvs.regress1' });
+      encodeRegress(device, encoder, r1, [logits1Buffer, readDummy, readDummy, inv1, conf1, writeDummyC], hw4);
+      device.queue.submit([encoder.finish()]);
+      if (logits1.location === 'gpu') logits1.dispose();
+      else scope.destroy(logits1Buffer);
+      if (keepStage1) {
+        const [a, b] = await readBuffers(device, scope, [inv1, conf1]);
+        stage1.push({ inv: new Float32Array(a), conf: new Float32Array(b) });
+      }
+      // stage 2
+      device.queue.writeBuffer(p2, 0, costParamBytes({
+        width: w2, height: h2, channels: C2, groups: G2, depthCount: D2, mode: 1, invNear, invFar, halfWidth, priorWidth: w4, priorHeight: h4,
+        maps: src.map((s) => sourceProjection(K2[r], views[r].pose, K2[s], views[s].pose)),
+      }));
+      encoder = device.createCommandEncoder({ label: 'mvs.stage2' });
+      encodeCostVolume(device, encoder, p2, feat2[r], src.map((s) => feat2[s]), inv1, cost2, hw2, D2);
+      device.queue.submit([encoder.finish()]);
+      const logits2 = (await net.reg2.run({
+        cost: { location: 'gpu', buffer: cost2, dims: [1, G2 * D2, h2, w2], dataType: 'float32' },
+        feat: { location: 'gpu', buffer: feat2[r], dims: [1, C2, h2, w2], dataType: 'float32' },
+      })).logits;
+      const logits2Buffer = logits2.location === 'gpu' ? logits2.buffer : make('mvs:logits2', D2 * hw2 * 4);
+      if (logits2.location === 'cpu') device.queue.writeBuffer(logits2Buffer, 0, logits2.data as Float32Array<ArrayBuffer>);
+      device.queue.writeBuffer(r2, 0, regressParamBytes(w2, h2, D2, 1, invNear, invFar, halfWidth, r * hw2, w4, h4));
+      encoder = device.createCommandEncoder({ label: 'mvs.regress2' });
+      encodeRegress(device, encoder, r2, [logits2Buffer, inv1, conf1, writeDummyA, writeDummyB, result], hw2);
+      device.queue.submit([encoder.finish()]);
+      if (logits2.location === 'gpu') logits2.dispose();
+      else scope.destroy(logits2Buffer);
+      if (r % 4 === 3 || r === count - 1) {
+        await device.queue.onSubmittedWorkDone();
+        ctx.progress(count + r + 1, total, `network depth ${r + 1}/${count}`);
+      }
+    }
+    const raw = new Float32Array(await readBuffer(device, scope, result));
+    const t2 = performance.now();
+    return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: t1 - t0, stagesMs: t2 - t1 };
+  } finally {
+    for (const b of owned) scope.destroy(b);
+  }
+}
+
+/**
+ * Depth maps for every posed, not held-out view from the network; same output contract as estimateDepthPlaneSweep
+ * (depth at the working size in scene units, 0 = unknown, in the order of `views`), same consistency filter.
+ */
+export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork, options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: NetworkMvsStats }> {
+  const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
+  if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
+  const first = used[0].v;
+  const size = networkSize(first.width, first.height, options.longSide ?? MVS_LONG_SIDE[options.preset]);
+  const ok = used.filter(({ v }) => Math.abs(v.width / v.height - first.width / first.height) < 0.01);
+  if (ok.length < used.length) ctx.warn(`${used.length - ok.length} photo(s) have another aspect ratio than ${first.name}: no depth is estimated for them.`);
+  const poses = ok.map(({ v }) => v.camFromWorld!);
+  const Ks = ok.map(({ v }) => resizeK(v.K, size.width / v.width, size.height / v.height));
+  const target = convergencePoint(poses);
+  const sources = selectSources(poses, target);
+  const ranges = poses.map((p) => sweepRange(p, target));
+  const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
+  const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, ctx);
+  const w2 = size.width / 2, h2 = size.height / 2;
+  const t0 = performance.now();
+  const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
+  const filtered = filterConsistent(raw, ok.length, w2, h2, poses, K2, sources, options.minConsistent ?? 2, options.minConfidence ?? 0.5, options.depthTolerance ?? 0.01);
+  const filterMs = performance.now() - t0;
+  const depths: (Float32Array | null)[] = views.map(() => null);
+  let kept = 0;
+  ok.forEach(({ v, i }, r) => {
+    const small = filtered.subarray(r * w2 * h2, (r + 1) * w2 * h2);
+    const out = new Float32Array(v.width * v.height);
+    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+      const d = small[Math.min(h2 - 1, Math.floor(((y + 0.5) * h2) / v.height)) * w2 + Math.min(w2 - 1, Math.floor(((x + 0.5) * w2) / v.width))];
+      out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
+    }
+    for (const d of small) if (d > 0) kept++;
+    depths[i] = out;
+  });
+  ctx.progress(1, 1, 'depth filtered');
+  return {
+    depths,
+    stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
+  };
+}
+
+/** The uniform bytes of a cost-volume dispatch (exposed for the kernel check). */
+export const costParamBytesForTest = costParamBytes;
