@@ -45,7 +45,10 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     if (posed.length === 0) throw new InputError('The refine model needs photos with camera poses.');
     const { train, validation } = splitValidation(posed);
     const toView = (v: (typeof posed)[number]): RefineView => ({ width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld!, rgba: v.image.data });
-    const options: RefineOptions = { ...DEFAULT_REFINE_OPTIONS, iterations: REFINE_ITERATIONS[input.options.preset], ...input.options.refine };
+    // Photos over 1024 pixels on the long side are block-averaged down (the photo array holds every training view).
+    const longSide = Math.max(...posed.map((v) => Math.max(v.width, v.height)));
+    const imageScale = longSide > 1024 ? 1 / Math.ceil(longSide / 1024) : 1;
+    const options: RefineOptions = { ...DEFAULT_REFINE_OPTIONS, iterations: REFINE_ITERATIONS[input.options.preset], imageScale, ...input.options.refine };
     const ctx: StageContext = {
       gpu,
       scope: this.ctx.scope,
