@@ -35,9 +35,10 @@ export interface JobOptions {
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
   refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
   /**
-   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'network' (the
-   * learned MVS network, public/weights; the default when its weights load) or 'planesweep' (the classical WGSL
-   * baseline; the fallback). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random').
+   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'planesweep' (the
+   * classical WGSL sweep; the default, as it measures better end to end) or 'network' (the learned MVS network,
+   * public/weights). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random'); naming one
+   * without a method tries the network and falls back to the sweep with a warning.
    */
   mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number };
 }
