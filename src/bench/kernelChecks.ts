@@ -16,6 +16,7 @@ export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
   | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number]; hullFill?: boolean }
   | { kind: 'hull-fill'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
+  | { kind: 'sfm-run'; files: { path: string; bytes: ArrayBuffer }[]; photoPattern: string; maxFeatures?: number }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
@@ -51,6 +52,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false);
     if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
+    if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
     if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
@@ -266,6 +268,30 @@ async function checkHullFill(ctx: StageContext, shape: AnalyticShape, voxels: nu
     return { triangles: mesh.indices.length / 3, boundaryEdges, meanDistanceVoxels: sum / Math.max(1, n), maxDistanceVoxels: worst, verticesOnTop: top };
   };
   return { without: measure(await fuse(false)), with: measure(await fuse(true)) };
+}
+
+/**
+ * Structure from motion end to end on real photos: the capture ingested twice, once with its camera files (the
+ * truth) and once with the photos alone (`photoPattern`), which runSfm then registers; the cameras are scored
+ * against the truth (relative rotations between every pair, focal).
+ */
+async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number) {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { runSfm } = await import('../stages/sfm/runSfm');
+  const { scoreCameras } = await import('../eval/cameras');
+  const copy = (list: typeof files) => list.map((f) => ({ path: f.path, bytes: f.bytes.slice(0) }));
+  const truth = await ingestCapture(copy(files), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
+  const photos = await ingestCapture(copy(files.filter((f) => photoPattern.test(f.path))), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
+  const t0 = performance.now();
+  const stats = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, maxFeatures });
+  const ms = performance.now() - t0;
+  const pairs = photos.views.map((v) => {
+    const t = truth.views.find((w) => w.name === v.name)!;
+    return { name: v.name, truth: { K: t.K, camFromWorld: t.camFromWorld! }, estimated: v.camFromWorld ? { K: v.K, camFromWorld: v.camFromWorld } : null };
+  });
+  const score = scoreCameras(pairs);
+  return { registered: stats.registered, views: stats.views, relativeRotationErrorDeg: score.relativeRotationErrorDeg, focalErrorRel: score.focalErrorRel, unregistered: stats.unregistered, ms, stats: { ...stats, extra: undefined, pairMatches: undefined } };
 }
 
 function shapeVolume(dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise'): CpuVolume {

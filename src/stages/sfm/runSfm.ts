@@ -119,7 +119,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
   focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
   for (const factor of factors.slice(1)) {
-    if (registeredOf(result) === views.length && result.meanReprojectionError < 1) break;
+    // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
     throwIfAborted(ctx.signal);
     const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
     const r = await reconstructIncremental(tryInput);
