@@ -327,7 +327,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     jobOpen = true;
     try {
       const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
-      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ($(doc, 'model-refine') as HTMLInputElement).checked ? ['feedforward', 'refine'] : ['feedforward'], captureName, ...(currentCrop() ? { cropBox: currentCrop()! } : {}) } }, onProgress);
+      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ($(doc, 'model-refine') as HTMLInputElement).checked ? ['feedforward', 'refine'] : ['feedforward'], captureName, ...(currentCrop() ? { cropBox: currentCrop()! } : {}), mvs: { method: ($(doc, 'depth-method') as HTMLSelectElement).value as 'planesweep' | 'network' } } }, onProgress);
       jobOpen = false;
       finishStages();
       if (result.status === 'success') el.progress.value = 100;

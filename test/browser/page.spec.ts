@@ -143,3 +143,31 @@ test('bad input: a text file named .jpg and a truncated PNG show their messages 
   await expect(page.locator('#run')).toBeEnabled({ timeout: 30_000 });
   await expect(page.locator('#vram-live')).toHaveText('0 B', { timeout: 10_000 });
 });
+
+test('real photos: temple-sparse views with their cameras through the page, draft: a textured mesh to download', async ({ page }) => {
+  test.skip(!existsSync(TEMPLE), 'shared datasets not found');
+  test.setTimeout(400_000);
+  await page.goto('/');
+  await expect(page.locator('#gpu-status')).toContainText('WebGPU ready', { timeout: 30_000 });
+  // Four neighbouring views of the ring (SwiftShader is slow) and the Middlebury camera file.
+  const names = ['templeSR0001.png', 'templeSR0002.png', 'templeSR0010.png', 'templeSR0011.png', 'templeSR_par.txt'];
+  await page.locator('#file-input').setInputFiles(names.map((f) => ({ name: f, mimeType: 'application/octet-stream', buffer: readFileSync(resolve(TEMPLE, f)) })));
+  await expect(page.locator('#file-summary')).toContainText('4 usable photos', { timeout: 30_000 });
+  await expect(page.locator('#detected')).toContainText('cameras: middlebury');
+  // Cameras known: the crop box is offered and the viewer shows the frusta.
+  await expect(page.locator('#crop')).toBeVisible();
+  await page.locator('#preset').selectOption('draft');
+  const before = await page.locator('#viewer').screenshot();
+  await page.locator('#run').click();
+  await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 380_000 });
+  await expect(page.locator('#mesh-info')).toContainText('faces');
+  const after = await page.locator('#viewer').screenshot();
+  expect(after.equals(before)).toBe(false);
+  await page.screenshot({ path: `${SHOTS}/07-temple-result.png`, fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
+  const zip = readFileSync(await download.path());
+  const validation = validateMeshOutput(zip);
+  expect(validation.errors).toEqual([]);
+  expect(validation.meshes[0].faces).toBeGreaterThan(200);
+  expect(Object.keys(unzipSync(zip))).toContain('feedforward/texture.png');
+});
