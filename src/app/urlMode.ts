@@ -33,6 +33,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           holdout: Number(params.get('holdout') ?? 0),
           captureName: job!.split('/').filter(Boolean).pop() ?? 'capture',
           ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as JobOptions['mvs'] } : {}),
+          ...(params.get('refine') ? { refine: JSON.parse(params.get('refine')!) as JobOptions['refine'] } : {}),
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
         for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
