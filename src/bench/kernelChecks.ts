@@ -284,7 +284,7 @@ async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: Arra
   const truth = await ingestCapture(copy(files), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const photos = await ingestCapture(copy(files.filter((f) => photoPattern.test(f.path))), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const t0 = performance.now();
-  const stats = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, maxFeatures });
+  const { stats } = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, maxFeatures });
   const ms = performance.now() - t0;
   const pairs = photos.views.map((v) => {
     const t = truth.views.find((w) => w.name === v.name)!;

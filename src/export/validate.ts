@@ -120,6 +120,16 @@ export function validateMeshOutput(zipBytes: Uint8Array): ValidationResult {
     }
     meshes.push({ folder, vertices: vertexCount, faces: faceCount, texture });
   }
+  // Structure from motion's sparse points, when present: a readable point-only PLY with finite coordinates.
+  for (const name of names.filter((n) => n.startsWith('sfm/') && n.endsWith('.ply'))) {
+    try {
+      const points = parsePly(files[name]);
+      if (points.vertexCount === 0) errors.push(`${name}: no points`);
+      if (points.positions.some((v) => !Number.isFinite(v))) errors.push(`${name}: non-finite coordinates`);
+    } catch (error) {
+      errors.push(`${name}: PLY cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
   return { ok: errors.length === 0, errors, meshes, files: names, report };
 }
 

@@ -15,6 +15,10 @@ import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
 import { decodePhotoInBrowser } from '../io/decode';
 import { needsSfm, runSfm } from '../stages/sfm/runSfm';
+import { encodePly } from '../export/ply';
+
+/** Where the zip keeps structure from motion's sparse points. */
+export const SPARSE_POINTS_FILE = 'sfm/points.ply';
 
 export interface JobEnv {
   gpu: GpuContext | null;
@@ -65,19 +69,22 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     report.stages.push({ name: 'ingest', ms: performance.now() - ingestStart });
     reportCapture(report, capture);
     let modelsFrom = 10;
+    let sparsePoints: Float32Array | null = null;
     if (needsSfm(capture) && !capture.hasDepth && env.gpu) {
       // No cameras: find them (structure from motion), in its own VRAM scope, freed before the models start.
       env.progress({ type: 'job', phase: 'sfm', overall: 10, message: 'finding the cameras' });
       const sfmStart = performance.now();
       const scope = env.gpu.vram.scope('sfm');
       try {
-        report.sfm = await runSfm(capture, {
+        const sfm = await runSfm(capture, {
           gpu: env.gpu,
           scope,
           signal: env.signal,
           warn,
           progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), message: `cameras: ${message}` }),
         }, { decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined });
+        report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
+        sparsePoints = sfm.points;
       } finally {
         await scope.cleanup();
       }
@@ -108,6 +115,8 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (output.meshes.length === 0) return finish('failed', null, failed?.error ?? new WebReconError('model', 'No model produced a mesh.'));
     env.progress({ type: 'job', phase: 'export', overall: 92, message: 'writing the zip' });
     if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
+    // The sparse points of structure from motion, for the viewer (and any point-cloud tool).
+    if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0) }, { comment: 'WebRecon sparse points (structure from motion)' });
     const zip = zipOutputs(output.files, report);
     const validation = validateMeshOutput(zip);
     if (!validation.ok) throw new WebReconError('export', `The result failed validation: ${validation.errors.slice(0, 3).join('; ')}`);

@@ -83,6 +83,15 @@ export class ResultViewer {
     });
     const size = box.getSize(new THREE.Vector3());
     const scale = Math.max(size.x, size.y, size.z) || 1;
+    // Structure from motion's sparse points (beside the first model's mesh), when the cameras were found by us.
+    const pointsFile = report.sfm?.pointsFile ? files[report.sfm.pointsFile] : undefined;
+    if (pointsFile) {
+      const geometry = loader.parse(pointsFile.buffer.slice(pointsFile.byteOffset, pointsFile.byteOffset + pointsFile.byteLength) as ArrayBuffer);
+      geometry.deleteAttribute('normal');
+      const points = new THREE.Points(geometry, new THREE.PointsMaterial({ color: 0xff8a3d, size: 2, sizeAttenuation: false }));
+      points.name = 'sparse points';
+      this.content.add(points);
+    }
     for (const cam of report.cameras) {
       if (!cam.registered || cam.camFromWorld.length === 0) continue;
       this.content.add(frustum(cam.K, cam.camFromWorld, cam.width ?? 2 * cam.K[0][2], cam.height ?? 2 * cam.K[1][2], scale * 0.08));

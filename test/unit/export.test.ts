@@ -172,6 +172,16 @@ describe('validateMeshOutput', () => {
     expect(result.errors.join('\n')).toMatch(reason);
   });
 
+  it('accepts sparse SfM points as a point-only PLY and rejects a broken one', () => {
+    const points = encodePly({ positions: Float32Array.from([0, 0, 0, 1, 2, 3, -1, 0.5, 2]), indices: new Uint32Array(0) });
+    const parsed = parsePly(points);
+    expect(parsed.vertexCount).toBe(3);
+    expect(parsed.faceCount).toBe(0);
+    expect(validateMeshOutput(zipOutputs({ ...saved.files, 'sfm/points.ply': points }, report)).errors).toEqual([]);
+    const broken = validateMeshOutput(zipOutputs({ ...saved.files, 'sfm/points.ply': points.slice(0, -5) }, report));
+    expect(broken.errors.join('\n')).toMatch(/sfm\/points.ply: PLY cannot be read/);
+  });
+
   it('rejects bytes that are not a zip', () => {
     expect(validateMeshOutput(new Uint8Array([1, 2, 3])).errors[0]).toMatch(/zip/);
   });

@@ -43,6 +43,8 @@ export interface SfmStageStats {
    * second pass from the focal found, trusted as if from EXIF.
    */
   focalTries: { factor: number; registered: number; error: number }[];
+  /** The zip entry holding the sparse points (set by the job). */
+  pointsFile?: string;
   /** Putative matches per image pair [i, j, count] (captures of up to 40 photos). */
   pairMatches?: [number, number, number][];
   extra: Record<string, number>;
@@ -58,7 +60,8 @@ export function needsSfm(capture: CaptureSet): boolean {
   return !capture.views.some((v) => v.camFromWorld);
 }
 
-export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<SfmStageStats> {
+/** The stage's statistics (for report.json) and the sparse points (xyz, the capture's frame) for the viewer. */
+export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array }> {
   const views = capture.views;
   if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
   // 1. Features, in batches; keypoints in the pixels of the image they were found in.
@@ -165,7 +168,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   capture.cameraFormat = 'sfm';
   capture.hasPoses = true;
   const verifiedPairs = result.stats.verifiedPairs ?? 0;
-  return {
+  const stats: SfmStageStats = {
     views: views.length,
     registered,
     unregistered,
@@ -182,6 +185,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
   };
+  return { stats, points: result.points };
 }
 
 /** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
