@@ -350,35 +350,8 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
 /** Plane-sweep depth on analytic views (textured by a high-frequency pattern) against the exact depth. */
 async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: number, size: [number, number], depthCount: number) {
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
-  const data = analyticViews(shape, viewCount, size[0], size[1], 1);
-  const views = data.map((v, index) => {
-    const rgba = new Uint8Array(v.color.buffer.slice(0));
-    for (let i = 0; i < v.width * v.height; i++) if (v.depth[i] <= 0) rgba.set([40, 40, 40, 255], 4 * i);
-    return {
-      index, name: `v${index}`, path: `v${index}`, key: `v${index}`, width: v.width, height: v.height, fullWidth: v.width, fullHeight: v.height,
-      image: { width: v.width, height: v.height, data: rgba }, depthMeters: null, mask: null,
-      K: [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1], distortion: null, intrinsicsSource: 'file' as const, camFromWorld: v.camFromWorld,
-      exif: null, heldOut: false, source: { bytes: new ArrayBuffer(0), mime: 'image/png' },
-    };
-  });
-  const score = (depths: (Float32Array | null)[]) => {
-    let within = 0, valid = 0, objectPixels = 0;
-    const errors: number[] = [];
-    depths.forEach((d, k) => {
-      const truth = data[k].depth;
-      for (let i = 0; i < truth.length; i++) {
-        if (truth[i] <= 0) continue;
-        objectPixels++;
-        if (!d || d[i] <= 0) continue;
-        valid++;
-        const e = Math.abs(d[i] - truth[i]) / truth[i];
-        errors.push(e);
-        if (e < 0.01) within++;
-      }
-    });
-    errors.sort((a, b) => a - b);
-    return { objectPixels, validFraction: valid / objectPixels, within1pct: within / Math.max(1, valid), medianRelError: errors[Math.floor(errors.length / 2)] ?? null };
-  };
+  const { data, views } = analyticCaptureViews(shape, viewCount, size);
+  const score = (depths: (Float32Array | null)[]) => scoreDepths(depths, data.map((v) => v.depth));
   const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1 }, ctx);
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0 }, ctx);
   // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.

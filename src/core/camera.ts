@@ -177,3 +177,20 @@ export function normalize3(a: number[]): number[] {
   const n = Math.hypot(a[0], a[1], a[2]);
   return [a[0] / n, a[1] / n, a[2] / n];
 }
+
+/** The point closest to every optical axis (least squares): where an object capture's cameras look. */
+export function convergencePoint(poses: number[][]): number[] {
+  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0], b = [0, 0, 0];
+  for (const pose of poses) {
+    const c = cameraCentre(pose), d = viewDirection(pose);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+      const m = (i === j ? 1 : 0) - d[i] * d[j];
+      A[i * 3 + j] += m;
+      b[i] += m * c[j];
+    }
+  }
+  const det = (m: number[]) => m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+  const D = det(A);
+  if (Math.abs(D) < 1e-12) return [0, 1, 2].map((k) => poses.reduce((s, p) => s + cameraCentre(p)[k] + viewDirection(p)[k], 0) / poses.length);
+  return [0, 1, 2].map((k) => det(A.map((v, idx) => (idx % 3 === k ? b[Math.floor(idx / 3)] : v))) / D);
+}

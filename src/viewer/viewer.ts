@@ -6,6 +6,7 @@ import { unzipSync } from 'fflate';
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
+import { cameraCentre, convergencePoint, viewDirection } from '../core/camera';
 import type { Report } from '../core/report';
 
 export type ViewMode = 'color' | 'shaded' | 'wireframe';
@@ -105,7 +106,7 @@ export class ResultViewer {
     this.clear();
     const posed = cameras.filter((c): c is typeof c & { camFromWorld: number[][] } => Boolean(c.camFromWorld));
     if (!posed.length) return;
-    const centres = posed.map((c) => cameraCentre(c.camFromWorld));
+    const centres = posed.map((c) => new THREE.Vector3(...cameraCentre(c.camFromWorld.flat())));
     const box = new THREE.Box3().setFromPoints(centres);
     const scale = box.getSize(new THREE.Vector3()).length() || 1;
     for (const c of posed) this.content.add(frustum(c.K, c.camFromWorld, c.width, c.height, scale * 0.05));
@@ -174,44 +175,26 @@ export class ResultViewer {
   }
 }
 
-/** Camera centre -R^T t of a camFromWorld given as rows. */
-function cameraCentre(c: number[][]): THREE.Vector3 {
-  const t = [c[0][3], c[1][3], c[2][3]];
-  return new THREE.Vector3(
-    -(c[0][0] * t[0] + c[1][0] * t[1] + c[2][0] * t[2]),
-    -(c[0][1] * t[0] + c[1][1] * t[1] + c[2][1] * t[2]),
-    -(c[0][2] * t[0] + c[1][2] * t[1] + c[2][2] * t[2]),
-  );
-}
-
 /**
  * A starting crop box for cameras that look at an object: the point nearest to every optical axis (least squares),
  * with a half-size of 0.45 x the median camera distance to it. Null when the axes do not converge (a scan of a room).
  */
 export function initialCropBox(cameras: { camFromWorld: number[][] | null }[]): { min: number[]; max: number[] } | null {
-  const posed = cameras.filter((c): c is { camFromWorld: number[][] } => Boolean(c.camFromWorld));
-  if (posed.length < 2) return null;
-  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0], b = [0, 0, 0];
-  const centres = posed.map((c) => cameraCentre(c.camFromWorld));
-  posed.forEach((c, i) => {
-    const d = [c.camFromWorld[2][0], c.camFromWorld[2][1], c.camFromWorld[2][2]];
-    const o = centres[i].toArray();
-    // (I - d d^T) x = (I - d d^T) o
-    for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) {
-      const m = (r === k ? 1 : 0) - d[r] * d[k];
-      A[3 * r + k] += m;
-      b[r] += m * o[k];
-    }
-  });
-  const M = new THREE.Matrix3().set(A[0], A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8]);
-  if (Math.abs(M.determinant()) < 1e-9 * posed.length ** 3) return null;
-  const x = new THREE.Vector3(...b).applyMatrix3(M.clone().invert());
+  const poses = cameras.filter((c): c is { camFromWorld: number[][] } => Boolean(c.camFromWorld)).map((c) => c.camFromWorld.flat());
+  if (poses.length < 2) return null;
+  // Parallel optical axes (every view within 2 degrees of the mean direction) meet nowhere.
+  const dirs = poses.map(viewDirection);
+  const mean = [0, 1, 2].map((k) => dirs.reduce((s, d) => s + d[k], 0));
+  const norm = Math.hypot(mean[0], mean[1], mean[2]);
+  if (norm > 0 && dirs.every((d) => (d[0] * mean[0] + d[1] * mean[1] + d[2] * mean[2]) / norm > Math.cos((2 * Math.PI) / 180))) return null;
+  const x = convergencePoint(poses);
+  const centres = poses.map(cameraCentre);
   // In front of most cameras, or the axes do not meet at an object.
-  const inFront = posed.filter((c, i) => x.clone().sub(centres[i]).dot(new THREE.Vector3(c.camFromWorld[2][0], c.camFromWorld[2][1], c.camFromWorld[2][2])) > 0).length;
-  if (inFront < 0.8 * posed.length) return null;
-  const distances = centres.map((c) => c.distanceTo(x)).sort((p, q) => p - q);
+  const inFront = poses.filter((p, i) => dirs[i].reduce((s, d, k) => s + d * (x[k] - centres[i][k]), 0) > 0).length;
+  if (inFront < 0.8 * poses.length) return null;
+  const distances = centres.map((c) => Math.hypot(c[0] - x[0], c[1] - x[1], c[2] - x[2])).sort((p, q) => p - q);
   const half = 0.45 * distances[distances.length >> 1];
-  return { min: [x.x - half, x.y - half, x.z - half], max: [x.x + half, x.y + half, x.z + half] };
+  return { min: [x[0] - half, x[1] - half, x[2] - half], max: [x[0] + half, x[1] + half, x[2] + half] };
 }
 
 /** A camera frustum (OpenCV K, camFromWorld) as lines, `depth` deep. */

@@ -16,6 +16,7 @@ import { createSession, type OrtSessionHandle, type TensorOutput } from '../../m
 import { loadModelWeights, type LoadWeightsOptions, type MvsNetConfig } from '../../ml/weights';
 import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
+import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
 import { convergencePoint, filterConsistent, MVS_LONG_SIDE, selectSources, sourceProjection, sweepRange, type MvsOptions, type MvsStats } from './planeSweep';
 
@@ -147,7 +148,7 @@ function regressParamBytes(width: number, height: number, depthCount: number, mo
 
 /** Encodes one cost-volume dispatch. `sources` may be shorter than 4 (unused bindings get the reference). */
 export function encodeCostVolume(device: GPUDevice, encoder: GPUCommandEncoder, params: GPUBuffer, refFeat: GPUBuffer, sources: GPUBuffer[], prior: GPUBuffer, cost: GPUBuffer, pixels: number, depthCount: number): void {
-  const pipeline = getComputePipeline(device, { label: 'mvs.costVolume', code: costWgsl });
+  const pipeline = getComputePipeline(device, { label: 'mvs.costVolume', code: costWgsl + priorWgsl });
   const srcs = [0, 1, 2, 3].map((i) => sources[i] ?? refFeat);
   const pass = encoder.beginComputePass({ label: 'mvs.costVolume' });
   pass.setPipeline(pipeline);
@@ -161,7 +162,7 @@ export function encodeCostVolume(device: GPUDevice, encoder: GPUCommandEncoder, 
 }
 
 function encodeRegress(device: GPUDevice, encoder: GPUCommandEncoder, params: GPUBuffer, buffers: [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer], pixels: number): void {
-  const pipeline = getComputePipeline(device, { label: 'mvs.regress', code: regressWgsl });
+  const pipeline = getComputePipeline(device, { label: 'mvs.regress', code: regressWgsl + priorWgsl });
   const pass = encoder.beginComputePass({ label: 'mvs.regress' });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, device.createBindGroup({

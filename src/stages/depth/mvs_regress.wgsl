@@ -23,23 +23,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> confOut: array<f32>;
 @group(0) @binding(6) var<storage, read_write> result: array<vec2f>;
 
-fn priorAt(x: u32, y: u32) -> f32 {
-  return prior[y * params.priorSize.x + x];
-}
-
-fn priorUpsampled(x: u32, y: u32) -> f32 {
-  let sx = max((f32(x) + 0.5) * 0.5 - 0.5, 0.0);
-  let sy = max((f32(y) + 0.5) * 0.5 - 0.5, 0.0);
-  let x0 = u32(floor(sx));
-  let y0 = u32(floor(sy));
-  let x1 = min(x0 + 1u, params.priorSize.x - 1u);
-  let y1 = min(y0 + 1u, params.priorSize.y - 1u);
-  let fx = sx - f32(x0);
-  let fy = sy - f32(y0);
-  let top = (1.0 - fx) * priorAt(x0, y0) + fx * priorAt(x1, y0);
-  let bottom = (1.0 - fx) * priorAt(x0, y1) + fx * priorAt(x1, y1);
-  return (1.0 - fy) * top + fy * bottom;
-}
+// priorAt / priorUpsampled: mvs_prior.wgsl.
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

@@ -3,7 +3,9 @@
  * per reference (WGSL, plane_sweep_ncc.wgsl), winner-take-all with sub-sample refinement, then geometric consistency
  * across neighbouring views and a confidence threshold (CPU). Depth maps come out at the working size, 0 = unknown.
  */
-import { cameraCentre, viewDirection } from '../../core/camera';
+import { cameraCentre, convergencePoint } from '../../core/camera';
+
+export { convergencePoint };
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
@@ -44,22 +46,6 @@ export interface MvsStats {
   keptFraction: number;
 }
 
-/** The point closest to every optical axis (least squares): where an object capture's cameras look. */
-export function convergencePoint(poses: number[][]): number[] {
-  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0], b = [0, 0, 0];
-  for (const pose of poses) {
-    const c = cameraCentre(pose), d = viewDirection(pose);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-      const m = (i === j ? 1 : 0) - d[i] * d[j];
-      A[i * 3 + j] += m;
-      b[i] += m * c[j];
-    }
-  }
-  const det = (m: number[]) => m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
-  const D = det(A);
-  if (Math.abs(D) < 1e-12) return [0, 1, 2].map((k) => poses.reduce((s, p) => s + cameraCentre(p)[k] + viewDirection(p)[k], 0) / poses.length);
-  return [0, 1, 2].map((k) => det(A.map((v, idx) => (idx % 3 === k ? b[Math.floor(idx / 3)] : v))) / D);
-}
 
 /** Inverse-depth range searched by the coarse sweep: 0.4x to 1.6x the depth of where the cameras converge. */
 export function sweepRange(pose: number[], target: number[]): { invNear: number; invFar: number } {

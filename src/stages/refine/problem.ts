@@ -17,6 +17,7 @@ import backwardWgsl from './refine_backward.wgsl?raw';
 import fixedWgsl from './refine_fixed.wgsl?raw';
 import forwardWgsl from './refine_forward.wgsl?raw';
 import laplacianWgsl from './refine_laplacian.wgsl?raw';
+import lossReduceWgsl from './refine_loss_reduce.wgsl?raw';
 import mipsWgsl from './refine_mips.wgsl?raw';
 import setupWgsl from './refine_setup.wgsl?raw';
 import silhouetteWgsl from './refine_silhouette.wgsl?raw';
@@ -175,9 +176,9 @@ function kernels(): Record<Exclude<keyof Pipelines, 'visibility'>, ComputeKernel
   const head = `${CAMERA_VIEW_WGSL}\n${setupWgsl}\n`;
   return {
     mips: { label: 'refine.mips', code: `${head}${mipsWgsl}` },
-    forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${forwardWgsl}` },
+    forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${lossReduceWgsl}\n${forwardWgsl}` },
     backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${backwardWgsl}` },
-    silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${silhouetteWgsl}` },
+    silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${lossReduceWgsl}\n${silhouetteWgsl}` },
     lapDelta: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'delta' },
     lapGradient: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'gradient' },
     adam: { label: 'refine.adam', code: `${head}${adamWgsl}` },

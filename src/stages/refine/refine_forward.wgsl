@@ -13,7 +13,6 @@
 @group(0) @binding(8) var photos: texture_2d_array<f32>;
 @group(0) @binding(9) var<storage, read> mips: array<f32>;
 
-var<workgroup> partial: array<vec2f, 64>;
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -42,14 +41,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     }
     dcolor[pix] = out;
   }
-  partial[li] = contribution;
-  workgroupBarrier();
-  for (var stride = 32u; stride > 0u; stride = stride / 2u) {
-    if (li < stride) { partial[li] = partial[li] + partial[li + stride]; }
-    workgroupBarrier();
-  }
-  if (li == 0u && partial[0].y > 0.0) {
-    addFixed(setup.statsOff + setup.statsBase, partial[0].x);
-    addFixed(setup.statsOff + setup.statsBase + 1u, partial[0].y);
-  }
+  reduceLossStats(li, contribution, setup.statsOff + setup.statsBase);
 }

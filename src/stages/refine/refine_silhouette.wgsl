@@ -12,7 +12,6 @@
 @group(0) @binding(5) var visTri: texture_2d_array<u32>;
 @group(0) @binding(6) var photos: texture_2d_array<f32>;
 
-var<workgroup> partial: array<vec2f, 64>;
 
 fn project(view: View, q: vec3f) -> vec2f {
   return vec2f(view.intrinsics.x * q.x / q.z + view.intrinsics.z, view.intrinsics.y * q.y / q.z + view.intrinsics.w);
@@ -148,14 +147,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       }
     }
   }
-  partial[li] = contribution;
-  workgroupBarrier();
-  for (var stride = 32u; stride > 0u; stride = stride / 2u) {
-    if (li < stride) { partial[li] = partial[li] + partial[li + stride]; }
-    workgroupBarrier();
-  }
-  if (li == 0u && partial[0].y > 0.0) {
-    addFixed(setup.statsOff + 2u, partial[0].x);
-    addFixed(setup.statsOff + 3u, partial[0].y);
-  }
+  reduceLossStats(li, contribution, setup.statsOff + 2u);
 }
