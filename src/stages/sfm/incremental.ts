@@ -40,7 +40,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   maxRegistrationAttempts: 3,
 };
 
-interface VerifiedPair {
+export interface VerifiedPair {
   i: number;
   j: number;
   /** Inlier feature pairs [a0, b0, a1, b1, ...]. */
@@ -49,7 +49,17 @@ interface VerifiedPair {
   calibrated: boolean;
 }
 
-export async function reconstructIncremental(input: SfmInput): Promise<SfmResult> {
+/**
+ * Verified pairs carried between runs on the same matches (runSfm's focal priors): verification with F does not depend
+ * on the focal prior (inliers are feature indices; thresholds are the same in pixels), so only the first run pays for
+ * it. Keyed by which images' focals are trusted, since trusted pairs are verified with E instead.
+ */
+export interface VerificationCache {
+  key?: string;
+  verified?: VerifiedPair[];
+}
+
+export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
   const opt: SfmOptions = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
   const t0 = performance.now();
   const { images, signal } = input;
@@ -77,9 +87,11 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
   const normalise = (img: number, u: number, v: number, out: Float64Array, k = 0) => pixelToNormalised(intr, camBlock[img] * INTRINSICS_STRIDE, u, v, out, k);
 
   // ---- 1. geometric verification ----
-  const verified: VerifiedPair[] = [];
+  const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
+  const reuse = cache?.verified && cache.key === cacheKey;
+  const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
   const pairStats = { pairs: input.pairs.length, verified: 0 };
-  for (let p = 0; p < input.pairs.length; p++) {
+  for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
     if (p % 8 === 0) {
       throwIfAborted(signal);
       progress(p, input.pairs.length, 'Verifying image pairs');
@@ -115,6 +127,10 @@ export async function reconstructIncremental(input: SfmInput): Promise<SfmResult
     verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated });
   }
   pairStats.verified = verified.length;
+  if (cache && !reuse) {
+    cache.key = cacheKey;
+    cache.verified = verified;
+  }
   const tVerify = performance.now();
 
   // ---- 2. tracks ----

@@ -15,7 +15,7 @@ import type { RgbaImage } from '../../core/mesh';
 import type { PhotoDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
 import { extractFeatures } from './features/siftGpu';
-import { reconstructIncremental } from './incremental';
+import { reconstructIncremental, type VerificationCache } from './incremental';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmInput } from './types';
@@ -117,7 +117,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   // reconstruction is tried from a few focal priors and the best kept: most views registered, then the lowest error.
   const guessed = input.images.every((_, i) => views[i].intrinsicsSource === 'default');
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
-  let result = await reconstructIncremental(input);
+  const verification: VerificationCache = {};
+  let result = await reconstructIncremental(input, verification);
   const focalTries: { factor: number; registered: number; error: number }[] = [];
   const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
   focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
@@ -125,7 +126,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
     throwIfAborted(ctx.signal);
     const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
-    const r = await reconstructIncremental(tryInput);
+    const r = await reconstructIncremental(tryInput, verification);
     focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
     if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
   }
