@@ -107,7 +107,9 @@ test('try the sample: run, progress only forward, the viewer shows the mesh, the
 
 test('cancel mid-run: the page returns to ready and the GPU panel shows zero live bytes', async ({ page }) => {
   await loadSample(page);
-  await page.locator('#preset').selectOption('standard');
+  // Draft: on SwiftShader a standard 256^3 marching-cubes submission alone takes ~15 s and a cancel waits for the GPU
+  // work in flight, so a cancel landing there could not finish within the 30 s below (see the closing note).
+  await page.locator('#preset').selectOption('draft');
   await page.locator('#run').click();
   await expect(page.locator('#progress-text')).toContainText('feedforward', { timeout: 60_000 });
   await page.locator('#cancel').click();
