@@ -1,8 +1,19 @@
 /**
- * UV atlas: charts are connected groups of faces that share a dominant normal axis (±x, ±y, ±z), each projected
- * orthographically onto its axis plane (no distortion in the projection direction, no flips within a chart), then
- * packed as rectangles on shelves with `padding` texels between them, scaled to fill the atlas. Vertices are split
- * where a chart boundary runs, so every vertex has one uv (v = 0 at the top of the texture).
+ * UV atlas: our own unwrapper (the xatlas WASM packages on npm are single-release, unmaintained builds; see the
+ * note in docs/architecture.md). Four steps:
+ *
+ * 1. Charts by region growing over the face adjacency: seeds are taken from the flattest faces first, and a chart
+ *    takes the neighbouring face whose normal is closest to the chart's running (area-weighted) normal, as long as
+ *    it stays within a cone of it (cos >= CONE_COS). Small charts left on noise are merged into a neighbour they
+ *    still face; charts are then split into connected pieces.
+ * 2. Each chart is projected orthographically onto the plane of its normal (a face within the cone is stretched at
+ *    most 1/CONE_COS, never flipped). A chart whose projection still folds over itself (it reached around a step,
+ *    e.g. onto a ledge that overhangs the wall it grew from) is grown again on that plane with every new face tested
+ *    against the texels the piece already covers. Charts are rotated to their minimum-area bounding rectangle.
+ * 3. Every chart gets the same texel density (texels per world unit): charts are rasterised conservatively into a
+ *    bitmap of cells of a few texels, dilated by the padding, and packed by shape (not by bounding box), largest
+ *    first, at the first free place in scan order; the density is searched until the packed height just fits.
+ * 4. Vertices are split where a chart boundary runs, so every vertex has one uv (v = 0 at the top of the texture).
  */
 import type { Mesh } from '../../core/mesh';
 
@@ -13,166 +24,759 @@ export interface AtlasMesh {
   /** Index of the original vertex each output vertex copies (to carry attributes over). */
   sourceVertex: Uint32Array;
   charts: number;
-  /** Fraction of the atlas covered by chart rectangles. */
+  /** Fraction of the atlas area covered by the triangles (uv area / atlas area): the share of texels that carry surface. */
   fill: number;
+  /** Texels per world unit along the surface (the same for every chart, before the projection's cosine). */
   texelsPerUnit: number;
 }
+
+/** A chart grows while a face is within ~41 degrees of its normal: orthographic stretch at most 1.33. */
+const CONE_COS = 0.75;
+/** Charts of fewer faces than this (noise) join the neighbour chart that all their faces still face this well. */
+const SMALL_CHART_FACES = 16;
+const MERGE_COS = 0.35;
+/** After merging, a face that faces its chart's final normal less than this leaves the chart (never a flip). */
+const KEEP_COS = 0.2;
 
 export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMesh {
   const P = mesh.positions, I = mesh.indices;
   const faces = I.length / 3;
-  // 1. Dominant axis per face.
-  const axis = new Uint8Array(faces);
-  const normals = new Float32Array(3 * faces);
-  for (let f = 0; f < faces; f++) {
-    const a = I[3 * f] * 3, b = I[3 * f + 1] * 3, c = I[3 * f + 2] * 3;
-    const e1 = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]], e2 = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
-    const n = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
-    const len = Math.hypot(n[0], n[1], n[2]) || 1;
-    normals.set([n[0] / len, n[1] / len, n[2] / len], 3 * f);
-    const k = Math.abs(n[0]) >= Math.abs(n[1]) && Math.abs(n[0]) >= Math.abs(n[2]) ? 0 : Math.abs(n[1]) >= Math.abs(n[2]) ? 1 : 2;
-    axis[f] = k * 2 + (n[k] >= 0 ? 0 : 1);
-  }
-  // 2. Charts: faces connected through an edge and sharing the axis.
-  const edgeFaces = new Map<number, number[]>();
   const nv = P.length / 3;
-  const edgeKey = (u: number, v: number) => (u < v ? u * nv + v : v * nv + u);
+  const { normals, areas } = faceGeometry(P, I);
+  const neighbours = faceNeighbours(I, nv);
+  // 1. Segmentation.
+  const chart = new Int32Array(faces).fill(-1);
+  const seedOrder = flattestFirst(normals, areas, neighbours);
+  let labels = growCharts(chart, 0, seedOrder, normals, areas, neighbours);
+  labels = mergeSmallCharts(chart, labels, normals, areas, neighbours);
+  labels = detachOutliers(chart, labels, normals, areas);
+  labels = connectedCharts(chart, neighbours);
+  // 2. Projection; folded charts are grown again piecewise on their plane. The checks run at twice the density a
+  // well-packed atlas reaches, so an overlap the atlas could show is found.
+  const totalArea = areas.reduce((s, a) => s + a, 0);
+  const checkScale = 2 * Math.sqrt((atlasSize * atlasSize) / Math.max(totalArea, 1e-30));
+  const plane = new Int32Array(faces).fill(-1);
+  const planes: number[] = [];
+  let projected = projectCharts(P, I, chart, labels, normals, areas, plane, planes);
+  for (let attempt = 0; ; attempt++) {
+    const folded = projected.filter((c) => chartOverlaps(c, checkScale));
+    if (!folded.length) break;
+    for (const c of folded) {
+      for (const f of c.faces) chart[f] = -1;
+      if (attempt === 0) labels = growPiecewise(chart, labels, c, checkScale, P, I, seedOrder, normals, areas, neighbours, plane, planes);
+      else for (const f of c.faces) chart[f] = labels++; // single triangles never fold
+    }
+    labels = connectedCharts(chart, neighbours);
+    projected = projectCharts(P, I, chart, labels, normals, areas, plane, planes);
+  }
+  // 3. Packing.
+  const packed = packCharts(projected, atlasSize, padding);
+  // 4. Output vertices, split per chart.
+  const slot = new Int32Array(nv);
+  const positions = new Float32Array(3 * projected.reduce((s, c) => s + c.vertices.length, 0));
+  const uvs = new Float32Array((positions.length / 3) * 2);
+  const sourceVertex = new Uint32Array(positions.length / 3);
+  const indices = new Uint32Array(I.length);
+  let uvArea = 0, out = 0;
+  for (const [k, c] of projected.entries()) {
+    const [ox, oy] = packed.offsets[k];
+    for (let j = 0; j < c.vertices.length; j++, out++) {
+      const v = c.vertices[j];
+      slot[v] = out;
+      sourceVertex[out] = v;
+      positions.set(P.subarray(3 * v, 3 * v + 3), 3 * out);
+      uvs[2 * out] = (ox + c.uv[2 * j] * packed.scale) / atlasSize;
+      uvs[2 * out + 1] = (oy + c.uv[2 * j + 1] * packed.scale) / atlasSize;
+    }
+    for (const f of c.faces) for (let j = 0; j < 3; j++) indices[3 * f + j] = slot[I[3 * f + j]];
+    uvArea += c.uvArea;
+  }
+  return { positions, indices, uvs, sourceVertex, charts: projected.length, fill: (uvArea * packed.scale * packed.scale) / (atlasSize * atlasSize), texelsPerUnit: packed.scale };
+}
+
+function faceGeometry(P: Float32Array, I: Uint32Array): { normals: Float64Array; areas: Float64Array } {
+  const faces = I.length / 3;
+  const normals = new Float64Array(3 * faces), areas = new Float64Array(faces);
   for (let f = 0; f < faces; f++) {
-    for (let k = 0; k < 3; k++) {
-      const key = edgeKey(I[3 * f + k], I[3 * f + ((k + 1) % 3)]);
-      const list = edgeFaces.get(key);
-      if (list) list.push(f);
-      else edgeFaces.set(key, [f]);
+    const a = 3 * I[3 * f], b = 3 * I[3 * f + 1], c = 3 * I[3 * f + 2];
+    const e1x = P[b] - P[a], e1y = P[b + 1] - P[a + 1], e1z = P[b + 2] - P[a + 2];
+    const e2x = P[c] - P[a], e2y = P[c + 1] - P[a + 1], e2z = P[c + 2] - P[a + 2];
+    const nx = e1y * e2z - e1z * e2y, ny = e1z * e2x - e1x * e2z, nz = e1x * e2y - e1y * e2x;
+    const len = Math.hypot(nx, ny, nz);
+    areas[f] = len / 2;
+    if (len > 0) {
+      normals[3 * f] = nx / len;
+      normals[3 * f + 1] = ny / len;
+      normals[3 * f + 2] = nz / len;
     }
   }
-  smoothAxes(axis, normals, I, edgeFaces, edgeKey);
-  const chart = new Int32Array(faces).fill(-1);
-  let charts = 0;
-  const stack: number[] = [];
-  for (let seed = 0; seed < faces; seed++) {
+  return { normals, areas };
+}
+
+/** The face across each edge (k: edge from corner k to k+1), -1 on a border; a non-manifold edge keeps one neighbour. */
+function faceNeighbours(I: Uint32Array, nv: number): Int32Array {
+  const faces = I.length / 3;
+  const neighbours = new Int32Array(3 * faces).fill(-1);
+  const open = new Map<number, number>();
+  for (let f = 0; f < faces; f++) {
+    for (let k = 0; k < 3; k++) {
+      const u = I[3 * f + k], v = I[3 * f + ((k + 1) % 3)];
+      const key = u < v ? u * nv + v : v * nv + u;
+      const other = open.get(key);
+      if (other === undefined) open.set(key, 3 * f + k);
+      else if (other >= 0) {
+        neighbours[3 * f + k] = Math.floor(other / 3);
+        neighbours[other] = f;
+        open.set(key, -1);
+      }
+    }
+  }
+  return neighbours;
+}
+
+/** Faces ordered by how well they agree with their neighbours' normals: seeds start in flat regions, not on noise. */
+function flattestFirst(normals: Float64Array, areas: Float64Array, neighbours: Int32Array): Int32Array {
+  const faces = areas.length;
+  const score = new Float64Array(faces);
+  for (let f = 0; f < faces; f++) {
+    let s = 0;
+    for (let k = 0; k < 3; k++) {
+      const g = neighbours[3 * f + k];
+      if (g >= 0) s += dot(normals, f, normals, g);
+    }
+    score[f] = areas[f] > 0 ? s : -10;
+  }
+  return Int32Array.from({ length: faces }, (_, f) => f).sort((a, b) => score[b] - score[a]);
+}
+
+function dot(a: Float64Array, i: number, b: Float64Array, j: number): number {
+  return a[3 * i] * b[3 * j] + a[3 * i + 1] * b[3 * j + 1] + a[3 * i + 2] * b[3 * j + 2];
+}
+
+/** Binary min-heap of (cost, face). */
+class Heap {
+  private keys = new Float64Array(64);
+  private values = new Int32Array(64);
+  size = 0;
+  push(key: number, value: number): void {
+    if (this.size === this.keys.length) {
+      const keys = new Float64Array(2 * this.size), values = new Int32Array(2 * this.size);
+      keys.set(this.keys);
+      values.set(this.values);
+      this.keys = keys;
+      this.values = values;
+    }
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.keys[p] <= key) break;
+      this.keys[i] = this.keys[p];
+      this.values[i] = this.values[p];
+      i = p;
+    }
+    this.keys[i] = key;
+    this.values[i] = value;
+  }
+  pop(): number {
+    const top = this.values[0];
+    const key = this.keys[--this.size], value = this.values[this.size];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= this.size) break;
+      if (c + 1 < this.size && this.keys[c + 1] < this.keys[c]) c++;
+      if (this.keys[c] >= key) break;
+      this.keys[i] = this.keys[c];
+      this.values[i] = this.values[c];
+      i = c;
+    }
+    this.keys[i] = key;
+    this.values[i] = value;
+    return top;
+  }
+}
+
+/**
+ * Gives every face with chart -1 a chart: grown from seeds in `seedOrder`, cheapest face (closest to the chart's
+ * running normal) first, within the cone. Zero-area faces join any neighbour chart (they hold no texels).
+ * Returns the next free label.
+ */
+function growCharts(chart: Int32Array, firstLabel: number, seedOrder: Int32Array, normals: Float64Array, areas: Float64Array, neighbours: Int32Array): number {
+  let label = firstLabel;
+  const heap = new Heap();
+  for (const seed of seedOrder) {
     if (chart[seed] >= 0) continue;
-    chart[seed] = charts;
+    const c = label++;
+    chart[seed] = c;
+    if (areas[seed] === 0) continue;
+    let sx = normals[3 * seed] * areas[seed], sy = normals[3 * seed + 1] * areas[seed], sz = normals[3 * seed + 2] * areas[seed];
+    let len = Math.hypot(sx, sy, sz);
+    heap.size = 0;
+    const offer = (f: number) => {
+      for (let k = 0; k < 3; k++) {
+        const g = neighbours[3 * f + k];
+        if (g < 0 || chart[g] >= 0) continue;
+        heap.push(areas[g] === 0 ? -1 : 1 - (normals[3 * g] * sx + normals[3 * g + 1] * sy + normals[3 * g + 2] * sz) / len, g);
+      }
+    };
+    offer(seed);
+    while (heap.size) {
+      const g = heap.pop();
+      if (chart[g] >= 0) continue;
+      if (areas[g] > 0) {
+        // the chart normal has moved since g was offered: test against the current one
+        if ((normals[3 * g] * sx + normals[3 * g + 1] * sy + normals[3 * g + 2] * sz) / len < CONE_COS) continue;
+        sx += normals[3 * g] * areas[g];
+        sy += normals[3 * g + 1] * areas[g];
+        sz += normals[3 * g + 2] * areas[g];
+        len = Math.hypot(sx, sy, sz);
+      }
+      chart[g] = c;
+      offer(g);
+    }
+  }
+  return label;
+}
+
+/**
+ * Grows the faces of a folded chart again as pieces projected on the folded chart's own plane: a piece takes a
+ * neighbouring face only if the face's texel centres (at `scale`) are not covered by the piece yet. Faces are
+ * tagged with the plane (plane/planes) so that projectCharts projects the pieces on it. Returns the next label.
+ */
+function growPiecewise(chart: Int32Array, firstLabel: number, folded: ProjectedChart, scale: number, P: Float32Array, I: Uint32Array, seedOrder: Int32Array, normals: Float64Array, areas: Float64Array, neighbours: Int32Array, plane: Int32Array, planes: number[]): number {
+  const p = planes.length / 3;
+  planes.push(...folded.normal);
+  const [tx, ty, tz, bx, by, bz] = folded.basis;
+  const member = new Set<number>(folded.faces);
+  const tri = (f: number) => [0, 1, 2].flatMap((j) => {
+    const v = 3 * I[3 * f + j];
+    return [(P[v] * tx + P[v + 1] * ty + P[v + 2] * tz) * scale, -(P[v] * bx + P[v + 1] * by + P[v + 2] * bz) * scale];
+  });
+  let label = firstLabel;
+  const queue: number[] = [];
+  for (const seed of seedOrder) {
+    if (!member.has(seed) || chart[seed] >= 0) continue;
+    const c = label++;
+    const covered = new Set<number>();
+    queue.length = 0;
+    queue.push(seed);
+    chart[seed] = c;
+    plane[seed] = p;
+    texelCentres(tri(seed), (key) => void covered.add(key));
+    for (let q = 0; q < queue.length; q++) {
+      const f = queue[q];
+      for (let k = 0; k < 3; k++) {
+        const g = neighbours[3 * f + k];
+        if (g < 0 || chart[g] >= 0 || !member.has(g)) continue;
+        const t = tri(g);
+        let clash = false;
+        texelCentres(t, (key) => {
+          if (covered.has(key)) clash = true;
+        });
+        if (clash) continue;
+        texelCentres(t, (key) => void covered.add(key));
+        chart[g] = c;
+        plane[g] = p;
+        queue.push(g);
+      }
+    }
+  }
+  return label;
+}
+
+/** Calls back with a key of every texel centre strictly inside the triangle (x0 y0 x1 y1 x2 y2, texel units). */
+function texelCentres(t: number[], visit: (key: number) => void): void {
+  const [x0, y0, x1, y1, x2, y2] = t;
+  const area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0);
+  if (Math.abs(area) < 1e-12) return;
+  const xa = Math.floor(Math.min(x0, x1, x2)), xb = Math.ceil(Math.max(x0, x1, x2));
+  const ya = Math.floor(Math.min(y0, y1, y2)), yb = Math.ceil(Math.max(y0, y1, y2));
+  for (let y = ya; y <= yb; y++) for (let x = xa; x <= xb; x++) {
+    const cx = x + 0.5, cy = y + 0.5;
+    const w0 = ((x1 - cx) * (y2 - cy) - (x2 - cx) * (y1 - cy)) / area;
+    const w1 = ((x2 - cx) * (y0 - cy) - (x0 - cx) * (y2 - cy)) / area;
+    if (w0 > 1e-6 && w1 > 1e-6 && 1 - w0 - w1 > 1e-6) visit(y * 67108864 + x);
+  }
+}
+
+/** Faces of each chart label (CSR). */
+function chartFaces(chart: Int32Array, labels: number): { start: Int32Array; faces: Int32Array } {
+  const start = new Int32Array(labels + 1);
+  for (const c of chart) start[c + 1]++;
+  for (let c = 0; c < labels; c++) start[c + 1] += start[c];
+  const next = start.slice(0, labels);
+  const faces = new Int32Array(chart.length);
+  for (let f = 0; f < chart.length; f++) faces[next[chart[f]]++] = f;
+  return { start, faces };
+}
+
+function chartNormals(chart: Int32Array, labels: number, normals: Float64Array, areas: Float64Array): Float64Array {
+  const sum = new Float64Array(3 * labels);
+  for (let f = 0; f < chart.length; f++) {
+    const c = chart[f];
+    for (let j = 0; j < 3; j++) sum[3 * c + j] += normals[3 * f + j] * areas[f];
+  }
+  for (let c = 0; c < labels; c++) {
+    const len = Math.hypot(sum[3 * c], sum[3 * c + 1], sum[3 * c + 2]);
+    if (len > 0) for (let j = 0; j < 3; j++) sum[3 * c + j] /= len;
+    else sum[3 * c + 2] = 1;
+  }
+  return sum;
+}
+
+/**
+ * On a noisy fused mesh the cone leaves many charts of a few faces (spikes of noise): each costs its padding in the
+ * atlas. Such a chart joins the neighbour chart whose normal every one of its faces still faces (cos >= MERGE_COS:
+ * at most ~2.9x stretch on those few faces), smallest charts first. Returns the number of labels (some unused).
+ */
+function mergeSmallCharts(chart: Int32Array, labels: number, normals: Float64Array, areas: Float64Array, neighbours: Int32Array): number {
+  const n = chartNormals(chart, labels, normals, areas);
+  const sum = new Float64Array(3 * labels);
+  for (let f = 0; f < chart.length; f++) for (let j = 0; j < 3; j++) sum[3 * chart[f] + j] += normals[3 * f + j] * areas[f];
+  const { start, faces } = chartFaces(chart, labels);
+  const parent = Int32Array.from({ length: labels }, (_, c) => c);
+  const root = (c: number): number => {
+    while (parent[c] !== c) c = parent[c] = parent[parent[c]];
+    return c;
+  };
+  const members: number[][] = [];
+  const small: number[] = [];
+  for (let c = 0; c < labels; c++) if (start[c + 1] - start[c] < SMALL_CHART_FACES) small.push(c);
+  small.sort((a, b) => start[a + 1] - start[a] - (start[b + 1] - start[b]));
+  const candidates = new Set<number>();
+  for (const c of small) {
+    if (root(c) !== c) continue;
+    const own = members[c] ?? Array.from(faces.subarray(start[c], start[c + 1]));
+    if (own.length >= SMALL_CHART_FACES) continue;
+    candidates.clear();
+    for (const f of own) for (let k = 0; k < 3; k++) {
+      const g = neighbours[3 * f + k];
+      if (g >= 0 && root(chart[g]) !== c) candidates.add(root(chart[g]));
+    }
+    let best = -1, bestCos = MERGE_COS;
+    for (const d of candidates) {
+      let worst = 1;
+      for (const f of own) {
+        if (areas[f] === 0) continue;
+        worst = Math.min(worst, dot(normals, f, n, d));
+        if (worst < bestCos) break;
+      }
+      if (worst >= bestCos) {
+        best = d;
+        bestCos = worst;
+      }
+    }
+    if (best < 0) continue;
+    parent[c] = best;
+    const into = members[best] ?? (members[best] = Array.from(faces.subarray(start[best], start[best + 1])));
+    for (const f of own) into.push(f);
+    for (let j = 0; j < 3; j++) sum[3 * best + j] += sum[3 * c + j];
+    const len = Math.hypot(sum[3 * best], sum[3 * best + 1], sum[3 * best + 2]);
+    if (len > 0) for (let j = 0; j < 3; j++) n[3 * best + j] = sum[3 * best + j] / len;
+  }
+  for (let f = 0; f < chart.length; f++) chart[f] = root(chart[f]);
+  return labels;
+}
+
+/** Faces that face their chart's final normal badly (its normal moved while it grew or merged) get charts of their own. */
+function detachOutliers(chart: Int32Array, labels: number, normals: Float64Array, areas: Float64Array): number {
+  const n = chartNormals(chart, labels, normals, areas);
+  let next = labels;
+  for (let f = 0; f < chart.length; f++) if (areas[f] > 0 && dot(normals, f, n, chart[f]) < KEEP_COS) chart[f] = next++;
+  return next;
+}
+
+/** Relabels charts as their edge-connected pieces, numbered 0..count-1. Returns the count. */
+function connectedCharts(chart: Int32Array, neighbours: Int32Array): number {
+  const out = new Int32Array(chart.length).fill(-1);
+  const stack: number[] = [];
+  let count = 0;
+  for (let seed = 0; seed < chart.length; seed++) {
+    if (out[seed] >= 0) continue;
+    const c = count++;
+    out[seed] = c;
     stack.push(seed);
     while (stack.length) {
       const f = stack.pop()!;
       for (let k = 0; k < 3; k++) {
-        for (const g of edgeFaces.get(edgeKey(I[3 * f + k], I[3 * f + ((k + 1) % 3)]))!) {
-          if (chart[g] < 0 && axis[g] === axis[seed]) {
-            chart[g] = charts;
-            stack.push(g);
-          }
+        const g = neighbours[3 * f + k];
+        if (g >= 0 && out[g] < 0 && chart[g] === chart[seed]) {
+          out[g] = c;
+          stack.push(g);
         }
       }
     }
-    charts++;
   }
-  // 3. Split vertices per chart and project.
-  const vertexOf = new Map<number, number>();
-  const positions: number[] = [], sourceVertex: number[] = [], local: number[] = [], vertexChart: number[] = [];
-  const indices = new Uint32Array(I.length);
-  for (let f = 0; f < faces; f++) {
-    const c = chart[f];
-    const k = axis[f] >> 1, sign = axis[f] & 1 ? -1 : 1;
-    // plane axes with e_u x e_v = +axis (y,z for x; z,x for y; x,y for z); a negative axis flips e_u, so every
-    // chart keeps the same orientation in uv
-    const [ua, va] = k === 0 ? [1, 2] : k === 1 ? [2, 0] : [0, 1];
-    for (let j = 0; j < 3; j++) {
-      const v = I[3 * f + j];
-      const key = c * nv + v;
-      let out = vertexOf.get(key);
-      if (out === undefined) {
-        out = sourceVertex.length;
-        vertexOf.set(key, out);
-        sourceVertex.push(v);
-        positions.push(P[3 * v], P[3 * v + 1], P[3 * v + 2]);
-        local.push(sign * P[3 * v + ua], -P[3 * v + va]);
-        vertexChart.push(c);
-      }
-      indices[3 * f + j] = out;
-    }
-  }
-  // Chart rectangles in local units.
-  const lo = Array.from({ length: charts }, () => [Infinity, Infinity]), hi = Array.from({ length: charts }, () => [-Infinity, -Infinity]);
-  for (let v = 0; v < vertexChart.length; v++) {
-    const c = vertexChart[v];
-    lo[c][0] = Math.min(lo[c][0], local[2 * v]);
-    lo[c][1] = Math.min(lo[c][1], local[2 * v + 1]);
-    hi[c][0] = Math.max(hi[c][0], local[2 * v]);
-    hi[c][1] = Math.max(hi[c][1], local[2 * v + 1]);
-  }
-  const area = lo.reduce((s, l, c) => s + (hi[c][0] - l[0]) * (hi[c][1] - l[1]), 0);
-  // 4. Shelf packing; shrink the scale until everything fits.
-  const order = Array.from({ length: charts }, (_, c) => c).sort((a, b) => hi[b][1] - lo[b][1] - (hi[a][1] - lo[a][1]));
-  let scale = Math.sqrt((0.7 * atlasSize * atlasSize) / Math.max(area, 1e-12));
-  let offsets: [number, number][] = [];
-  let used = 0;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    offsets = new Array(charts);
-    let x = padding, y = padding, shelf = 0, ok = true;
-    used = 0;
-    for (const c of order) {
-      const w = Math.ceil((hi[c][0] - lo[c][0]) * scale) + 1, h = Math.ceil((hi[c][1] - lo[c][1]) * scale) + 1;
-      if (x + w + padding > atlasSize) {
-        x = padding;
-        y += shelf + padding;
-        shelf = 0;
-      }
-      if (y + h + padding > atlasSize || w + 2 * padding > atlasSize) {
-        ok = false;
-        break;
-      }
-      offsets[c] = [x, y];
-      used += w * h;
-      x += w + padding;
-      shelf = Math.max(shelf, h);
-    }
-    if (ok) break;
-    scale *= 0.93;
-  }
-  const uvs = new Float32Array(vertexChart.length * 2);
-  for (let v = 0; v < vertexChart.length; v++) {
-    const c = vertexChart[v];
-    uvs[2 * v] = (offsets[c][0] + 0.5 + (local[2 * v] - lo[c][0]) * scale) / atlasSize;
-    uvs[2 * v + 1] = (offsets[c][1] + 0.5 + (local[2 * v + 1] - lo[c][1]) * scale) / atlasSize;
-  }
-  return { positions: new Float32Array(positions), indices, uvs, sourceVertex: new Uint32Array(sourceVertex), charts, fill: used / (atlasSize * atlasSize), texelsPerUnit: scale };
+  chart.set(out);
+  return count;
 }
 
-/** Unit vector of axis label l (0: +x, 1: -x, 2: +y, ...) dotted with a normal. */
-function axisDot(l: number, normals: Float32Array, f: number): number {
-  return (l & 1 ? -1 : 1) * normals[3 * f + (l >> 1)];
+interface ProjectedChart {
+  faces: Int32Array;
+  normal: [number, number, number];
+  /** Tangent and bitangent of the projection plane (t x b = normal). */
+  basis: [number, number, number, number, number, number];
+  /** Source vertices of the chart, and their local uv (world units, min corner at 0). */
+  vertices: Int32Array;
+  uv: Float64Array;
+  /** Local corner index (into vertices) of each face corner. */
+  corners: Int32Array;
+  width: number;
+  height: number;
+  uvArea: number;
+}
+
+function projectCharts(P: Float32Array, I: Uint32Array, chart: Int32Array, labels: number, normals: Float64Array, areas: Float64Array, plane: Int32Array, planes: number[]): ProjectedChart[] {
+  const n = chartNormals(chart, labels, normals, areas);
+  const { start, faces } = chartFaces(chart, labels);
+  const local = new Int32Array(P.length / 3).fill(-1);
+  const out: ProjectedChart[] = [];
+  for (let c = 0; c < labels; c++) {
+    const own = faces.slice(start[c], start[c + 1]);
+    // pieces of a folded chart keep the plane they were grown on
+    const p = plane[own[0]];
+    const [nx, ny, nz] = p >= 0 ? planes.slice(3 * p, 3 * p + 3) : [n[3 * c], n[3 * c + 1], n[3 * c + 2]];
+    // tangent t and bitangent b with t x b = n; the second coordinate is -b so every chart keeps the orientation
+    // of the texture's top-down rows
+    const ax = Math.abs(nx) <= Math.abs(ny) && Math.abs(nx) <= Math.abs(nz) ? 0 : Math.abs(ny) <= Math.abs(nz) ? 1 : 2;
+    let tx = ax === 0 ? 0 : ax === 1 ? nz : -ny, ty = ax === 0 ? -nz : ax === 1 ? 0 : nx, tz = ax === 0 ? ny : ax === 1 ? -nx : 0;
+    const tl = Math.hypot(tx, ty, tz);
+    tx /= tl;
+    ty /= tl;
+    tz /= tl;
+    const bx = ny * tz - nz * ty, by = nz * tx - nx * tz, bz = nx * ty - ny * tx;
+    const vertices: number[] = [];
+    const corners = new Int32Array(3 * own.length);
+    for (let i = 0; i < own.length; i++) {
+      for (let j = 0; j < 3; j++) {
+        const v = I[3 * own[i] + j];
+        if (local[v] < 0) {
+          local[v] = vertices.length;
+          vertices.push(v);
+        }
+        corners[3 * i + j] = local[v];
+      }
+    }
+    const uv = new Float64Array(2 * vertices.length);
+    for (let j = 0; j < vertices.length; j++) {
+      const v = vertices[j];
+      uv[2 * j] = P[3 * v] * tx + P[3 * v + 1] * ty + P[3 * v + 2] * tz;
+      uv[2 * j + 1] = -(P[3 * v] * bx + P[3 * v + 1] * by + P[3 * v + 2] * bz);
+    }
+    for (const v of vertices) local[v] = -1;
+    const [width, height] = rotateToMinimumRectangle(uv);
+    let uvArea = 0;
+    for (let i = 0; i < own.length; i++) {
+      const a = corners[3 * i], b = corners[3 * i + 1], d = corners[3 * i + 2];
+      uvArea += Math.abs((uv[2 * b] - uv[2 * a]) * (uv[2 * d + 1] - uv[2 * a + 1]) - (uv[2 * d] - uv[2 * a]) * (uv[2 * b + 1] - uv[2 * a + 1])) / 2;
+    }
+    out.push({ faces: own, normal: [nx, ny, nz], basis: [tx, ty, tz, bx, by, bz], vertices: Int32Array.from(vertices), uv, corners, width, height, uvArea });
+  }
+  return out;
 }
 
 /**
- * Where a surface turns at about 45 degrees to the axes (and everywhere on a noisy fused mesh), the dominant axis flips
- * from face to face and makes thousands of slivers of charts: wasted atlas space, and texels a sliver's triangles do
- * not cover. A few rounds of majority voting give a face the label most of its neighbours have, as long as the face
- * still faces that axis well enough (cosine > 0.35: at most ~2.9x stretch, never a flip).
+ * Rotates points (in place) so that their bounding rectangle has the least area (one side of it lies on an edge of
+ * the convex hull), long side along u, then shifts them so the min corner is at 0. Returns [width, height].
  */
-function smoothAxes(axis: Uint8Array, normals: Float32Array, I: Uint32Array, edgeFaces: Map<number, number[]>, edgeKey: (u: number, v: number) => number): void {
-  const faces = axis.length;
-  const neighbours = new Int32Array(3 * faces).fill(-1);
-  for (let f = 0; f < faces; f++) {
-    for (let k = 0; k < 3; k++) {
-      for (const g of edgeFaces.get(edgeKey(I[3 * f + k], I[3 * f + ((k + 1) % 3)]))!) if (g !== f) neighbours[3 * f + k] = g;
+function rotateToMinimumRectangle(uv: Float64Array): [number, number] {
+  const count = uv.length / 2;
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => uv[2 * a] - uv[2 * b] || uv[2 * a + 1] - uv[2 * b + 1]);
+  const cross = (o: number, a: number, b: number) => (uv[2 * a] - uv[2 * o]) * (uv[2 * b + 1] - uv[2 * o + 1]) - (uv[2 * a + 1] - uv[2 * o + 1]) * (uv[2 * b] - uv[2 * o]);
+  const hull: number[] = [];
+  for (const pass of [order, order.slice().reverse()]) {
+    const base = hull.length;
+    for (const i of pass) {
+      while (hull.length >= base + 2 && cross(hull[hull.length - 2], hull[hull.length - 1], i) <= 0) hull.pop();
+      hull.push(i);
+    }
+    hull.pop();
+  }
+  let bestArea = Infinity, bestC = 1, bestS = 0;
+  for (let k = 0; k < hull.length; k++) {
+    const a = hull[k], b = hull[(k + 1) % hull.length];
+    const dx = uv[2 * b] - uv[2 * a], dy = uv[2 * b + 1] - uv[2 * a + 1];
+    const len = Math.hypot(dx, dy);
+    if (len === 0) continue;
+    const c = dx / len, s = dy / len;
+    let u0 = Infinity, u1 = -Infinity, v0 = Infinity, v1 = -Infinity;
+    for (const h of hull) {
+      const u = c * uv[2 * h] + s * uv[2 * h + 1], v = -s * uv[2 * h] + c * uv[2 * h + 1];
+      u0 = Math.min(u0, u);
+      u1 = Math.max(u1, u);
+      v0 = Math.min(v0, v);
+      v1 = Math.max(v1, v);
+    }
+    const area = (u1 - u0) * (v1 - v0);
+    if (area < bestArea * (1 - 1e-9)) {
+      bestArea = area;
+      // a further quarter turn puts the long side along u (a rotation: no mirror, the orientation stays)
+      if (v1 - v0 > u1 - u0) [bestC, bestS] = [-s, c];
+      else [bestC, bestS] = [c, s];
     }
   }
-  const counts = new Uint8Array(6);
-  for (let round = 0; round < 6; round++) {
-    let changed = 0;
-    for (let f = 0; f < faces; f++) {
-      counts.fill(0);
-      for (let k = 0; k < 3; k++) {
-        const g = neighbours[3 * f + k];
-        if (g >= 0) counts[axis[g]]++;
+  let u0 = Infinity, u1 = -Infinity, v0 = Infinity, v1 = -Infinity;
+  for (let i = 0; i < count; i++) {
+    const x = uv[2 * i], y = uv[2 * i + 1];
+    const u = bestC * x + bestS * y, v = -bestS * x + bestC * y;
+    uv[2 * i] = u;
+    uv[2 * i + 1] = v;
+    u0 = Math.min(u0, u);
+    u1 = Math.max(u1, u);
+    v0 = Math.min(v0, v);
+    v1 = Math.max(v1, v);
+  }
+  for (let i = 0; i < count; i++) {
+    uv[2 * i] -= u0;
+    uv[2 * i + 1] -= v0;
+  }
+  return [u1 - u0, v1 - v0];
+}
+
+/** Whether two triangles of the chart cover the same texel centre at `scale` texels per unit (a fold-over). */
+function chartOverlaps(c: ProjectedChart, scale: number): boolean {
+  if (c.faces.length < 2) return false;
+  const w = Math.ceil(c.width * scale) + 2, h = Math.ceil(c.height * scale) + 2;
+  const owner = w * h <= 32e6 ? new Uint8Array(w * h) : undefined;
+  const seen = owner ? undefined : new Set<number>();
+  const U = c.uv;
+  let clash = false;
+  for (let i = 0; i < c.faces.length && !clash; i++) {
+    const a = c.corners[3 * i], b = c.corners[3 * i + 1], d = c.corners[3 * i + 2];
+    texelCentres([U[2 * a] * scale, U[2 * a + 1] * scale, U[2 * b] * scale, U[2 * b + 1] * scale, U[2 * d] * scale, U[2 * d + 1] * scale], (key) => {
+      if (owner) {
+        const t = Math.floor(key / 67108864) * w + (key % 67108864);
+        if (owner[t]) clash = true;
+        owner[t] = 1;
+      } else {
+        if (seen!.has(key)) clash = true;
+        seen!.add(key);
       }
-      let best = axis[f];
-      for (let l = 0; l < 6; l++) if (counts[l] > counts[best]) best = l;
-      if (best !== axis[f] && counts[best] >= 2 && axisDot(best, normals, f) > 0.35) {
-        axis[f] = best;
-        changed++;
+    });
+  }
+  return clash;
+}
+
+interface ChartBitmap {
+  /** Cells wide and high (the dilated footprint). */
+  w: number;
+  h: number;
+  words: number;
+  /** Cells the chart's triangles touch, and those dilated by the padding; rows of `words` 32-bit words. */
+  raw: Uint32Array;
+  dilated: Uint32Array;
+  /** First dilated cell of each row and the length from there to the last; solid: no gap in between. */
+  first: Int32Array;
+  span: Int32Array;
+  solid: Uint8Array;
+  cells: number;
+}
+
+/**
+ * The chart's cells at `scale` texels per unit: a cell is marked when a triangle overlaps it at all (separating-axis
+ * test of triangle against square), so the footprint contains the triangles; its dilation by `d` cells keeps any
+ * other chart's triangles at least d·cell texels away. The chart's texels start at d·cell + 0.5 in x and y.
+ */
+function rasteriseChart(c: ProjectedChart, scale: number, cell: number, d: number): ChartBitmap {
+  const origin = d * cell + 0.5;
+  const w = Math.floor((origin + c.width * scale) / cell) + 1 + d, h = Math.floor((origin + c.height * scale) / cell) + 1 + d;
+  const grid = new Uint8Array(w * h);
+  const U = c.uv;
+  const half = cell / 2;
+  const x = [0, 0, 0], y = [0, 0, 0];
+  for (let i = 0; i < c.faces.length; i++) {
+    for (let j = 0; j < 3; j++) {
+      x[j] = origin + U[2 * c.corners[3 * i + j]] * scale;
+      y[j] = origin + U[2 * c.corners[3 * i + j] + 1] * scale;
+    }
+    const orient = Math.sign((x[1] - x[0]) * (y[2] - y[0]) - (x[2] - x[0]) * (y[1] - y[0]));
+    const xa = Math.floor(Math.min(x[0], x[1], x[2]) / cell), xb = Math.min(w - 1, Math.floor(Math.max(x[0], x[1], x[2]) / cell));
+    const ya = Math.floor(Math.min(y[0], y[1], y[2]) / cell), yb = Math.min(h - 1, Math.floor(Math.max(y[0], y[1], y[2]) / cell));
+    for (let cy = ya; cy <= yb; cy++) for (let cx = xa; cx <= xb; cx++) {
+      let inside = true;
+      if (orient !== 0 && (xb > xa || yb > ya)) {
+        const px = (cx + 0.5) * cell, py = (cy + 0.5) * cell;
+        for (let e = 0; e < 3 && inside; e++) {
+          const ax = x[e], ay = y[e], bx = x[(e + 1) % 3], by = y[(e + 1) % 3];
+          // inward normal of edge a->b, and the square's half extent along it
+          const nx = -(by - ay) * orient, ny = (bx - ax) * orient;
+          if (nx * (px - ax) + ny * (py - ay) + (Math.abs(nx) + Math.abs(ny)) * half < 0) inside = false;
+        }
+      }
+      if (inside) grid[cy * w + cx] = 1;
+    }
+  }
+  // separable square dilation
+  const across = new Uint8Array(w * h), dilatedGrid = new Uint8Array(w * h);
+  for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
+    if (!grid[yy * w + xx]) continue;
+    for (let k = Math.max(0, xx - d); k <= Math.min(w - 1, xx + d); k++) across[yy * w + k] = 1;
+  }
+  for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
+    if (!across[yy * w + xx]) continue;
+    for (let k = Math.max(0, yy - d); k <= Math.min(h - 1, yy + d); k++) dilatedGrid[k * w + xx] = 1;
+  }
+  const words = (w + 31) >> 5;
+  const raw = new Uint32Array(h * words), dilated = new Uint32Array(h * words);
+  const first = new Int32Array(h).fill(-1), span = new Int32Array(h), solid = new Uint8Array(h);
+  let cells = 0;
+  for (let yy = 0; yy < h; yy++) {
+    let last = -1, count = 0;
+    for (let xx = 0; xx < w; xx++) {
+      if (grid[yy * w + xx]) raw[yy * words + (xx >> 5)] |= 1 << (xx & 31);
+      if (dilatedGrid[yy * w + xx]) {
+        dilated[yy * words + (xx >> 5)] |= 1 << (xx & 31);
+        if (first[yy] < 0) first[yy] = xx;
+        last = xx;
+        count++;
       }
     }
-    if (!changed) break;
+    if (first[yy] >= 0) {
+      span[yy] = last - first[yy] + 1;
+      solid[yy] = count === span[yy] ? 1 : 0;
+    }
+    cells += count;
   }
+  return { w, h, words, raw, dilated, first, span, solid, cells };
+}
+
+/**
+ * Packs the charts at one texel density: largest first, each at the first place in scan order (top to bottom, left
+ * to right) where its dilated cells miss every cell taken so far, in a strip `grid` cells wide and up to `maxRows`
+ * high. Per row, `run` (free cells from x on) lets a chart row without gaps be tested in O(1) and the scan jump
+ * past a run too short for it. Returns the cell offsets and the rows used (Infinity when the strip overflowed).
+ */
+function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { cells: [number, number][]; rows: number } {
+  const words = (grid >> 5) + 2;
+  const occupied = new Uint32Array(maxRows * words);
+  const stride = grid + 1;
+  // run[y * stride + x]: free cells from x rightwards in row y (0: x is taken; run[.. + grid] = 0)
+  const run = new Int32Array(maxRows * stride);
+  for (let y = 0; y < maxRows; y++) for (let x = 0; x < grid; x++) run[y * stride + x] = grid - x;
+  const order = bitmaps.map((_, k) => k).sort((a, b) => bitmaps[b].cells - bitmaps[a].cells || bitmaps[b].h - bitmaps[a].h);
+  const cells: [number, number][] = new Array(bitmaps.length);
+  let rows = 0;
+  let top = 0; // rows above are full
+  for (const k of order) {
+    const b = bitmaps[k];
+    if (b.w > grid) return { cells, rows: Infinity };
+    let placed = false;
+    for (let Y = top; Y + b.h <= maxRows && !placed; Y++) {
+      let X = 0;
+      while (X + b.w <= grid) {
+        let ok = true;
+        for (let r = 0; r < b.h; r++) {
+          const f = b.first[r];
+          if (f < 0) continue;
+          const row = (Y + r) * stride, at = X + f;
+          const free = run[row + at];
+          if (free < (b.solid[r] ? b.span[r] : 1)) {
+            // skip past this short run and the taken cells after it
+            let x = at + free;
+            while (x < grid && run[row + x] === 0) x++;
+            X = Math.max(X + 1, x - f);
+            ok = false;
+            break;
+          }
+          if (!b.solid[r] && free < b.span[r] && collides(occupied, (Y + r) * words, b.dilated, r * b.words, b.words, X)) {
+            X++;
+            ok = false;
+            break;
+          }
+        }
+        if (!ok) continue;
+        cells[k] = [X, Y];
+        for (let r = 0; r < b.h; r++) {
+          const y = Y + r;
+          stamp(occupied, y * words, b.raw, r * b.words, b.words, X);
+          // refresh the row's runs from the chart's right end leftwards, until they no longer change
+          const row = y * stride, base = y * words;
+          const end = Math.min(grid, X + b.w);
+          let next = run[row + end];
+          for (let x = end - 1; x >= 0; x--) {
+            const value = (occupied[base + (x >> 5)] >>> (x & 31)) & 1 ? 0 : next + 1;
+            if (x < X && run[row + x] === value) break;
+            run[row + x] = value;
+            next = value;
+          }
+        }
+        rows = Math.max(rows, Y + b.h);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) return { cells, rows: Infinity };
+    while (top < maxRows && rowFull(run, top * stride, grid)) top++;
+  }
+  return { cells, rows };
+}
+
+function rowFull(run: Int32Array, row: number, grid: number): boolean {
+  for (let x = 0; x < grid; x++) if (run[row + x]) return false;
+  return true;
+}
+
+/** Whether chart row bits (aligned at bit 0) shifted to cell x hit a taken bit of the atlas row. */
+function collides(atlas: Uint32Array, atlasRow: number, chart: Uint32Array, chartRow: number, words: number, x: number): boolean {
+  const base = atlasRow + (x >> 5), shift = x & 31;
+  if (shift === 0) {
+    for (let j = 0; j < words; j++) if (atlas[base + j] & chart[chartRow + j]) return true;
+    return false;
+  }
+  let carry = 0;
+  for (let j = 0; j < words; j++) {
+    const word = chart[chartRow + j];
+    if ((atlas[base + j] & ((word << shift) | carry)) !== 0) return true;
+    carry = word >>> (32 - shift);
+  }
+  return (atlas[base + words] & carry) !== 0;
+}
+
+function stamp(atlas: Uint32Array, atlasRow: number, chart: Uint32Array, chartRow: number, words: number, x: number): void {
+  const base = atlasRow + (x >> 5), shift = x & 31;
+  if (shift === 0) {
+    for (let j = 0; j < words; j++) atlas[base + j] |= chart[chartRow + j];
+    return;
+  }
+  let carry = 0;
+  for (let j = 0; j < words; j++) {
+    const word = chart[chartRow + j];
+    atlas[base + j] |= (word << shift) | carry;
+    carry = word >>> (32 - shift);
+  }
+  atlas[base + words] |= carry;
+}
+
+/**
+ * The largest common texel density at which the charts pack into the atlas, and each chart's texel offset. The
+ * packing cell is a few texels (a 512-cell grid at most: packing time), the dilation at least the padding.
+ */
+function packCharts(charts: ProjectedChart[], atlasSize: number, padding: number): { scale: number; offsets: [number, number][] } {
+  const cell = Math.max(1, atlasSize >> 9);
+  const grid = Math.floor(atlasSize / cell);
+  const d = Math.max(1, Math.ceil(padding / cell));
+  const uvArea = charts.reduce((s, c) => s + c.uvArea, 0);
+  // no chart (with its padding) may be wider than the atlas
+  const widest = charts.reduce((m, c) => Math.max(m, c.width), 0);
+  const maxScale = widest > 0 ? (atlasSize - 2 * (d + 1) * cell) / widest : Infinity;
+  let scale = Math.min(maxScale, Math.sqrt((0.6 * atlasSize * atlasSize) / Math.max(uvArea, 1e-30)));
+  let best: { scale: number; cells: [number, number][] } | undefined;
+  let tooLarge = Infinity;
+  for (let attempt = 0; attempt < 24; attempt++) {
+    const bitmaps = charts.map((c) => rasteriseChart(c, scale, cell, d));
+    const { cells, rows } = packAtScale(bitmaps, grid, 2 * grid);
+    if (rows <= grid) {
+      if (!best || scale > best.scale) best = { scale, cells };
+      if (rows > 0.97 * grid || scale >= maxScale * 0.999) break;
+    } else tooLarge = Math.min(tooLarge, scale);
+    // the packed height grows about as the square of the density
+    let next = rows === Infinity ? scale * 0.8 : scale * Math.sqrt(grid / rows) * 0.995;
+    next = Math.min(next, maxScale);
+    if (next >= tooLarge) next = best ? (best.scale + tooLarge) / 2 : tooLarge * 0.97;
+    if (best && next <= best.scale * 1.005) break;
+    scale = next;
+  }
+  if (!best) throw new Error(`UV atlas: ${charts.length} charts do not fit a ${atlasSize}x${atlasSize} atlas`);
+  const origin = d * cell + 0.5;
+  return { scale: best.scale, offsets: best.cells.map(([x, y]) => [x * cell + origin, y * cell + origin]) };
 }
