@@ -51,19 +51,19 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
   labels = mergeSmallCharts(chart, labels, normals, areas, neighbours);
   labels = detachOutliers(chart, labels, normals, areas);
   labels = connectedCharts(chart, neighbours);
-  // 2. Projection; folded charts are grown again piecewise on their plane. The checks run at twice the density a
-  // well-packed atlas reaches, so an overlap the atlas could show is found.
-  const totalArea = areas.reduce((s, a) => s + a, 0);
-  const checkScale = 2 * Math.sqrt((atlasSize * atlasSize) / Math.max(totalArea, 1e-30));
+  const DBG = (globalThis as any).process?.env?.ATLAS_DEBUG; const T0 = performance.now();
+  if (DBG) console.log('segment charts', labels);
+  // 2. Projection; folded charts are grown again piecewise on their plane.
   const plane = new Int32Array(faces).fill(-1);
   const planes: number[] = [];
   let projected = projectCharts(P, I, chart, labels, normals, areas, plane, planes);
   for (let attempt = 0; ; attempt++) {
-    const folded = projected.filter((c) => chartOverlaps(c, checkScale));
+    const folded = projected.filter((c) => chartOverlaps(c));
+    if (DBG) console.log('attempt', attempt, 'charts', projected.length, 'folded', folded.length, folded.slice(0, 8).map((c) => c.faces.length), (performance.now() - T0).toFixed(0));
     if (!folded.length) break;
     for (const c of folded) {
       for (const f of c.faces) chart[f] = -1;
-      if (attempt === 0) labels = growPiecewise(chart, labels, c, checkScale, P, I, seedOrder, normals, areas, neighbours, plane, planes);
+      if (attempt === 0) labels = growPiecewise(chart, labels, c, P, I, seedOrder, neighbours, plane, planes);
       else for (const f of c.faces) chart[f] = labels++; // single triangles never fold
     }
     labels = connectedCharts(chart, neighbours);
@@ -71,6 +71,7 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
   }
   // 3. Packing.
   const packed = packCharts(projected, atlasSize, padding);
+  if (DBG) console.log('packed', (performance.now() - T0).toFixed(0));
   // 4. Output vertices, split per chart.
   const slot = new Int32Array(nv);
   const positions = new Float32Array(3 * projected.reduce((s, c) => s + c.vertices.length, 0));
@@ -240,41 +241,43 @@ function growCharts(chart: Int32Array, firstLabel: number, seedOrder: Int32Array
 
 /**
  * Grows the faces of a folded chart again as pieces projected on the folded chart's own plane: a piece takes a
- * neighbouring face only if the face's texel centres (at `scale`) are not covered by the piece yet. Faces are
- * tagged with the plane (plane/planes) so that projectCharts projects the pieces on it. Returns the next label.
+ * neighbouring face only if the face's projection overlaps none of the piece's triangles. Faces are tagged with the
+ * plane (plane/planes) so that projectCharts projects the pieces on it. Returns the next label.
  */
-function growPiecewise(chart: Int32Array, firstLabel: number, folded: ProjectedChart, scale: number, P: Float32Array, I: Uint32Array, seedOrder: Int32Array, normals: Float64Array, areas: Float64Array, neighbours: Int32Array, plane: Int32Array, planes: number[]): number {
+function growPiecewise(chart: Int32Array, firstLabel: number, folded: ProjectedChart, P: Float32Array, I: Uint32Array, seedOrder: Int32Array, neighbours: Int32Array, plane: Int32Array, planes: number[]): number {
   const p = planes.length / 3;
   planes.push(...folded.normal);
   const [tx, ty, tz, bx, by, bz] = folded.basis;
   const member = new Set<number>(folded.faces);
-  const tri = (f: number) => [0, 1, 2].flatMap((j) => {
-    const v = 3 * I[3 * f + j];
-    return [(P[v] * tx + P[v + 1] * ty + P[v + 2] * tz) * scale, -(P[v] * bx + P[v + 1] * by + P[v + 2] * bz) * scale];
-  });
+  const tri = (f: number) => {
+    const t = new Float64Array(6);
+    for (let j = 0; j < 3; j++) {
+      const v = 3 * I[3 * f + j];
+      t[2 * j] = P[v] * tx + P[v + 1] * ty + P[v + 2] * tz;
+      t[2 * j + 1] = -(P[v] * bx + P[v + 1] * by + P[v + 2] * bz);
+    }
+    return t;
+  };
+  const cellSize = 3 * Math.sqrt(folded.uvArea / folded.faces.length) || 1;
   let label = firstLabel;
   const queue: number[] = [];
   for (const seed of seedOrder) {
     if (!member.has(seed) || chart[seed] >= 0) continue;
     const c = label++;
-    const covered = new Set<number>();
+    const index = new TriangleIndex(cellSize);
     queue.length = 0;
     queue.push(seed);
     chart[seed] = c;
     plane[seed] = p;
-    texelCentres(tri(seed), (key) => void covered.add(key));
+    index.add(tri(seed));
     for (let q = 0; q < queue.length; q++) {
       const f = queue[q];
       for (let k = 0; k < 3; k++) {
         const g = neighbours[3 * f + k];
         if (g < 0 || chart[g] >= 0 || !member.has(g)) continue;
         const t = tri(g);
-        let clash = false;
-        texelCentres(t, (key) => {
-          if (covered.has(key)) clash = true;
-        });
-        if (clash) continue;
-        texelCentres(t, (key) => void covered.add(key));
+        if (index.overlaps(t)) continue;
+        index.add(t);
         chart[g] = c;
         plane[g] = p;
         queue.push(g);
@@ -284,19 +287,54 @@ function growPiecewise(chart: Int32Array, firstLabel: number, folded: ProjectedC
   return label;
 }
 
-/** Calls back with a key of every texel centre strictly inside the triangle (x0 y0 x1 y1 x2 y2, texel units). */
-function texelCentres(t: number[], visit: (key: number) => void): void {
-  const [x0, y0, x1, y1, x2, y2] = t;
-  const area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0);
-  if (Math.abs(area) < 1e-12) return;
-  const xa = Math.floor(Math.min(x0, x1, x2)), xb = Math.ceil(Math.max(x0, x1, x2));
-  const ya = Math.floor(Math.min(y0, y1, y2)), yb = Math.ceil(Math.max(y0, y1, y2));
-  for (let y = ya; y <= yb; y++) for (let x = xa; x <= xb; x++) {
-    const cx = x + 0.5, cy = y + 0.5;
-    const w0 = ((x1 - cx) * (y2 - cy) - (x2 - cx) * (y1 - cy)) / area;
-    const w1 = ((x2 - cx) * (y0 - cy) - (x0 - cx) * (y2 - cy)) / area;
-    if (w0 > 1e-6 && w1 > 1e-6 && 1 - w0 - w1 > 1e-6) visit(y * 67108864 + x);
+/** 2D triangles (x0 y0 x1 y1 x2 y2) in a uniform grid, for overlap queries. */
+class TriangleIndex {
+  private cells = new Map<number, Float64Array[]>();
+  constructor(private size: number) {}
+  private visit(t: Float64Array, fn: (list: Float64Array[] | undefined, key: number) => boolean): boolean {
+    const s = this.size;
+    const xa = Math.floor(Math.min(t[0], t[2], t[4]) / s), xb = Math.floor(Math.max(t[0], t[2], t[4]) / s);
+    const ya = Math.floor(Math.min(t[1], t[3], t[5]) / s), yb = Math.floor(Math.max(t[1], t[3], t[5]) / s);
+    for (let y = ya; y <= yb; y++) for (let x = xa; x <= xb; x++) {
+      const key = y * 4194304 + x;
+      if (fn(this.cells.get(key), key)) return true;
+    }
+    return false;
   }
+  add(t: Float64Array): void {
+    this.visit(t, (list, key) => {
+      if (list) list.push(t);
+      else this.cells.set(key, [t]);
+      return false;
+    });
+  }
+  overlaps(t: Float64Array): boolean {
+    return this.visit(t, (list) => !!list && list.some((u) => trianglesOverlap(t, u)));
+  }
+}
+
+/**
+ * Whether two 2D triangles share interior (separating axis test on the six edge normals; touching along an edge or
+ * at a corner is no overlap, shared corners being the same numbers in both). Degenerate triangles never overlap.
+ */
+function trianglesOverlap(a: Float64Array, b: Float64Array): boolean {
+  for (const t of [a, b]) {
+    for (let e = 0; e < 3; e++) {
+      const x0 = t[2 * e], y0 = t[2 * e + 1], x1 = t[(2 * e + 2) % 6], y1 = t[(2 * e + 3) % 6];
+      const nx = y0 - y1, ny = x1 - x0;
+      let a0 = Infinity, a1 = -Infinity, b0 = Infinity, b1 = -Infinity;
+      for (let j = 0; j < 3; j++) {
+        const pa = nx * a[2 * j] + ny * a[2 * j + 1], pb = nx * b[2 * j] + ny * b[2 * j + 1];
+        a0 = Math.min(a0, pa);
+        a1 = Math.max(a1, pa);
+        b0 = Math.min(b0, pb);
+        b1 = Math.max(b1, pb);
+      }
+      const tol = 1e-9 * (Math.abs(a1) + Math.abs(b1) + Math.abs(a0) + Math.abs(b0));
+      if (a1 <= b0 + tol || b1 <= a0 + tol) return false;
+    }
+  }
+  return true;
 }
 
 /** Faces of each chart label (CSR). */
@@ -533,28 +571,21 @@ function rotateToMinimumRectangle(uv: Float64Array): [number, number] {
   return [u1 - u0, v1 - v0];
 }
 
-/** Whether two triangles of the chart cover the same texel centre at `scale` texels per unit (a fold-over). */
-function chartOverlaps(c: ProjectedChart, scale: number): boolean {
+/** Whether two triangles of the chart overlap in its projection (a fold-over). */
+function chartOverlaps(c: ProjectedChart): boolean {
   if (c.faces.length < 2) return false;
-  const w = Math.ceil(c.width * scale) + 2, h = Math.ceil(c.height * scale) + 2;
-  const owner = w * h <= 32e6 ? new Uint8Array(w * h) : undefined;
-  const seen = owner ? undefined : new Set<number>();
+  const index = new TriangleIndex(3 * Math.sqrt(c.uvArea / c.faces.length) || 1);
   const U = c.uv;
-  let clash = false;
-  for (let i = 0; i < c.faces.length && !clash; i++) {
-    const a = c.corners[3 * i], b = c.corners[3 * i + 1], d = c.corners[3 * i + 2];
-    texelCentres([U[2 * a] * scale, U[2 * a + 1] * scale, U[2 * b] * scale, U[2 * b + 1] * scale, U[2 * d] * scale, U[2 * d + 1] * scale], (key) => {
-      if (owner) {
-        const t = Math.floor(key / 67108864) * w + (key % 67108864);
-        if (owner[t]) clash = true;
-        owner[t] = 1;
-      } else {
-        if (seen!.has(key)) clash = true;
-        seen!.add(key);
-      }
-    });
+  for (let i = 0; i < c.faces.length; i++) {
+    const t = new Float64Array(6);
+    for (let j = 0; j < 3; j++) {
+      t[2 * j] = U[2 * c.corners[3 * i + j]];
+      t[2 * j + 1] = U[2 * c.corners[3 * i + j] + 1];
+    }
+    if (index.overlaps(t)) return true;
+    index.add(t);
   }
-  return clash;
+  return false;
 }
 
 interface ChartBitmap {
@@ -764,7 +795,9 @@ function packCharts(charts: ProjectedChart[], atlasSize: number, padding: number
   let tooLarge = Infinity;
   for (let attempt = 0; attempt < 24; attempt++) {
     const bitmaps = charts.map((c) => rasteriseChart(c, scale, cell, d));
+    const tp = performance.now();
     const { cells, rows } = packAtScale(bitmaps, grid, 2 * grid);
+    if ((globalThis as any).process?.env?.ATLAS_DEBUG) console.log('  pack scale', scale.toFixed(2), 'rows', rows, 'grid', grid, (performance.now() - tp).toFixed(0), 'ms');
     if (rows <= grid) {
       if (!best || scale > best.scale) best = { scale, cells };
       if (rows > 0.97 * grid || scale >= maxScale * 0.999) break;
