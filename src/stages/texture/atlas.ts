@@ -145,9 +145,16 @@ function flattestFirst(normals: Float64Array, areas: Float64Array, neighbours: I
       const g = neighbours[3 * f + k];
       if (g >= 0) s += dot(normals, f, normals, g);
     }
-    score[f] = areas[f] > 0 ? s : -10;
+    score[f] = areas[f] > 0 ? s : -4;
   }
-  return Int32Array.from({ length: faces }, (_, f) => f).sort((a, b) => score[b] - score[a]);
+  // counting sort on the score quantised to 1/4096 (scores lie in [-4, 3])
+  const bucket = (f: number) => Math.max(0, Math.min(32767, Math.round((3 - score[f]) * 4096)));
+  const start = new Int32Array(32769);
+  for (let f = 0; f < faces; f++) start[bucket(f) + 1]++;
+  for (let k = 0; k < 32768; k++) start[k + 1] += start[k];
+  const order = new Int32Array(faces);
+  for (let f = 0; f < faces; f++) order[start[bucket(f)]++] = f;
+  return order;
 }
 
 function dot(a: Float64Array, i: number, b: Float64Array, j: number): number {
@@ -681,30 +688,35 @@ function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { c
   const words = (grid >> 5) + 2;
   const occupied = new Uint32Array(maxRows * words);
   const stride = grid + 1;
-  // run[y * stride + x]: free cells from x rightwards in row y (0: x is taken; run[.. + grid] = 0)
+  // run[y * stride + x]: free cells from x rightwards in row y, or minus the taken cells from x (run[.. + grid] = 0)
   const run = new Int32Array(maxRows * stride);
   for (let y = 0; y < maxRows; y++) for (let x = 0; x < grid; x++) run[y * stride + x] = grid - x;
   const order = bitmaps.map((_, k) => k).sort((a, b) => bitmaps[b].cells - bitmaps[a].cells || bitmaps[b].h - bitmaps[a].h);
   const cells: [number, number][] = new Array(bitmaps.length);
   let rows = 0;
   let top = 0; // rows above are full
+  // longest free run of each row: a row too short for the chart's widest row rules out that placement at once
+  const longest = new Int32Array(maxRows).fill(grid);
   for (const k of order) {
     const b = bitmaps[k];
     if (b.w > grid) return { cells, rows: Infinity };
+    // rows tested widest first: the likeliest to fail, and a failure there skips furthest
+    const tests = Int32Array.from({ length: b.h }, (_, r) => r).filter((r) => b.first[r] >= 0).sort((p, q) => b.span[q] - b.span[p]);
+    const wide = tests[0], wideNeed = b.solid[wide] ? b.span[wide] : 1;
     let placed = false;
     for (let Y = top; Y + b.h <= maxRows && !placed; Y++) {
+      if (longest[Y + wide] < wideNeed) continue;
       let X = 0;
       while (X + b.w <= grid) {
         let ok = true;
-        for (let r = 0; r < b.h; r++) {
+        for (const r of tests) {
           const f = b.first[r];
-          if (f < 0) continue;
           const row = (Y + r) * stride, at = X + f;
           const free = run[row + at];
           if (free < (b.solid[r] ? b.span[r] : 1)) {
-            // skip past this short run and the taken cells after it
-            let x = at + free;
-            while (x < grid && run[row + x] === 0) x++;
+            // skip past this short free run and the taken run after it
+            let x = at + Math.max(0, free);
+            if (x < grid && run[row + x] < 0) x -= run[row + x];
             X = Math.max(X + 1, x - f);
             ok = false;
             break;
@@ -725,11 +737,14 @@ function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { c
           const end = Math.min(grid, X + b.w);
           let next = run[row + end];
           for (let x = end - 1; x >= 0; x--) {
-            const value = (occupied[base + (x >> 5)] >>> (x & 31)) & 1 ? 0 : next + 1;
+            const value = (occupied[base + (x >> 5)] >>> (x & 31)) & 1 ? (next < 0 ? next - 1 : -1) : next > 0 ? next + 1 : 1;
             if (x < X && run[row + x] === value) break;
             run[row + x] = value;
             next = value;
           }
+          let most = 0;
+          for (let x = 0; x < grid; x++) if (run[row + x] > most) most = run[row + x];
+          longest[y] = most;
         }
         rows = Math.max(rows, Y + b.h);
         placed = true;
@@ -737,14 +752,9 @@ function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { c
       }
     }
     if (!placed) return { cells, rows: Infinity };
-    while (top < maxRows && rowFull(run, top * stride, grid)) top++;
+    while (top < maxRows && longest[top] <= 0) top++;
   }
   return { cells, rows };
-}
-
-function rowFull(run: Int32Array, row: number, grid: number): boolean {
-  for (let x = 0; x < grid; x++) if (run[row + x]) return false;
-  return true;
 }
 
 /** Whether chart row bits (aligned at bit 0) shifted to cell x hit a taken bit of the atlas row. */
@@ -790,23 +800,25 @@ function packCharts(charts: ProjectedChart[], atlasSize: number, padding: number
   // no chart (with its padding) may be wider than the atlas
   const widest = charts.reduce((m, c) => Math.max(m, c.width), 0);
   const maxScale = widest > 0 ? (atlasSize - 2 * (d + 1) * cell) / widest : Infinity;
-  let scale = Math.min(maxScale, Math.sqrt((0.6 * atlasSize * atlasSize) / Math.max(uvArea, 1e-30)));
+  let scale = Math.min(maxScale, Math.sqrt((0.7 * atlasSize * atlasSize) / Math.max(uvArea, 1e-30)));
   let best: { scale: number; cells: [number, number][] } | undefined;
   let tooLarge = Infinity;
   for (let attempt = 0; attempt < 24; attempt++) {
+    const tr = performance.now();
     const bitmaps = charts.map((c) => rasteriseChart(c, scale, cell, d));
     const tp = performance.now();
+    if ((globalThis as any).process?.env?.ATLAS_DEBUG) console.log('  raster', (tp - tr).toFixed(0), 'ms');
     const { cells, rows } = packAtScale(bitmaps, grid, 2 * grid);
     if ((globalThis as any).process?.env?.ATLAS_DEBUG) console.log('  pack scale', scale.toFixed(2), 'rows', rows, 'grid', grid, (performance.now() - tp).toFixed(0), 'ms');
     if (rows <= grid) {
       if (!best || scale > best.scale) best = { scale, cells };
-      if (rows > 0.97 * grid || scale >= maxScale * 0.999) break;
+      if (rows > 0.95 * grid || scale >= maxScale * 0.999) break;
     } else tooLarge = Math.min(tooLarge, scale);
     // the packed height grows about as the square of the density
     let next = rows === Infinity ? scale * 0.8 : scale * Math.sqrt(grid / rows) * 0.995;
     next = Math.min(next, maxScale);
     if (next >= tooLarge) next = best ? (best.scale + tooLarge) / 2 : tooLarge * 0.97;
-    if (best && next <= best.scale * 1.005) break;
+    if (best && next <= best.scale * 1.015) break;
     scale = next;
   }
   if (!best) throw new Error(`UV atlas: ${charts.length} charts do not fit a ${atlasSize}x${atlasSize} atlas`);
