@@ -51,15 +51,12 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
   labels = mergeSmallCharts(chart, labels, normals, areas, neighbours);
   labels = detachOutliers(chart, labels, normals, areas);
   labels = connectedCharts(chart, neighbours);
-  const DBG = (globalThis as any).process?.env?.ATLAS_DEBUG; const T0 = performance.now();
-  if (DBG) console.log('segment charts', labels);
   // 2. Projection; folded charts are grown again piecewise on their plane.
   const plane = new Int32Array(faces).fill(-1);
   const planes: number[] = [];
   let projected = projectCharts(P, I, chart, labels, normals, areas, plane, planes);
   for (let attempt = 0; ; attempt++) {
     const folded = projected.filter((c) => chartOverlaps(c));
-    if (DBG) console.log('attempt', attempt, 'charts', projected.length, 'folded', folded.length, folded.slice(0, 8).map((c) => c.faces.length), (performance.now() - T0).toFixed(0));
     if (!folded.length) break;
     for (const c of folded) {
       for (const f of c.faces) chart[f] = -1;
@@ -71,7 +68,6 @@ export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMes
   }
   // 3. Packing.
   const packed = packCharts(projected, atlasSize, padding);
-  if (DBG) console.log('packed', (performance.now() - T0).toFixed(0));
   // 4. Output vertices, split per chart.
   const slot = new Int32Array(nv);
   const positions = new Float32Array(3 * projected.reduce((s, c) => s + c.vertices.length, 0));
@@ -804,12 +800,8 @@ function packCharts(charts: ProjectedChart[], atlasSize: number, padding: number
   let best: { scale: number; cells: [number, number][] } | undefined;
   let tooLarge = Infinity;
   for (let attempt = 0; attempt < 24; attempt++) {
-    const tr = performance.now();
     const bitmaps = charts.map((c) => rasteriseChart(c, scale, cell, d));
-    const tp = performance.now();
-    if ((globalThis as any).process?.env?.ATLAS_DEBUG) console.log('  raster', (tp - tr).toFixed(0), 'ms');
     const { cells, rows } = packAtScale(bitmaps, grid, 2 * grid);
-    if ((globalThis as any).process?.env?.ATLAS_DEBUG) console.log('  pack scale', scale.toFixed(2), 'rows', rows, 'grid', grid, (performance.now() - tp).toFixed(0), 'ms');
     if (rows <= grid) {
       if (!best || scale > best.scale) best = { scale, cells };
       if (rows > 0.95 * grid || scale >= maxScale * 0.999) break;
