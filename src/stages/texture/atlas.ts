@@ -1,6 +1,7 @@
 /**
- * UV atlas: our own unwrapper (the xatlas WASM packages on npm are single-release, unmaintained builds; see the
- * note in docs/architecture.md). Four steps:
+ * UV atlas: our own unwrapper. The xatlas builds on npm (xatlas-wasm, xatlasjs, xatlas-web, xatlas-three) are
+ * single-release packages, and xatlas-wasm (wasm inlined, so it would bundle into the worker) needed minutes of CPU
+ * for a 200k-face fused mesh in Node. Four steps:
  *
  * 1. Charts by region growing over the face adjacency: seeds are taken from the flattest faces first, and a chart
  *    takes the neighbouring face whose normal is closest to the chart's running (area-weighted) normal, as long as
@@ -32,11 +33,18 @@ export interface AtlasMesh {
 
 /** A chart grows while a face is within ~41 degrees of its normal: orthographic stretch at most 1.33. */
 const CONE_COS = 0.75;
-/** Charts of fewer faces than this (noise) join the neighbour chart that all their faces still face this well. */
+/**
+ * Charts of fewer faces than this (noise) join the neighbour chart that all their faces still face this well (cos
+ * 0.35: at most ~2.9x stretch on those faces); charts of one to three faces, spikes of noise on a decimated fused
+ * mesh, join at any cos above 0.1: their few texels are stretched, but each chart of its own would cost a ring of
+ * padding many times its area (two thousand of them on a noisy 50k-face facade took ~7% of the atlas).
+ */
 const SMALL_CHART_FACES = 16;
 const MERGE_COS = 0.35;
+const TINY_CHART_FACES = 4;
+const TINY_MERGE_COS = 0.1;
 /** After merging, a face that faces its chart's final normal less than this leaves the chart (never a flip). */
-const KEEP_COS = 0.2;
+const KEEP_COS = 0.05;
 
 export function buildAtlas(mesh: Mesh, atlasSize: number, padding = 4): AtlasMesh {
   const P = mesh.positions, I = mesh.indices;
@@ -394,7 +402,7 @@ function mergeSmallCharts(chart: Int32Array, labels: number, normals: Float64Arr
       const g = neighbours[3 * f + k];
       if (g >= 0 && root(chart[g]) !== c) candidates.add(root(chart[g]));
     }
-    let best = -1, bestCos = MERGE_COS;
+    let best = -1, bestCos = own.length < TINY_CHART_FACES ? TINY_MERGE_COS : MERGE_COS;
     for (const d of candidates) {
       let worst = 1;
       for (const f of own) {
