@@ -37,7 +37,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       gpu,
       scope: this.ctx.scope,
       signal: this.ctx.signal,
-      progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`),
+      progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`, done / Math.max(1, total)),
       warn: this.ctx.warn,
     });
     let depthSource: FeedforwardResult['depthSource'] = 'given';

@@ -19,6 +19,8 @@ export class ResultViewer {
   private readonly content = new THREE.Group();
   private meshes: THREE.Mesh[] = [];
   private cropHelper: THREE.Box3Helper | null = null;
+  /** How many frusta are drawn and how many show their photo (the page reports it; tests read it). */
+  frusta = { count: 0, withPhotos: 0 };
   private frame = 0;
   private observer: ResizeObserver;
 
@@ -53,7 +55,7 @@ export class ResultViewer {
   }
 
   /** Shows every model's mesh from the zip (side by side when there are several) and the cameras. */
-  show(zip: Uint8Array, report: Report): { faces: number; size: [number, number, number] } {
+  show(zip: Uint8Array, report: Report, photos?: PhotoThumbnails): { faces: number; size: [number, number, number] } {
     this.clear();
     const files = unzipSync(zip);
     const loader = new PLYLoader();
@@ -93,23 +95,31 @@ export class ResultViewer {
       points.name = 'sparse points';
       this.content.add(points);
     }
-    for (const cam of report.cameras) {
-      if (!cam.registered || cam.camFromWorld.length === 0) continue;
-      this.content.add(frustum(cam.K, cam.camFromWorld, cam.width ?? 2 * cam.K[0][2], cam.height ?? 2 * cam.K[1][2], scale * 0.08));
+    const registered = report.cameras.filter((cam) => cam.registered && cam.camFromWorld.length > 0);
+    // Frusta sized by the whole scene (cameras and mesh), so their photos stay readable when the cameras stand far
+    // from a small object.
+    const scene = box.clone();
+    for (const cam of registered) scene.expandByPoint(new THREE.Vector3(...cameraCentre(cam.camFromWorld.flat())));
+    const planeSize = 0.07 * (scene.isEmpty() ? scale : scene.getSize(new THREE.Vector3()).length());
+    for (const cam of registered) {
+      const width = cam.width ?? 2 * cam.K[0][2], height = cam.height ?? 2 * cam.K[1][2];
+      this.content.add(frustum(cam.K, cam.camFromWorld, width, height, frustumDepth(cam.K, width, height, planeSize), photos?.get(cam.name)));
     }
+    this.frusta = { count: registered.length, withPhotos: registered.filter((cam) => photos?.has(cam.name)).length };
     this.frameBox(box, upFromCameras(report));
     return { faces, size: [size.x, size.y, size.z] };
   }
 
   /** Before a run: the cameras of an inspected capture as frusta, framed. */
-  showCameras(cameras: { K: number[][]; camFromWorld: number[][] | null; width: number; height: number }[]): void {
+  showCameras(cameras: { name: string; K: number[][]; camFromWorld: number[][] | null; width: number; height: number }[], photos?: PhotoThumbnails): void {
     this.clear();
     const posed = cameras.filter((c): c is typeof c & { camFromWorld: number[][] } => Boolean(c.camFromWorld));
     if (!posed.length) return;
     const centres = posed.map((c) => new THREE.Vector3(...cameraCentre(c.camFromWorld.flat())));
     const box = new THREE.Box3().setFromPoints(centres);
     const scale = box.getSize(new THREE.Vector3()).length() || 1;
-    for (const c of posed) this.content.add(frustum(c.K, c.camFromWorld, c.width, c.height, scale * 0.05));
+    for (const c of posed) this.content.add(frustum(c.K, c.camFromWorld, c.width, c.height, frustumDepth(c.K, c.width, c.height, scale * 0.07), photos?.get(c.name)));
+    this.frusta = { count: posed.length, withPhotos: posed.filter((c) => photos?.has(c.name)).length };
     const report = { cameras: posed.map((c) => ({ registered: true, camFromWorld: c.camFromWorld })) } as unknown as Report;
     this.frameBox(box, upFromCameras(report));
   }
@@ -164,6 +174,7 @@ export class ResultViewer {
       });
     }
     this.meshes = [];
+    this.frusta = { count: 0, withPhotos: 0 };
   }
 
   dispose(): void {
@@ -197,8 +208,19 @@ export function initialCropBox(cameras: { camFromWorld: number[][] | null }[]): 
   return { min: [x[0] - half, x[1] - half, x[2] - half], max: [x[0] + half, x[1] + half, x[2] + half] };
 }
 
-/** A camera frustum (OpenCV K, camFromWorld) as lines, `depth` deep. */
-function frustum(K: number[][], camFromWorld: number[][], width: number, height: number, depth: number): THREE.LineSegments {
+/** How deep a frustum must be for its image plane's longer side to measure `planeSize` (narrow lenses: deeper). */
+function frustumDepth(K: number[][], width: number, height: number, planeSize: number): number {
+  return planeSize / Math.max(width / K[0][0], height / K[1][1], 1e-3);
+}
+
+/** Small photos by view name, drawn on the frusta's image planes. The page owns (and closes) the bitmaps. */
+export type PhotoThumbnails = ReadonlyMap<string, ImageBitmap>;
+
+/**
+ * A camera frustum (OpenCV K, camFromWorld) as lines, `depth` deep; with a photo, its image plane shows it (a
+ * textured quad whose corners are the photo's corners, so the picture sits where the camera saw it).
+ */
+function frustum(K: number[][], camFromWorld: number[][], width: number, height: number, depth: number, photo?: ImageBitmap): THREE.Object3D {
   const R = camFromWorld.map((r) => r.slice(0, 3)), t = camFromWorld.map((r) => r[3]);
   const toWorld = (x: number, y: number, z: number) => {
     const p = [x - t[0], y - t[1], z - t[2]];
@@ -208,7 +230,24 @@ function frustum(K: number[][], camFromWorld: number[][], width: number, height:
   const o = toWorld(0, 0, 0);
   const c = [corner(0, 0), corner(width, 0), corner(width, height), corner(0, height)];
   const pts = [o, c[0], o, c[1], o, c[2], o, c[3], c[0], c[1], c[1], c[2], c[2], c[3], c[3], c[0]];
-  return new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: 0xf0b040 }));
+  const lines = new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: 0xf0b040 }));
+  lines.name = 'frustum';
+  if (!photo) return lines;
+  // The texture shares the page's bitmap (three.js does not close it); disposing the texture frees only its GL copy.
+  const texture = new THREE.Texture(photo);
+  // ImageBitmaps are not flipped on upload: v = 0 is the photo's top row, at corner (0, 0).
+  texture.flipY = false;
+  texture.colorSpace = THREE.SRGBColorSpace;
+  texture.needsUpdate = true;
+  const plane = new THREE.BufferGeometry().setFromPoints([c[0], c[1], c[2], c[3]]);
+  plane.setAttribute('uv', new THREE.Float32BufferAttribute([0, 0, 1, 0, 1, 1, 0, 1], 2));
+  plane.setIndex([0, 1, 2, 0, 2, 3]);
+  const image = new THREE.Mesh(plane, new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide, toneMapped: false }));
+  image.name = 'frustum photo';
+  const group = new THREE.Group();
+  group.name = 'camera';
+  group.add(lines, image);
+  return group;
 }
 
 /** The cameras' average up (-y of OpenCV cameras) and viewing direction, in world coordinates. */
