@@ -77,7 +77,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const skippedViews = views.length - posed.length;
     if (skippedViews) this.ctx.warn(`${skippedViews} view(s) without depth or pose are not fused.`);
     const fusionFrom = depthSource === 'given' ? 1 : 40;
-    this.reportProgress(fusionFrom, `fusing ${posed.length} depth maps`);
+    // "stage: message": the page starts the fusion stage's bar here, not at the first integrated view.
+    this.reportProgress(fusionFrom, `fusion: fusing ${posed.length} depth maps`, 0);
     const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}) }, stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
@@ -122,7 +123,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     try {
       return await this.stage('load-network', () => loadMvsNetwork(name, gpu.device, this.ctx.scope, {
         signal: this.ctx.signal,
-        onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `downloading depth network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
+        onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `depth: downloading the network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
       }));
     } catch (error) {
       if (required || error instanceof CancelledError || this.ctx.signal.aborted) throw error;
