@@ -252,6 +252,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     reportFrusta();
     el.viewerEmpty.hidden = false;
     el.meshInfo.textContent = '';
+    setModeButtons(false);
+    el.download.hidden = true;
     makePhotoThumbs(null);
     setBusy(false);
     if (!files.length) return;
@@ -503,10 +505,14 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     viewer ??= new ResultViewer(el.viewer);
     el.viewerEmpty.hidden = true;
     const { faces, size } = viewer.show(zip, report, await photoThumbs);
+    setModeButtons(true);
     reportFrusta();
     const unit = report.input.depth ? 'm' : 'units';
     el.meshInfo.textContent = `${faces.toLocaleString()} faces; bounding box ${size.map((v) => v.toFixed(3)).join(' × ')} ${unit}`;
   };
+  function setModeButtons(enabled: boolean) {
+    for (const button of doc.querySelectorAll<HTMLButtonElement>('button.mode')) button.disabled = !enabled;
+  }
   for (const button of doc.querySelectorAll<HTMLButtonElement>('button.mode')) {
     button.addEventListener('click', () => viewer?.setMode(button.dataset.mode as 'color' | 'shaded' | 'wireframe'));
   }
