@@ -258,8 +258,40 @@ function frustum(K: number[][], camFromWorld: number[][], width: number, height:
   return group;
 }
 
+/**
+ * The normal of the plane the camera centres lie in, when they spread over a ring or an arc of one (not a line, not a
+ * cloud): the smallest principal axis of their covariance, by power iteration on the larger two.
+ */
+function ringNormal(centres: THREE.Vector3[]): THREE.Vector3 | null {
+  if (centres.length < 4) return null;
+  const mean = centres.reduce((m, c) => m.add(c), new THREE.Vector3()).divideScalar(centres.length);
+  const C = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  for (const c of centres) {
+    const d = c.clone().sub(mean).toArray();
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) C[3 * i + j] += d[i] * d[j];
+  }
+  const principal = (M: number[]): { v: THREE.Vector3; value: number } => {
+    let v = new THREE.Vector3(1, 0.7, 0.3).normalize();
+    let value = 0;
+    for (let k = 0; k < 100; k++) {
+      const w = new THREE.Vector3(M[0] * v.x + M[1] * v.y + M[2] * v.z, M[3] * v.x + M[4] * v.y + M[5] * v.z, M[6] * v.x + M[7] * v.y + M[8] * v.z);
+      value = w.length();
+      if (value < 1e-30) break;
+      v = w.divideScalar(value);
+    }
+    return { v, value };
+  };
+  const a = principal(C);
+  const deflated = C.map((c, k) => c - a.value * a.v.getComponent(Math.floor(k / 3)) * a.v.getComponent(k % 3));
+  const b = principal(deflated);
+  const n = a.v.clone().cross(b.v).normalize();
+  const off = centres.reduce((s, c) => s + (c.clone().sub(mean).dot(n)) ** 2, 0);
+  // An arc: the second axis carries real spread; flat: the normal direction carries little of it.
+  return b.value > 0.05 * a.value && off < 0.1 * b.value ? n : null;
+}
+
 /** The cameras' average up (-y of OpenCV cameras) and viewing direction, in world coordinates. */
-function upFromCameras(report: Report): { up: THREE.Vector3; forward: THREE.Vector3 } {
+export function upFromCameras(report: Report): { up: THREE.Vector3; forward: THREE.Vector3 } {
   const up = new THREE.Vector3(), forward = new THREE.Vector3();
   for (const cam of report.cameras) {
     if (!cam.registered || cam.camFromWorld.length === 0) continue;
@@ -268,6 +300,14 @@ function upFromCameras(report: Report): { up: THREE.Vector3; forward: THREE.Vect
     forward.add(new THREE.Vector3(R[2][0], R[2][1], R[2][2]));
   }
   if (up.lengthSq() < 1e-12) up.set(0, -1, 0);
+  // Cameras around an object usually circle its vertical axis; photos may be turned in the image plane (the
+  // Middlebury temple's are, by 90 degrees), so the normal of the cameras' ring is the better "up" when there is one.
+  const ring = ringNormal(report.cameras.filter((c) => c.registered && c.camFromWorld.length > 0).map((c) => new THREE.Vector3(...cameraCentre(c.camFromWorld.flat()))));
+  if (ring) {
+    // Its sign: cameras look down at an object more often than up at it; level cameras keep their own "up".
+    const look = forward.clone().normalize().dot(ring);
+    up.copy(Math.abs(look) > 0.1 ? (look > 0 ? ring.negate() : ring) : ring.dot(up) < 0 ? ring.negate() : ring);
+  }
   if (forward.lengthSq() < 1e-12 || Math.abs(forward.clone().normalize().dot(up.clone().normalize())) > 0.95) forward.set(0, 0, 1);
   // keep forward perpendicular to up
   up.normalize();
