@@ -53,6 +53,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       // faces vs 31). The network runs when asked for (mvs.method = 'network', a failure to load fails the job) or
       // when a model is named (falling back to the sweep with a warning).
       const wantNet = method === 'network' || (method === undefined && model !== undefined);
+      // The depth stage starts now for the page (its bar and timing), not at its first finished view.
+      this.reportProgress(1, `depth: ${views.length} views`, 0);
       const net = wantNet ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, method === 'network') : null;
       let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
       if (net) {
