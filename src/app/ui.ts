@@ -99,6 +99,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.sample.disabled = busy;
     el.cancel.disabled = !busy;
     el.preset.disabled = busy;
+    el.progressText.classList.toggle('running', busy);
   };
 
   const refreshVram = async () => {
