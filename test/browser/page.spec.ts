@@ -29,6 +29,8 @@ async function loadSample(page: Page, url = '/') {
 }
 
 test('try the sample: run, progress only forward, the viewer shows the mesh, the download validates', async ({ page }) => {
+  // ~20 s on an idle machine; 2 min with the CPU shared by several SwiftShader runs (the OBJ renders come after).
+  test.setTimeout(300_000);
   const foreign: string[] = [];
   page.on('request', (r) => {
     const url = new URL(r.url());
