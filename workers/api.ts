@@ -26,8 +26,10 @@ export interface JobOptions {
   holdout?: number;
   /** Depth PNG units per metre (1000 = millimetres). */
   depthUnitsPerMeter?: number;
-  /** Override the VRAM budget in bytes. */
+  /** Override the VRAM budget in bytes (lowers it for this job when the GPU context already exists). */
   vramBudgetBytes?: number;
+  /** Set by the page when this job retries a job that ran out of GPU memory at a higher preset (lands in report.json). */
+  retryOf?: { preset: Preset; error: string };
   /** A name for the capture, used in the zip file name. */
   captureName?: string;
   /** Reconstruct only inside this box (the capture's world frame), set in the viewer once cameras are known. */

@@ -15,6 +15,18 @@ function $(doc: Document, id: string): HTMLElement {
   return el;
 }
 
+/** Longest side of a frustum's photo: enough to recognise the view, small enough for hundreds of cameras. */
+export const THUMBNAIL_LONG_SIDE = 128;
+
+/** Decodes a photo once into a small bitmap for the frusta (EXIF orientation applied, as the photo is shown). */
+export async function makeThumbnail(bytes: ArrayBuffer): Promise<ImageBitmap> {
+  const full = await createImageBitmap(new Blob([bytes]));
+  const scale = Math.min(1, THUMBNAIL_LONG_SIDE / Math.max(full.width, full.height));
+  const small = await createImageBitmap(full, { resizeWidth: Math.max(1, Math.round(full.width * scale)), resizeHeight: Math.max(1, Math.round(full.height * scale)), resizeQuality: 'medium' });
+  full.close();
+  return small;
+}
+
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
   const out: InputFile[] = [];
   for (const file of files) {
@@ -52,6 +64,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     selfTest: $(doc, 'self-test') as HTMLButtonElement, selfTestResult: $(doc, 'self-test-result'), restart: $(doc, 'restart') as HTMLButtonElement,
     run: $(doc, 'run') as HTMLButtonElement, cancel: $(doc, 'cancel') as HTMLButtonElement, sample: $(doc, 'sample') as HTMLButtonElement,
     progress: $(doc, 'progress') as HTMLProgressElement, progressText: $(doc, 'progress-text'), warnings: $(doc, 'warnings'),
+    stageProgress: $(doc, 'stage-progress') as HTMLProgressElement, stageName: $(doc, 'stage-name'), stageEta: $(doc, 'stage-eta'), overallEta: $(doc, 'overall-eta'), notice: $(doc, 'notice'),
     download: $(doc, 'download') as HTMLAnchorElement, summary: $(doc, 'file-summary'), detected: $(doc, 'detected'),
     fileDetails: $(doc, 'file-details') as HTMLDetailsElement, thumbnails: $(doc, 'thumbnails'), fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
     preset: $(doc, 'preset') as HTMLSelectElement, stages: $(doc, 'stages'), viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
@@ -62,6 +75,23 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   let viewer: import('../viewer/viewer').ResultViewer | null = null;
   let downloadUrl: string | null = null;
   let thumbnailUrls: string[] = [];
+  // Small bitmaps of the photos for the viewer's frusta, made once per capture (closed when the capture changes).
+  let photoThumbs: Promise<Map<string, ImageBitmap>> = Promise.resolve(new Map());
+  const makePhotoThumbs = (capture: CaptureSummary | null) => {
+    const previous = photoThumbs;
+    void previous.then((m) => m.forEach((b) => b.close()));
+    const byPath = new Map(inputs.map((f) => [f.path, f]));
+    photoThumbs = (async () => {
+      const out = new Map<string, ImageBitmap>();
+      for (const v of capture?.views ?? []) {
+        const file = byPath.get(v.path);
+        // A photo ingest decoded but the browser cannot (rare formats) keeps a bare frustum.
+        const bitmap = file ? await makeThumbnail(file.bytes).catch(() => null) : null;
+        if (bitmap) out.set(v.name, bitmap);
+      }
+      return out;
+    })();
+  };
 
   const setBusy = (busy: boolean) => {
     running = busy;
@@ -69,6 +99,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.sample.disabled = busy;
     el.cancel.disabled = !busy;
     el.preset.disabled = busy;
+    el.progressText.classList.toggle('running', busy);
   };
 
   const refreshVram = async () => {
@@ -135,6 +166,12 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     }
   };
 
+  // What the viewer draws, on the element (tests and assistive tools read it).
+  const reportFrusta = () => {
+    el.viewer.dataset.frusta = String(viewer?.frusta.count ?? 0);
+    el.viewer.dataset.frustaPhotos = String(viewer?.frusta.withPhotos ?? 0);
+  };
+
   // Crop box: offered once cameras are known (given with the photos), drawn in the viewer, sent with the job.
   const cropEnabled = $(doc, 'crop-enabled') as HTMLInputElement;
   const cropInputs = [0, 1, 2].map((k) => [$(doc, `crop-min-${k}`) as HTMLInputElement, $(doc, `crop-max-${k}`) as HTMLInputElement]);
@@ -153,7 +190,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   for (const pair of cropInputs) for (const input of pair) input.addEventListener('input', updateCrop);
   const showCameras = async (capture: CaptureSummary) => {
     const crop = $(doc, 'crop');
-    const cameras = capture.views.filter((v) => v.camFromWorld).map((v) => ({ K: v.K, camFromWorld: v.camFromWorld, width: v.width, height: v.height }));
+    const cameras = capture.views.filter((v) => v.camFromWorld).map((v) => ({ name: v.name, K: v.K, camFromWorld: v.camFromWorld, width: v.width, height: v.height }));
     crop.hidden = !capture.hasPoses || cameras.length < 2;
     cropEnabled.checked = false;
     if (crop.hidden) return;
@@ -161,7 +198,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     // K in the summary is for the working image (width x height).
     viewer ??= new ResultViewer(el.viewer);
     el.viewerEmpty.hidden = true;
-    viewer.showCameras(cameras);
+    viewer.showCameras(cameras, await photoThumbs);
+    reportFrusta();
     const box = initialCropBox(cameras);
     const digits = (v: number) => String(Number(v.toPrecision(4)));
     if (box) cropInputs.forEach(([lo, hi], k) => ((lo.value = digits(box.min[k])), (hi.value = digits(box.max[k]))));
@@ -170,6 +208,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
 
   const showCapture = (capture: CaptureSummary) => {
     showThumbnails(capture);
+    makePhotoThumbs(capture);
     void showCameras(capture);
     el.detected.replaceChildren();
     const sources = new Set(capture.views.map((v) => v.intrinsicsSource));
@@ -208,6 +247,15 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.detected.replaceChildren();
     showThumbnails(null);
     el.fileDetails.hidden = true;
+    // The previous capture's cameras and mesh leave the viewer (their photos are closed with the capture).
+    viewer?.clear();
+    viewer?.setCropBox(null);
+    reportFrusta();
+    el.viewerEmpty.hidden = false;
+    el.meshInfo.textContent = '';
+    setModeButtons(false);
+    el.download.hidden = true;
+    makePhotoThumbs(null);
     setBusy(false);
     if (!files.length) return;
     // Inspect a copy: the worker takes the bytes it is given.
@@ -266,11 +314,21 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   // Stages as they happen (reading photos, depth, fusion, texture, writing the zip), each with its measured time.
   const stageTimes = new Map<string, { start: number; end?: number }>();
   let currentStage: string | null = null;
+  // The current stage's bar and the rates behind both ETAs: where the stage's fraction and the overall bar stood at
+  // the first measurement inside the stage, and when.
+  let stageStart: { t: number; fraction: number; overall: number } | null = null;
+  let stageFraction = 0;
   const enterStage = (name: string) => {
     if (name === currentStage) return;
     const now = performance.now();
     if (currentStage) stageTimes.get(currentStage)!.end = now;
     currentStage = name;
+    stageStart = null;
+    stageFraction = 0;
+    el.stageProgress.value = 0;
+    el.stageName.textContent = name;
+    el.stageName.title = name;
+    el.stageEta.textContent = '';
     if (!stageTimes.has(name)) stageTimes.set(name, { start: now });
     el.stages.replaceChildren(...[...stageTimes].map(([stage, t]) => {
       const li = doc.createElement('li');
@@ -283,11 +341,43 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (currentStage) enterStage('done');
     el.stages.lastElementChild?.remove();
     currentStage = null;
+    el.stageName.textContent = 'Stage';
+    el.stageEta.textContent = '';
+    el.overallEta.textContent = '';
+  };
+  const formatEta = (seconds: number) => {
+    const s = Math.max(1, Math.round(seconds));
+    return s < 60 ? `~${s} s left` : `~${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s left`;
   };
 
-  // Progress with an ETA from the measured rate of the overall bar.
+  /**
+   * Both ETAs from measured rates. The stage's: its remaining fraction at the rate the fraction has moved since the
+   * stage's first measurement. The overall one: the rest of this stage, then what the overall bar will still lack at
+   * the stage's end, at the job's average rate so far (stages differ in speed; this is a guess, shown as "~").
+   */
+  const updateEtas = (overall: number) => {
+    const now = performance.now();
+    let stageLeft: number | null = null;
+    let stageEndOverall = overall;
+    if (stageStart && now - stageStart.t > 800 && stageFraction - stageStart.fraction > 0.02 && stageFraction < 1) {
+      const rate = (stageFraction - stageStart.fraction) / (now - stageStart.t);
+      stageLeft = (1 - stageFraction) / rate / 1000;
+      // The overall bar's span of this stage, as measured: where it will stand when the stage ends.
+      stageEndOverall = Math.min(100, overall + ((overall - stageStart.overall) / (stageFraction - stageStart.fraction)) * (1 - stageFraction));
+    }
+    el.stageEta.textContent = stageLeft === null ? '' : formatEta(stageLeft);
+    const elapsed = (now - started) / 1000;
+    if (overall > 3 && overall < 100 && elapsed > 1) {
+      const jobRate = overall / elapsed;
+      el.overallEta.textContent = formatEta((stageLeft ?? 0) + (100 - stageEndOverall) / jobRate);
+    } else el.overallEta.textContent = '';
+  };
+
+  // Progress events of the job, mapped into [attemptBase, 100] of the overall bar (a retry after an out-of-memory
+  // continues from where the bar stood, so the bar only moves forward).
   let started = 0;
   let jobOpen = false;
+  let attemptBase = 0;
   const onProgress = (event: ProgressEvent) => {
     // Events can still arrive (through the proxy) after the job's result: the final message must stay.
     if (!jobOpen) return;
@@ -307,27 +397,72 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     else if (event.type === 'job' && event.phase === 'export') enterStage('writing the zip');
     // Stage steps are "stage: message"; other model steps ("writing the mesh", "done") belong to the current stage.
     else if (event.type === 'model' && event.step.includes(':')) enterStage(event.step.slice(0, event.step.indexOf(':')));
-    const overall = Math.max(el.progress.value, event.overall);
+    const overall = Math.max(el.progress.value, attemptBase + ((100 - attemptBase) * event.overall) / 100);
     el.progress.value = overall;
-    const elapsed = (performance.now() - started) / 1000;
-    const eta = overall > 3 && overall < 100 ? ` — about ${Math.max(1, Math.round((elapsed * (100 - overall)) / overall))} s left` : '';
-    el.progressText.textContent = event.type === 'model' ? `${event.model}: ${event.step} (${event.progress.toFixed(0)}%)${eta}` : `${event.message}${eta}`;
+    if (event.stage !== undefined && currentStage) {
+      stageFraction = Math.max(stageFraction, event.stage);
+      stageStart ??= { t: performance.now(), fraction: stageFraction, overall };
+      el.stageProgress.value = 100 * stageFraction;
+    }
+    updateEtas(overall);
+    el.progressText.textContent = event.type === 'model' ? `${event.model}: ${event.step} (${event.progress.toFixed(0)}%)` : event.message;
   };
+
+  const LOWER: Partial<Record<Preset, Preset>> = { high: 'standard', standard: 'draft' };
+  // Test and diagnosis knob: ?vramBudgetMiB=N caps the VRAM manager's budget for each job, so a preset really runs
+  // out of memory (the budget check throws the same GpuOutOfMemoryError a full GPU does).
+  const budgetMiB = Number(new URLSearchParams(doc.location?.search ?? '').get('vramBudgetMiB') ?? NaN);
+  const vramBudgetBytes = Number.isFinite(budgetMiB) && budgetMiB > 0 ? Math.round(budgetMiB * 2 ** 20) : undefined;
 
   el.run.addEventListener('click', async () => {
     setBusy(true);
     el.warnings.replaceChildren();
     el.download.hidden = true;
+    el.notice.hidden = true;
+    el.notice.textContent = '';
     el.progress.value = 0;
+    el.stageProgress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
+    attemptBase = 0;
     stageTimes.clear();
     currentStage = null;
     el.stages.replaceChildren();
     jobOpen = true;
     try {
-      const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
-      const { result } = await client.runJob({ files, options: { preset: el.preset.value as Preset, models: ($(doc, 'model-refine') as HTMLInputElement).checked ? ['feedforward', 'refine'] : ['feedforward'], captureName, ...(currentCrop() ? { cropBox: currentCrop()! } : {}), mvs: { method: ($(doc, 'depth-method') as HTMLSelectElement).value as 'planesweep' | 'network' } } }, onProgress);
+      let preset = el.preset.value as Preset;
+      let retryOf: { preset: Preset; error: string } | undefined;
+      let result: Awaited<ReturnType<typeof client.runJob>>['result'];
+      for (;;) {
+        const files = inputs.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
+        const crop = currentCrop();
+        ({ result } = await client.runJob({
+          files,
+          options: {
+            preset,
+            models: ($(doc, 'model-refine') as HTMLInputElement).checked ? ['feedforward', 'refine'] : ['feedforward'],
+            captureName,
+            ...(crop ? { cropBox: crop } : {}),
+            mvs: { method: ($(doc, 'depth-method') as HTMLSelectElement).value as 'planesweep' | 'network' },
+            ...(vramBudgetBytes ? { vramBudgetBytes } : {}),
+            ...(retryOf ? { retryOf } : {}),
+          },
+        }, onProgress));
+        const lower = LOWER[preset];
+        if (result.status !== 'failed' || result.error?.code !== 'gpu-out-of-memory' || !lower) break;
+        // Out of GPU memory: once more at the next lower preset, said where the user looks and kept in report.json.
+        retryOf = { preset, error: result.error.message };
+        el.notice.textContent = `Ran out of GPU memory at ${preset}; retrying at ${lower}.`;
+        el.notice.title = result.error.message;
+        el.notice.hidden = false;
+        const li = doc.createElement('li');
+        li.textContent = `Out of GPU memory at ${preset}: ${result.error.message}`;
+        el.warnings.append(li);
+        preset = lower;
+        attemptBase = el.progress.value;
+        stageTimes.clear();
+        currentStage = null;
+      }
       jobOpen = false;
       finishStages();
       if (result.status === 'success') el.progress.value = 100;
@@ -341,14 +476,15 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
         await showResult(result.zip, result.report);
       }
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      if (result.status === 'success') el.progressText.textContent = `Done in ${seconds} s.`;
+      const retryNote = retryOf ? ` at ${preset} (ran out of GPU memory at ${retryOf.preset})` : '';
+      if (result.status === 'success') el.progressText.textContent = `Done in ${seconds} s${retryNote}.`;
       else if (result.status === 'cancelled') {
         el.progress.value = 0;
         el.progressText.textContent = 'Cancelled. The GPU memory was released.';
       } else {
         const code = result.error?.code;
-        const hint = code === 'gpu-out-of-memory' ? ' Try the Draft preset.' : code === 'gpu-device-lost' ? ' Press “Restart GPU worker” and try again.' : '';
-        el.progressText.textContent = `Failed: ${result.error?.message ?? 'unknown error'}${hint}`;
+        const hint = code === 'gpu-out-of-memory' ? ' Even the Draft preset does not fit: close other GPU-heavy tabs, or use fewer or smaller photos.' : code === 'gpu-device-lost' ? ' Press “Restart GPU worker” and try again.' : '';
+        el.progressText.textContent = `Failed${retryNote}: ${result.error?.message ?? 'unknown error'}${hint}`;
         if (code === 'gpu-device-lost') el.restart.hidden = false;
       }
     } catch (error) {
@@ -369,10 +505,15 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     const { ResultViewer } = await import('../viewer/viewer');
     viewer ??= new ResultViewer(el.viewer);
     el.viewerEmpty.hidden = true;
-    const { faces, size } = viewer.show(zip, report);
+    const { faces, size } = viewer.show(zip, report, await photoThumbs);
+    setModeButtons(true);
+    reportFrusta();
     const unit = report.input.depth ? 'm' : 'units';
     el.meshInfo.textContent = `${faces.toLocaleString()} faces; bounding box ${size.map((v) => v.toFixed(3)).join(' × ')} ${unit}`;
   };
+  function setModeButtons(enabled: boolean) {
+    for (const button of doc.querySelectorAll<HTMLButtonElement>('button.mode')) button.disabled = !enabled;
+  }
   for (const button of doc.querySelectorAll<HTMLButtonElement>('button.mode')) {
     button.addEventListener('click', () => viewer?.setMode(button.dataset.mode as 'color' | 'shaded' | 'wireframe'));
   }

@@ -1,10 +1,12 @@
 /**
  * Progress is one discriminated union crossing the worker boundary. `progress` is 0..100 within the current
- * model; `overall` is 0..100 across the whole job. Both only move forward within a job.
+ * model; `overall` is 0..100 across the whole job. Both only move forward within a job. `stage`, when the sender
+ * knows it, is 0..1 within the current stage (the job phase, or the "stage:" prefix of a model's step): the page's
+ * stage bar and its ETA come from it.
  */
 export type ProgressEvent =
-  | { type: 'job'; phase: 'start' | 'ingest' | 'sfm' | 'export' | 'done'; overall: number; message: string }
-  | { type: 'model'; model: string; progress: number; step: string; overall: number }
+  | { type: 'job'; phase: 'start' | 'ingest' | 'sfm' | 'export' | 'done'; overall: number; message: string; stage?: number }
+  | { type: 'model'; model: string; progress: number; step: string; overall: number; stage?: number }
   | { type: 'warning'; message: string; file?: string }
   | { type: 'vram'; liveBytes: number; peakBytes: number };
 

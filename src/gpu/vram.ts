@@ -135,7 +135,9 @@ export function textureByteSize(descriptor: GPUTextureDescriptor): number {
 
 export class VramManager {
   readonly limits: VramLimits;
-  readonly budgetBytes: number;
+  /** The budget the device was given; `limitBudget` lowers it for one job. */
+  private readonly deviceBudgetBytes: number;
+  private budgetLimitBytes: number | null = null;
   private readonly device: VramDevice;
   private readonly rawCreateBuffer: (d: GPUBufferDescriptor) => GPUBuffer;
   private readonly rawCreateTexture: (d: GPUTextureDescriptor) => GPUTexture;
@@ -153,8 +155,20 @@ export class VramManager {
     this.limits = limits;
     this.rawCreateBuffer = device.createBuffer.bind(device);
     this.rawCreateTexture = device.createTexture.bind(device);
-    this.budgetBytes = config.budgetBytes
+    this.deviceBudgetBytes = config.budgetBytes
       ?? (limits.deviceLocalHeapBytes ? Math.floor(limits.deviceLocalHeapBytes * 0.8) : DEFAULT_BUDGET_BYTES);
+  }
+
+  get budgetBytes(): number {
+    return this.budgetLimitBytes === null ? this.deviceBudgetBytes : Math.min(this.budgetLimitBytes, this.deviceBudgetBytes);
+  }
+
+  /**
+   * Lowers the budget (never raises it) until called with null: a job's `vramBudgetBytes` on a device that already
+   * exists, so a test can make a preset run out of memory for real (the budget check throws GpuOutOfMemoryError).
+   */
+  limitBudget(bytes: number | null): void {
+    this.budgetLimitBytes = bytes;
   }
 
   /**

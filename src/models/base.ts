@@ -14,8 +14,8 @@ export interface ModelContext {
   /** VRAM scope owned by this model. */
   scope: VramScope;
   signal: AbortSignal;
-  /** progress 0..100 within this model. */
-  onProgress(model: string, progress: number, step: string): void;
+  /** progress 0..100 within this model; stage 0..1 within the step's stage, when known. */
+  onProgress(model: string, progress: number, step: string, stage?: number): void;
   warn(message: string): void;
   /** Records a stage timing for report.json. */
   recordStage(name: string, ms: number): void;
@@ -56,10 +56,10 @@ export abstract class BaseReconstructionModel<I = unknown, Out = unknown, O exte
   }
 
   /** Forwards `{model, progress, step}` to the UI; progress is clamped to 0..100 and never moves backwards. */
-  reportProgress(progress: number, step: string): void {
+  reportProgress(progress: number, step: string, stage?: number): void {
     const p = Math.max(this.lastProgress, Math.min(100, Math.max(0, progress)));
     this.lastProgress = p;
-    this.ctx.onProgress(this.modelName, p, step);
+    this.ctx.onProgress(this.modelName, p, step, stage === undefined ? undefined : Math.min(1, Math.max(0, stage)));
   }
 
   /** Hands every GPU resource of this model back to the VRAM manager. */

@@ -37,7 +37,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       gpu,
       scope: this.ctx.scope,
       signal: this.ctx.signal,
-      progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`),
+      progress: (done, total, message) => this.reportProgress(from + ((to - from) * done) / Math.max(1, total), `${name}: ${message}`, done / Math.max(1, total)),
       warn: this.ctx.warn,
     });
     let depthSource: FeedforwardResult['depthSource'] = 'given';
@@ -53,6 +53,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       // faces vs 31). The network runs when asked for (mvs.method = 'network', a failure to load fails the job) or
       // when a model is named (falling back to the sweep with a warning).
       const wantNet = method === 'network' || (method === undefined && model !== undefined);
+      // The depth stage starts now for the page (its bar and timing), not at its first finished view.
+      this.reportProgress(1, `depth: ${views.length} views`, 0);
       const net = wantNet ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, method === 'network') : null;
       let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
       if (net) {
@@ -77,7 +79,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const skippedViews = views.length - posed.length;
     if (skippedViews) this.ctx.warn(`${skippedViews} view(s) without depth or pose are not fused.`);
     const fusionFrom = depthSource === 'given' ? 1 : 40;
-    this.reportProgress(fusionFrom, `fusing ${posed.length} depth maps`);
+    // "stage: message": the page starts the fusion stage's bar here, not at the first integrated view.
+    this.reportProgress(fusionFrom, `fusion: fusing ${posed.length} depth maps`, 0);
     const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}) }, stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
@@ -122,7 +125,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     try {
       return await this.stage('load-network', () => loadMvsNetwork(name, gpu.device, this.ctx.scope, {
         signal: this.ctx.signal,
-        onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `downloading depth network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
+        onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `depth: downloading the network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
       }));
     } catch (error) {
       if (required || error instanceof CancelledError || this.ctx.signal.aborted) throw error;

@@ -53,10 +53,10 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
       gpu,
       scope: this.ctx.scope,
       signal: this.ctx.signal,
-      progress: (done, total, message) => this.reportProgress(2 + (90 * done) / Math.max(1, total), `refine: ${message}`),
+      progress: (done, total, message) => this.reportProgress(2 + (90 * done) / Math.max(1, total), `refine: ${message}`, done / Math.max(1, total)),
       warn: this.ctx.warn,
     };
-    this.reportProgress(1, `refining ${base.indices.length / 3} faces against ${train.length} photos`);
+    this.reportProgress(1, `refine: ${base.indices.length / 3} faces against ${train.length} photos`, 0);
     const refined = await this.stage('refine', () => refineMesh(base, train.map(toView), validation.map(toView), capture.hasMasks, options, ctx));
     this.reportProgress(95, 'writing the mesh');
     const saved = await this.stage('export', () =>

@@ -23,7 +23,7 @@ export async function runIngest(
     decodePhoto,
     signal,
     onProgress: (done, total, file) =>
-      progress({ type: 'job', phase: 'ingest', overall: lo + ((hi - lo) * done) / Math.max(1, total), message: file ? `reading ${file} (${done + 1}/${total})` : 'photos read' }),
+      progress({ type: 'job', phase: 'ingest', overall: lo + ((hi - lo) * done) / Math.max(1, total), stage: done / Math.max(1, total), message: file ? `reading ${file} (${done + 1}/${total})` : 'photos read' }),
     onWarning: (message, file) => progress({ type: 'warning', message, ...(file ? { file } : {}) }),
   });
 }

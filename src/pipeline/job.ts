@@ -81,7 +81,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
           scope,
           signal: env.signal,
           warn,
-          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), message: `cameras: ${message}` }),
+          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
         }, { decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined });
         report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
         sparsePoints = sfm.points;

@@ -56,8 +56,8 @@ export async function runModels<I, Out>(entries: ModelEntry<I, Out>[], input: I,
       gpu: env.gpu,
       scope: env.vram.scope(entry.name),
       signal: env.signal,
-      onProgress: (model, progress, step) =>
-        env.progress({ type: 'model', model, progress, step, overall: base + (share * progress) / 100 }),
+      onProgress: (model, progress, step, stage) =>
+        env.progress({ type: 'model', model, progress, step, overall: base + (share * progress) / 100, ...(stage === undefined ? {} : { stage }) }),
       warn: env.warn,
       recordStage: (name, ms) => env.recordStage(entry.name, name, ms),
     };

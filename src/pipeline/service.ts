@@ -88,9 +88,13 @@ export class WorkerService {
     } catch (error) {
       gpuError = describeError(error).message;
     }
+    // The context may predate this job (created at the page's probe): its budget is capped here, for this job only.
+    const budgeted = !this.current && request.options.vramBudgetBytes ? gpu : null;
+    budgeted?.vram.limitBudget(request.options.vramBudgetBytes!);
     try {
       return await this.exclusive(gpu, (signal) => runReconstructionJob(request, { gpu, gpuError, signal, progress }));
     } finally {
+      budgeted?.vram.limitBudget(null);
       progress.flush();
     }
   }
