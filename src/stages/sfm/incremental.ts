@@ -328,7 +328,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     if (!shared) for (let b = 0; b < nBlocks; b++) if (!free.has(b)) constIntr[b] = 1;
     bopts.refineFocal = anyFree;
     bopts.constantIntrinsics = constIntr;
-    bopts.refineDistortion = global && !!input.refineDistortion;
+    if (global && !structureOnly && input.refineDistortion) {
+      bopts.distortionTerms = input.refineDistortion === true ? new Uint8Array(nBlocks).fill(2) : distortionTermsOf(obsCam, obsUv, nReg);
+      for (let b = 0; b < nBlocks; b++) if (!constIntr[b]) distortionUsed = Math.max(distortionUsed, bopts.distortionTerms[b]);
+    }
     const problem: BundleProblem = {
       poses, intrinsics: intr, cameraIntrinsics: camBlock, points: pts,
       obsCamera: obsCam, obsPoint: obsPt, obsUv,
@@ -343,6 +346,34 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let k = 0; k < tracks.length; k++) { const t = tracks[k]; points[3 * t] = pts[3 * k]; points[3 * t + 1] = pts[3 * k + 1]; points[3 * t + 2] = pts[3 * k + 2]; }
   };
   const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
+  /** Most radial terms refined in any global adjustment (0, 1 = k1, 2 = k1 and k2), for the report. */
+  let distortionUsed = 0;
+  /**
+   * DISTORTION_RULE: which radial terms each intrinsic block may refine in a global adjustment. Distortion is only
+   * observable from points far from the principal point, and a handful of views lets it trade against the focal and
+   * the poses; so a block refines k1 when the model has at least DIST_MIN_VIEWS registered views and the block at least
+   * DIST_K1_OBS observations of which DIST_K1_OUTER lie beyond half of the half-diagonal (r > 0.5 R); k2 as well with
+   * DIST_K2_OBS observations and DIST_K2_OUTER beyond 0.7 R (k2 is an r^4 term: only the image corners separate it
+   * from k1).
+   */
+  const distortionTermsOf = (obsCam: Uint32Array, obsUv: Float64Array, nReg: number): Uint8Array => {
+    const terms = new Uint8Array(nBlocks);
+    if (nReg < DIST_MIN_VIEWS) return terms;
+    const count = new Uint32Array(nBlocks), outer5 = new Uint32Array(nBlocks), outer7 = new Uint32Array(nBlocks);
+    for (let o = 0; o < obsCam.length; o++) {
+      const im = obsCam[o], b = camBlock[im], io = b * INTRINSICS_STRIDE;
+      const R = 0.5 * Math.hypot(images[im].width, images[im].height);
+      const r = Math.hypot(obsUv[2 * o] - intr[io + 1], obsUv[2 * o + 1] - intr[io + 2]) / R;
+      count[b]++;
+      if (r > 0.5) outer5[b]++;
+      if (r > 0.7) outer7[b]++;
+    }
+    for (let b = 0; b < nBlocks; b++) {
+      if (count[b] >= DIST_K1_OBS && outer5[b] >= DIST_K1_OUTER) terms[b] = 1;
+      if (count[b] >= DIST_K2_OBS && outer7[b] >= DIST_K2_OUTER) terms[b] = 2;
+    }
+    return terms;
+  };
   let lateRegistered = 0;
   let initDespiteHomography = 0;
 
@@ -651,6 +682,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
+        distortionTerms: distortionUsed,
         verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
       },
     };
@@ -658,6 +690,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 }
 
 const VERIFY_SUBSET = 1500;
+/** DISTORTION_RULE's thresholds (see distortionTermsOf). */
+const DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
 
 /** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
 function yieldToEventLoop(): Promise<void> {

@@ -15,10 +15,10 @@ import type { RgbaImage } from '../../core/mesh';
 import type { PhotoDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
 import { extractFeatures } from './features/siftGpu';
-import { reconstructIncremental, type VerificationCache } from './incremental';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
-import type { ImageFeatures, SfmInput } from './types';
+import type { ImageFeatures } from './types';
+import { sfmInputOf, solveCameras } from './solve';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
 /** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
@@ -91,58 +91,11 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const matches = await matchPairs(matchCtx, features, pairs);
   const t2 = performance.now();
   // 3. Geometry. Focal priors and principal points in feature-image pixels.
-  const input: SfmInput = {
-    images: views.map((v, i) => {
-      const f = features[i], s = featureScale[i];
-      const K = scaleK(v.K, s, s);
-      const points = new Float32Array(2 * f.count);
-      for (let k = 0; k < f.count; k++) {
-        points[2 * k] = f.keypoints[4 * k];
-        points[2 * k + 1] = f.keypoints[4 * k + 1];
-      }
-      return { width: f.width, height: f.height, points, focalPrior: K[0], focalFromExif: v.intrinsicsSource !== 'default', cx: K[2], cy: K[5] };
-    }),
-    pairs: matches,
-    sharedIntrinsics: sameCamera(views),
-    refineDistortion: false,
-    // Fewer 2D-3D matches suffice to try and to accept a registration than the defaults (30 / 20): Middlebury's temple
-    // ring (22.5 degrees between neighbours, plaster) leaves only 5-25 matches to the model for most views.
-    options: { minRegistrationMatches: 16, minPnpInliers: 12 },
-    signal: ctx.signal,
-    progress: (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message),
-  };
-  // Without EXIF the focal is a guess (1.2 x the long side), and a guess far from the truth gives a wrong initial
-  // two-view geometry that bundle adjustment cannot pull back (Middlebury's temple is shot at ~2.4 x). Self-calibration
-  // from fundamental matrices is degenerate exactly for object captures (the optical axes meet), so instead the
-  // reconstruction is tried from a few focal priors and the best kept: most views registered, then the lowest error.
-  const guessed = input.images.every((_, i) => views[i].intrinsicsSource === 'default');
-  const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
-  const verification: VerificationCache = {};
-  let result = await reconstructIncremental(input, verification);
-  const focalTries: { factor: number; registered: number; error: number }[] = [];
-  const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
-  focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
-  for (const factor of factors.slice(1)) {
-    // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
-    throwIfAborted(ctx.signal);
-    const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
-    const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
-    if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
-  }
-  // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
-  // essential matrix instead of F, which rejects matches a wrong focal let through (symmetric objects).
-  if (guessed) {
-    const focals = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
-    if (focals.length >= 2) {
-      throwIfAborted(ctx.signal);
-      const f = focals[focals.length >> 1];
-      // The result's K is in feature-image pixels, as the priors are.
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError });
-      if (registeredOf(r) >= registeredOf(result)) result = r;
-    }
-  }
+  const input = sfmInputOf(views, features, featureScale, matches);
+  input.signal = ctx.signal;
+  input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
+  const guessed = views.every((v) => v.intrinsicsSource === 'default');
+  const { result, focalTries } = await solveCameras(input, guessed, ctx.signal);
   const t3 = performance.now();
   // 4. Cameras back into the capture, K at the working resolution.
   let registered = 0;
@@ -202,12 +155,4 @@ async function featureImage(v: CaptureView, decodePhoto: PhotoDecoder | undefine
     ctx.warn(`SfM: ${v.name} could not be decoded again at ${target} px (${(error as Error).message}); features come from the working image.`);
     return v.image;
   }
-}
-
-/** One physical camera: every photo has the same full size and, when EXIF says, the same make, model and focal. */
-function sameCamera(views: CaptureView[]): boolean {
-  const a = views[0];
-  return views.every(
-    (v) => v.fullWidth === a.fullWidth && v.fullHeight === a.fullHeight && (v.exif?.model ?? null) === (a.exif?.model ?? null) && (v.exif?.focalLengthMm ?? null) === (a.exif?.focalLengthMm ?? null),
-  );
 }

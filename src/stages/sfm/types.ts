@@ -43,8 +43,11 @@ export interface SfmInput {
   pairs: PairMatches[];
   /** Share one focal length across all views (one camera, as a phone capture usually is). */
   sharedIntrinsics?: boolean;
-  /** Also refine radial distortion k1, k2. */
-  refineDistortion?: boolean;
+  /**
+   * Radial distortion in global bundle adjustment: true = k1 and k2 always; 'auto' = where the observations support
+   * it (DISTORTION_RULE in incremental.ts); false/absent = pinhole.
+   */
+  refineDistortion?: boolean | 'auto';
   signal?: AbortSignal;
   progress?(done: number, total: number, message: string): void;
   /** Thresholds of the reconstruction (DEFAULT_SFM_OPTIONS in incremental.ts where absent). */

@@ -35,7 +35,10 @@ export interface BundleOptions {
   /** Scale gauge: this camera's translation coordinate is held constant. */
   fixedTranslation?: { camera: number; coordinate: number };
   refineFocal?: boolean;
+  /** Refine k1 and k2 of every free intrinsic block (distortionTerms, where given, overrides it per block). */
   refineDistortion?: boolean;
+  /** Per intrinsic block: radial terms refined, 0 = none, 1 = k1, 2 = k1 and k2 (only where the block is not constant). */
+  distortionTerms?: Uint8Array;
   /** Per intrinsic block: 1 = held constant (e.g. intrinsics shared with cameras outside a local window). */
   constantIntrinsics?: Uint8Array;
   /** Per point: 1 = held constant. */
@@ -116,7 +119,9 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   for (let b = 0; b < nIntr; b++) {
     if (!intrUsed[b] || opts.constantIntrinsics?.[b]) continue;
     if (refineFocal) intrIdx[3 * b] = N++;
-    if (refineDist) { intrIdx[3 * b + 1] = N++; intrIdx[3 * b + 2] = N++; }
+    const terms = opts.distortionTerms ? opts.distortionTerms[b] : refineDist ? 2 : 0;
+    if (terms >= 1) intrIdx[3 * b + 1] = N++;
+    if (terms >= 2) intrIdx[3 * b + 2] = N++;
   }
   // Points: free when seen at least twice and not held constant.
   const ptFree = new Uint8Array(nPts);
