@@ -17,8 +17,9 @@ import type { StageContext } from '../context';
 import { extractFeatures } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
-import type { ImageFeatures } from './types';
+import type { ImageFeatures, SfmResult } from './types';
 import { sfmInputOf, solveCameras } from './solve';
+import { undistortView } from './undistort';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
 /** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
@@ -43,6 +44,13 @@ export interface SfmStageStats {
    * second pass from the focal found, trusted as if from EXIF.
    */
   focalTries: { factor: number; registered: number; error: number }[];
+  /**
+   * Radial distortion found by bundle adjustment (COLMAP RADIAL: u = f d x + cx, d = 1 + k1 r^2 + k2 r^4 with r the
+   * normalised radius): median k1, k2 over the registered views (one value when they share a camera), the terms the
+   * data supported (0 none, 1 k1, 2 k1 and k2: DISTORTION_RULE in incremental.ts) and how many working images were
+   * resampled to pinhole.
+   */
+  distortion: { k1: number; k2: number; terms: number; undistortedViews: number };
   /** The zip entry holding the sparse points (set by the job). */
   pointsFile?: string;
   /** Putative matches per image pair [i, j, count] (captures of up to 40 photos). */
@@ -98,7 +106,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const { result, focalTries } = await solveCameras(input, guessed, ctx.signal);
   const t3 = performance.now();
   // 4. Cameras back into the capture, K at the working resolution.
-  let registered = 0;
+  let registered = 0, undistorted = 0;
   result.cameras.forEach((cam, i) => {
     const v = views[i];
     if (!cam) {
@@ -110,6 +118,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     v.K = scaleK(cam.K, s, s);
     v.camFromWorld = cam.camFromWorld.slice();
     if (v.intrinsicsSource !== 'file') v.intrinsicsSource = 'sfm';
+    // Downstream is pinhole: a view with an estimated radial distortion gets its working image resampled (same K).
+    if (undistortView(v, cam.k1, cam.k2)) undistorted++;
   });
   const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
   if (registered < 2) {
@@ -136,10 +146,17 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
     focalTries,
+    distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
   };
   return { stats, points: result.points };
+}
+
+function distortionSummary(cameras: SfmResult['cameras'], undistortedViews: number, terms: number): SfmStageStats['distortion'] {
+  const reg = cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
+  const median = (xs: number[]) => (xs.length ? xs.sort((a, b) => a - b)[xs.length >> 1] : 0);
+  return { k1: median(reg.map((c) => c.k1)), k2: median(reg.map((c) => c.k2)), terms, undistortedViews };
 }
 
 /** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
