@@ -4,7 +4,8 @@
  * the CPU matcher (identical to the GPU matcher), both cached under --cache, then the same sfmInputOf + solveCameras
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
- *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal] [--cache /tmp/sfmc] [--max-features 8000]
+ *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
+ *     [--cache /tmp/sfmc] [--max-features 8000]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -145,7 +146,8 @@ async function main() {
   }
   const input = sfmInputOf(views, features, scale, matches);
   input.refineDistortion = distortion === 'on' ? true : distortion === 'off' ? false : 'auto';
-  if (args.includes('--fix-focal')) input.options = { ...input.options, fixFocal: true } as never;
+  if (args.includes('--fix-intrinsics')) input.options = { ...input.options, fixIntrinsics: true };
+  for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
   const t1 = performance.now();
   const { result, focalTries } = await solveCameras(input, guessed);
@@ -160,7 +162,7 @@ async function main() {
   const cams = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
   const focal = cams.map((c, i) => c.K[0] / scale[i]).sort((a, b) => a - b)[cams.length >> 1];
   console.log(JSON.stringify({
-    dataset, distortion, trueFocal: args.includes('--true-focal'), registered: `${cams.length}/${views.length}`,
+    dataset, distortion, trueFocal: args.includes('--true-focal'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
     relRotMaxDeg: haveGtPoses ? +score.relativeRotationErrorDeg.max.toFixed(3) : null,
     focalErrorPct: +(100 * score.focalErrorRel.median).toFixed(2), focal: +focal.toFixed(1), trueFocal_px: truthSet.views[0].K[0],

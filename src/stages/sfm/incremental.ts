@@ -4,7 +4,8 @@
  * 1. Geometric verification of every matched pair: E by 5-point LO-RANSAC when both focal lengths are trusted
  *    (EXIF), F by 8-point LO-RANSAC otherwise; a homography by LO-RANSAC for the degeneracy check (H inliers / E or
  *    F inliers). Sampson / transfer thresholds in pixels.
- * 2. Tracks: union-find over the verified matches; a track holding two features of one image is dropped.
+ * 2. Tracks: union-find over the verified matches, strongest pairs first; a match that would put two features of one
+ *    image into one track is skipped (the track keeps its consistent part).
  * 3. Initial pair: among pairs with a low H/E ratio, the one with the most points triangulated at a useful angle
  *    (relative pose from E, cheirality, angle >= 2 deg), preferring trusted focal lengths. Two-view BA.
  * 4. Next image: the one seeing the most triangulated points; P3P LO-RANSAC + LM (with the 6-point DLT and focal
@@ -38,6 +39,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   localBundleSize: 8,
   globalBundleGrowth: 1.2,
   maxRegistrationAttempts: 3,
+  fixIntrinsics: false,
 };
 
 export interface VerifiedPair {
@@ -144,10 +146,32 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     while (parent[x] !== x) { parent[x] = parent[parent[x]]; x = parent[x]; }
     return x;
   };
-  for (const vp of verified) {
+  // Conflict-free merging: a match that would join two components holding features of a common image (two
+  // features of one image in one track: a wrong match merged by transitivity) is skipped, instead of dropping the
+  // whole track afterwards. Pairs with the most inliers merge first, so the weakest evidence is what gets skipped.
+  // Each root keeps the sorted list of its images (merged small into large).
+  let conflictsSkipped = 0;
+  const rootImages = new Map<number, number[]>();
+  const imagesOf = (root: number): number[] => rootImages.get(root) ?? [nodeImage[root]];
+  const disjoint = (x: number[], y: number[]): boolean => {
+    let i = 0, j = 0;
+    while (i < x.length && j < y.length) { if (x[i] === y[j]) return false; if (x[i] < y[j]) i++; else j++; }
+    return true;
+  };
+  const mergeOrder = verified.map((_, k) => k).sort((a, b) => verified[b].inliers.length - verified[a].inliers.length || a - b);
+  for (const vi of mergeOrder) {
+    const vp = verified[vi];
     for (let k = 0; k < vp.inliers.length; k += 2) {
       const a = find(featOffset[vp.i] + vp.inliers[k]), b = find(featOffset[vp.j] + vp.inliers[k + 1]);
-      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+      if (a === b) continue;
+      const ia = imagesOf(a), ib = imagesOf(b);
+      if (!disjoint(ia, ib)) { conflictsSkipped++; continue; }
+      const lo = Math.min(a, b), hi = Math.max(a, b);
+      parent[hi] = lo;
+      const merged: number[] = [];
+      for (let i = 0, j = 0; i < ia.length || j < ib.length;) merged.push(j >= ib.length || (i < ia.length && ia[i] < ib[j]) ? ia[i++] : ib[j++]);
+      rootImages.delete(hi);
+      rootImages.set(lo, merged);
     }
   }
   const rootSize = new Uint32Array(nNodes);
@@ -163,7 +187,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fill = trackStart.slice(0, nTracks);
     for (let k = 0; k < nNodes; k++) { const t = rootTrack[find(k)]; if (t >= 0) trackNodes[fill[t]++] = k; }
   }
-  // Drop tracks with two features of one image (inconsistent matches merged by transitivity).
+  // Tracks with two features of one image cannot occur after the conflict-free merge; the check stays as a guard.
   const trackValid = new Uint8Array(nTracks);
   const seenStamp = new Int32Array(nImg).fill(-1);
   let dropped = 0;
@@ -321,7 +345,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let i = 0; i < nImg; i++) nReg += registered[i];
     const refineTrusted = global && nReg >= 5;
     for (let b = 0; b < nBlocks; b++) {
-      constIntr[b] = structureOnly || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
+      constIntr[b] = structureOnly || opt.fixIntrinsics || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
       if (!constIntr[b]) anyFree = true;
     }
     // A per-view focal is only refined when its camera is free.
@@ -647,15 +671,19 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const outPts = new Float32Array(3 * finalTracks.length);
     const lens = new Uint32Array(finalTracks.length);
     let errSum = 0, errN = 0;
+    const obsStart = new Uint32Array(finalTracks.length + 1);
+    const obsList: number[] = [];
     finalTracks.forEach((t, k) => {
       for (let d = 0; d < 3; d++) outPts[3 * k + d] = s * (points[3 * t + d] - c[d]);
       for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
         const node = trackNodes[q];
         if (!obsOk[node]) continue;
+        obsList.push(nodeImage[node], node - featOffset[nodeImage[node]]);
         lens[k]++;
         errSum += Math.sqrt(reprojErr2(node, points, 3 * t));
         errN++;
       }
+      obsStart[k + 1] = obsList.length / 2;
     });
     const unregistered: { index: number; reason: string }[] = [];
     const inPair = new Uint8Array(nImg);
@@ -673,12 +701,14 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       unregistered,
       points: outPts,
       trackLengths: lens,
+      pointObservations: Uint32Array.from(obsList),
+      pointObservationStart: obsStart,
       meanReprojectionError: errN ? errSum / errN : 0,
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
         pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
-        tracks: nTracks, tracksDropped: dropped, points: finalTracks.length, observations: errN,
+        tracks: nTracks, tracksDropped: dropped, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,

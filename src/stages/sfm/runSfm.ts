@@ -68,8 +68,8 @@ export function needsSfm(capture: CaptureSet): boolean {
   return !capture.views.some((v) => v.camFromWorld);
 }
 
-/** The stage's statistics (for report.json) and the sparse points (xyz, the capture's frame) for the viewer. */
-export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array }> {
+/** The stage's statistics (for report.json) and the sparse points (xyz, the capture's frame; RGB 0..255) for the viewer. */
+export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array; colors: Uint8Array }> {
   const views = capture.views;
   if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
   // 1. Features, in batches; keypoints in the pixels of the image they were found in.
@@ -105,6 +105,9 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
   const { result, focalTries } = await solveCameras(input, guessed, ctx.signal);
   const t3 = performance.now();
+  // Colours of the sparse points (for sfm/points.ply), from the photos as they were when the features were found
+  // (before undistortion moves the pixels): the mean over each point's observations.
+  const colors = pointColors(result, views, features, featureScale);
   // 4. Cameras back into the capture, K at the working resolution.
   let registered = 0, undistorted = 0;
   result.cameras.forEach((cam, i) => {
@@ -150,7 +153,28 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
   };
-  return { stats, points: result.points };
+  return { stats, points: result.points, colors };
+}
+
+/** Mean RGB of each sparse point over its observations (bilinear at the keypoint, in the working image). */
+export function pointColors(result: Pick<SfmResult, 'pointObservations' | 'pointObservationStart'>, views: Pick<CaptureView, 'image'>[], features: ImageFeatures[], featureScale: number[]): Uint8Array {
+  const n = result.pointObservationStart.length - 1;
+  const out = new Uint8Array(3 * Math.max(0, n));
+  const obs = result.pointObservations;
+  for (let k = 0; k < n; k++) {
+    let r = 0, g = 0, b = 0, m = 0;
+    for (let q = result.pointObservationStart[k]; q < result.pointObservationStart[k + 1]; q++) {
+      const im = obs[2 * q], f = obs[2 * q + 1], { width: w, height: h, data } = views[im].image, s = 1 / featureScale[im];
+      // Feature-image pixel -> working-image pixel (centres at integers in both).
+      const x = Math.min(w - 1, Math.max(0, (features[im].keypoints[4 * f] + 0.5) * s - 0.5)), y = Math.min(h - 1, Math.max(0, (features[im].keypoints[4 * f + 1] + 0.5) * s - 0.5));
+      const x0 = Math.min(w - 2, Math.floor(x)), y0 = Math.min(h - 2, Math.floor(y)), ax = x - x0, ay = y - y0;
+      const i00 = 4 * (y0 * w + x0), i01 = i00 + 4 * w;
+      const at = (c: number) => (data[i00 + c] * (1 - ax) + data[i00 + 4 + c] * ax) * (1 - ay) + (data[i01 + c] * (1 - ax) + data[i01 + 4 + c] * ax) * ay;
+      r += at(0); g += at(1); b += at(2); m++;
+    }
+    if (m) { out[3 * k] = Math.round(r / m); out[3 * k + 1] = Math.round(g / m); out[3 * k + 2] = Math.round(b / m); }
+  }
+  return out;
 }
 
 function distortionSummary(cameras: SfmResult['cameras'], undistortedViews: number, terms: number): SfmStageStats['distortion'] {

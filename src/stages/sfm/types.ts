@@ -77,6 +77,8 @@ export interface SfmOptions {
   globalBundleGrowth: number;
   /** Registration attempts per image (failed images are retried after the model grows). */
   maxRegistrationAttempts: number;
+  /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
+  fixIntrinsics: boolean;
 }
 
 
@@ -96,6 +98,9 @@ export interface SfmResult {
   points: Float32Array;
   /** Per point: number of observations. */
   trackLengths: Uint32Array;
+  /** Per point: every observation as (image, feature index) pairs, flattened; pointObservationStart[k] is point k's first. */
+  pointObservations: Uint32Array;
+  pointObservationStart: Uint32Array;
   /** Mean reprojection error (pixels) after the final bundle adjustment. */
   meanReprojectionError: number;
   /** Normalisation applied: the result's frame = s * (R * world + t) of the reconstruction's arbitrary frame. */
