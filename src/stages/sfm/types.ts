@@ -77,6 +77,8 @@ export interface SfmOptions {
   globalBundleGrowth: number;
   /** Registration attempts per image (failed images are retried after the model grows). */
   maxRegistrationAttempts: number;
+  /** Most radial terms 'auto' distortion may refine: 1 = k1 only (COLMAP SIMPLE_RADIAL), 2 = k1 and k2 (RADIAL). */
+  maxDistortionTerms: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }
