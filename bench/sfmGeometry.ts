@@ -4,7 +4,7 @@
  * the CPU matcher (identical to the GPU matcher), both cached under --cache, then the same sfmInputOf + solveCameras
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
- *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
+ *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
  *     [--cache /tmp/sfmc] [--max-features 8000]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
@@ -142,7 +142,13 @@ async function main() {
   }
   if (args.includes('--true-focal')) {
     // The file's K as a trusted prior (K.txt / par file), to separate focal errors from feature and BA errors.
-    views.forEach((v, i) => { v.K = truthSet.views[i].K.slice(); v.intrinsicsSource = 'file'; });
+    // --centre-pp: the true focal with the principal point at the image centre (what SfM assumes), to separate the two.
+    const centre = args.includes('--centre-pp');
+    views.forEach((v, i) => {
+      const K = truthSet.views[i].K;
+      v.K = centre ? [K[0], 0, v.K[2], 0, K[0], v.K[5], 0, 0, 1] : K.slice();
+      v.intrinsicsSource = 'file';
+    });
   }
   const input = sfmInputOf(views, features, scale, matches);
   input.refineDistortion = distortion === 'on' ? true : distortion === 'off' ? false : 'auto';
@@ -162,7 +168,7 @@ async function main() {
   const cams = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
   const focal = cams.map((c, i) => c.K[0] / scale[i]).sort((a, b) => a - b)[cams.length >> 1];
   console.log(JSON.stringify({
-    dataset, distortion, trueFocal: args.includes('--true-focal'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
+    dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
     relRotMaxDeg: haveGtPoses ? +score.relativeRotationErrorDeg.max.toFixed(3) : null,
     focalErrorPct: +(100 * score.focalErrorRel.median).toFixed(2), focal: +focal.toFixed(1), trueFocal_px: truthSet.views[0].K[0],

@@ -378,7 +378,9 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   /**
    * DISTORTION_RULE: which radial terms each intrinsic block may refine in a global adjustment. Distortion is only
    * observable from points far from the principal point, and a handful of views lets it trade against the focal and
-   * the poses; so a block refines k1 when the model has at least DIST_MIN_VIEWS registered views and the block at least
+   * the poses; so a block refines k1 when its field of view is wide (image half-diagonal over the focal, i.e. the
+   * normalised corner radius, at least DIST_MIN_HALF_DIAGONAL = 0.4: a diagonal field of view over ~44 degrees; phones
+   * are ~0.7), the model has at least DIST_MIN_VIEWS registered views and the block at least
    * DIST_K1_OBS observations of which DIST_K1_OUTER lie beyond half of the half-diagonal (r > 0.5 R); k2 as well with
    * DIST_K2_OBS observations and DIST_K2_OUTER beyond 0.7 R (k2 is an r^4 term: only the image corners separate it
    * from k1).
@@ -396,6 +398,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       if (r > 0.7) outer7[b]++;
     }
     for (let b = 0; b < nBlocks; b++) {
+      // A narrow field of view cannot tell k1 from the focal (k1 moves a pixel by f k1 r^3, nearly a scale change
+      // when r stays small): temple-sparse (r <= 0.26) fits k1 = -0.44 with the focal 5% off.
+      const io = b * INTRINSICS_STRIDE, member = camBlock.indexOf(b);
+      if (member < 0 || (0.5 * Math.hypot(images[member].width, images[member].height)) / intr[io] < DIST_MIN_HALF_DIAGONAL) continue;
       if (count[b] >= DIST_K1_OBS && outer5[b] >= DIST_K1_OUTER) terms[b] = 1;
       if (count[b] >= DIST_K2_OBS && outer7[b] >= DIST_K2_OUTER) terms[b] = 2;
       terms[b] = Math.min(terms[b], opt.maxDistortionTerms);
@@ -725,7 +731,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 
 const VERIFY_SUBSET = 1500;
 /** DISTORTION_RULE's thresholds (see distortionTermsOf). */
-const DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
+const DIST_MIN_HALF_DIAGONAL = 0.4, DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
 
 /** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
 function yieldToEventLoop(): Promise<void> {
