@@ -79,7 +79,10 @@ export interface SfmOptions {
   maxRegistrationAttempts: number;
   /** Most radial terms 'auto' distortion may refine: 1 = k1 only (COLMAP SIMPLE_RADIAL), 2 = k1 and k2 (RADIAL). */
   maxDistortionTerms: number;
-  /** Refine the principal point in global bundle adjustment (with five or more views; off by default, as in COLMAP). */
+  /**
+   * Refine the principal point in global bundle adjustment, for one shared camera with five or more registered views
+   * (default on; COLMAP's default is off).
+   */
   refinePrincipalPoint: boolean;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
