@@ -69,7 +69,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     report.stages.push({ name: 'ingest', ms: performance.now() - ingestStart });
     reportCapture(report, capture);
     let modelsFrom = 10;
-    let sparsePoints: Float32Array | null = null;
+    let sparsePoints: Float32Array | null = null, sparseColors: Uint8Array | null = null;
     if (needsSfm(capture) && !capture.hasDepth && env.gpu) {
       // No cameras: find them (structure from motion), in its own VRAM scope, freed before the models start.
       env.progress({ type: 'job', phase: 'sfm', overall: 10, message: 'finding the cameras' });
@@ -85,6 +85,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
         }, { decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined });
         report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
         sparsePoints = sfm.points;
+        sparseColors = sfm.colors;
       } finally {
         await scope.cleanup();
       }
@@ -116,7 +117,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     env.progress({ type: 'job', phase: 'export', overall: 92, message: 'writing the zip' });
     if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
     // The sparse points of structure from motion, for the viewer (and any point-cloud tool).
-    if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0) }, { comment: 'WebRecon sparse points (structure from motion)' });
+    if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0), ...(sparseColors ? { colors: sparseColors } : {}) }, { comment: 'WebRecon sparse points (structure from motion)' });
     const zip = zipOutputs(output.files, report);
     const validation = validateMeshOutput(zip);
     if (!validation.ok) throw new WebReconError('export', `The result failed validation: ${validation.errors.slice(0, 3).join('; ')}`);

@@ -91,7 +91,9 @@ export class ResultViewer {
     if (pointsFile) {
       const geometry = loader.parse(pointsFile.buffer.slice(pointsFile.byteOffset, pointsFile.byteOffset + pointsFile.byteLength) as ArrayBuffer);
       geometry.deleteAttribute('normal');
-      const points = new THREE.Points(geometry, new THREE.PointsMaterial({ color: 0xff8a3d, size: 2, sizeAttenuation: false }));
+      // Coloured from the photos when the file carries colours (SfM writes them); orange otherwise.
+      const material = geometry.hasAttribute('color') ? { vertexColors: true, size: 2, sizeAttenuation: false } : { color: 0xff8a3d, size: 2, sizeAttenuation: false };
+      const points = new THREE.Points(geometry, new THREE.PointsMaterial(material));
       points.name = 'sparse points';
       this.content.add(points);
     }

@@ -71,13 +71,18 @@ export interface SynthOptions {
   arcDeg?: number;
   /** All points on a vertical plane through the origin facing the arc's middle camera (a facade). */
   planar?: boolean;
+  /** Radial distortion of the lens (COLMAP RADIAL, about the principal point): features are distorted projections. */
+  k1?: number;
+  k2?: number;
+  /** Orbit radius (default 5: the points fill the middle ~40% of the image; ~2.6 fills it to the corners). */
+  orbitRadius?: number;
 }
 
 /** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
 export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamera[] } {
   const r = rng(o.seed), g = gaussian(r);
   const W = 1280, H = 960, f = 1000;
-  const cams = orbitCameras(o.nCam, 5, f, W, H, r, o.arcDeg ?? 360);
+  const cams = orbitCameras(o.nCam, o.orbitRadius ?? 5, f, W, H, r, o.arcDeg ?? 360);
   for (const c of cams) { c.cx = W / 2 - 0.5; c.cy = H / 2 - 0.5; }
   const X = new Float64Array(3 * o.nPts);
   for (let i = 0; i < o.nPts; i++) {
@@ -106,7 +111,11 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
         const dx = cc[0] - X[3 * i], dy = cc[1] - X[3 * i + 1], dz = cc[2] - X[3 * i + 2];
         if ((nx * dx + ny * dy + nz * dz) / (Math.hypot(nx, ny, nz) * Math.hypot(dx, dy, dz)) < o.surfaceVisibilityCos) continue;
       }
-      const [u, v, z] = project(c, X, 3 * i);
+      let [u, v, z] = project(c, X, 3 * i);
+      if (o.k1 || o.k2) {
+        const xn = (u - c.cx) / c.f, yn = (v - c.cy) / c.f, r2 = xn * xn + yn * yn, d = 1 + (o.k1 ?? 0) * r2 + (o.k2 ?? 0) * r2 * r2;
+        u = c.f * d * xn + c.cx; v = c.f * d * yn + c.cy;
+      }
       if (z <= 0 || u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
       list.push(i);
       pts.push(u + o.sigma * g(), v + o.sigma * g());

@@ -4,7 +4,8 @@
  * 1. Geometric verification of every matched pair: E by 5-point LO-RANSAC when both focal lengths are trusted
  *    (EXIF), F by 8-point LO-RANSAC otherwise; a homography by LO-RANSAC for the degeneracy check (H inliers / E or
  *    F inliers). Sampson / transfer thresholds in pixels.
- * 2. Tracks: union-find over the verified matches; a track holding two features of one image is dropped.
+ * 2. Tracks: union-find over the verified matches, strongest pairs first; a match that would put two features of one
+ *    image into one track is skipped (the track keeps its consistent part).
  * 3. Initial pair: among pairs with a low H/E ratio, the one with the most points triangulated at a useful angle
  *    (relative pose from E, cheirality, angle >= 2 deg), preferring trusted focal lengths. Two-view BA.
  * 4. Next image: the one seeing the most triangulated points; P3P LO-RANSAC + LM (with the 6-point DLT and focal
@@ -38,6 +39,13 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   localBundleSize: 8,
   globalBundleGrowth: 1.2,
   maxRegistrationAttempts: 3,
+  fixIntrinsics: false,
+  // k1 only by default (COLMAP's SIMPLE_RADIAL): on sceaux (11 phone photos) k1 + k2 fit 0.38 px instead of 0.42 px
+  // but trade against the focal (2.9% off K.txt against 2.2% with k1 alone; 5.7% pinhole).
+  maxDistortionTerms: 1,
+  // Temple-sparse's principal point is 17 px off the image centre: held at the centre the relative rotations are
+  // 0.96 deg off, refined 0.47 deg (true: 0.33). Only for one shared camera (every view constrains it).
+  refinePrincipalPoint: true,
 };
 
 export interface VerifiedPair {
@@ -144,10 +152,32 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     while (parent[x] !== x) { parent[x] = parent[parent[x]]; x = parent[x]; }
     return x;
   };
-  for (const vp of verified) {
+  // Conflict-free merging: a match that would join two components holding features of a common image (two
+  // features of one image in one track: a wrong match merged by transitivity) is skipped, instead of dropping the
+  // whole track afterwards. Pairs with the most inliers merge first, so the weakest evidence is what gets skipped.
+  // Each root keeps the sorted list of its images (merged small into large).
+  let conflictsSkipped = 0;
+  const rootImages = new Map<number, number[]>();
+  const imagesOf = (root: number): number[] => rootImages.get(root) ?? [nodeImage[root]];
+  const disjoint = (x: number[], y: number[]): boolean => {
+    let i = 0, j = 0;
+    while (i < x.length && j < y.length) { if (x[i] === y[j]) return false; if (x[i] < y[j]) i++; else j++; }
+    return true;
+  };
+  const mergeOrder = verified.map((_, k) => k).sort((a, b) => verified[b].inliers.length - verified[a].inliers.length || a - b);
+  for (const vi of mergeOrder) {
+    const vp = verified[vi];
     for (let k = 0; k < vp.inliers.length; k += 2) {
       const a = find(featOffset[vp.i] + vp.inliers[k]), b = find(featOffset[vp.j] + vp.inliers[k + 1]);
-      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+      if (a === b) continue;
+      const ia = imagesOf(a), ib = imagesOf(b);
+      if (!disjoint(ia, ib)) { conflictsSkipped++; continue; }
+      const lo = Math.min(a, b), hi = Math.max(a, b);
+      parent[hi] = lo;
+      const merged: number[] = [];
+      for (let i = 0, j = 0; i < ia.length || j < ib.length;) merged.push(j >= ib.length || (i < ia.length && ia[i] < ib[j]) ? ia[i++] : ib[j++]);
+      rootImages.delete(hi);
+      rootImages.set(lo, merged);
     }
   }
   const rootSize = new Uint32Array(nNodes);
@@ -163,7 +193,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fill = trackStart.slice(0, nTracks);
     for (let k = 0; k < nNodes; k++) { const t = rootTrack[find(k)]; if (t >= 0) trackNodes[fill[t]++] = k; }
   }
-  // Drop tracks with two features of one image (inconsistent matches merged by transitivity).
+  // Tracks with two features of one image cannot occur after the conflict-free merge; the check stays as a guard.
   const trackValid = new Uint8Array(nTracks);
   const seenStamp = new Int32Array(nImg).fill(-1);
   let dropped = 0;
@@ -321,14 +351,18 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let i = 0; i < nImg; i++) nReg += registered[i];
     const refineTrusted = global && nReg >= 5;
     for (let b = 0; b < nBlocks; b++) {
-      constIntr[b] = structureOnly || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
+      constIntr[b] = structureOnly || opt.fixIntrinsics || (blockTrusted[b] && !refineTrusted) ? 1 : 0;
       if (!constIntr[b]) anyFree = true;
     }
     // A per-view focal is only refined when its camera is free.
     if (!shared) for (let b = 0; b < nBlocks; b++) if (!free.has(b)) constIntr[b] = 1;
     bopts.refineFocal = anyFree;
+    bopts.refinePrincipalPoint = !!opt.refinePrincipalPoint && shared && refineTrusted && !structureOnly;
     bopts.constantIntrinsics = constIntr;
-    bopts.refineDistortion = global && !!input.refineDistortion;
+    if (global && !structureOnly && input.refineDistortion) {
+      bopts.distortionTerms = input.refineDistortion === true ? new Uint8Array(nBlocks).fill(2) : distortionTermsOf(obsCam, obsUv, nReg);
+      for (let b = 0; b < nBlocks; b++) if (!constIntr[b]) distortionUsed = Math.max(distortionUsed, bopts.distortionTerms[b]);
+    }
     const problem: BundleProblem = {
       poses, intrinsics: intr, cameraIntrinsics: camBlock, points: pts,
       obsCamera: obsCam, obsPoint: obsPt, obsUv,
@@ -343,6 +377,41 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let k = 0; k < tracks.length; k++) { const t = tracks[k]; points[3 * t] = pts[3 * k]; points[3 * t + 1] = pts[3 * k + 1]; points[3 * t + 2] = pts[3 * k + 2]; }
   };
   const baStats = { runs: 0, globalRuns: 0, iterations: 0, seconds: 0, assembly: 0, factor: 0 };
+  /** Most radial terms refined in any global adjustment (0, 1 = k1, 2 = k1 and k2), for the report. */
+  let distortionUsed = 0;
+  /**
+   * DISTORTION_RULE: which radial terms each intrinsic block may refine in a global adjustment. Distortion is only
+   * observable from points far from the principal point, and a handful of views lets it trade against the focal and
+   * the poses; so a block refines k1 when its field of view is wide (image half-diagonal over the focal, i.e. the
+   * normalised corner radius, at least DIST_MIN_HALF_DIAGONAL = 0.4: a diagonal field of view over ~44 degrees; phones
+   * are ~0.7), the model has at least DIST_MIN_VIEWS registered views and the block at least
+   * DIST_K1_OBS observations of which DIST_K1_OUTER lie beyond half of the half-diagonal (r > 0.5 R); k2 as well with
+   * DIST_K2_OBS observations and DIST_K2_OUTER beyond 0.7 R (k2 is an r^4 term: only the image corners separate it
+   * from k1).
+   */
+  const distortionTermsOf = (obsCam: Uint32Array, obsUv: Float64Array, nReg: number): Uint8Array => {
+    const terms = new Uint8Array(nBlocks);
+    if (nReg < DIST_MIN_VIEWS) return terms;
+    const count = new Uint32Array(nBlocks), outer5 = new Uint32Array(nBlocks), outer7 = new Uint32Array(nBlocks);
+    for (let o = 0; o < obsCam.length; o++) {
+      const im = obsCam[o], b = camBlock[im], io = b * INTRINSICS_STRIDE;
+      const R = 0.5 * Math.hypot(images[im].width, images[im].height);
+      const r = Math.hypot(obsUv[2 * o] - intr[io + 1], obsUv[2 * o + 1] - intr[io + 2]) / R;
+      count[b]++;
+      if (r > 0.5) outer5[b]++;
+      if (r > 0.7) outer7[b]++;
+    }
+    for (let b = 0; b < nBlocks; b++) {
+      // A narrow field of view cannot tell k1 from the focal (k1 moves a pixel by f k1 r^3, nearly a scale change
+      // when r stays small): temple-sparse (r <= 0.26) fits k1 = -0.44 with the focal 5% off.
+      const io = b * INTRINSICS_STRIDE, member = camBlock.indexOf(b);
+      if (member < 0 || (0.5 * Math.hypot(images[member].width, images[member].height)) / intr[io] < DIST_MIN_HALF_DIAGONAL) continue;
+      if (count[b] >= DIST_K1_OBS && outer5[b] >= DIST_K1_OUTER) terms[b] = 1;
+      if (count[b] >= DIST_K2_OBS && outer7[b] >= DIST_K2_OUTER) terms[b] = 2;
+      terms[b] = Math.min(terms[b], opt.maxDistortionTerms);
+    }
+    return terms;
+  };
   let lateRegistered = 0;
   let initDespiteHomography = 0;
 
@@ -616,15 +685,19 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const outPts = new Float32Array(3 * finalTracks.length);
     const lens = new Uint32Array(finalTracks.length);
     let errSum = 0, errN = 0;
+    const obsStart = new Uint32Array(finalTracks.length + 1);
+    const obsList: number[] = [];
     finalTracks.forEach((t, k) => {
       for (let d = 0; d < 3; d++) outPts[3 * k + d] = s * (points[3 * t + d] - c[d]);
       for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
         const node = trackNodes[q];
         if (!obsOk[node]) continue;
+        obsList.push(nodeImage[node], node - featOffset[nodeImage[node]]);
         lens[k]++;
         errSum += Math.sqrt(reprojErr2(node, points, 3 * t));
         errN++;
       }
+      obsStart[k + 1] = obsList.length / 2;
     });
     const unregistered: { index: number; reason: string }[] = [];
     const inPair = new Uint8Array(nImg);
@@ -642,15 +715,18 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       unregistered,
       points: outPts,
       trackLengths: lens,
+      pointObservations: Uint32Array.from(obsList),
+      pointObservationStart: obsStart,
       meanReprojectionError: errN ? errSum / errN : 0,
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
         pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
-        tracks: nTracks, tracksDropped: dropped, points: finalTracks.length, observations: errN,
+        tracks: nTracks, tracksDropped: dropped, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
+        distortionTerms: distortionUsed,
         verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
       },
     };
@@ -658,6 +734,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 }
 
 const VERIFY_SUBSET = 1500;
+/** DISTORTION_RULE's thresholds (see distortionTermsOf). */
+const DIST_MIN_HALF_DIAGONAL = 0.4, DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
 
 /** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
 function yieldToEventLoop(): Promise<void> {

@@ -15,10 +15,11 @@ import type { RgbaImage } from '../../core/mesh';
 import type { PhotoDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
 import { extractFeatures } from './features/siftGpu';
-import { reconstructIncremental, type VerificationCache } from './incremental';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
-import type { ImageFeatures, SfmInput } from './types';
+import type { ImageFeatures, SfmResult } from './types';
+import { sfmInputOf, solveCameras } from './solve';
+import { undistortView } from './undistort';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
 /** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
@@ -43,6 +44,13 @@ export interface SfmStageStats {
    * second pass from the focal found, trusted as if from EXIF.
    */
   focalTries: { factor: number; registered: number; error: number }[];
+  /**
+   * Radial distortion found by bundle adjustment (COLMAP RADIAL: u = f d x + cx, d = 1 + k1 r^2 + k2 r^4 with r the
+   * normalised radius): median k1, k2 over the registered views (one value when they share a camera), the terms the
+   * data supported (0 none, 1 k1, 2 k1 and k2: DISTORTION_RULE in incremental.ts) and how many working images were
+   * resampled to pinhole.
+   */
+  distortion: { k1: number; k2: number; terms: number; undistortedViews: number };
   /** The zip entry holding the sparse points (set by the job). */
   pointsFile?: string;
   /** Putative matches per image pair [i, j, count] (captures of up to 40 photos). */
@@ -60,8 +68,8 @@ export function needsSfm(capture: CaptureSet): boolean {
   return !capture.views.some((v) => v.camFromWorld);
 }
 
-/** The stage's statistics (for report.json) and the sparse points (xyz, the capture's frame) for the viewer. */
-export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array }> {
+/** The stage's statistics (for report.json) and the sparse points (xyz, the capture's frame; RGB 0..255) for the viewer. */
+export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array; colors: Uint8Array }> {
   const views = capture.views;
   if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
   // 1. Features, in batches; keypoints in the pixels of the image they were found in.
@@ -91,61 +99,17 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const matches = await matchPairs(matchCtx, features, pairs);
   const t2 = performance.now();
   // 3. Geometry. Focal priors and principal points in feature-image pixels.
-  const input: SfmInput = {
-    images: views.map((v, i) => {
-      const f = features[i], s = featureScale[i];
-      const K = scaleK(v.K, s, s);
-      const points = new Float32Array(2 * f.count);
-      for (let k = 0; k < f.count; k++) {
-        points[2 * k] = f.keypoints[4 * k];
-        points[2 * k + 1] = f.keypoints[4 * k + 1];
-      }
-      return { width: f.width, height: f.height, points, focalPrior: K[0], focalFromExif: v.intrinsicsSource !== 'default', cx: K[2], cy: K[5] };
-    }),
-    pairs: matches,
-    sharedIntrinsics: sameCamera(views),
-    refineDistortion: false,
-    // Fewer 2D-3D matches suffice to try and to accept a registration than the defaults (30 / 20): Middlebury's temple
-    // ring (22.5 degrees between neighbours, plaster) leaves only 5-25 matches to the model for most views.
-    options: { minRegistrationMatches: 16, minPnpInliers: 12 },
-    signal: ctx.signal,
-    progress: (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message),
-  };
-  // Without EXIF the focal is a guess (1.2 x the long side), and a guess far from the truth gives a wrong initial
-  // two-view geometry that bundle adjustment cannot pull back (Middlebury's temple is shot at ~2.4 x). Self-calibration
-  // from fundamental matrices is degenerate exactly for object captures (the optical axes meet), so instead the
-  // reconstruction is tried from a few focal priors and the best kept: most views registered, then the lowest error.
-  const guessed = input.images.every((_, i) => views[i].intrinsicsSource === 'default');
-  const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
-  const verification: VerificationCache = {};
-  let result = await reconstructIncremental(input, verification);
-  const focalTries: { factor: number; registered: number; error: number }[] = [];
-  const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
-  focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
-  for (const factor of factors.slice(1)) {
-    // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
-    throwIfAborted(ctx.signal);
-    const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
-    const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
-    if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
-  }
-  // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
-  // essential matrix instead of F, which rejects matches a wrong focal let through (symmetric objects).
-  if (guessed) {
-    const focals = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
-    if (focals.length >= 2) {
-      throwIfAborted(ctx.signal);
-      const f = focals[focals.length >> 1];
-      // The result's K is in feature-image pixels, as the priors are.
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError });
-      if (registeredOf(r) >= registeredOf(result)) result = r;
-    }
-  }
+  const input = sfmInputOf(views, features, featureScale, matches);
+  input.signal = ctx.signal;
+  input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
+  const guessed = views.every((v) => v.intrinsicsSource === 'default');
+  const { result, focalTries } = await solveCameras(input, guessed, ctx.signal);
   const t3 = performance.now();
+  // Colours of the sparse points (for sfm/points.ply), from the photos as they were when the features were found
+  // (before undistortion moves the pixels): the mean over each point's observations.
+  const colors = pointColors(result, views, features, featureScale);
   // 4. Cameras back into the capture, K at the working resolution.
-  let registered = 0;
+  let registered = 0, undistorted = 0;
   result.cameras.forEach((cam, i) => {
     const v = views[i];
     if (!cam) {
@@ -157,6 +121,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     v.K = scaleK(cam.K, s, s);
     v.camFromWorld = cam.camFromWorld.slice();
     if (v.intrinsicsSource !== 'file') v.intrinsicsSource = 'sfm';
+    // Downstream is pinhole: a view with an estimated radial distortion gets its working image resampled (same K).
+    if (undistortView(v, cam.k1, cam.k2)) undistorted++;
   });
   const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
   if (registered < 2) {
@@ -183,10 +149,38 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
     focalTries,
+    distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
   };
-  return { stats, points: result.points };
+  return { stats, points: result.points, colors };
+}
+
+/** Mean RGB of each sparse point over its observations (bilinear at the keypoint, in the working image). */
+export function pointColors(result: Pick<SfmResult, 'pointObservations' | 'pointObservationStart'>, views: Pick<CaptureView, 'image'>[], features: ImageFeatures[], featureScale: number[]): Uint8Array {
+  const n = result.pointObservationStart.length - 1;
+  const out = new Uint8Array(3 * Math.max(0, n));
+  const obs = result.pointObservations;
+  for (let k = 0; k < n; k++) {
+    let r = 0, g = 0, b = 0, m = 0;
+    for (let q = result.pointObservationStart[k]; q < result.pointObservationStart[k + 1]; q++) {
+      const im = obs[2 * q], f = obs[2 * q + 1], { width: w, height: h, data } = views[im].image, s = 1 / featureScale[im];
+      // Feature-image pixel -> working-image pixel (centres at integers in both).
+      const x = Math.min(w - 1, Math.max(0, (features[im].keypoints[4 * f] + 0.5) * s - 0.5)), y = Math.min(h - 1, Math.max(0, (features[im].keypoints[4 * f + 1] + 0.5) * s - 0.5));
+      const x0 = Math.min(w - 2, Math.floor(x)), y0 = Math.min(h - 2, Math.floor(y)), ax = x - x0, ay = y - y0;
+      const i00 = 4 * (y0 * w + x0), i01 = i00 + 4 * w;
+      const at = (c: number) => (data[i00 + c] * (1 - ax) + data[i00 + 4 + c] * ax) * (1 - ay) + (data[i01 + c] * (1 - ax) + data[i01 + 4 + c] * ax) * ay;
+      r += at(0); g += at(1); b += at(2); m++;
+    }
+    if (m) { out[3 * k] = Math.round(r / m); out[3 * k + 1] = Math.round(g / m); out[3 * k + 2] = Math.round(b / m); }
+  }
+  return out;
+}
+
+function distortionSummary(cameras: SfmResult['cameras'], undistortedViews: number, terms: number): SfmStageStats['distortion'] {
+  const reg = cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
+  const median = (xs: number[]) => (xs.length ? xs.sort((a, b) => a - b)[xs.length >> 1] : 0);
+  return { k1: median(reg.map((c) => c.k1)), k2: median(reg.map((c) => c.k2)), terms, undistortedViews };
 }
 
 /** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
@@ -202,12 +196,4 @@ async function featureImage(v: CaptureView, decodePhoto: PhotoDecoder | undefine
     ctx.warn(`SfM: ${v.name} could not be decoded again at ${target} px (${(error as Error).message}); features come from the working image.`);
     return v.image;
   }
-}
-
-/** One physical camera: every photo has the same full size and, when EXIF says, the same make, model and focal. */
-function sameCamera(views: CaptureView[]): boolean {
-  const a = views[0];
-  return views.every(
-    (v) => v.fullWidth === a.fullWidth && v.fullHeight === a.fullHeight && (v.exif?.model ?? null) === (a.exif?.model ?? null) && (v.exif?.focalLengthMm ?? null) === (a.exif?.focalLengthMm ?? null),
-  );
 }

@@ -43,8 +43,11 @@ export interface SfmInput {
   pairs: PairMatches[];
   /** Share one focal length across all views (one camera, as a phone capture usually is). */
   sharedIntrinsics?: boolean;
-  /** Also refine radial distortion k1, k2. */
-  refineDistortion?: boolean;
+  /**
+   * Radial distortion in global bundle adjustment: true = k1 and k2 always; 'auto' = where the observations support
+   * it (DISTORTION_RULE in incremental.ts); false/absent = pinhole.
+   */
+  refineDistortion?: boolean | 'auto';
   signal?: AbortSignal;
   progress?(done: number, total: number, message: string): void;
   /** Thresholds of the reconstruction (DEFAULT_SFM_OPTIONS in incremental.ts where absent). */
@@ -74,6 +77,15 @@ export interface SfmOptions {
   globalBundleGrowth: number;
   /** Registration attempts per image (failed images are retried after the model grows). */
   maxRegistrationAttempts: number;
+  /** Most radial terms 'auto' distortion may refine: 1 = k1 only (COLMAP SIMPLE_RADIAL), 2 = k1 and k2 (RADIAL). */
+  maxDistortionTerms: number;
+  /**
+   * Refine the principal point in global bundle adjustment, for one shared camera with five or more registered views
+   * (default on; COLMAP's default is off).
+   */
+  refinePrincipalPoint: boolean;
+  /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
+  fixIntrinsics: boolean;
 }
 
 
@@ -93,6 +105,9 @@ export interface SfmResult {
   points: Float32Array;
   /** Per point: number of observations. */
   trackLengths: Uint32Array;
+  /** Per point: every observation as (image, feature index) pairs, flattened; pointObservationStart[k] is point k's first. */
+  pointObservations: Uint32Array;
+  pointObservationStart: Uint32Array;
   /** Mean reprojection error (pixels) after the final bundle adjustment. */
   meanReprojectionError: number;
   /** Normalisation applied: the result's frame = s * (R * world + t) of the reconstruction's arbitrary frame. */

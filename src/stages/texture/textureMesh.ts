@@ -11,6 +11,7 @@ import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
 import { bakeTexture, sampleVertexColors, type BakeStats, type BakeView } from './bake';
 import { ATLAS_SIZE, decimateMesh, FACE_BUDGET, type TexturePreset } from './decimate';
+import { pinholeOfOriginal } from '../sfm/undistort';
 
 export interface TextureResult {
   mesh: TexturedMesh;
@@ -55,7 +56,8 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
     }
     try {
       const decoded = await decodePhoto(v.source.bytes, v.source.mime, side);
-      const { width, height, data } = decoded.image;
+      // The original is distorted where SfM estimated a lens distortion (the working image was resampled then).
+      const { width, height, data } = pinholeOfOriginal(v, decoded.image);
       if (v.mask) {
         for (let y = 0; y < height; y++) {
           const my = Math.min(v.height - 1, Math.floor(((y + 0.5) * v.height) / height));

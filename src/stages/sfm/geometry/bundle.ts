@@ -3,13 +3,13 @@
  * any set of cameras) and 3-D points, on the pixel reprojection error with a Huber loss (IRLS weights).
  *
  * - Parameters: rotation by a left angle-axis increment R <- exp([w]x) R (the pose is stored as a matrix, so there
- *   is no singularity at 180 degrees), translation t (camFromWorld), point X, intrinsics f, k1, k2. Analytic
+ *   is no singularity at 180 degrees), translation t (camFromWorld), point X, intrinsics f, k1, k2, cx, cy. Analytic
  *   Jacobians.
  * - Solver: the Schur complement over points (3 x 3 point blocks inverted in closed form), the reduced camera
  *   system assembled densely and solved by Cholesky: right for up to a few hundred cameras (N = 6 per camera +
  *   intrinsics; 100 cameras -> ~600 unknowns).
  * - Gauge: the caller fixes poses (the first camera) and one translation coordinate of another camera (scale).
- * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (18 + 6 doubles).
+ * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (22 + 6 doubles).
  */
 import { INTRINSICS_STRIDE } from './camera';
 import { angleAxisToRotation, cholesky, choleskySolve } from './linalg';
@@ -35,7 +35,12 @@ export interface BundleOptions {
   /** Scale gauge: this camera's translation coordinate is held constant. */
   fixedTranslation?: { camera: number; coordinate: number };
   refineFocal?: boolean;
+  /** Refine k1 and k2 of every free intrinsic block (distortionTerms, where given, overrides it per block). */
   refineDistortion?: boolean;
+  /** Per intrinsic block: radial terms refined, 0 = none, 1 = k1, 2 = k1 and k2 (only where the block is not constant). */
+  distortionTerms?: Uint8Array;
+  /** Also refine the principal point (cx, cy) of every free intrinsic block. */
+  refinePrincipalPoint?: boolean;
   /** Per intrinsic block: 1 = held constant (e.g. intrinsics shared with cameras outside a local window). */
   constantIntrinsics?: Uint8Array;
   /** Per point: 1 = held constant. */
@@ -90,6 +95,9 @@ export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rm
   return { rms: n ? Math.sqrt(sum / n) : 0, cost: 0.5 * cost };
 }
 
+/** Camera-side columns per observation: 6 pose (rotation increment, translation) + 5 intrinsics (f, k1, k2, cx, cy). */
+const NC = 11;
+
 export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): BundleReport {
   const t0 = performance.now();
   const nCam = p.poses.length / 12, nPts = p.points.length / 3, nObs = p.obsCamera.length;
@@ -101,7 +109,8 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
 
   // Global indices of the camera-side unknowns; -1 = constant.
   const poseIdx = new Int32Array(6 * nCam).fill(-1);
-  const intrIdx = new Int32Array(3 * nIntr).fill(-1);
+  // Intrinsic columns per block: f, k1, k2, cx, cy.
+  const intrIdx = new Int32Array(5 * nIntr).fill(-1);
   const camUsed = new Uint8Array(nCam), intrUsed = new Uint8Array(nIntr);
   const ptCount = new Uint32Array(nPts);
   for (let o = 0; o < nObs; o++) { camUsed[p.obsCamera[o]] = 1; intrUsed[p.cameraIntrinsics[p.obsCamera[o]]] = 1; ptCount[p.obsPoint[o]]++; }
@@ -115,8 +124,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   }
   for (let b = 0; b < nIntr; b++) {
     if (!intrUsed[b] || opts.constantIntrinsics?.[b]) continue;
-    if (refineFocal) intrIdx[3 * b] = N++;
-    if (refineDist) { intrIdx[3 * b + 1] = N++; intrIdx[3 * b + 2] = N++; }
+    if (refineFocal) intrIdx[5 * b] = N++;
+    const terms = opts.distortionTerms ? opts.distortionTerms[b] : refineDist ? 2 : 0;
+    if (terms >= 1) intrIdx[5 * b + 1] = N++;
+    if (terms >= 2) intrIdx[5 * b + 2] = N++;
+    if (opts.refinePrincipalPoint) { intrIdx[5 * b + 3] = N++; intrIdx[5 * b + 4] = N++; }
   }
   // Points: free when seen at least twice and not held constant.
   const ptFree = new Uint8Array(nPts);
@@ -144,18 +156,18 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   let maxTrack = 0;
   for (let i = 0; i < nPts; i++) maxTrack = Math.max(maxTrack, ptCount[i]);
   // Per-observation column indices (6 pose + 3 intrinsics).
-  const cols = new Int32Array(9 * nObs);
+  const cols = new Int32Array(NC * nObs);
   for (let o = 0; o < nObs; o++) {
     const c = p.obsCamera[o], b = p.cameraIntrinsics[c];
-    for (let k = 0; k < 6; k++) cols[9 * o + k] = poseIdx[6 * c + k];
-    for (let k = 0; k < 3; k++) cols[9 * o + 6 + k] = intrIdx[3 * b + k];
+    for (let k = 0; k < 6; k++) cols[NC * o + k] = poseIdx[6 * c + k];
+    for (let k = 0; k < 5; k++) cols[NC * o + 6 + k] = intrIdx[5 * b + k];
   }
 
-  const res = new Float64Array(2 * nObs), Jc = new Float64Array(18 * nObs), Jp = new Float64Array(6 * nObs), wts = new Float64Array(nObs);
+  const res = new Float64Array(2 * nObs), Jc = new Float64Array(2 * NC * nObs), Jp = new Float64Array(6 * nObs), wts = new Float64Array(nObs);
   const S = new Float64Array(N * N), Udiag = new Float64Array(N), dc = new Float64Array(N);
   const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts);
-  const Wbuf = new Float64Array(27 * maxTrack), Ybuf = new Float64Array(27 * maxTrack);
-  const Gbuf = new Int32Array(9 * maxTrack), Nbuf = new Int32Array(maxTrack);
+  const Wbuf = new Float64Array(3 * NC * maxTrack), Ybuf = new Float64Array(3 * NC * maxTrack);
+  const Gbuf = new Int32Array(NC * maxTrack), Nbuf = new Int32Array(maxTrack);
   const dp = new Float64Array(3 * nPts);
   const candPoses = new Float64Array(p.poses.length), candIntr = new Float64Array(p.intrinsics.length), candPts = new Float64Array(p.points.length);
   const Rd = new Float64Array(9);
@@ -169,10 +181,10 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const r00 = poses[po], r01 = poses[po + 1], r02 = poses[po + 2], r10 = poses[po + 4], r11 = poses[po + 5], r12 = poses[po + 6], r20 = poses[po + 8], r21 = poses[po + 9], r22 = poses[po + 10];
       const ax = r00 * X + r01 * Y + r02 * Z, ay = r10 * X + r11 * Y + r12 * Z, az = r20 * X + r21 * Y + r22 * Z;
       const x = ax + poses[po + 3], y = ay + poses[po + 7], z = az + poses[po + 11];
-      const jo = 18 * o, po6 = 6 * o;
+      const jo = 2 * NC * o, po6 = 6 * o;
       if (z <= 1e-9) {
         // Behind the camera: no gradient, a constant penalty so the cost stays comparable.
-        for (let k = 0; k < 18; k++) Jc[jo + k] = 0;
+        for (let k = 0; k < 2 * NC; k++) Jc[jo + k] = 0;
         for (let k = 0; k < 6; k++) Jp[po6 + k] = 0;
         res[2 * o] = 0; res[2 * o + 1] = 0; wts[o] = 0;
         cost += 2 * delta * 1e3 - delta * delta;
@@ -192,10 +204,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const c10 = a01 * iz, c11 = a11 * iz, c12 = -(a01 * xn + a11 * yn) * iz;
       Jc[jo] = -c01 * az + c02 * ay; Jc[jo + 1] = c00 * az - c02 * ax; Jc[jo + 2] = -c00 * ay + c01 * ax;
       Jc[jo + 3] = c00; Jc[jo + 4] = c01; Jc[jo + 5] = c02;
-      Jc[jo + 6] = d * xn; Jc[jo + 7] = f * r2 * xn; Jc[jo + 8] = f * r2 * r2 * xn;
-      Jc[jo + 9] = -c11 * az + c12 * ay; Jc[jo + 10] = c10 * az - c12 * ax; Jc[jo + 11] = -c10 * ay + c11 * ax;
-      Jc[jo + 12] = c10; Jc[jo + 13] = c11; Jc[jo + 14] = c12;
-      Jc[jo + 15] = d * yn; Jc[jo + 16] = f * r2 * yn; Jc[jo + 17] = f * r2 * r2 * yn;
+      Jc[jo + 6] = d * xn; Jc[jo + 7] = f * r2 * xn; Jc[jo + 8] = f * r2 * r2 * xn; Jc[jo + 9] = 1; Jc[jo + 10] = 0;
+      const jv = jo + NC;
+      Jc[jv] = -c11 * az + c12 * ay; Jc[jv + 1] = c10 * az - c12 * ax; Jc[jv + 2] = -c10 * ay + c11 * ax;
+      Jc[jv + 3] = c10; Jc[jv + 4] = c11; Jc[jv + 5] = c12;
+      Jc[jv + 6] = d * yn; Jc[jv + 7] = f * r2 * yn; Jc[jv + 8] = f * r2 * r2 * yn; Jc[jv + 9] = 0; Jc[jv + 10] = 1;
       Jp[po6] = c00 * r00 + c01 * r10 + c02 * r20; Jp[po6 + 1] = c00 * r01 + c01 * r11 + c02 * r21; Jp[po6 + 2] = c00 * r02 + c01 * r12 + c02 * r22;
       Jp[po6 + 3] = c10 * r00 + c11 * r10 + c12 * r20; Jp[po6 + 4] = c10 * r01 + c11 * r11 + c12 * r21; Jp[po6 + 5] = c10 * r02 + c11 * r12 + c12 * r22;
     }
@@ -210,16 +223,16 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     for (let o = 0; o < nObs; o++) {
       const w = wts[o];
       if (w === 0) continue;
-      const jo = 18 * o, co = 9 * o, ru = res[2 * o], rv = res[2 * o + 1];
-      for (let a = 0; a < 9; a++) {
+      const jo = 2 * NC * o, co = NC * o, ru = res[2 * o], rv = res[2 * o + 1];
+      for (let a = 0; a < NC; a++) {
         const ga = cols[co + a];
         if (ga < 0) continue;
-        const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + 9 + a] * w;
+        const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
         gbase[ga] += ja0 * ru + ja1 * rv;
-        for (let b = a; b < 9; b++) {
+        for (let b = a; b < NC; b++) {
           const gb = cols[co + b];
           if (gb < 0) continue;
-          const v = ja0 * Jc[jo + b] + ja1 * Jc[jo + 9 + b];
+          const v = ja0 * Jc[jo + b] + ja1 * Jc[jo + NC + b];
           if (ga <= gb) Ubase[ga * N + gb] += v; else Ubase[gb * N + ga] += v;
         }
       }
@@ -251,16 +264,16 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
         g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
         // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only (pose columns first).
-        const jo = 18 * o, wb = 27 * m, co = 9 * o;
+        const jo = 2 * NC * o, wb = 3 * NC * m, co = NC * o;
         let na = 0, np = 0;
-        for (let a = 0; a < 9; a++) {
+        for (let a = 0; a < NC; a++) {
           const ga = cols[co + a];
           if (ga < 0) continue;
-          const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + 9 + a] * w;
+          const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
           Wbuf[wb + 3 * na] = ja0 * p0 + ja1 * p3;
           Wbuf[wb + 3 * na + 1] = ja0 * p1 + ja1 * p4;
           Wbuf[wb + 3 * na + 2] = ja0 * p2 + ja1 * p5;
-          Gbuf[9 * m + na] = ga;
+          Gbuf[NC * m + na] = ga;
           na++;
           if (a < 6) np++;
         }
@@ -279,19 +292,19 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       gp[3 * pt] = g0; gp[3 * pt + 1] = g1; gp[3 * pt + 2] = g2;
       // Y_o = W_o V^-1; g_c -= Y_o g_p
       for (let m = 0; m < k; m++) {
-        const wb = 27 * m, na = Nbuf[m];
+        const wb = 3 * NC * m, na = Nbuf[m];
         for (let a = 0; a < na; a++) {
           const x0 = Wbuf[wb + 3 * a], x1 = Wbuf[wb + 3 * a + 1], x2 = Wbuf[wb + 3 * a + 2];
           const y0 = x0 * w00 + x1 * w01 + x2 * w02, y1 = x0 * w01 + x1 * w11 + x2 * w12, y2 = x0 * w02 + x1 * w12 + x2 * w22;
           Ybuf[wb + 3 * a] = y0; Ybuf[wb + 3 * a + 1] = y1; Ybuf[wb + 3 * a + 2] = y2;
-          gRed[Gbuf[9 * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
+          gRed[Gbuf[NC * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
         }
       }
       // S0 -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle).
       for (let m1 = 0; m1 < k; m1++) {
-        const yb = 27 * m1, n1 = Nbuf[m1], np1 = Npose[m1], gb1 = 9 * m1;
+        const yb = 3 * NC * m1, n1 = Nbuf[m1], np1 = Npose[m1], gb1 = NC * m1;
         for (let m2 = m1; m2 < k; m2++) {
-          const wb = 27 * m2, n2 = Nbuf[m2], np2 = Npose[m2], gb2 = 9 * m2;
+          const wb = 3 * NC * m2, n2 = Nbuf[m2], np2 = Npose[m2], gb2 = NC * m2;
           const same = m1 === m2;
           // Rows of o1's pose columns: every column of o2 lies to the right (or on the diagonal when same).
           for (let a = 0; a < np1; a++) {
@@ -343,13 +356,13 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
       let b0 = gp[3 * pt], b1 = gp[3 * pt + 1], b2 = gp[3 * pt + 2];
       for (let m = 0; m < k; m++) {
-        const o = ptObs[s0 + m], w = wts[o], jo = 18 * o, co = 9 * o, q = 6 * o;
+        const o = ptObs[s0 + m], w = wts[o], jo = 2 * NC * o, co = NC * o, q = 6 * o;
         // (J_c dc) for this observation, then Jp^T w (J_c dc)
         let e0 = 0, e1 = 0;
-        for (let a = 0; a < 9; a++) {
+        for (let a = 0; a < NC; a++) {
           const ga = cols[co + a];
           if (ga < 0) continue;
-          e0 += Jc[jo + a] * dc[ga]; e1 += Jc[jo + 9 + a] * dc[ga];
+          e0 += Jc[jo + a] * dc[ga]; e1 += Jc[jo + NC + a] * dc[ga];
         }
         e0 *= w; e1 *= w;
         b0 += Jp[q] * e0 + Jp[q + 3] * e1; b1 += Jp[q + 1] * e0 + Jp[q + 4] * e1; b2 += Jp[q + 2] * e0 + Jp[q + 5] * e1;
@@ -378,9 +391,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     }
     for (let i = 0; i < nIntr; i++) {
       const io = i * INTRINSICS_STRIDE;
-      if (intrIdx[3 * i] >= 0) candIntr[io] += dc[intrIdx[3 * i]];
-      if (intrIdx[3 * i + 1] >= 0) candIntr[io + 3] += dc[intrIdx[3 * i + 1]];
-      if (intrIdx[3 * i + 2] >= 0) candIntr[io + 4] += dc[intrIdx[3 * i + 2]];
+      if (intrIdx[5 * i] >= 0) candIntr[io] += dc[intrIdx[5 * i]];
+      if (intrIdx[5 * i + 1] >= 0) candIntr[io + 3] += dc[intrIdx[5 * i + 1]];
+      if (intrIdx[5 * i + 2] >= 0) candIntr[io + 4] += dc[intrIdx[5 * i + 2]];
+      if (intrIdx[5 * i + 3] >= 0) candIntr[io + 1] += dc[intrIdx[5 * i + 3]];
+      if (intrIdx[5 * i + 4] >= 0) candIntr[io + 2] += dc[intrIdx[5 * i + 4]];
     }
     for (let k = 0; k < 3 * nPts; k++) candPts[k] += dp[k];
   };

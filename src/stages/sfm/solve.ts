@@ -1,0 +1,79 @@
+/**
+ * The geometric half of the SfM stage, free of GPU code so that Node can drive it (bench/sfmGeometry.ts, tests):
+ * the back end's input from features and matches, and the reconstruction from the focal priors.
+ */
+import { scaleK } from '../../core/camera';
+import type { CaptureView } from '../../core/capture';
+import { throwIfAborted } from '../../core/errors';
+import { reconstructIncremental, type VerificationCache } from './incremental';
+import type { ImageFeatures, PairMatches, SfmInput, SfmResult } from './types';
+
+/** The geometric back end's input for the views: keypoint positions, focal priors and principal points in feature-image pixels. */
+export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | 'fullWidth' | 'fullHeight' | 'exif'>[], features: ImageFeatures[], featureScale: number[], matches: PairMatches[]): SfmInput {
+  return {
+    images: views.map((v, i) => {
+      const f = features[i], s = featureScale[i];
+      const K = scaleK(v.K, s, s);
+      const points = new Float32Array(2 * f.count);
+      for (let k = 0; k < f.count; k++) {
+        points[2 * k] = f.keypoints[4 * k];
+        points[2 * k + 1] = f.keypoints[4 * k + 1];
+      }
+      return { width: f.width, height: f.height, points, focalPrior: K[0], focalFromExif: v.intrinsicsSource !== 'default', cx: K[2], cy: K[5] };
+    }),
+    pairs: matches,
+    sharedIntrinsics: sameCamera(views),
+    refineDistortion: 'auto',
+    // Fewer 2D-3D matches suffice to try and to accept a registration than the defaults (30 / 20): Middlebury's temple
+    // ring (22.5 degrees between neighbours, plaster) leaves only 5-25 matches to the model for most views.
+    options: { minRegistrationMatches: 16, minPnpInliers: 12 },
+  };
+}
+
+export type FocalTry = { factor: number; registered: number; error: number };
+
+/**
+ * The reconstruction from the views' focal priors. Without EXIF the focal is a guess (1.2 x the long side), and a guess
+ * far from the truth gives a wrong initial two-view geometry that bundle adjustment cannot pull back (Middlebury's
+ * temple is shot at ~2.4 x). Self-calibration from fundamental matrices is degenerate exactly for object captures (the
+ * optical axes meet), so instead the reconstruction is tried from a few focal priors and the best kept: most views
+ * registered, then the lowest error; then a second pass with the focal found, trusted.
+ */
+export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
+  const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
+  const verification: VerificationCache = {};
+  let result = await reconstructIncremental(input, verification);
+  const focalTries: FocalTry[] = [];
+  const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
+  focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
+  for (const factor of factors.slice(1)) {
+    // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
+    throwIfAborted(signal);
+    const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
+    const r = await reconstructIncremental(tryInput, verification);
+    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
+    if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
+  }
+  // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
+  // essential matrix instead of F, which rejects matches a wrong focal let through (symmetric objects).
+  if (guessed) {
+    const focals = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
+    if (focals.length >= 2) {
+      throwIfAborted(signal);
+      const f = focals[focals.length >> 1];
+      // The result's K is in feature-image pixels, as the priors are.
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
+      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError });
+      if (registeredOf(r) >= registeredOf(result)) result = r;
+    }
+  }
+  return { result, focalTries };
+}
+
+/** One physical camera: every photo has the same full size and, when EXIF says, the same make, model and focal. */
+export function sameCamera(views: Pick<CaptureView, 'fullWidth' | 'fullHeight' | 'exif'>[]): boolean {
+  const a = views[0];
+  return views.every(
+    (v) => v.fullWidth === a.fullWidth && v.fullHeight === a.fullHeight && (v.exif?.model ?? null) === (a.exif?.model ?? null) && (v.exif?.focalLengthMm ?? null) === (a.exif?.focalLengthMm ?? null),
+  );
+}
