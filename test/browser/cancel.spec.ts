@@ -1,0 +1,138 @@
+/**
+ * Cancellation latency and GPU-fault robustness (issue 9: "a cancel button that stops within a second and frees the
+ * GPU"). The sample (24 views with depth) runs at the standard preset (a 256^3 volume) and is cancelled at several
+ * points; each time we measure, in the page, the time from the click to the Run button being enabled again, the time
+ * until the GPU answers a tiny kernel (i.e. the work left in flight has drained), and the live bytes afterwards.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { openApp, type WindowWithClient } from './helpers';
+
+const check = (page: Page, spec: unknown) =>
+  page.evaluate((s) => (window as unknown as WindowWithClient).webrecon.api.kernelCheck(s as never), spec) as Promise<Record<string, any>>;
+
+async function loadSample(page: Page) {
+  await page.goto('/');
+  await expect(page.locator('#gpu-status')).toContainText('WebGPU ready', { timeout: 30_000 });
+  await page.locator('#sample').click();
+  await expect(page.locator('#file-summary')).toContainText('24 usable photos', { timeout: 60_000 });
+}
+
+/** Clicks Cancel and resolves with ms until Run is enabled again (the page's "ready"), measured in the page. */
+function cancelAndTime(page: Page): Promise<number> {
+  return page.evaluate(() => new Promise<number>((resolve) => {
+    const run = document.getElementById('run') as HTMLButtonElement;
+    const t0 = performance.now();
+    const observer = new MutationObserver(() => {
+      if (!run.disabled) {
+        observer.disconnect();
+        resolve(performance.now() - t0);
+      }
+    });
+    observer.observe(run, { attributes: true });
+    (document.getElementById('cancel') as HTMLButtonElement).click();
+  }));
+}
+
+/** ms until a one-element GPU prefix sum comes back: it queues behind whatever GPU work the cancelled job left. */
+async function gpuDrainMs(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const t0 = performance.now();
+    await (window as unknown as WindowWithClient).webrecon.api.kernelCheck({ kind: 'scan', sizes: [1] } as never);
+    return performance.now() - t0;
+  });
+}
+
+test('slabbed TSDF integration and marching cubes give exactly the unslabbed results', async ({ page }) => {
+  await openApp(page);
+  for (const hullFill of [false, true]) {
+    const spec = { kind: 'integrate', dims: [23, 19, 17], views: 5, size: [61, 47], hullFill };
+    const whole = await check(page, spec);
+    // 997 grid points per slab: not a multiple of the workgroup size, so slab edges fall inside workgroups.
+    const slabbed = await check(page, { ...spec, slabVoxels: 997 });
+    console.log(`[integrate hull ${hullFill}] whole ${JSON.stringify(whole)} slabbed ${JSON.stringify(slabbed)}`);
+    expect(slabbed.submissions).toBeGreaterThan(5);
+    expect(slabbed.checksum).toBe(whole.checksum);
+    expect(slabbed.observed).toBeGreaterThan(0.3 * slabbed.voxels);
+  }
+  for (const [dims, shape] of [[[33, 29, 31], 'sphere'], [[24, 24, 24], 'noise']] as const) {
+    const r = await check(page, { kind: 'marching-cubes', dims, shape, slabVoxels: 1001 });
+    const what = `${dims.join('x')} ${shape}: ${JSON.stringify(r)}`;
+    console.log(`[marching-cubes slabbed] ${what}`);
+    expect(r.submissions, what).toBeGreaterThan(10);
+    expect(r.gpuVertices, what).toBe(r.cpuVertices);
+    expect(r.gpuTriangles, what).toBe(r.cpuTriangles);
+    expect(r.gpuTriangles, what).toBeGreaterThan(500);
+    expect(r.indexMismatch, what).toBe(0);
+    expect(r.positionWorst, what).toBeLessThan(1e-5);
+  }
+});
+
+// On SwiftShader (CPU) what bounds the latency is the cost of JavaScript and Chromium's bookkeeping on a machine
+// shared by several test runs, not the GPU work in flight: the bound below is what was measured there with margin
+// (see the numbers the test prints). The goal on a real GPU is ~1 s.
+const READY_BOUND_MS = 5_000;
+const DRAIN_BOUND_MS = 8_000;
+
+test('cancel a standard-preset run during integration, marching cubes and texturing: ready fast, 0 live bytes, the next run works', async ({ page }) => {
+  test.setTimeout(900_000);
+  await loadSample(page);
+  await page.locator('#preset').selectOption('standard');
+  const points: [string, RegExp][] = [
+    ['integration', /fusion: integrated ([4-9]|1\d)\/24/],
+    ['marching cubes', /fusion: marching cubes/],
+    ['texture', /feedforward: texture/],
+  ];
+  const measured: Record<string, { readyMs: number; drainMs: number; liveBytes: number; at: string }> = {};
+  for (const [name, when] of points) {
+    await page.locator('#run').click();
+    await expect(page.locator('#progress-text')).toContainText(when, { timeout: 400_000 });
+    const at = (await page.locator('#progress-text').textContent()) ?? '';
+    const readyMs = await cancelAndTime(page);
+    const drainMs = await gpuDrainMs(page);
+    await expect(page.locator('#progress-text')).toContainText('Cancelled');
+    await expect(page.locator('#vram-live')).toHaveText('0 B');
+    const usage = await page.evaluate(() => (window as unknown as WindowWithClient).webrecon.api.getVramUsage());
+    measured[name] = { readyMs: Math.round(readyMs), drainMs: Math.round(drainMs), liveBytes: usage?.liveBytes ?? -1, at };
+    console.log(`[cancel at ${name}] ${JSON.stringify(measured[name])}`);
+  }
+  for (const [name, m] of Object.entries(measured)) {
+    expect(m.liveBytes, name).toBe(0);
+    expect(m.readyMs, name).toBeLessThan(READY_BOUND_MS);
+    expect(m.drainMs, name).toBeLessThan(DRAIN_BOUND_MS);
+  }
+  // A run right after the cancels (draft, to keep SwiftShader's time down) completes with a sane mesh and frees all.
+  await page.locator('#preset').selectOption('draft');
+  await page.locator('#run').click();
+  await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 300_000 });
+  const info = (await page.locator('#mesh-info').textContent()) ?? '';
+  console.log(`[after cancels] ${info}`);
+  const faces = Number(/([\d,]+)\s*faces/.exec(info)?.[1]?.replace(/,/g, '') ?? NaN);
+  expect(faces).toBeGreaterThan(1000);
+  await expect(page.locator('#vram-live')).toHaveText('0 B');
+});
+
+test('a device lost during fusion fails the run clearly, quickly, and the GPU works again afterwards', async ({ page }) => {
+  test.setTimeout(600_000);
+  await loadSample(page);
+  await page.locator('#preset').selectOption('standard');
+  await page.locator('#run').click();
+  await expect(page.locator('#progress-text')).toContainText(/fusion: integrated ([4-9]|1\d)\/24/, { timeout: 400_000 });
+  const failMs = await page.evaluate(() => new Promise<number>((resolve) => {
+    const run = document.getElementById('run') as HTMLButtonElement;
+    const t0 = performance.now();
+    const observer = new MutationObserver(() => {
+      if (!run.disabled) {
+        observer.disconnect();
+        resolve(performance.now() - t0);
+      }
+    });
+    observer.observe(run, { attributes: true });
+    void (window as unknown as WindowWithClient).webrecon.api.simulateDeviceLoss();
+  }));
+  console.log(`[device lost] run button back after ${Math.round(failMs)} ms: ${await page.locator('#progress-text').textContent()}`);
+  await expect(page.locator('#progress-text')).toContainText(/Failed: .*(lost|destroyed)/i);
+  expect(failMs).toBeLessThan(READY_BOUND_MS);
+  // The next GPU call gets a new device and correct results.
+  const r = await check(page, { kind: 'scan', sizes: [1000, 300_001] });
+  for (const s of r.results) expect(s.mismatches).toBe(0);
+});
