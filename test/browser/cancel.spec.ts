@@ -70,40 +70,38 @@ test('slabbed TSDF integration and marching cubes give exactly the unslabbed res
 // On SwiftShader (CPU) what bounds the latency is the cost of JavaScript and Chromium's bookkeeping on a machine
 // shared by several test runs, not the GPU work in flight: the bound below is what was measured there with margin
 // (see the numbers the test prints). The goal on a real GPU is ~1 s.
-const READY_BOUND_MS = 5_000;
-const DRAIN_BOUND_MS = 8_000;
+const READY_BOUND_MS = 10_000;
+const DRAIN_BOUND_MS = 15_000;
 
-test('cancel a standard-preset run during integration, marching cubes and texturing: ready fast, 0 live bytes, the next run works', async ({ page }) => {
-  test.setTimeout(900_000);
-  await loadSample(page);
-  await page.locator('#preset').selectOption('standard');
-  const points: [string, RegExp][] = [
-    ['integration', /fusion: integrated ([4-9]|1\d)\/24/],
-    ['marching cubes', /fusion: marching cubes/],
-    ['texture', /feedforward: texture/],
-  ];
-  const measured: Record<string, { readyMs: number; drainMs: number; liveBytes: number; at: string }> = {};
-  for (const [name, when] of points) {
-    await page.locator('#run').click();
-    await expect(page.locator('#progress-text')).toContainText(when, { timeout: 400_000 });
-    const at = (await page.locator('#progress-text').textContent()) ?? '';
-    const readyMs = await cancelAndTime(page);
-    const drainMs = await gpuDrainMs(page);
-    await expect(page.locator('#progress-text')).toContainText('Cancelled');
-    await expect(page.locator('#vram-live')).toHaveText('0 B');
-    const usage = await page.evaluate(() => (window as unknown as WindowWithClient).webrecon.api.getVramUsage());
-    measured[name] = { readyMs: Math.round(readyMs), drainMs: Math.round(drainMs), liveBytes: usage?.liveBytes ?? -1, at };
-    console.log(`[cancel at ${name}] ${JSON.stringify(measured[name])}`);
-  }
-  for (const [name, m] of Object.entries(measured)) {
-    expect(m.liveBytes, name).toBe(0);
-    expect(m.readyMs, name).toBeLessThan(READY_BOUND_MS);
-    expect(m.drainMs, name).toBeLessThan(DRAIN_BOUND_MS);
-  }
-  // A run right after the cancels (draft, to keep SwiftShader's time down) completes with a sane mesh and frees all.
-  await page.locator('#preset').selectOption('draft');
+/** Runs the loaded sample at `preset`, cancels once the progress text matches `when`, and measures. */
+async function cancelAt(page: Page, preset: string, name: string, when: RegExp) {
+  await page.locator('#preset').selectOption(preset);
   await page.locator('#run').click();
-  await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 300_000 });
+  await expect(page.locator('#progress-text')).toContainText(when, { timeout: 600_000 });
+  const at = (await page.locator('#progress-text').textContent()) ?? '';
+  const readyMs = await cancelAndTime(page);
+  const drainMs = await gpuDrainMs(page);
+  await expect(page.locator('#progress-text')).toContainText('Cancelled');
+  await expect(page.locator('#vram-live')).toHaveText('0 B');
+  const usage = await page.evaluate(() => (window as unknown as WindowWithClient).webrecon.api.getVramUsage());
+  const m = { readyMs: Math.round(readyMs), drainMs: Math.round(drainMs), liveBytes: usage?.liveBytes ?? -1, at };
+  console.log(`[cancel at ${name} (${preset})] ${JSON.stringify(m)}`);
+  expect(m.liveBytes, name).toBe(0);
+  expect(m.readyMs, name).toBeLessThan(READY_BOUND_MS);
+  expect(m.drainMs, name).toBeLessThan(DRAIN_BOUND_MS);
+}
+
+test('cancel a standard-preset run during integration and marching cubes, a draft run during texturing: ready fast, 0 live bytes, the next run works', async ({ page }) => {
+  test.setTimeout(1_500_000);
+  await loadSample(page);
+  await cancelAt(page, 'standard', 'integration', /fusion: integrated ([4-9]|1\d)\/24/);
+  await cancelAt(page, 'standard', 'marching cubes', /fusion: marching cubes [3-9]\//);
+  // Texturing at the standard preset is out of reach of a test on SwiftShader (a standard run takes many minutes
+  // there); the draft preset gets there sooner through the same code.
+  await cancelAt(page, 'draft', 'texture', /feedforward: texture/);
+  // A run right after the cancels (draft) completes with a sane mesh and frees everything.
+  await page.locator('#run').click();
+  await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 600_000 });
   const info = (await page.locator('#mesh-info').textContent()) ?? '';
   console.log(`[after cancels] ${info}`);
   const faces = Number(/([\d,]+)\s*faces/.exec(info)?.[1]?.replace(/,/g, '') ?? NaN);

@@ -34,16 +34,21 @@ const WORKGROUP_SIZE = 64;
 const BATCH_BYTES = 128 * 1024 * 1024;
 const BATCH_VIEWS = 8;
 /**
- * Grid points per submission of a per-voxel kernel. 2^20: on SwiftShader (the CPU fallback, the slowest adapter we
- * meet) one slab of the heaviest pass takes a fraction of a second; on a real GPU ~50 submissions for 256^3 cost a
- * few ms in all.
+ * Grid points per submission of a per-voxel kernel. On a fallback (CPU) adapter such as SwiftShader, 2^20: one slab of
+ * the heaviest pass then takes a fraction of a second. On a real GPU, 2^24: a slab moves ~0.4 GB (a few ms at 100
+ * GB/s, tens of ms on a weak integrated GPU), and 512^3 needs only 8 slabs per pass (few submissions, and few
+ * timestamp queries for the benchmark's GpuTimer).
  */
-export const SLAB_VOXELS = 1 << 20;
+export const SLAB_VOXELS = { fallback: 1 << 20, gpu: 1 << 24 } as const;
+
+function defaultSlabVoxels(ctx: StageContext): number {
+  return ctx.gpu.vram.limits.isFallbackAdapter ? SLAB_VOXELS.fallback : SLAB_VOXELS.gpu;
+}
 /** Bytes of the VolumeParams uniform (fusion_common.wgsl). */
 const PARAMS_BYTES = 64;
 
 /** Splits the linear indices 0..n-1 into slabs [start, end) of at most `slabVoxels`. */
-export function voxelSlabs(n: number, slabVoxels = SLAB_VOXELS): [number, number][] {
+export function voxelSlabs(n: number, slabVoxels: number): [number, number][] {
   const size = Math.max(1, Math.floor(slabVoxels));
   const slabs: [number, number][] = [];
   for (let start = 0; start < n; start += size) slabs.push([start, Math.min(n, start + size)]);
@@ -103,6 +108,7 @@ async function runSlabs(
   encode: (pass: GPUComputePassEncoder, groups: [number, number, number]) => void,
   onSlab?: (done: number) => void,
   timer?: GpuTimer | null,
+  timerLabel = label,
 ): Promise<void> {
   const { device } = ctx.gpu;
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
@@ -111,7 +117,7 @@ async function runSlabs(
     const [start, end] = slabs[k];
     writeParams(device, volume.params, volume.spec, { ...params, slab: [start, end] });
     const encoder = device.createCommandEncoder({ label });
-    const pass = encoder.beginComputePass({ label, timestampWrites: timer?.timestampWrites(label) });
+    const pass = encoder.beginComputePass({ label, timestampWrites: timer?.timestampWrites(timerLabel) });
     encode(pass, splitWorkgroups(Math.ceil((end - start) / WORKGROUP_SIZE), maxDim));
     pass.end();
     await pacer.submit([encoder.finish()]);
@@ -153,7 +159,7 @@ export interface IntegrateOptions {
   hullFill?: boolean;
   /** Hull votes an unobserved grid point needs to become interior; default max(3, a quarter of the views). */
   minHullVotes?: number;
-  /** Grid points per submission (default SLAB_VOXELS; tests use small ones to put slab edges everywhere). */
+  /** Grid points per submission (default from SLAB_VOXELS; tests use small ones to put slab edges everywhere). */
   slabVoxels?: number;
   /** Share of ctx.progress this call reports over (0..1 of the stage; default all of it). */
   progressShare?: number;
@@ -196,7 +202,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
     const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
-    const slabs = voxelSlabs(n, options.slabVoxels);
+    const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
     const pacer = new SubmissionPacer(device, ctx.signal);
     let done = 0;
     for (const batch of batches) {
@@ -216,7 +222,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
       }, (k) => {
         const progressed = done + (batch.length * k) / slabs.length;
         ctx.progress(share * progressed, views.length, `integrated ${Math.floor(progressed)}/${views.length} depth maps`);
-      }, timer);
+      }, timer, 'integrate');
       done += batch.length;
       submissions += slabs.length;
     }
@@ -237,7 +243,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
 async function fillHull(ctx: StageContext, volume: VolumeBuffers, minVotes: number, slabVoxels?: number): Promise<number> {
   const { device } = ctx.gpu;
   const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
-  const slabs = voxelSlabs(n, slabVoxels);
+  const slabs = voxelSlabs(n, slabVoxels ?? defaultSlabVoxels(ctx));
   const pacer = new SubmissionPacer(device, ctx.signal);
   try {
     for (const entryPoint of ['edges', 'fill']) {
@@ -265,7 +271,7 @@ export interface RawMesh {
 }
 
 export interface ExtractOptions {
-  /** Grid points per submission (default SLAB_VOXELS). */
+  /** Grid points per submission (default from SLAB_VOXELS). */
   slabVoxels?: number;
   /** The share of ctx.progress that marching cubes reports over: [from, to] as fractions of the stage. */
   progressRange?: [number, number];
@@ -278,7 +284,7 @@ export interface ExtractOptions {
 export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, timer?: GpuTimer | null, options: ExtractOptions = {}): Promise<RawMesh & { submissions: number }> {
   const { device } = ctx.gpu;
   const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
-  const slabs = voxelSlabs(n, options.slabVoxels);
+  const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
   const [progressFrom, progressTo] = options.progressRange ?? [0, 1];
   const steps = 2 * slabs.length;
   const progress = (step: number) => ctx.progress(progressFrom + ((progressTo - progressFrom) * step) / steps, 1, `marching cubes ${step}/${steps}`);
