@@ -78,11 +78,10 @@ interface ParamsOptions {
 function writeParams(device: GPUDevice, buffer: GPUBuffer, spec: VolumeSpec, options: ParamsOptions = {}): void {
   const { viewCount = 0, hullFill = false } = options;
   const [indexBase, indexEnd] = options.slab ?? [0, spec.dims[0] * spec.dims[1] * spec.dims[2]];
-  const viewStart = 0;
   const data = new ArrayBuffer(PARAMS_BYTES);
   const u = new Uint32Array(data), f = new Float32Array(data);
   u.set(spec.dims, 0);
-  u[3] = viewStart;
+  u[3] = 0; // viewStart: each batch's views sit at the start of the view table
   f.set(spec.origin, 4);
   f[7] = spec.voxelSize;
   f[8] = spec.truncation;
