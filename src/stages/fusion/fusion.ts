@@ -6,7 +6,7 @@
  *
  * Every per-voxel kernel runs in slabs of at most SLAB_VOXELS grid points (a range of linear indices in the params
  * uniform), one submission each, at most two in flight (SubmissionPacer). On SwiftShader a 256^3 marching-cubes pass
- * in one submission took ~15 s, and a cancel had to wait for it; a slab takes well under a second there. Each grid
+ * in one submission took ~15 s, and a cancel had to wait for it; a slab is a small fraction of that. Each grid
  * point's result depends only on the volume before the pass, so the slabbed passes give exactly the unslabbed result.
  */
 import { GpuOutOfMemoryError, throwIfAborted } from '../../core/errors';
@@ -34,12 +34,13 @@ const WORKGROUP_SIZE = 64;
 const BATCH_BYTES = 128 * 1024 * 1024;
 const BATCH_VIEWS = 8;
 /**
- * Grid points per submission of a per-voxel kernel. On a fallback (CPU) adapter such as SwiftShader, 2^20: one slab of
- * the heaviest pass then takes a fraction of a second. On a real GPU, 2^24: a slab moves ~0.4 GB (a few ms at 100
+ * Grid points per submission of a per-voxel kernel. On a fallback (CPU) adapter such as SwiftShader, 2^19: the two
+ * slabs the pacer keeps in flight (what a cancel leaves the GPU to finish) took 0.05-5 s there on a heavily shared
+ * 2-core machine with 2^20, one 256^3 pass in one submission ~15 s. On a real GPU, 2^24: a slab moves ~0.4 GB (a few ms at 100
  * GB/s, tens of ms on a weak integrated GPU), and 512^3 needs only 8 slabs per pass (few submissions, and few
  * timestamp queries for the benchmark's GpuTimer).
  */
-export const SLAB_VOXELS = { fallback: 1 << 20, gpu: 1 << 24 } as const;
+export const SLAB_VOXELS = { fallback: 1 << 19, gpu: 1 << 24 } as const;
 
 function defaultSlabVoxels(ctx: StageContext): number {
   return ctx.gpu.vram.limits.isFallbackAdapter ? SLAB_VOXELS.fallback : SLAB_VOXELS.gpu;
