@@ -150,8 +150,8 @@ test('a device lost during fusion fails the run clearly, quickly, and the GPU wo
   }));
   console.log(`[device lost] run button back after ${Math.round(failMs)} ms: ${await page.locator('#progress-text').textContent()}`);
   await expect(page.locator('#progress-text')).toContainText(/Failed: .*(lost|destroyed)/i);
-  // The loss reaches the job through device.lost, which Chromium resolves after the GPU work in flight has finished:
-  // the same bound as a cancel's drain.
+  // The loss reaches the job through device.lost; on SwiftShader that came 6-18 s after destroy() on a heavily loaded
+  // machine, like a cancel's drain (the GPU process seems to finish the work in flight first): the drain's bound.
   expect(failMs).toBeLessThan(DRAIN_BOUND_MS);
   // The next GPU call gets a new device and correct results.
   const r = await check(page, { kind: 'scan', sizes: [1000, 300_001] });
