@@ -14,10 +14,10 @@ import type { FusionViewData, VolumeSpec } from '../stages/fusion/types';
 
 export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
-  | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number]; hullFill?: boolean }
+  | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number]; hullFill?: boolean; slabVoxels?: number }
   | { kind: 'hull-fill'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'sfm-run'; files: { path: string; bytes: ArrayBuffer }[]; photoPattern: string; maxFeatures?: number }
-  | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise' }
+  | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise'; slabVoxels?: number }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
   | import('./sfmChecks').SfmCheckSpec
@@ -42,6 +42,15 @@ export interface MvsFixture {
   expected: Record<string, { inv1: string; conf1: string; inv2: string; conf2: string }>;
 }
 
+function fnv1a(arrays: ArrayBufferView[]): string {
+  let h = 0x811c9dc5;
+  for (const a of arrays) {
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  }
+  return h.toString(16);
+}
+
 function stageContext(gpu: GpuContext, owner: string): StageContext {
   return { gpu, scope: gpu.vram.scope(owner), signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
 }
@@ -50,7 +59,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
   const ctx = stageContext(gpu, `check:${spec.kind}`);
   try {
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
-    if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false);
+    if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false, spec.slabVoxels);
     if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
@@ -67,7 +76,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'mvs-net') return await checkMvsNet(ctx, spec);
     if (spec.kind === 'mvs-net-fixture') return await checkMvsFixture(ctx, spec.model, spec.fixture);
     if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
-    return await checkMarchingCubes(ctx, spec.dims, spec.shape);
+    return await checkMarchingCubes(ctx, spec.dims, spec.shape, spec.slabVoxels);
   } finally {
     await ctx.scope.cleanup();
   }
@@ -190,14 +199,14 @@ async function checkAccuracy(ctx: StageContext, shape: AnalyticShape, voxels: nu
   }
 }
 
-async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number], hullFill: boolean) {
+async function checkIntegrate(ctx: StageContext, dims: [number, number, number], viewCount: number, size: [number, number], hullFill: boolean, slabVoxels?: number) {
   const voxel = 1 / (Math.max(...dims) - 1);
   const spec: VolumeSpec = { dims, origin: [0, 0, 0], voxelSize: voxel, truncation: 4 * voxel };
   const views = sphereViews(viewCount, size[0], size[1]);
   const volume = createVolume(ctx, spec);
   const minHullVotes = 3;
   try {
-    await integrateViews(ctx, volume, views, null, { hullFill, minHullVotes });
+    const submissions = await integrateViews(ctx, volume, views, null, { hullFill, minHullVotes, slabVoxels });
     const gpuVol = await readVolume(ctx, volume);
     const cpuVol = integrateCpu(spec, views, undefined, hullFill);
     if (hullFill) fillHullCpu(spec, cpuVol, minHullVotes);
@@ -210,7 +219,9 @@ async function checkIntegrate(ctx: StageContext, dims: [number, number, number],
       if (gpuVol.color[i] !== cpuVol.color[i]) colorMismatch++;
       if (cpuVol.weight[i] > 0) observed++;
     }
-    return { voxels: cpuVol.tsdf.length, observed, weightMismatch, tsdfMismatch, colorMismatch, tsdfWorstWhereWeightsAgree: tsdfWorst };
+    // checksum: FNV-1a over the volume's bytes, to compare runs (slabbed vs not) exactly.
+    const checksum = fnv1a([gpuVol.tsdf, gpuVol.weight, gpuVol.color]);
+    return { voxels: cpuVol.tsdf.length, observed, weightMismatch, tsdfMismatch, colorMismatch, tsdfWorstWhereWeightsAgree: tsdfWorst, submissions, checksum };
   } finally {
     destroyVolume(ctx, volume);
   }
@@ -313,7 +324,7 @@ function shapeVolume(dims: [number, number, number], shape: 'sphere' | 'empty' |
   return vol;
 }
 
-async function checkMarchingCubes(ctx: StageContext, dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise') {
+async function checkMarchingCubes(ctx: StageContext, dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise', slabVoxels?: number) {
   const voxel = 1 / Math.max(1, Math.max(...dims) - 1);
   const spec: VolumeSpec = { dims, origin: [0.1, -0.2, 0.3], voxelSize: voxel, truncation: 4 * voxel };
   const cpuVol = shapeVolume(dims, shape);
@@ -323,7 +334,7 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
     q.writeBuffer(volume.tsdf, 0, cpuVol.tsdf);
     q.writeBuffer(volume.weight, 0, cpuVol.weight);
     q.writeBuffer(volume.color, 0, cpuVol.color);
-    const gpuMesh = await extractMesh(ctx, volume);
+    const gpuMesh = await extractMesh(ctx, volume, null, { slabVoxels });
     const cpuMesh = marchingCubesCpu(spec, cpuVol);
     let positionWorst = 0;
     if (gpuMesh.positions.length === cpuMesh.positions.length) {
@@ -341,6 +352,7 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
       positionWorst,
       indexMismatch,
       unitNormals: normalsOk,
+      submissions: gpuMesh.submissions,
     };
   } finally {
     destroyVolume(ctx, volume);

@@ -10,6 +10,10 @@
  *   peak figure in every report is the device's real peak, not just ours. External resources are never destroyed by
  *   us: ORT pools its buffers, and destroying one corrupts later runs (docs/WEBGPU-FACTS.md).
  *
+ * Cleanup does not wait for the GPU: destroy() on a buffer or texture that submitted work still uses is allowed, and
+ * the browser frees the memory when that work finishes. So a cancelled job hands everything back at once; the books
+ * say 0 while the last submission (short: long kernels run in slabs) drains.
+ *
  * Allocation failures surface as a typed GpuOutOfMemoryError: synchronously when a request exceeds the budget or a
  * device limit, and from `guardOutOfMemory`, which wraps allocations in an 'out-of-memory' error scope.
  */
@@ -24,7 +28,6 @@ export interface VramDevice {
   createTexture(descriptor: GPUTextureDescriptor): GPUTexture;
   pushErrorScope(filter: GPUErrorFilter): void;
   popErrorScope(): Promise<GPUError | null>;
-  readonly queue: { onSubmittedWorkDone(): Promise<void> };
 }
 
 /** The parts of onnxruntime-web objects the manager touches (ml/ort.ts hands the real ones in). */
@@ -199,9 +202,12 @@ export class VramManager {
     device.createTexture = (d: GPUTextureDescriptor) => track(this.rawCreateTexture(d), textureByteSize(d));
   }
 
-  /** A handle bound to one owner: what models and stages use. */
-  scope(owner: string): VramScope {
-    return new VramScope(this, owner);
+  /**
+   * A handle bound to one owner: what models and stages use. With the job's `signal`, readbacks through the scope
+   * (readBuffer, readBuffers) reject as soon as the job is cancelled or the device is lost.
+   */
+  scope(owner: string, signal?: AbortSignal): VramScope {
+    return new VramScope(this, owner, signal ?? null);
   }
 
   createBuffer(owner: string, descriptor: GPUBufferDescriptor & { label: string }): GPUBuffer {
@@ -251,11 +257,11 @@ export class VramManager {
   }
 
   /**
-   * Waits for the queue, disposes the owner's ORT tensors, destroys its buffers and textures, then releases its ORT
-   * sessions (in that order: disposing after release throws). Without an owner, cleans every owner.
+   * Disposes the owner's ORT tensors, destroys its buffers and textures, then releases its ORT sessions (in that
+   * order: disposing after release throws). Without an owner, cleans every owner. It does not wait for the queue
+   * (see the top of this file): a cancel must not wait for a submission in flight.
    */
   async cleanupGpuMemory(owner?: string): Promise<CleanupResult> {
-    await this.device.queue.onSubmittedWorkDone();
     const books = owner === undefined ? [...this.owners.entries()] : this.owners.has(owner) ? [[owner, this.owners.get(owner)!] as const] : [];
     const destroyed = { buffers: 0, textures: 0, tensors: 0, sessions: 0 };
     let ownerPeakBytes = 0;
@@ -407,7 +413,8 @@ export class VramManager {
 
 /** The manager seen by one owner. */
 export class VramScope {
-  constructor(readonly manager: VramManager, readonly owner: string) {}
+  /** `signal`: the job's cancellation (or device loss); readbacks through this scope race against it. */
+  constructor(readonly manager: VramManager, readonly owner: string, readonly signal: AbortSignal | null = null) {}
   createBuffer(descriptor: GPUBufferDescriptor & { label: string }): GPUBuffer {
     return this.manager.createBuffer(this.owner, descriptor);
   }
@@ -441,7 +448,6 @@ export function createCpuOnlyVramManager(): VramManager {
     createTexture: refuse,
     pushErrorScope: () => undefined,
     popErrorScope: async () => null,
-    queue: { onSubmittedWorkDone: async () => undefined },
   };
   return new VramManager(device, { maxBufferSize: 0, maxStorageBufferBindingSize: 0, deviceLocalHeapBytes: null, isFallbackAdapter: true }, { budgetBytes: 0 });
 }

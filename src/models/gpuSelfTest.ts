@@ -7,7 +7,7 @@
  */
 import accumulateWgsl from '../gpu/kernels/accumulate.wgsl?raw';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../gpu/kernel';
-import { readBuffer, uploadBuffer } from '../gpu/readback';
+import { gpuDone, readBuffer, uploadBuffer } from '../gpu/readback';
 import { buildTinyConvNet, runTinyConvNetCpu, seededRandom, type TinyConvNet } from '../ml/onnxBuilder';
 import { createSession, type OrtSessionHandle } from '../ml/ort';
 import { BaseReconstructionModel, type ModelContext } from './base';
@@ -79,7 +79,7 @@ export class GpuSelfTestModel extends BaseReconstructionModel<SelfTestInput, unk
         pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil(count / WORKGROUP_SIZE), device.limits.maxComputeWorkgroupsPerDimension));
         pass.end();
         device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
+        await gpuDone(device, this.ctx.signal);
         output.dispose();
         this.reportProgress(5 + (90 * (step + 1)) / steps, `step ${step + 1}/${steps}`);
       }

@@ -74,7 +74,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       // No cameras: find them (structure from motion), in its own VRAM scope, freed before the models start.
       env.progress({ type: 'job', phase: 'sfm', overall: 10, message: 'finding the cameras' });
       const sfmStart = performance.now();
-      const scope = env.gpu.vram.scope('sfm');
+      const scope = env.gpu.vram.scope('sfm', env.signal);
       try {
         const sfm = await runSfm(capture, {
           gpu: env.gpu,

@@ -54,7 +54,7 @@ export async function runModels<I, Out>(entries: ModelEntry<I, Out>[], input: I,
     env.vram.resetPeak();
     const ctx: ModelContext = {
       gpu: env.gpu,
-      scope: env.vram.scope(entry.name),
+      scope: env.vram.scope(entry.name, env.signal),
       signal: env.signal,
       onProgress: (model, progress, step, stage) =>
         env.progress({ type: 'model', model, progress, step, overall: base + (share * progress) / 100, ...(stage === undefined ? {} : { stage }) }),

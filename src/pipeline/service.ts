@@ -118,7 +118,7 @@ export class WorkerService {
     const gpu = await this.getGpu();
     const { synthesizeCapture } = await import('../synth/synthesize');
     return this.exclusive(gpu, async (signal) => {
-      const scope = gpu.vram.scope('synth');
+      const scope = gpu.vram.scope('synth', signal);
       try {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
         return await synthesizeCapture(request.objName, files, request.options, {
@@ -137,7 +137,7 @@ export class WorkerService {
   async renderViews(request: RenderRequest): Promise<Record<string, Uint8Array>> {
     const gpu = await this.getGpu();
     return this.exclusive(gpu, async (signal) => {
-      const scope = gpu.vram.scope('render');
+      const scope = gpu.vram.scope('render', signal);
       const ctx = { gpu, scope, signal, progress: () => undefined, warn: () => undefined };
       try {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));

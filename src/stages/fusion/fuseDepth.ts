@@ -122,9 +122,10 @@ async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContex
   const volume = await ctx.gpu.vram.guardOutOfMemory('the TSDF volume', () => createVolume(ctx, spec), (v) => destroyVolume(ctx, v));
   try {
     const t0 = performance.now();
-    await integrateViews(ctx, volume, data);
+    // Progress: integration over the first 3/4 of the stage, marching cubes over the rest.
+    await integrateViews(ctx, volume, data, null, { progressShare: 0.75 });
     const t1 = performance.now();
-    const raw = await extractMesh(ctx, volume);
+    const raw = await extractMesh(ctx, volume, null, { progressRange: [0.75, 1] });
     const t2 = performance.now();
     const cleaned = removeSmallComponents(raw);
     const t3 = performance.now();

@@ -10,10 +10,19 @@ struct VolumeParams {
   saturated: f32,
   /** 1: count silhouette (hull) votes in unobserved points (tsdf_integrate.wgsl). */
   hullFill: u32,
+  /** The slab this dispatch covers: linear grid indices [indexBase, indexEnd) (fusion.ts runs passes in slabs). */
+  indexBase: u32,
+  indexEnd: u32,
 };
 
 fn linearIndex(wid: vec3u, nwg: vec3u, lid: u32, workgroupSize: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * workgroupSize + lid;
+}
+
+// The grid point an invocation handles within the current slab; >= params.indexEnd means none (every kernel that
+// includes this file binds `params`).
+fn slabIndex(wid: vec3u, nwg: vec3u, lid: u32, workgroupSize: u32) -> u32 {
+  return params.indexBase + linearIndex(wid, nwg, lid, workgroupSize);
 }
 
 fn gridCoord(i: u32, dims: vec3u) -> vec3u {

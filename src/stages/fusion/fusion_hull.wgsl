@@ -22,8 +22,8 @@ fn interior(c: vec3i) -> bool {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn edges(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   if (weight[i] <= 0.0 || tsdf[i] < params.saturated) {
@@ -45,8 +45,8 @@ fn edges(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   let w = weight[i];

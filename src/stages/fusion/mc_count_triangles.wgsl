@@ -11,8 +11,8 @@ override WORKGROUP_SIZE: u32 = 64;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   counts[i] = cubeTriangles(i, gridCoord(i, params.dims));

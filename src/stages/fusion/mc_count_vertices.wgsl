@@ -33,8 +33,8 @@ fn edgeBits(i: u32, c: vec3u) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   counts[i] = countOneBits(edgeBits(i, gridCoord(i, params.dims)));

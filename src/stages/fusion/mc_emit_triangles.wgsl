@@ -22,8 +22,8 @@ fn vertexIndex(owner: vec3u, axis: u32) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   let c = gridCoord(i, params.dims);

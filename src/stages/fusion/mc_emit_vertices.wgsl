@@ -40,8 +40,8 @@ fn mixColor(a: u32, b: u32, t: f32) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  if (i >= params.dims.x * params.dims.y * params.dims.z || !usable(i)) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd || !usable(i)) {
     return;
   }
   let c = gridCoord(i, params.dims);

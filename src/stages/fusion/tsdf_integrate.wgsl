@@ -18,9 +18,8 @@ override WORKGROUP_SIZE: u32 = 64;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, WORKGROUP_SIZE);
-  let total = params.dims.x * params.dims.y * params.dims.z;
-  if (i >= total) {
+  let i = slabIndex(wid, nwg, lid, WORKGROUP_SIZE);
+  if (i >= params.indexEnd) {
     return;
   }
   let p = params.origin + vec3f(gridCoord(i, params.dims)) * params.voxelSize;

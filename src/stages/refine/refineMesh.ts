@@ -14,6 +14,7 @@ import type { StageContext } from '../context';
 import { sampleVertexColors } from '../texture/bake';
 import { RefineProblem, type Layout, type RefineView } from './problem';
 import { resampleView } from './resample';
+import { gpuDone } from '../../gpu/readback';
 
 export interface RefineOptions {
   iterations: number;
@@ -182,7 +183,7 @@ export async function refineMesh(mesh: TexturedMesh, train: RefineView[], valida
         }
       } else if ((it + 1) % 8 === 0) {
         // Back-pressure: keep the queue a few steps deep, so cancellation is prompt and memory bounded.
-        await device.queue.onSubmittedWorkDone();
+        await gpuDone(device, ctx.signal);
       }
     }
     const iterations = Math.min(it, options.iterations);

@@ -8,6 +8,7 @@ import type { StageContext } from '../context';
 import { getComputePipeline } from '../../gpu/kernel';
 import copyDepthWgsl from './copy_depth.wgsl?raw';
 import renderWgsl from './render_mesh.wgsl?raw';
+import { abortable } from '../../gpu/readback';
 
 export { FLOATS_PER_CORNER, type RenderableMesh } from './types';
 
@@ -220,7 +221,7 @@ export class MeshRenderer {
     encoder.copyTextureToBuffer({ texture: this.targets.resolve }, { buffer: this.targets.readColor, bytesPerRow: this.bytesPerRow }, [width, height]);
     encoder.copyTextureToBuffer({ texture: this.targets.z }, { buffer: this.targets.readZ, bytesPerRow: this.bytesPerRow }, [width, height]);
     device.queue.submit([encoder.finish()]);
-    await Promise.all([this.targets.readColor.mapAsync(GPUMapMode.READ), this.targets.readZ.mapAsync(GPUMapMode.READ)]);
+    await abortable(Promise.all([this.targets.readColor.mapAsync(GPUMapMode.READ), this.targets.readZ.mapAsync(GPUMapMode.READ)]), this.ctx.signal);
     const colorRows = new Uint8Array(this.targets.readColor.getMappedRange());
     const zRows = new Float32Array(this.targets.readZ.getMappedRange());
     const rgba = new Uint8Array(width * height * 4);

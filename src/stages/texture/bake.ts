@@ -8,7 +8,7 @@ import { throwIfAborted } from '../../core/errors';
 import type { RgbaImage, TexturedMesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { getComputePipeline } from '../../gpu/kernel';
-import { readBuffer } from '../../gpu/readback';
+import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import { MeshRenderer } from '../render/renderMesh';
 import { FLOATS_PER_CORNER, type RenderableMesh } from '../render/types';
@@ -108,7 +108,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       renderer.renderDepthInto({ K: view.K, camFromWorld: view.camFromWorld }, depthBuffer, offsets[k]);
       if (k % 8 === 7) ctx.progress(k + 1, views.length + 1, `visibility ${k + 1}/${views.length}`);
     }
-    await device.queue.onSubmittedWorkDone();
+    await gpuDone(device, ctx.signal);
   } finally {
     for (const r of renderers.values()) r.dispose();
   }
