@@ -35,6 +35,15 @@ export interface RefineOptions {
   seed: number;
   /** Resampling of the photos before fitting (resample.ts): < 1 faster, > 1 supersampled visibility. */
   imageScale: number;
+  /**
+   * The exported texture: 0 = the optimised kd (with the fitted light baked in); 1 = baked again from the photos
+   * (the texture stage's bake, full-resolution photos) on the refined geometry; 2 = baked again, then
+   * `tuneIterations` of texture-only refinement on top (refine model, src/models/refine.ts).
+   */
+  texture: number;
+  tuneIterations: number;
+  /** Texture learning rate of the fine-tune after the re-bake. */
+  tuneLrTex: number;
   /** Time passes (timestamp queries) for iterations [from, from + count). */
   timing?: { from: number; count: number };
 }
@@ -53,6 +62,9 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   patience: 4,
   seed: 1,
   imageScale: 1,
+  texture: 0,
+  tuneIterations: 100,
+  tuneLrTex: 0.001,
 };
 
 export interface RefineStats {
