@@ -36,6 +36,12 @@ export interface RefineOptions {
   /** Resampling of the photos before fitting (resample.ts): < 1 faster, > 1 supersampled visibility. */
   imageScale: number;
   /**
+   * Coarse levels of the multi-resolution texture step (refine_pyramid.wgsl: Adam on a Laplacian pyramid of kd,
+   * blocks of 2..2^levels texels; 0 = per-texel Adam only), and the finest level's share of lrTex.
+   */
+  texPyramid: number;
+  texFineScale: number;
+  /**
    * The exported texture: 0 = the optimised kd (with the fitted light baked in); 1 = baked again from the photos
    * (the texture stage's bake, full-resolution photos) on the refined geometry; 2 = baked again, then
    * `tuneIterations` of texture-only refinement on top (refine model, src/models/refine.ts).
@@ -62,6 +68,8 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   patience: 4,
   seed: 1,
   imageScale: 1,
+  texPyramid: 0,
+  texFineScale: 1,
   texture: 0,
   tuneIterations: 100,
   tuneLrTex: 0.001,
@@ -106,7 +114,7 @@ export async function refineMesh(mesh: TexturedMesh, train: RefineView[], valida
     train = train.map((v) => resampleView(v, options.imageScale));
     validation = validation.map((v) => resampleView(v, options.imageScale));
   }
-  const problem = new RefineProblem(ctx, mesh, [...train, ...validation], train.length, options.batchSize, hasMasks);
+  const problem = new RefineProblem(ctx, mesh, [...train, ...validation], train.length, options.batchSize, hasMasks, options.texPyramid);
   const timer = options.timing ? GpuTimer.create(device, ctx.scope, Math.min(4096, options.timing.count * (options.batchSize + 3))) : null;
   try {
     const L = problem.layout;
@@ -162,7 +170,7 @@ export async function refineMesh(mesh: TexturedMesh, train: RefineView[], valida
     for (it = 0; it < options.iterations; it++) {
       throwIfAborted(ctx.signal);
       const batch = nextBatch();
-      problem.writeSetup({ batch, step: it + 1, ...lrs(it), lapWeight, silWeight: options.silWeight, statsBase: 0 });
+      problem.writeSetup({ batch, step: it + 1, ...lrs(it), lapWeight, silWeight: options.silWeight, statsBase: 0, texFineScale: options.texFineScale });
       const t = timed(it) ? timer : null;
       const enc = device.createCommandEncoder({ label: 'refine.step' });
       problem.encodeVisibility(enc, batch, t);
