@@ -64,8 +64,10 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   lapWeight: 2e4,
   silWeight: 0.1,
   warmup: 0.05,
-  validateEvery: 25,
-  patience: 4,
+  // Validation every 5 iterations picks the best state finer than every 25 (spot draft, CPU: held-out 27.25 dB,
+  // best at 30, against 27.13 dB, best at 25); patience 3 = 15 iterations without improvement.
+  validateEvery: 5,
+  patience: 3,
   seed: 1,
   imageScale: 1,
   texPyramid: 0,
