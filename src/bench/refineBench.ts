@@ -6,12 +6,14 @@
  * optimiser (timestamp queries over a window of iterations), validation PSNR before/after and the VRAM peak.
  */
 import { lookAt } from '../core/camera';
-import type { TexturedMesh } from '../core/mesh';
+import { computeVertexNormals, type RgbaImage, type TexturedMesh } from '../core/mesh';
+import { psnr } from '../eval/image';
 import type { GpuContext } from '../gpu/device';
 import { seededRandom } from '../ml/onnxBuilder';
 import type { StageContext } from '../stages/context';
 import type { RefineView } from '../stages/refine/problem';
-import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
+import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
+import { bakeTexture } from '../stages/texture/bake';
 import { MeshRenderer } from '../stages/render/renderMesh';
 import { FLOATS_PER_CORNER } from '../stages/render/types';
 import { makeVase } from '../synth/procedural';
@@ -22,9 +24,12 @@ export interface RefineBenchSpec {
   batch?: number;
   views?: number;
   textureSize?: number;
+  /** Instead of the procedural benchmark: refinement settings on a real capture (bench/refineExperiment.ts). */
+  experiment?: RefineExperimentSpec;
 }
 
 export async function benchmarkRefine(gpu: GpuContext, spec: RefineBenchSpec): Promise<Record<string, unknown>> {
+  if (spec.experiment) return experimentRefine(gpu, spec.experiment);
   const iterations = spec.iterations ?? 500, size = spec.size ?? 512, batch = spec.batch ?? 4, viewCount = spec.views ?? 24;
   const scope = gpu.vram.scope('bench:refine');
   const ctx: StageContext = { gpu, scope, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
@@ -107,4 +112,111 @@ export async function benchmarkRefine(gpu: GpuContext, spec: RefineBenchSpec): P
   } finally {
     await scope.cleanup();
   }
+}
+
+/** One refinement setting of an experiment: refine options, then what the exported texture is. */
+export interface RefineVariant {
+  name: string;
+  /** Overrides of the refine options (DEFAULT_REFINE_OPTIONS otherwise); `iterations: 0` skips the refinement. */
+  options: Partial<RefineOptions>;
+  /** 'refined': the optimised texture (the model's output); 'rebake': baked again from the bake photos on the
+   * refined geometry; 'rebake+tune': rebaked, then `tune` refine options on top (texture fine-tune). */
+  texture: 'refined' | 'rebake' | 'rebake+tune';
+  tune?: Partial<RefineOptions>;
+}
+
+/** A real capture's refinement, scored on held-out views: the photos come decoded (RGBA8, alpha = mask). */
+export interface RefineExperimentSpec {
+  mesh: { positions: Float32Array; indices: Uint32Array; uvs: Float32Array; texture: RgbaImage };
+  /** The model's working images: training and validation views (as the refine model splits them). */
+  train: RefineView[];
+  validation: RefineView[];
+  /** The photos the texture stage bakes from (full resolution up to the preset's bake size). */
+  bake: RefineView[];
+  /** Held-out views (never trained on) with their masks (255 = object). */
+  heldOut: (RefineView & { mask: Uint8Array | null })[];
+  hasMasks: boolean;
+  variants: RefineVariant[];
+}
+
+function renderableOf(mesh: TexturedMesh) {
+  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
+  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
+    min[k] = Math.min(min[k], mesh.positions[i + k]);
+    max[k] = Math.max(max[k], mesh.positions[i + k]);
+  }
+  for (let i = 0; i < mesh.indices.length; i++) {
+    const v = mesh.indices[i];
+    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
+    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
+    corners.set([0, 0, 1, 1, 1, 1], FLOATS_PER_CORNER * i + 5);
+  }
+  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
+  return { corners, texture: mesh.texture, centre, radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
+}
+
+/** Mean PSNR (inside the masks, as `npm run evaluate` scores) of `mesh` rendered at the held-out views. */
+async function heldOutPsnr(ctx: StageContext, mesh: TexturedMesh, views: RefineExperimentSpec['heldOut']): Promise<{ psnr: number; perView: number[] }> {
+  const perView: number[] = [];
+  for (const v of views) {
+    const renderer = new MeshRenderer(ctx, renderableOf(mesh), v.width, v.height);
+    try {
+      perView.push(psnr((await renderer.render({ K: v.K, camFromWorld: v.camFromWorld })).rgba, v.rgba, v.mask));
+    } finally {
+      renderer.dispose();
+    }
+  }
+  return { psnr: perView.reduce((a, b) => a + b, 0) / Math.max(1, perView.length), perView };
+}
+
+/** Runs each variant from the same starting mesh and scores it on the held-out views (the experiment of issue 10). */
+export async function experimentRefine(gpu: GpuContext, spec: RefineExperimentSpec): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown>[] = [];
+  const base: TexturedMesh = { ...spec.mesh };
+  const scoreScope = gpu.vram.scope('bench:refine-score');
+  const ctxOf = (scope: ReturnType<GpuContext['vram']['scope']>): StageContext => ({ gpu, scope, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined });
+  try {
+    const before = await heldOutPsnr(ctxOf(scoreScope), base, spec.heldOut);
+    results.push({ name: 'feed-forward', psnr: before.psnr, perView: before.perView });
+    for (const variant of spec.variants) {
+      const scope = gpu.vram.scope('bench:refine-experiment');
+      const ctx = ctxOf(scope);
+      const t0 = performance.now();
+      try {
+        const options = { ...DEFAULT_REFINE_OPTIONS, ...variant.options };
+        let mesh = base;
+        let stats: RefineStats | null = null;
+        if (options.iterations > 0) {
+          const r = await refineMesh(base, spec.train, spec.validation, spec.hasMasks, options, ctx);
+          mesh = r.mesh;
+          stats = r.stats;
+        }
+        const afterRefine = variant.texture === 'refined' ? null : (await heldOutPsnr(ctx, mesh, spec.heldOut)).psnr;
+        let tuneStats: RefineStats | null = null;
+        if (variant.texture !== 'refined') {
+          const normals = mesh.normals ?? computeVertexNormals(mesh.positions, mesh.indices);
+          const baked = await bakeTexture({ positions: mesh.positions, normals, indices: mesh.indices, uvs: mesh.uvs, atlasSize: mesh.texture.width, padding: 4 }, spec.bake, ctx);
+          mesh = { ...mesh, normals, texture: baked.texture };
+          if (variant.texture === 'rebake+tune') {
+            const r = await refineMesh(mesh, spec.train, spec.validation, spec.hasMasks, { ...DEFAULT_REFINE_OPTIONS, ...variant.tune }, ctx);
+            mesh = r.mesh;
+            tuneStats = r.stats;
+          }
+        }
+        const scored = await heldOutPsnr(ctx, mesh, spec.heldOut);
+        const psnrOf = (mse: number) => 10 * Math.log10(1 / mse);
+        const brief = (s: RefineStats | null) => s && {
+          iterations: s.iterations, bestIteration: s.bestIteration, validationPsnrBefore: psnrOf(s.validationMseBefore), validationPsnrBest: psnrOf(s.validationMseBest),
+          history: s.lossHistory.map((h) => [h.iteration, +h.train.toFixed(5), +psnrOf(h.validation).toFixed(2)]), gains: [Math.min(...s.gains), Math.max(...s.gains)].map((g) => +g.toFixed(3)), light: s.light.map((l) => +l.toFixed(3)), vertexShiftMean: s.vertexShiftMean,
+        };
+        results.push({ name: variant.name, psnr: scored.psnr, perView: scored.perView, psnrRefinedTexture: afterRefine, refine: brief(stats), tune: brief(tuneStats), ms: performance.now() - t0, positions: mesh.positions, indices: mesh.indices });
+      } finally {
+        await scope.cleanup();
+      }
+    }
+  } finally {
+    await scoreScope.cleanup();
+  }
+  return { results };
 }

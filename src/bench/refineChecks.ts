@@ -28,13 +28,13 @@ import { analyticViews } from './kernelChecks';
 
 export type RefineCheckSpec =
   | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number }
-  | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number }
+  | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number; texPyramid?: number }
   | { kind: 'refine-vram'; views: number; size: number; iterations: number };
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
   const errorsBefore = ctx.gpu.uncapturedErrors.length;
   const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
-    : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations)
+    : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.texPyramid)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
   return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(errorsBefore) };
@@ -310,7 +310,7 @@ function textureRmse(a: Uint8Array, b: Uint8Array, where: Uint8Array): number {
   return Math.sqrt(sum / Math.max(1, n));
 }
 
-async function checkFit(ctx: StageContext, viewCount: number, size: number, texSize: number, iterations: number) {
+async function checkFit(ctx: StageContext, viewCount: number, size: number, texSize: number, iterations: number, texPyramid = DEFAULT_REFINE_OPTIONS.texPyramid) {
   const mesh = sphereMesh(texSize);
   const renderer = new MeshRenderer(ctx, renderable(mesh, { width: texSize, height: texSize, data: mesh.truth }), size, size);
   const views: RefineView[] = [];
@@ -329,7 +329,7 @@ async function checkFit(ctx: StageContext, viewCount: number, size: number, texS
   const surface = surfaceTexels(mesh, texSize);
   const before = textureRmse(mesh.texture.data, mesh.truth, surface);
   const result = await refineMesh(mesh, views, [], true, {
-    ...DEFAULT_REFINE_OPTIONS, iterations, batchSize: 4, lrPos: 0, lrGain: 0, lrLight: 0, lrTex: 0.03, silWeight: 0, warmup: 0.02, validateEvery: 25,
+    ...DEFAULT_REFINE_OPTIONS, iterations, batchSize: 4, lrPos: 0, lrGain: 0, lrLight: 0, lrTex: 0.03, silWeight: 0, warmup: 0.02, validateEvery: 25, texPyramid,
   }, ctx);
   const after = textureRmse(result.mesh.texture.data, mesh.truth, surface);
   const history = result.stats.lossHistory;

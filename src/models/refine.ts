@@ -5,11 +5,15 @@
  * the runner cleans the first model's GPU memory before this one starts (the mesh crosses as CPU arrays).
  */
 import { InputError } from '../core/errors';
+import { computeVertexNormals, type TexturedMesh } from '../core/mesh';
+import { decodePhotoInBrowser } from '../io/decode';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import type { RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
+import { bakeTexture, sampleVertexColors } from '../stages/texture/bake';
+import { BAKE_LONG_SIDE, bakeViewsOf } from '../stages/texture/textureMesh';
 import { BaseReconstructionModel } from './base';
 
 /** Iterations per preset (the H200 does 500 iterations at 512x512, batch 4, well within a minute). */
@@ -20,6 +24,9 @@ export interface RefineModelResult {
   faces: number;
   source: string;
   refine: Omit<RefineStats, 'lossHistory'> & { lossHistory: RefineStats['lossHistory'] };
+  /** Which texture was exported: the optimised one, or baked again on the refined geometry (+ fine-tune). */
+  texture: 'optimised' | 'rebaked' | 'rebaked+tuned';
+  tune?: RefineStats;
 }
 
 /** Every `every`-th posed training view (at least one when there are four or more) decides the early stop. */
@@ -58,12 +65,40 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     };
     this.reportProgress(1, `refine: ${base.indices.length / 3} faces against ${train.length} photos`, 0);
     const refined = await this.stage('refine', () => refineMesh(base, train.map(toView), validation.map(toView), capture.hasMasks, options, ctx));
+    let mesh = refined.mesh;
+    let tune: RefineStats | undefined;
+    if (options.texture >= 1) {
+      // The texture stage's bake on the refined geometry, from the full-resolution photos: a multi-view blend that
+      // cannot overfit the training views the way per-texel optimisation does.
+      this.reportProgress(92, 'baking the texture again on the refined mesh');
+      mesh = await this.stage('rebake', () => rebake(mesh, capture.views, input.options.preset, ctx));
+      if (options.texture >= 2 && options.tuneIterations > 0) {
+        this.reportProgress(93, 'fine-tuning the texture');
+        const tuned = await this.stage('tune', () => refineMesh(mesh, train.map(toView), validation.map(toView), capture.hasMasks, {
+          ...options, iterations: options.tuneIterations, lrTex: options.tuneLrTex, lrPos: 0, silWeight: 0,
+        }, ctx));
+        mesh = tuned.mesh;
+        tune = tuned.stats;
+      }
+    }
     this.reportProgress(95, 'writing the mesh');
     const saved = await this.stage('export', () =>
-      saveMeshBothFormats(refined.mesh, { folder: 'refine', model: this.modelName, texture: refined.mesh.texture, textureFile: 'texture_kd.png' }));
+      saveMeshBothFormats(mesh, { folder: 'refine', model: this.modelName, texture: mesh.texture, textureFile: 'texture_kd.png' }));
     Object.assign(output.files, saved.files);
     output.meshes.push(saved.report);
-    output.texturedMeshes = { ...output.texturedMeshes, [this.modelName]: refined.mesh };
-    return { vertices: saved.report.vertices, faces: saved.report.faces, source, refine: refined.stats };
+    output.texturedMeshes = { ...output.texturedMeshes, [this.modelName]: mesh };
+    const texture = options.texture >= 2 && tune ? 'rebaked+tuned' : options.texture >= 1 ? 'rebaked' : 'optimised';
+    return { vertices: saved.report.vertices, faces: saved.report.faces, source, refine: refined.stats, texture, ...(tune ? { tune } : {}) };
   }
+}
+
+/** The texture stage's bake (its photos at the preset's bake size) on `mesh`'s geometry and UVs. */
+export async function rebake(mesh: TexturedMesh, views: JobInput['capture']['views'], preset: JobInput['options']['preset'], ctx: StageContext): Promise<TexturedMesh> {
+  const normals = mesh.normals ?? computeVertexNormals(mesh.positions, mesh.indices);
+  const decodePhoto = typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined;
+  const { views: bakeViews } = await bakeViewsOf(views, BAKE_LONG_SIDE[preset], ctx, decodePhoto);
+  const baked = await bakeTexture({ positions: mesh.positions, normals, indices: mesh.indices, uvs: mesh.uvs, atlasSize: mesh.texture.width, padding: 4 }, bakeViews, ctx);
+  const out: TexturedMesh = { ...mesh, normals, texture: baked.texture };
+  out.colors = sampleVertexColors(out);
+  return out;
 }

@@ -40,6 +40,16 @@ test('refinement recovers a known texture from rendered views', async ({ page })
   expect(r.lastLoss as number).toBeLessThan(0.2 * (r.firstLoss as number));
 });
 
+test('refinement with the multi-resolution texture step recovers a known texture', async ({ page }) => {
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-fit', views: 8, size: 48, texSize: 32, iterations: 150, texPyramid: 3 });
+  console.log(`[refine-fit-pyramid] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  expect(r.rmseBefore as number).toBeGreaterThan(0.2);
+  expect(r.rmseAfter as number).toBeLessThan(0.25 * (r.rmseBefore as number));
+  expect(r.lastLoss as number).toBeLessThan(0.2 * (r.firstLoss as number));
+});
+
 test('feedforward then refine: each model frees its memory before the next holds any', async ({ page }) => {
   await openApp(page);
   const r = await check(page, { kind: 'refine-vram', views: 8, size: 40, iterations: 20 });

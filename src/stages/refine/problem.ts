@@ -19,6 +19,7 @@ import forwardWgsl from './refine_forward.wgsl?raw';
 import laplacianWgsl from './refine_laplacian.wgsl?raw';
 import lossReduceWgsl from './refine_loss_reduce.wgsl?raw';
 import mipsWgsl from './refine_mips.wgsl?raw';
+import pyramidWgsl from './refine_pyramid.wgsl?raw';
 import setupWgsl from './refine_setup.wgsl?raw';
 import silhouetteWgsl from './refine_silhouette.wgsl?raw';
 import surfaceWgsl from './refine_surface.wgsl?raw';
@@ -156,6 +157,8 @@ export interface StepSettings {
   silWeight: number;
   /** 0: train loss slots, 4: validation slots. */
   statsBase: 0 | 4;
+  /** With the multi-resolution texture step: the finest level's share of lrTex (default 1). */
+  texFineScale?: number;
 }
 
 interface Pipelines {
@@ -168,6 +171,8 @@ interface Pipelines {
   lapGradient: GPUComputePipeline;
   adam: GPUComputePipeline;
   syncGains: GPUComputePipeline;
+  pyramidLevel: GPUComputePipeline;
+  applyPyramid: GPUComputePipeline;
 }
 
 const visibilityPipelines = new WeakMap<GPUDevice, GPURenderPipeline>();
@@ -183,6 +188,8 @@ function kernels(): Record<Exclude<keyof Pipelines, 'visibility'>, ComputeKernel
     lapGradient: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'gradient' },
     adam: { label: 'refine.adam', code: `${head}${adamWgsl}` },
     syncGains: { label: 'refine.adam', code: `${head}${adamWgsl}`, entryPoint: 'syncGains' },
+    pyramidLevel: { label: 'refine.pyramid', code: `${head}${pyramidWgsl}`, entryPoint: 'level' },
+    applyPyramid: { label: 'refine.adam', code: `${head}${adamWgsl}`, entryPoint: 'applyPyramid' },
   };
 }
 
@@ -211,6 +218,8 @@ function getPipelines(device: GPUDevice): Pipelines {
     lapGradient: getComputePipeline(device, k.lapGradient),
     adam: getComputePipeline(device, k.adam),
     syncGains: getComputePipeline(device, k.syncGains),
+    pyramidLevel: getComputePipeline(device, k.pyramidLevel),
+    applyPyramid: getComputePipeline(device, k.applyPyramid),
   };
 }
 
@@ -241,7 +250,10 @@ export class RefineProblem {
   private readonly best: GPUBuffer;
   private readonly depth: GPUTexture;
   private readonly pipes: Pipelines;
-  private readonly groups: Record<'visibility' | 'forward' | 'backward' | 'silhouette' | 'lapDelta' | 'lapGradient' | 'adam' | 'syncGains', GPUBindGroup>;
+  private readonly groups: Record<'visibility' | 'forward' | 'backward' | 'silhouette' | 'lapDelta' | 'lapGradient' | 'adam' | 'syncGains' | 'applyPyramid', GPUBindGroup>;
+  /** Coarse levels of the multi-resolution texture step (0 = per-texel Adam only) and their bind groups. */
+  readonly pyramidLevels: number;
+  private readonly pyramidGroups: GPUBindGroup[] = [];
   private readonly visTriViews: GPUTextureView[];
   private readonly visBaryViews: GPUTextureView[];
   private readonly depthView: GPUTextureView;
@@ -249,6 +261,8 @@ export class RefineProblem {
   /**
    * @param views all views (training first, then validation: `trainViews` of them train).
    * @param batchSlots the most views one step renders.
+   * @param pyramidLevels coarse levels of the multi-resolution texture step (refine_pyramid.wgsl), at most as many
+   *   as halve the texture size exactly.
    */
   constructor(
     private readonly ctx: StageContext,
@@ -257,6 +271,7 @@ export class RefineProblem {
     readonly trainViews: number,
     batchSlots: number,
     hasMasks: boolean,
+    pyramidLevels = 0,
   ) {
     const { device } = ctx.gpu;
     const scope = ctx.scope;
@@ -301,6 +316,15 @@ export class RefineProblem {
     const uvs = upload('uvs', mesh.uvs);
     const adjOffsets = upload('adjOffsets', this.welded.adjOffsets);
     const adjList = upload('adjList', this.welded.adjList);
+    let levels = 0, levelFloats = 0;
+    while (levels < pyramidLevels && L.texSize % (2 << levels) === 0) {
+      levels++;
+      levelFloats += 3 * (L.texSize >> levels) ** 2;
+    }
+    this.pyramidLevels = levels;
+    const texGrad = make('texGrad', levels ? 3 * L.texSize * L.texSize * 4 : 16);
+    const pyrMoments = make('pyrMoments', levelFloats * 8);
+    const pyrDelta = make('pyrDelta', levelFloats * 4);
     const lapVec = make('lapVec', W * 12);
     const lapGrad = make('lapGrad', W * 12);
     this.lapGrad = lapGrad;
@@ -363,13 +387,32 @@ export class RefineProblem {
         layout: p.lapGradient.getBindGroupLayout(0),
         entries: [[0, this.lapSetup], [3, adjOffsets], [4, adjList], [5, lapVec], [6, lapGrad]].map(([binding, buffer]) => ({ binding: binding as number, resource: { buffer: buffer as GPUBuffer } })),
       }),
-      adam: group(p.adam, 'refine.adam', [this.setup, this.params, this.moments, this.grad, lapGrad]),
+      adam: group(p.adam, 'refine.adam', [this.setup, this.params, this.moments, this.grad, lapGrad, texGrad]),
+      applyPyramid: device.createBindGroup({
+        label: 'refine.applyPyramid',
+        layout: p.applyPyramid.getBindGroupLayout(0),
+        entries: [[0, this.setup], [1, this.params], [2, this.moments], [5, texGrad], [6, pyrDelta]].map(([binding, buffer]) => ({ binding: binding as number, resource: { buffer: buffer as GPUBuffer } })),
+      }),
       syncGains: device.createBindGroup({
         label: 'refine.syncGains',
         layout: p.syncGains.getBindGroupLayout(0),
         entries: [{ binding: 0, resource: { buffer: this.setup } }, { binding: 1, resource: { buffer: this.params } }],
       }),
     };
+    for (let l = 1; l <= levels; l++) this.pyramidGroups.push(this.pyramidGroup(l, texGrad, pyrMoments, pyrDelta));
+  }
+
+  /** Bind groups of the coarse levels' step (a uniform with the level each). */
+  private pyramidGroup(level: number, texGrad: GPUBuffer, pyrMoments: GPUBuffer, pyrDelta: GPUBuffer): GPUBindGroup {
+    const { device } = this.ctx.gpu;
+    const uniform = this.ctx.scope.createBuffer({ label: `refine:pyramid${level}`, size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.buffers.push(uniform);
+    device.queue.writeBuffer(uniform, 0, new Uint32Array([level, 0, 0, 0]));
+    return device.createBindGroup({
+      label: 'refine.pyramid',
+      layout: this.pipes.pyramidLevel.getBindGroupLayout(0),
+      entries: [this.setup, uniform, texGrad, pyrMoments, pyrDelta].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
   }
 
   /** Builds the texture's mip levels from the current parameters (before anything samples them). */
@@ -402,7 +445,8 @@ export class RefineProblem {
     u.set([L.texSize, L.texOff, L.gainOff, L.lightOff, L.paramCount, L.vertexCount, L.faceCount, L.statsOff, s.batch.length, s.statsBase], 0);
     const pixels = s.batch.reduce((sum, v) => sum + this.views[v].width * this.views[v].height, 0);
     f.set([this.hasMasks ? s.silWeight : 0, 1 / Math.max(1, pixels), s.lrPos, s.lrTex, s.lrGain, s.lrLight, 0.9, 0.99, s.step, s.lapWeight], 10);
-    u.set([this.trainViews, this.hasMasks && s.silWeight > 0 ? 1 : 0, this.width, this.height, L.mipLevels, L.mipGradOff, 0, 0], 20);
+    u.set([this.trainViews, this.hasMasks && s.silWeight > 0 ? 1 : 0, this.width, this.height, L.mipLevels, L.mipGradOff, this.pyramidLevels], 20);
+    f[27] = s.texFineScale ?? 1;
     u.set(s.batch, 28);
     this.ctx.gpu.device.queue.writeBuffer(this.setup, 0, buf);
   }
@@ -464,6 +508,18 @@ export class RefineProblem {
     pass.setPipeline(this.pipes.adam);
     pass.setBindGroup(0, this.groups.adam);
     pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil(this.layout.paramCount / 64)));
+    if (this.pyramidLevels > 0) {
+      const T = this.layout.texSize;
+      this.pyramidGroups.forEach((g, i) => {
+        const n = T >> (i + 1);
+        pass.setPipeline(this.pipes.pyramidLevel);
+        pass.setBindGroup(0, g);
+        pass.dispatchWorkgroups(Math.ceil(n / 8), Math.ceil(n / 8));
+      });
+      pass.setPipeline(this.pipes.applyPyramid);
+      pass.setBindGroup(0, this.groups.applyPyramid);
+      pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil((T * T) / 64)));
+    }
     pass.end();
   }
 

@@ -7,6 +7,8 @@
 @group(0) @binding(2) var<storage, read_write> moments: array<vec2f>;
 @group(0) @binding(3) var<storage, read_write> gradWords: array<u32>;
 @group(0) @binding(4) var<storage, read> lapGrad: array<f32>;
+// The texel gradients (scaled), for the multi-resolution step (refine_pyramid.wgsl) when it is on.
+@group(0) @binding(5) var<storage, read_write> texGrad: array<f32>;
 
 fn decodeFixed(lo: u32, hi: u32) -> f32 {
   var l = lo;
@@ -42,6 +44,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   g *= setup.gradScale;
   gradWords[2u * k] = 0u;
   gradWords[2u * k + 1u] = 0u;
+  if (k >= setup.texOff && k < setup.gainOff && setup.pyramidLevels > 0u) {
+    // the texture's step is taken by refine_pyramid.wgsl (all levels at once)
+    texGrad[k - setup.texOff] = g;
+    return;
+  }
   var lr = setup.lrPos;
   if (k < 3u * setup.vertexCount) {
     g += setup.lapWeight * lapGrad[k];
@@ -76,4 +83,31 @@ fn syncGains(@builtin(global_invocation_id) gid: vec3u) {
   var sum = 0.0;
   for (var k = 0u; k < setup.trainViews; k++) { sum += params[setup.gainOff + k]; }
   params[setup.gainOff + v] = sum / f32(max(setup.trainViews, 1u));
+}
+
+// The texel update of the multi-resolution step (refine_pyramid.wgsl's levels ran first): the finest level's own
+// Adam step plus every coarse level's step at this texel's block, clamped to [0, 1].
+@group(0) @binding(6) var<storage, read> pyrDelta: array<f32>;
+
+@compute @workgroup_size(64)
+fn applyPyramid(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  if (t >= setup.texSize * setup.texSize) { return; }
+  let x = t % setup.texSize;
+  let y = t / setup.texSize;
+  for (var c = 0u; c < 3u; c++) {
+    let k = setup.texOff + 3u * t + c;
+    let g = texGrad[3u * t + c];
+    var m = moments[k];
+    m = vec2f(setup.beta1 * m.x + (1.0 - setup.beta1) * g, setup.beta2 * m.y + (1.0 - setup.beta2) * g * g);
+    moments[k] = m;
+    let mHat = m.x / (1.0 - pow(setup.beta1, setup.step));
+    let vHat = m.y / (1.0 - pow(setup.beta2, setup.step));
+    var d = -setup.lrTex * setup.texFineScale * mHat / (sqrt(vHat) + 1e-8);
+    for (var l = 1u; l <= setup.pyramidLevels; l++) {
+      let n = setup.texSize >> l;
+      d += pyrDelta[mipOffset(l) + 3u * ((y >> l) * n + (x >> l)) + c];
+    }
+    params[k] = clamp(params[k] + d, 0.0, 1.0);
+  }
 }

@@ -34,8 +34,10 @@ struct Setup {
   // mip levels above the texture (0 = none) and the gradient slot of level 1's first value
   mipLevels: u32,
   mipGradOff: u32,
-  pad0: u32,
-  pad1: u32,
+  // coarse levels of the multi-resolution texture step (refine_pyramid.wgsl; 0 = per-texel Adam only) and the
+  // finest level's share of lrTex
+  pyramidLevels: u32,
+  texFineScale: f32,
   // view index (into `views`) of each batch slot, 4 per vec4
   batch: array<vec4u, 4>,
 };
