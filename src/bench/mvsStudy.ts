@@ -141,6 +141,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     height,
     mvsMs: Math.round(mvsMs),
     sources: raw.sources.map((s) => s.length),
+    ranges: raw.ranges?.map((r) => [Math.round(1000 / r.invNear) / 1000, Math.round(1000 / r.invFar) / 1000]),
     raw: score(rawDepth, truths, n, isGood),
     confidence: { good: deciles(confGood), bad: deciles(confBad) },
     variants,

@@ -402,7 +402,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   return {
     depths,
     stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
-    ...(options.keepRaw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources } } : {}),
+    ...(options.keepRaw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
   };
 }
 
