@@ -29,11 +29,10 @@ test('depth-filter study (diagnostic, env STUDY_METHOD / STUDY_PRESET / STUDY_SI
   await openApp(page);
   const [width, height] = (process.env.STUDY_SIZE ?? '512x384').split('x').map(Number);
   const runs = [JSON.parse(process.env.STUDY_MVS ?? '{}')].flat() as Record<string, unknown>[];
-  const results = await study(page, runs.map((mvs) => ({
-    kind: 'mvs-filter-study', preset: process.env.STUDY_PRESET ?? 'draft', method: process.env.STUDY_METHOD, mvs, variants: VARIANTS,
-  })), { views: Number(process.env.STUDY_VIEWS ?? 24), width, height, seed: 1 });
-  for (const [k, r] of results.entries()) {
-    console.log(`[mvs-filter] ${JSON.stringify({ mvs: runs[k], ...r })}`);
+  // One page call per run, so that each run's figures are printed as soon as they exist.
+  for (const mvs of runs) {
+    const [r] = await study(page, [{ kind: 'mvs-filter-study', preset: process.env.STUDY_PRESET ?? 'draft', method: process.env.STUDY_METHOD, mvs, variants: VARIANTS }], { views: Number(process.env.STUDY_VIEWS ?? 24), width, height, seed: 1 });
+    console.log(`[mvs-filter] ${JSON.stringify({ mvs, ...r })}`);
     expect(r.variants.length).toBe(VARIANTS.length);
   }
 });
