@@ -22,6 +22,7 @@ export type KernelCheckSpec =
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
   | import('./sfmChecks').SfmCheckSpec
   | import('./refineChecks').RefineCheckSpec
+  | import('./mvsStudy').MvsStudySpec
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
   | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
@@ -76,6 +77,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'mvs-net') return await checkMvsNet(ctx, spec);
     if (spec.kind === 'mvs-net-fixture') return await checkMvsFixture(ctx, spec.model, spec.fixture);
     if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
+    if (spec.kind === 'mvs-filter-study') return await (await import('./mvsStudy')).runMvsStudy(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape, spec.slabVoxels);
   } finally {
     await ctx.scope.cleanup();
@@ -364,7 +366,8 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const { data, views } = analyticCaptureViews(shape, viewCount, size);
   const score = (depths: (Float32Array | null)[]) => scoreDepths(depths, data.map((v) => v.depth));
-  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1 }, ctx);
+  // range 'full': the CPU reference below sweeps sweepRange's range.
+  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full' }, ctx);
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0 }, ctx);
   // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.
   const { planeSweepCpu, selectSources, convergencePoint, sweepRange } = await import('../stages/depth/planeSweep');

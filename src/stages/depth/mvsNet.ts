@@ -18,7 +18,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { convergencePoint, filterConsistent, MVS_LONG_SIDE, selectSources, sourceProjection, sweepRange, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, convergencePoint, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -367,7 +367,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
  * Depth maps for every posed, not held-out view from the network; same output contract as estimateDepthPlaneSweep
  * (depth at the working size in scene units, 0 = unknown, in the order of `views`), same consistency filter.
  */
-export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork, options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: NetworkMvsStats }> {
+export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork, options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: NetworkMvsStats; raw?: RawDepthMaps }> {
   const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
   if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
   const first = used[0].v;
@@ -378,13 +378,13 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const Ks = ok.map(({ v }) => resizeK(v.K, size.width / v.width, size.height / v.height));
   const target = convergencePoint(poses);
   const sources = selectSources(poses, target);
-  const ranges = poses.map((p) => sweepRange(p, target));
+  const ranges = viewRanges(options, poses, Ks, size.width, size.height, target, sources);
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
   const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, ctx);
   const w2 = size.width / 2, h2 = size.height / 2;
   const t0 = performance.now();
   const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
-  const filtered = filterConsistent(raw, ok.length, w2, h2, poses, K2, sources, options.minConsistent ?? 2, options.minConfidence ?? 0.5, options.depthTolerance ?? 0.01);
+  const filtered = filterConsistent(raw, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
   const filterMs = performance.now() - t0;
   const depths: (Float32Array | null)[] = views.map(() => null);
   let kept = 0;
@@ -402,6 +402,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   return {
     depths,
     stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
+    ...(options.keepRaw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
   };
 }
 

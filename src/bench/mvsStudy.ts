@@ -1,0 +1,149 @@
+/**
+ * Depth-filter study (issue 7 follow-up): on a capture WITH depth maps (a synthetic one), hide the depth, run one MVS
+ * method once, and score its unfiltered maps and every requested consistency-filter setting against the truth inside
+ * the masks, at the MVS resolution (where the filter works). Answers "how much good depth does each filter step
+ * throw away, and how good is what it keeps". Runs in the worker through kernelCheck.
+ */
+import type { CaptureView } from '../core/capture';
+import type { StageContext } from '../stages/context';
+import type { ConsistencyOptions, MvsOptions, RawDepthMaps } from '../stages/depth/planeSweep';
+
+export interface MvsStudySpec {
+  kind: 'mvs-filter-study';
+  files: { path: string; bytes: ArrayBuffer }[];
+  preset: 'draft' | 'standard' | 'high';
+  method: 'plane-sweep' | 'network';
+  model?: string;
+  /** MVS options for the run itself (longSide, depthCount, ...); the filter settings come from `variants`. */
+  mvs?: Omit<MvsOptions, 'preset' | 'keepRaw'>;
+  variants: (Partial<ConsistencyOptions> & { label: string })[];
+  /** Views to use (all when absent): a subset keeps SwiftShader runs short. */
+  viewLimit?: number;
+}
+
+interface Truth {
+  depth: Float32Array;
+  inside: Uint8Array;
+}
+
+/** Truth and mask sampled at the MVS pixel centres (the box filter's centre in the working image). */
+function truthAt(view: CaptureView, depth: Float32Array, width: number, height: number): Truth {
+  const out = new Float32Array(width * height), inside = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const sx = Math.min(view.width - 1, Math.floor(((x + 0.5) * view.width) / width));
+    const sy = Math.min(view.height - 1, Math.floor(((y + 0.5) * view.height) / height));
+    const j = sy * view.width + sx;
+    out[y * width + x] = depth[j];
+    inside[y * width + x] = depth[j] > 0 && (!view.mask || view.mask[j] !== 0) ? 1 : 0;
+  }
+  return { depth: out, inside };
+}
+
+/** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
+function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
+  let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
+  const perView: number[] = [];
+  truths.forEach((t, k) => {
+    let vi = 0, vk = 0;
+    for (let i = 0; i < n; i++) {
+      const d = maps(k, i);
+      if (!t.inside[i]) {
+        outside++;
+        if (d > 0) keptOutside++;
+        continue;
+      }
+      inside++;
+      vi++;
+      const isGood = good?.(k, i) ?? false;
+      if (isGood) goodRaw++;
+      if (d <= 0) continue;
+      kept++;
+      vk++;
+      if (isGood) goodKept++;
+      const e = Math.abs(d - t.depth[i]) / t.depth[i];
+      sum += e;
+      if (e < 0.01) w1++;
+      if (e < 0.02) w2++;
+      if (e > 0.1) bad++;
+    }
+    perView.push(Math.round((1000 * vk) / Math.max(1, vi)) / 1000);
+  });
+  const r = (v: number) => Math.round(v * 10000) / 10000;
+  return {
+    coverage: r(kept / Math.max(1, inside)),
+    absRel: r(sum / Math.max(1, kept)),
+    within1: r(w1 / Math.max(1, kept)),
+    within2: r(w2 / Math.max(1, kept)),
+    over10: r(bad / Math.max(1, kept)),
+    keptOutsideMask: r(keptOutside / Math.max(1, outside)),
+    ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
+    perView,
+  };
+}
+
+export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promise<Record<string, unknown>> {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { filterConsistent, consistencyOptions, estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  let views = capture.views.filter((v) => !v.heldOut);
+  if (spec.viewLimit) views = views.slice(0, spec.viewLimit);
+  const truthsFull = views.map((v) => v.depthMeters);
+  if (truthsFull.some((t) => !t)) throw new Error('mvs-filter-study: every view needs a depth map (the truth)');
+  for (const v of views) v.depthMeters = null;
+  const options: MvsOptions = { preset: spec.preset, ...spec.mvs, keepRaw: true };
+  const t0 = performance.now();
+  let raw: RawDepthMaps | undefined;
+  if (spec.method === 'network') {
+    const { loadMvsNetwork, estimateDepthNetwork, releaseMvsNetwork } = await import('../stages/depth/mvsNet');
+    const net = await loadMvsNetwork(spec.model ?? 'mvsnet', ctx.gpu.device, ctx.scope);
+    try {
+      raw = (await estimateDepthNetwork(views, net, options, ctx)).raw;
+    } finally {
+      await releaseMvsNetwork(net);
+    }
+  } else {
+    raw = (await estimateDepthPlaneSweep(views, options, ctx)).raw;
+  }
+  const mvsMs = performance.now() - t0;
+  if (!raw) throw new Error('mvs-filter-study: the MVS run returned no raw maps');
+  const { width, height } = raw;
+  const n = width * height;
+  const truths = raw.viewIndex.map((vi) => truthAt(views[vi], truthsFull[vi]!, width, height));
+  const rawDepth = (k: number, i: number) => raw.data[2 * (k * n + i)];
+  const isGood = (k: number, i: number) => {
+    const d = rawDepth(k, i), t = truths[k].depth[i];
+    return d > 0 && t > 0 && Math.abs(d - t) / t < 0.01;
+  };
+  // Confidence distribution of good and bad raw depths inside the masks (deciles), to choose the threshold.
+  const confGood: number[] = [], confBad: number[] = [];
+  truths.forEach((t, k) => {
+    for (let i = 0; i < n; i++) {
+      if (!t.inside[i] || rawDepth(k, i) <= 0) continue;
+      (isGood(k, i) ? confGood : confBad).push(raw.data[2 * (k * n + i) + 1]);
+    }
+  });
+  const deciles = (a: number[]) => {
+    a.sort((x, y) => x - y);
+    return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
+  };
+  const variants = spec.variants.map(({ label, ...v }) => {
+    const o = { ...consistencyOptions(options, spec.method === 'network' ? 0.5 : 0.6), ...v };
+    const t1 = performance.now();
+    const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o);
+    const ms = Math.round(performance.now() - t1);
+    return { label, ...o, ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
+  });
+  return {
+    method: spec.method,
+    views: raw.viewIndex.length,
+    width,
+    height,
+    mvsMs: Math.round(mvsMs),
+    sources: raw.sources.map((s) => s.length),
+    ranges: raw.ranges?.map((r) => [Math.round(1000 / r.invNear) / 1000, Math.round(1000 / r.invFar) / 1000]),
+    raw: score(rawDepth, truths, n, isGood),
+    confidence: { good: deciles(confGood), bad: deciles(confBad) },
+    variants,
+  };
+}

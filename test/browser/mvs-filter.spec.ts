@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { openApp, type WindowWithClient } from './helpers';
+
+const hasSpot = existsSync(resolve(import.meta.dirname, '../../../shared/datasets/meshes/spot/spot.obj'));
+
+/** Synthesises spot in the page (the `npm run synth` defaults: 24 views, 3 elevations) and runs the filter study. */
+async function study(page: import('@playwright/test').Page, specs: Record<string, unknown>[], synth: { views: number; width: number; height: number; seed: number }) {
+  return page.evaluate(async ({ specs, synth }) => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const input = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    const out = await client.synthesize({ files: input, objName: 'spot.obj', options: { ...synth, meshPath: 'spot.obj' } });
+    const files = Object.entries(out.files).filter(([path]) => path !== 'gt.json').map(([path, bytes]) => ({ path, bytes: bytes.slice().buffer as ArrayBuffer }));
+    const results = [];
+    for (const spec of specs) results.push(await client.api.kernelCheck({ ...spec, files } as never));
+    return results;
+  }, { specs, synth }) as Promise<(Record<string, unknown> & { raw: Record<string, number>; variants: (Record<string, number> & { label: string })[] })[]>;
+}
+
+const VARIANTS = (process.env.STUDY_VARIANTS ? JSON.parse(process.env.STUDY_VARIANTS) : [
+  { label: 'before (nearest, 1%, 1px, low-confidence witnesses)', sampling: 'nearest', lowConfidenceWitnesses: true },
+  { label: 'default' },
+]) as Record<string, unknown>[];
+
+test('depth-filter study (diagnostic, env STUDY_METHOD / STUDY_PRESET / STUDY_SIZE / STUDY_MVS)', async ({ page }) => {
+  test.skip(!process.env.STUDY_METHOD || !hasSpot, 'a diagnostic: set STUDY_METHOD=plane-sweep|network');
+  test.setTimeout(1_500_000);
+  await openApp(page);
+  const [width, height] = (process.env.STUDY_SIZE ?? '512x384').split('x').map(Number);
+  const runs = [JSON.parse(process.env.STUDY_MVS ?? '{}')].flat() as Record<string, unknown>[];
+  // One page call per run, so that each run's figures are printed as soon as they exist.
+  for (const mvs of runs) {
+    const [r] = await study(page, [{ kind: 'mvs-filter-study', preset: process.env.STUDY_PRESET ?? 'draft', method: process.env.STUDY_METHOD, mvs, variants: VARIANTS }], { views: Number(process.env.STUDY_VIEWS ?? 24), width, height, seed: 1 });
+    console.log(`[mvs-filter] ${JSON.stringify({ mvs, ...r })}`);
+    expect(r.variants.length).toBe(VARIANTS.length);
+  }
+});
+
+test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON list of mvs options)', async ({ page }) => {
+  test.skip(!process.env.TEMPLE_RUNS || !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse')), 'a diagnostic: set TEMPLE_RUNS');
+  test.setTimeout(1_500_000);
+  await openApp(page);
+  for (const mvs of JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]) {
+    const r = await page.evaluate(async ({ mvs, preset }) => {
+      const client = (window as unknown as WindowWithClient).webrecon;
+      const { result } = await client.runDataJob('middlebury-temple-sparse', { preset, models: ['feedforward'], mvs } as never);
+      const model = result.report.models[0];
+      return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs };
+    }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft' });
+    console.log(`[temple] ${JSON.stringify({ options: mvs, ...r })}`);
+    expect(r.status).toBe('success');
+  }
+});
