@@ -42,7 +42,11 @@ export interface JobOptions {
    * public/weights). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random'); naming one
    * without a method tries the network and falls back to the sweep with a warning.
    */
-  mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number };
+  mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number;
+    /** Per-view sweep range: 'visible' (depths at least two sources see; default) or 'full' (0.4-1.6x the convergence distance). */
+    range?: 'visible' | 'full';
+    /** Consistency filter: reprojection bound in pixels (default 2), witness depth sampling, whether low-confidence depths may confirm, whether hidden sources are excused. */
+    reprojectionPx?: number; sampling?: 'bilinear' | 'nearest'; lowConfidenceWitnesses?: boolean; excuseHidden?: boolean };
 }
 
 export interface JobRequest {

@@ -10,7 +10,7 @@
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
-import { readBuffer, readBuffers } from '../../gpu/readback';
+import { gpuDone, readBuffer, readBuffers } from '../../gpu/readback';
 import type { VramScope } from '../../gpu/vram';
 import { createSession, type OrtSessionHandle, type TensorOutput } from '../../ml/ort';
 import { loadModelWeights, type LoadWeightsOptions, type MvsNetConfig } from '../../ml/weights';
@@ -276,7 +276,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       device.queue.submit([encoder.finish()]);
       for (const o of Object.values(outputs)) if (o.location === 'gpu') o.dispose();
       if (v % 4 === 3 || v === count - 1) {
-        await device.queue.onSubmittedWorkDone();
+        await gpuDone(device, ctx.signal);
         ctx.progress(v + 1, total, `network features ${v + 1}/${count}`);
       }
     }
@@ -351,7 +351,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       if (logits2.location === 'gpu') logits2.dispose();
       else scope.destroy(logits2Buffer);
       if (r % 4 === 3 || r === count - 1) {
-        await device.queue.onSubmittedWorkDone();
+        await gpuDone(device, ctx.signal);
         ctx.progress(count + r + 1, total, `network depth ${r + 1}/${count}`);
       }
     }

@@ -9,7 +9,7 @@ export { convergencePoint };
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
-import { readBuffer } from '../../gpu/readback';
+import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import sweepWgsl from './plane_sweep_ncc.wgsl?raw';
 
@@ -292,7 +292,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       pass.end();
       device.queue.submit([encoder.finish()]);
       if (r % 4 === 3 || r === ok.length - 1) {
-        await device.queue.onSubmittedWorkDone();
+        await gpuDone(device, ctx.signal);
         const done = sweep * ok.length + r + 1;
         ctx.progress(done, passes * ok.length + 1, `depth ${sweep === 0 ? 'coarse' : 'fine'} ${r + 1}/${ok.length}`);
       }
