@@ -68,12 +68,16 @@ describe('geometric-consistency filter', () => {
     }
     return kept / object;
   };
-  it('keeps most good depth (0.4% error) of a curved surface seen with wide baselines; the old setting kept a fifth', () => {
+  it('a 2 px loop keeps most good depth (0.4% error) of a curved surface seen with wide baselines; 1 px keeps less', () => {
+    // The default stays at 1 px: end to end on the H200 the 2 px setting let enough wrong depth through to cost spot's
+    // mesh (docs/benchmarks.md); the bilinear witness depth of the default keeps at least what nearest-pixel kept.
     const noisy = exact.slice();
     for (let i = 0; i < noisy.length / 2; i++) if (noisy[2 * i] > 0) noisy[2 * i] *= 1 + 0.004 * Math.sin(i * 12.9898);
-    const now = keptOf(noisy, defaults), old = keptOf(noisy, before);
-    expect(now).toBeGreaterThan(0.5);
+    const loose = keptOf(noisy, { ...defaults, reprojectionPx: 2 }), now = keptOf(noisy, defaults), old = keptOf(noisy, before);
+    expect(defaults.reprojectionPx).toBe(1);
+    expect(loose).toBeGreaterThan(0.5);
     expect(old).toBeLessThan(0.3);
+    expect(now).toBeGreaterThanOrEqual(old);
   });
   it('drops depth that its sources contradict, and low-confidence depth', () => {
     const wrong = exact.slice();
