@@ -70,7 +70,7 @@ describe('geometric-consistency filter', () => {
   };
   it('a 2 px loop keeps most good depth (0.4% error) of a curved surface seen with wide baselines; 1 px keeps less', () => {
     // The default stays at 1 px: end to end on the H200 the 2 px setting let enough wrong depth through to cost spot's
-    // mesh (docs/benchmarks.md); the bilinear witness depth of the default keeps at least what nearest-pixel kept.
+    // mesh (docs/benchmarks.md).
     const noisy = exact.slice();
     for (let i = 0; i < noisy.length / 2; i++) if (noisy[2 * i] > 0) noisy[2 * i] *= 1 + 0.004 * Math.sin(i * 12.9898);
     const loose = keptOf(noisy, { ...defaults, reprojectionPx: 2 }), now = keptOf(noisy, defaults), old = keptOf(noisy, before);

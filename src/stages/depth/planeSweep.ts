@@ -70,11 +70,11 @@ export function consistencyOptions(options: MvsOptions, defaultConfidence: numbe
     minConsistent: options.minConsistent ?? 2,
     minConfidence: options.minConfidence ?? defaultConfidence,
     depthTolerance: options.depthTolerance ?? 0.01,
-    // 1 px. 2 px keeps more depth inside spot's masks (42% against 29%, filter study in docs/benchmarks.md) but lets
-    // through enough wrong depth to cost the mesh end to end (H200, spot draft photos only: Chamfer 0.52% -> 0.71%,
-    // held-out PSNR 17.5 -> 15.5 dB); the bilinear witness depth and the per-view ranges are kept.
+    // 1 px and the nearest witness pixel. 2 px keeps more depth inside spot's masks (42% against 29%, filter study in
+    // docs/benchmarks.md) but lets through enough wrong depth to cost the mesh end to end (H200, spot draft photos
+    // only: Chamfer 0.52% -> 0.71%, held-out PSNR 17.5 -> 15.5 dB); bilinear witness depth cost 0.2 dB there too.
     reprojectionPx: options.reprojectionPx ?? 1,
-    sampling: options.sampling ?? 'bilinear',
+    sampling: options.sampling ?? 'nearest',
     // On: the network's confidence separates good from bad depth weakly (median 0.68 vs 0.49 on spot), and refusing
     // low-confidence witnesses dropped 13% of what it kept (spot, 12 views).
     lowConfidenceWitnesses: options.lowConfidenceWitnesses ?? true,

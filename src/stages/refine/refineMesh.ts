@@ -58,9 +58,9 @@ export interface RefineOptions {
 export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   iterations: 400,
   batchSize: 4,
-  // 8e-5 (x the mesh radius per step): held-out PSNR on the H200 (draft, holdout 8) spot 27.05 -> 27.20 dB, lego
-  // 17.40 -> 18.00 dB against 2e-5; the gain follows the geometry (docs/benchmarks.md)
-  lrPos: 8e-5,
+  // 1.2e-4 (x the mesh radius per step): held-out PSNR on the H200 (draft, holdout 8) against 2e-5: spot 27.05 ->
+  // 27.44 dB, lego 17.40 -> 18.22 dB; the gain follows the geometry (docs/benchmarks.md)
+  lrPos: 1.2e-4,
   lrTex: 0.003,
   lrGain: 0.005,
   lrLight: 0.005,
