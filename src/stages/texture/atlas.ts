@@ -688,7 +688,7 @@ function rasteriseChart(c: ProjectedChart, scale: number, cell: number, d: numbe
 }
 
 /** Placement steps a chart may spend in the packed interior before it is placed at the bottom band. */
-const PACK_EFFORT = 2048;
+const PACK_EFFORT = 16384;
 
 /**
  * Packs the charts at one texel density: largest first, each at the first place in scan order (top to bottom, left
@@ -709,21 +709,26 @@ function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { c
   let top = 0; // rows above are full
   // longest free run of each row: a row too short for the chart's widest row rules out that placement at once
   const longest = new Int32Array(maxRows).fill(grid);
+  // Where the last chart with the same dilated bitmap went: nothing before it fitted that shape, and cells only get
+  // taken, so the next identical chart (the many 1-3 face charts of a noisy mesh) starts its scan there. Exact.
+  const lastOfShape = new Map<string, [number, number]>();
   for (const k of order) {
     const b = bitmaps[k];
     if (b.w > grid) return { cells, rows: Infinity };
+    const shape = b.cells <= 64 ? `${b.w},${b.h},${b.dilated.join(',')}` : '';
+    const resume = shape ? lastOfShape.get(shape) : undefined;
     // rows tested widest first: the likeliest to fail, and a failure there skips furthest
     const tests = Int32Array.from({ length: b.h }, (_, r) => r).filter((r) => b.first[r] >= 0).sort((p, q) => b.span[q] - b.span[p]);
     const wide = tests[0], wideNeed = b.solid[wide] ? b.span[wide] : 1;
     let placed = false;
     let effort = 0;
-    for (let Y = top; Y + b.h <= maxRows && !placed; Y++) {
+    for (let Y = Math.max(top, resume ? resume[1] : 0); Y + b.h <= maxRows && !placed; Y++) {
       // A chart that has searched the fragmented interior long enough goes to the band at the bottom of what is
       // packed: with tens of thousands of small charts (a noisy 200k-face mesh) an unbounded first-fit scan took
       // over a minute. The bound is in steps, not time, so the result does not depend on the machine.
       if (effort > PACK_EFFORT && Y < rows - b.h) Y = rows - b.h;
       if (longest[Y + wide] < wideNeed) continue;
-      let X = 0;
+      let X = resume && Y === resume[1] ? resume[0] : 0;
       while (X + b.w <= grid) {
         effort++;
         let ok = true;
@@ -747,6 +752,7 @@ function packAtScale(bitmaps: ChartBitmap[], grid: number, maxRows: number): { c
         }
         if (!ok) continue;
         cells[k] = [X, Y];
+        if (shape) lastOfShape.set(shape, [X, Y]);
         for (let r = 0; r < b.h; r++) {
           const y = Y + r;
           stamp(occupied, y * words, b.raw, r * b.words, b.words, X);
