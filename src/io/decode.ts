@@ -48,3 +48,9 @@ export const decodePhotoInBrowser: PhotoDecoder = async (bytes, mime, maxLongSid
     full.close();
   }
 };
+
+/** The browser decoder where createImageBitmap exists (the worker, the page); undefined in Node, where stages fall
+ * back to the working images. */
+export function availablePhotoDecoder(): PhotoDecoder | undefined {
+  return typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined;
+}

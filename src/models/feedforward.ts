@@ -7,7 +7,7 @@
  */
 import { CancelledError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
-import { decodePhotoInBrowser } from '../io/decode';
+import { availablePhotoDecoder } from '../io/decode';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
@@ -92,7 +92,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const textured = await this.stage('texture', () =>
       textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97), {
         // Sharper textures from the original photos where they are larger than the working images.
-        decodePhoto: typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined,
+        decodePhoto: availablePhotoDecoder(),
       }),
     );
     this.ctx.recordStage('decimate', textured.stats.decimateMs);

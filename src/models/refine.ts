@@ -6,7 +6,7 @@
  */
 import { InputError } from '../core/errors';
 import { computeVertexNormals, type TexturedMesh } from '../core/mesh';
-import { decodePhotoInBrowser } from '../io/decode';
+import { availablePhotoDecoder } from '../io/decode';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
@@ -95,7 +95,7 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
 /** The texture stage's bake (its photos at the preset's bake size) on `mesh`'s geometry and UVs. */
 export async function rebake(mesh: TexturedMesh, views: JobInput['capture']['views'], preset: JobInput['options']['preset'], ctx: StageContext): Promise<TexturedMesh> {
   const normals = mesh.normals ?? computeVertexNormals(mesh.positions, mesh.indices);
-  const decodePhoto = typeof createImageBitmap === 'function' ? decodePhotoInBrowser : undefined;
+  const decodePhoto = availablePhotoDecoder();
   const { views: bakeViews } = await bakeViewsOf(views, BAKE_LONG_SIDE[preset], ctx, decodePhoto);
   const baked = await bakeTexture({ positions: mesh.positions, normals, indices: mesh.indices, uvs: mesh.uvs, atlasSize: mesh.texture.width, padding: 4 }, bakeViews, ctx);
   const out: TexturedMesh = { ...mesh, normals, texture: baked.texture };

@@ -1,18 +1,10 @@
 /** Synthetic SfM scenes for the geometry tests: cameras on an orbit looking at random points, noisy projections. */
 import { lookAt } from '../../src/core/camera';
-import { angleAxisToRotation } from '../../src/stages/sfm/geometry/linalg';
+import { angleAxisToRotation, makeRng } from '../../src/stages/sfm/geometry/linalg';
 import type { PairMatches, SfmImage, SfmInput } from '../../src/stages/sfm/types';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded PRNG as the RANSAC code's (mulberry32). */
+export const rng = makeRng;
 
 export function gaussian(r: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

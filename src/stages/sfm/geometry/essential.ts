@@ -7,7 +7,7 @@
  *
  * Convention: x2^T E x1 = 0 with X2 = R X1 + t (camera 2 from camera 1) and E = [t]x R.
  */
-import { angleAxisToRotation, det3, leastSquares, mul3, nullVector, nullVectorMinimal, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
+import { angleAxisToRotation, det3, leastSquares, normaliser, mul3, nullVector, nullVectorMinimal, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 // Monomials of degree <= 3 in x, y, z in the order the action matrix needs: the 10 cubics first (eliminated),
@@ -245,17 +245,6 @@ export function charPolyHessenberg(a: Float64Array, n: number): Float64Array {
   return p[n];
 }
 
-/** Hartley normalisation of 2-D points (a subset given by indices): T such that T x has zero mean and mean norm sqrt(2). */
-function normaliser(x: Float64Array, idx: ArrayLike<number>, count: number): [number, number, number] {
-  let mx = 0, my = 0;
-  for (let k = 0; k < count; k++) { mx += x[2 * idx[k]]; my += x[2 * idx[k] + 1]; }
-  mx /= count; my /= count;
-  let d = 0;
-  for (let k = 0; k < count; k++) d += Math.hypot(x[2 * idx[k]] - mx, x[2 * idx[k] + 1] - my);
-  d /= count;
-  const s = d > 0 ? Math.SQRT2 / d : 1;
-  return [s, -s * mx, -s * my];
-}
 
 /**
  * Least-squares fundamental-style estimate through n >= 8 correspondences with Hartley normalisation; with

@@ -4,23 +4,13 @@
  * COLMAP's rule: a pair whose H inliers are a large fraction of its E inliers is a poor initial pair. The check
  * only needs to find a dominant plane when there is one, so RANSAC is capped at 200 iterations with one LO step.
  */
-import { nullVector, nullVectorMinimal } from './linalg';
+import { nullVector, nullVectorMinimal, normaliser } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 export function homographyDlt(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>, count: number): Float64Array | null {
   if (count < 4) return null;
   // Hartley normalisation of both point sets.
-  const norm = (x: Float64Array): [number, number, number] => {
-    let mx = 0, my = 0;
-    for (let k = 0; k < count; k++) { mx += x[2 * idx[k]]; my += x[2 * idx[k] + 1]; }
-    mx /= count; my /= count;
-    let d = 0;
-    for (let k = 0; k < count; k++) d += Math.hypot(x[2 * idx[k]] - mx, x[2 * idx[k] + 1] - my);
-    d /= count;
-    const s = d > 0 ? Math.SQRT2 / d : 1;
-    return [s, -s * mx, -s * my];
-  };
-  const [s1, a1, b1] = norm(x1), [s2, a2, b2] = norm(x2);
+  const [s1, a1, b1] = normaliser(x1, idx, count), [s2, a2, b2] = normaliser(x2, idx, count);
   const AtA = new Float64Array(81);
   const rows = count === 4 ? new Float64Array(72) : null;
   const r1 = new Float64Array(9), r2 = new Float64Array(9);

@@ -449,3 +449,15 @@ export function ransacIterations(inlierRatio: number, sampleSize: number, confid
   const n = Math.ceil(Math.log(1 - confidence) / Math.log(1 - w));
   return Math.max(min, Math.min(max, Number.isFinite(n) ? n : max));
 }
+
+/** Hartley normalisation of 2-D points (a subset given by indices): T such that T x has zero mean and mean norm sqrt(2). */
+export function normaliser(x: Float64Array, idx: ArrayLike<number>, count: number): [number, number, number] {
+  let mx = 0, my = 0;
+  for (let k = 0; k < count; k++) { mx += x[2 * idx[k]]; my += x[2 * idx[k] + 1]; }
+  mx /= count; my /= count;
+  let d = 0;
+  for (let k = 0; k < count; k++) d += Math.hypot(x[2 * idx[k]] - mx, x[2 * idx[k] + 1] - my);
+  d /= count;
+  const s = d > 0 ? Math.SQRT2 / d : 1;
+  return [s, -s * mx, -s * my];
+}
