@@ -46,7 +46,22 @@ def look_at(eye, target, roll):
     return torch.cat([R, t.unsqueeze(-1)], -1)
 
 
-def make_scenes(g, B, dev):
+# The scene and camera distribution. The defaults are what runs 1 and 2 trained on; config.json's "data" overrides them
+# (run 3: wider focal lengths and orbit steps, narrower ranges, dark backgrounds and plaster-like surfaces, because the
+# app sweeps at 4x the training resolution with per-view narrowed ranges, so one stage-1 step moves a source pixel
+# 1-12 px there against <= 1.1 px in runs 1-2; see README).
+DATA_DEFAULTS = dict(focal=[0.7, 1.4], focal_log=False, orbit_step=[0.06, 0.5], near=[0.35, 0.45], far=[1.5, 1.9],
+                     dark_bg=0.0, low_texture=0.12, low_contrast=[0.03, 0.15])
+
+
+def data_options(cfg=None):
+    d = dict(DATA_DEFAULTS)
+    d.update((cfg or {}).get('data', {}))
+    return d
+
+
+def make_scenes(g, B, dev, opt=None):
+    opt = opt or DATA_DEFAULTS
     s = {}
     s['sph_c'] = torch.stack([_u(g, (B, NS), -0.9, 0.9, dev), _u(g, (B, NS), -0.6, 0.7, dev), _u(g, (B, NS), -0.9, 0.9, dev)], -1)
     s['sph_r'] = _u(g, (B, NS), 0.15, 0.5, dev)
@@ -70,9 +85,14 @@ def make_scenes(g, B, dev):
     s['tex_b'] = _u(g, (B, NOBJ, 3), 0.05, 1.0, dev)
     s['tex_f'] = torch.exp(_u(g, (B, NOBJ), math.log(2.0), math.log(16.0), dev))
     s['tex_kind'] = torch.randint(0, 3, (B, NOBJ), generator=g, device=dev)  # 0 fbm, 1 cells, 2 stripes+fbm
-    s['tex_contrast'] = torch.where(torch.rand(B, NOBJ, generator=g, device=dev) < 0.12, _u(g, (B, NOBJ), 0.03, 0.15, dev), _u(g, (B, NOBJ), 0.5, 1.0, dev))
+    lo_c, hi_c = opt['low_contrast']
+    s['tex_contrast'] = torch.where(torch.rand(B, NOBJ, generator=g, device=dev) < opt['low_texture'], _u(g, (B, NOBJ), lo_c, hi_c, dev), _u(g, (B, NOBJ), 0.5, 1.0, dev))
     s['tex_seed'] = torch.randint(0, 1 << 20, (B, NOBJ), generator=g, device=dev)
     s['bg'] = _u(g, (B, 3), 0.0, 0.6, dev)
+    # a dark, nearly black backdrop (studio captures such as the Middlebury temple): nothing to match there
+    if opt['dark_bg'] > 0:
+        dark = torch.rand(B, 1, generator=g, device=dev) < opt['dark_bg']
+        s['bg'] = torch.where(dark, s['bg'] * 0.06, s['bg'])
     L = torch.randn(B, 3, generator=g, device=dev)
     L[:, 1] = L[:, 1].abs() + 0.5
     s['light'] = L / L.norm(dim=1, keepdim=True)
@@ -80,8 +100,9 @@ def make_scenes(g, B, dev):
     return s
 
 
-def make_cameras(g, B, V, H, W, dev):
-    """K [B,V,3,3], P [B,V,3,4], inv_near/inv_far [B] (the sweep range 0.4x..1.6x the target depth, jittered)."""
+def make_cameras(g, B, V, H, W, dev, opt=None):
+    """K [B,V,3,3], P [B,V,3,4], inv_near/inv_far [B] (the sweep range opt['near']..opt['far'] x the target depth)."""
+    opt = opt or DATA_DEFAULTS
     target = torch.stack([_u(g, (B,), -0.3, 0.3, dev), _u(g, (B,), -0.2, 0.4, dev), _u(g, (B,), -0.3, 0.3, dev)], -1)
     a0 = _u(g, (B,), 0, 2 * math.pi, dev)
     e0 = _u(g, (B,), 0.0, 0.9, dev)
@@ -93,7 +114,7 @@ def make_cameras(g, B, V, H, W, dev):
     eye0 = orbit(a0, e0, r0, target)
     S = V - 1
     sign = torch.where(torch.rand(B, S, generator=g, device=dev) < 0.5, -1.0, 1.0)
-    da = sign * _u(g, (B, S), 0.06, 0.5, dev)
+    da = sign * _u(g, (B, S), opt['orbit_step'][0], opt['orbit_step'][1], dev)
     de = _u(g, (B, S), -0.25, 0.25, dev)
     rs = r0[:, None] * _u(g, (B, S), 0.8, 1.2, dev)
     eyes_orbit = orbit(a0[:, None] + da, (e0[:, None] + de).clamp(min=-0.05), rs, target[:, None])
@@ -110,7 +131,11 @@ def make_cameras(g, B, V, H, W, dev):
     tgts = torch.cat([target[:, None], torch.where(mode, tg_fwd, tg_orbit)], 1)
     roll = 0.06 * torch.randn(B, V, generator=g, device=dev)
     P = look_at(eyes, tgts, roll)
-    f = W * _u(g, (B, V), 0.7, 1.4, dev)
+    f_lo, f_hi = opt['focal']
+    if opt['focal_log']:  # one focal per capture drawn log-uniformly (long lenses as common as wide ones), +-5% per view
+        f = W * torch.exp(_u(g, (B, 1), math.log(f_lo), math.log(f_hi), dev)) * _u(g, (B, V), 0.95, 1.05, dev)
+    else:
+        f = W * _u(g, (B, V), f_lo, f_hi, dev)
     K = torch.zeros(B, V, 3, 3, device=dev)
     K[..., 0, 0] = f
     K[..., 1, 1] = f * _u(g, (B, V), 0.98, 1.02, dev)
@@ -118,8 +143,8 @@ def make_cameras(g, B, V, H, W, dev):
     K[..., 1, 2] = (H - 1) / 2 + _u(g, (B, V), -3, 3, dev)
     K[..., 2, 2] = 1
     dist = r0
-    inv_near = 1.0 / (dist * _u(g, (B,), 0.35, 0.45, dev))
-    inv_far = 1.0 / (dist * _u(g, (B,), 1.5, 1.9, dev))
+    inv_near = 1.0 / (dist * _u(g, (B,), opt['near'][0], opt['near'][1], dev))
+    inv_far = 1.0 / (dist * _u(g, (B,), opt['far'][0], opt['far'][1], dev))
     return K, P, inv_near, inv_far
 
 
@@ -319,12 +344,33 @@ def photometric(g, img):
     return out.clamp(0, 1)
 
 
-def make_batch(g, B, V, H, W, dev):
+def stage1_step_px(K, P, inv_near, inv_far, depths=48):
+    """How far one stage-1 hypothesis step moves the reference's centre pixel in each source, in stage-1 (1/4) pixels:
+    [B, V-1]. The quantity the training distribution must share with the app's runs (README, run 3)."""
+    from model import scale_K
+    K4 = scale_K(K, 0.25)
+    R, t = P[..., :3], P[..., 3]
+    B, V = K.shape[:2]
+    c = torch.stack([K4[:, 0, 0, 2], K4[:, 0, 1, 2], torch.ones(B, device=K.device)], -1)
+    ray = (torch.linalg.inv(K4[:, 0]) @ c.unsqueeze(-1)).squeeze(-1)  # camera ray of the centre pixel, z = 1
+    o = -(R[:, 0].transpose(-1, -2) @ t[:, 0].unsqueeze(-1)).squeeze(-1)
+    d = (R[:, 0].transpose(-1, -2) @ ray.unsqueeze(-1)).squeeze(-1)
+    mid = 0.5 * (inv_near + inv_far)
+    step = (inv_near - inv_far) / depths
+
+    def proj(inv):
+        X = o + d / inv.unsqueeze(-1)
+        h = (K4[:, 1:] @ (R[:, 1:] @ X[:, None, :, None] + t[:, 1:, :, None])).squeeze(-1)
+        return h[..., :2] / h[..., 2:3].clamp(min=1e-6)
+    return (proj(mid + 0.5 * step) - proj(mid - 0.5 * step)).norm(dim=-1)
+
+
+def make_batch(g, B, V, H, W, dev, opt=None):
     """One training batch: images [B,V,3,H,W], K, P, inv range, source mask, and the reference depth at 1/4 and 1/2
     resolution (rendered directly at those sizes with scaled intrinsics)."""
     from model import scale_K
-    s = make_scenes(g, B, dev)
-    K, P, inv_near, inv_far = make_cameras(g, B, V, H, W, dev)
+    s = make_scenes(g, B, dev, opt)
+    K, P, inv_near, inv_far = make_cameras(g, B, V, H, W, dev, opt)
     _, img = render(s, K, P, H, W, colour=True)
     img = photometric(g, img)
     gt4, _ = render(s, scale_K(K[:, :1], 0.25), P[:, :1], H // 4, W // 4, colour=False)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import make_batch  # noqa: E402
+from data import data_options, make_batch, stage1_step_px  # noqa: E402
 from model import MVSNet  # noqa: E402
 
 
@@ -125,9 +125,23 @@ def main():
         step = ck.get('step', 0)
     say(f'device {torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"} torch {torch.__version__} params {nparams} config {json.dumps(cfg)}')
     B, H, W, V = tc['batch'], tc['height'], tc['width'], tc['sources'] + 1
+    dopt = data_options(cfg)
+    # Some steps at a larger size (config train.hi_res: fraction, batch, height, width): the app runs the network at
+    # 320-960 px, where features must match across bigger pixel steps than at 160 x 128.
+    hi = tc.get('hi_res')
     gval = torch.Generator(device=dev)
     gval.manual_seed(cfg['seed'] + 777)
-    val = [make_batch(gval, min(16, tc['val_scenes']), V, H, W, dev) for _ in range(max(1, tc['val_scenes'] // 16))]
+    nval = max(1, tc['val_scenes'] // 16)
+    val = [make_batch(gval, min(16, tc['val_scenes']), V, H, W, dev, dopt) for _ in range(nval)]
+    if hi:
+        val += [make_batch(gval, 8, V, hi['height'], hi['width'], dev, dopt) for _ in range(max(1, nval // 2))]
+    steps_px = torch.cat([stage1_step_px(b['K'], b['P'], b['inv_near'], b['inv_far'], cfg['stage1']['depths']).flatten() for b in val])
+    q = torch.quantile(steps_px, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95], device=steps_px.device)).tolist()
+    say('validation stage-1 step (px at 1/4 resolution) quantiles 5/25/50/75/95%: ' + ' '.join(f'{v:.2f}' for v in q))
+    if args.resume:
+        m = evaluate(model, val, cfg)
+        m['step'] = step
+        say(f'val step {step} (resumed checkpoint, before training) ' + json.dumps(m))
     g = torch.Generator(device=dev)
     g.manual_seed(cfg['seed'] + step)  # a resumed run draws new scenes
     t_start = time.time()
@@ -150,7 +164,10 @@ def main():
         for group in opt.param_groups:
             group['lr'] = lr
         with torch.no_grad():
-            batch = make_batch(g, B, V, H, W, dev)
+            if hi and torch.rand(1, generator=g, device=dev).item() < hi['fraction']:
+                batch = make_batch(g, hi['batch'], V, hi['height'], hi['width'], dev, dopt)
+            else:
+                batch = make_batch(g, B, V, H, W, dev, dopt)
         out = model(batch['images'], batch['K'], batch['P'], batch['inv_near'], batch['inv_far'], batch['present'])
         loss, parts = losses(out, batch, cfg)
         opt.zero_grad(set_to_none=True)
