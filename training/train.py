@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import data_options, make_batch, stage1_step_px  # noqa: E402
+from data import DATA_DEFAULTS, data_options, make_batch, stage1_step_px  # noqa: E402
 from model import MVSNet  # noqa: E402
 
 
@@ -138,10 +138,16 @@ def main():
     steps_px = torch.cat([stage1_step_px(b['K'], b['P'], b['inv_near'], b['inv_far'], cfg['stage1']['depths']).flatten() for b in val])
     q = torch.quantile(steps_px, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95], device=steps_px.device)).tolist()
     say('validation stage-1 step (px at 1/4 resolution) quantiles 5/25/50/75/95%: ' + ' '.join(f'{v:.2f}' for v in q))
+    # The runs-1/2 distribution as a second held-out set, so a change of distribution shows what it costs there.
+    gold = torch.Generator(device=dev)
+    gold.manual_seed(cfg['seed'] + 778)
+    val_old = [make_batch(gold, 16, V, H, W, dev, DATA_DEFAULTS) for _ in range(nval)]
+    mix = dopt.get('mix_default', 0.0)
     if args.resume:
         m = evaluate(model, val, cfg)
         m['step'] = step
         say(f'val step {step} (resumed checkpoint, before training) ' + json.dumps(m))
+        say(f'val_old step {step} (resumed checkpoint, before training) ' + json.dumps(evaluate(model, val_old, cfg)))
     g = torch.Generator(device=dev)
     g.manual_seed(cfg['seed'] + step)  # a resumed run draws new scenes
     t_start = time.time()
@@ -164,10 +170,12 @@ def main():
         for group in opt.param_groups:
             group['lr'] = lr
         with torch.no_grad():
+            # data.mix_default: the fraction of batches drawn from the runs-1/2 distribution (keeps what it learnt there)
+            bopt = DATA_DEFAULTS if mix > 0 and torch.rand(1, generator=g, device=dev).item() < mix else dopt
             if hi and torch.rand(1, generator=g, device=dev).item() < hi['fraction']:
-                batch = make_batch(g, hi['batch'], V, hi['height'], hi['width'], dev, dopt)
+                batch = make_batch(g, hi['batch'], V, hi['height'], hi['width'], dev, bopt)
             else:
-                batch = make_batch(g, B, V, H, W, dev, dopt)
+                batch = make_batch(g, B, V, H, W, dev, bopt)
         out = model(batch['images'], batch['K'], batch['P'], batch['inv_near'], batch['inv_far'], batch['present'])
         loss, parts = losses(out, batch, cfg)
         opt.zero_grad(set_to_none=True)
@@ -192,6 +200,8 @@ def main():
     m['step'] = step
     metrics_hist.append(m)
     say(f'final step {step} train_seconds {train_s:.0f} ' + json.dumps(m))
+    m['old_distribution'] = evaluate(model, val_old, cfg)
+    say(f'final val_old step {step} ' + json.dumps(m['old_distribution']))
     save(os.path.join(args.out, 'ckpt.pt'), True)
     save(os.path.join(args.out, 'model_final.pt'), False)
     json.dump({'train_seconds': train_s, 'steps': step, 'params': nparams, 'final': m, 'history': metrics_hist},
