@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/bakeTruth.ts <synthetic capture dir> [--preset standard] [--holdout 8] [--fused] [--bake-long-side N]`
+ * `npx tsx bench/bakeTruth.ts <synthetic capture dir> [--preset standard] [--holdout 8] [--fused] [--variants '<json list of texture options>']`
  * (after `npx vite build`). Geometry vs texture on a synthetic capture (npm run synth): its true mesh (gt.json) is
  * textured from the training views and scored at the held-out views, next to its true texture (the ceiling) and,
  * with --fused, the mesh fused from the capture's depth. Runs in headless Chromium (src/bench/bakeTruth.ts).
@@ -17,8 +17,8 @@ async function main() {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const captureDir = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !['--preset', '--holdout', '--bake-long-side'].includes(argv[i - 1])));
-  if (!captureDir) throw new Error('usage: npx tsx bench/bakeTruth.ts <synthetic capture dir> [--preset standard] [--holdout 8] [--fused] [--bake-long-side N]');
+  const captureDir = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !['--preset', '--holdout', '--variants'].includes(argv[i - 1])));
+  if (!captureDir) throw new Error('usage: npx tsx bench/bakeTruth.ts <synthetic capture dir> [--preset standard] [--holdout 8] [--fused] [--variants <json list of texture options>]');
   const gt = JSON.parse(readFileSync(join(captureDir, 'gt.json'), 'utf8')) as { mesh: string; worldFromMesh: number[][] };
   const meshPath = resolve(captureDir, gt.mesh);
   // Serve the capture and the mesh's folder side by side under /data.
@@ -35,7 +35,8 @@ async function main() {
       preset: (flag('--preset') ?? 'standard') as BakeTruthSpec['preset'],
       holdout: Number(flag('--holdout') ?? 8),
       fused: argv.includes('--fused'),
-      ...(flag('--bake-long-side') ? { texture: { bakeLongSide: Number(flag('--bake-long-side')) } } : {}),
+      // --variants '[{"bake":{"exposureCompensation":false}}, {"bakeLongSide":1024}]'
+      ...(flag('--variants') ? { variants: JSON.parse(flag('--variants')!) as BakeTruthSpec['variants'] } : {}),
     };
     const start = performance.now();
     const result = await session.page.evaluate(async (spec) => {

@@ -31,8 +31,9 @@ export interface BakeTruthSpec {
   holdout: number;
   /** Also fuse the capture's depth (the feed-forward path) and bake that mesh. */
   fused?: boolean;
-  /** Texture stage options (bake long side). */
-  texture?: Pick<TextureOptions, 'bakeLongSide'>;
+  /** Texture stage options (bake long side, bake settings) for the true mesh, one bake each; default one bake with the
+   * stage's defaults. The fused mesh is baked with the first. */
+  variants?: Pick<TextureOptions, 'bakeLongSide' | 'bake'>[];
 }
 
 interface HeldOut { name: string; width: number; height: number; K: number[]; camFromWorld: number[]; rgba: Uint8Array; mask: Uint8Array; band: Uint8Array }
@@ -138,10 +139,16 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
     for (let r = 0; r < 3; r++) P[i + r] = m[4 * r] * x + m[4 * r + 1] * y + m[4 * r + 2] * z + m[4 * r + 3];
   }
   const trueMesh: Mesh = { positions: P, indices: new Uint32Array(loaded.indices), normals: computeVertexNormals(P, new Uint32Array(loaded.indices)) };
-  const options: TextureOptions = { decodePhoto: decodePhotoInBrowser, ...spec.texture };
-  const t0 = performance.now();
-  const trueBaked = await textureMesh(trueMesh, capture.views, spec.preset, ctx, options);
-  out.trueMeshBaked = { ...(await score(ctx, renderableOf(trueBaked.mesh), heldOut)), faces: trueBaked.stats.facesOut, charts: trueBaked.stats.charts, coverage: trueBaked.stats.coveredTexels / Math.max(1, trueBaked.stats.surfaceTexels), gains: trueBaked.stats.gains, ms: performance.now() - t0 };
+  const variants = spec.variants?.length ? spec.variants : [{}];
+  const baked = [];
+  for (const variant of variants) {
+    const t0 = performance.now();
+    const trueBaked = await textureMesh(trueMesh, capture.views, spec.preset, ctx, { decodePhoto: decodePhotoInBrowser, ...variant });
+    const s = await score(ctx, renderableOf(trueBaked.mesh), heldOut);
+    baked.push({ variant, ...s, faces: trueBaked.stats.facesOut, charts: trueBaked.stats.charts, coverage: trueBaked.stats.coveredTexels / Math.max(1, trueBaked.stats.surfaceTexels), gainRange: [Math.min(...trueBaked.stats.gains), Math.max(...trueBaked.stats.gains)], ms: Math.round(performance.now() - t0) });
+  }
+  out.trueMeshBaked = baked;
+  const options: TextureOptions = { decodePhoto: decodePhotoInBrowser, ...variants[0] };
   // 3. The fused mesh, as the feed-forward model makes it from the given depth.
   if (spec.fused) {
     const { fuseDepthMaps } = await import('../stages/fusion/fuseDepth');

@@ -24,7 +24,13 @@ export interface BakeView {
   rgba: Uint8Array;
 }
 
-export interface BakeInput {
+/** Bake settings a caller may change (benchmarks; the defaults are what the texture stage uses). */
+export interface BakeSettings {
+  /** Per-view gain compensation (default on). */
+  exposureCompensation?: boolean;
+}
+
+export interface BakeInput extends BakeSettings {
   positions: Float32Array;
   normals: Float32Array;
   indices: Uint32Array;
@@ -32,8 +38,6 @@ export interface BakeInput {
   atlasSize: number;
   /** Texels of gutter filled around every chart. */
   padding?: number;
-  /** Per-view gain compensation (default on). */
-  exposureCompensation?: boolean;
 }
 
 export interface BakeStats {
@@ -262,19 +266,24 @@ export function sampleVertexColors(mesh: Pick<TexturedMesh, 'uvs' | 'texture'>):
 }
 
 /**
- * Per-view photometric gains by least squares on pairwise log-luma differences: at up to 20,000 surface samples
- * (seeded, area-uniform over faces), every pair of views that see the sample (the kernel's visibility test; clipped or
- * black pixels skipped) says log g_i - log g_j ≈ log I_i - log I_j. Gauss-Seidel on that view graph, then the gains are
- * normalised to a geometric mean of 1 (the texture keeps the capture's average exposure).
+ * Per-view photometric gains: at up to 20,000 surface samples (seeded, uniform over faces), every pair of views that
+ * see the sample well (the kernel's visibility test; not within 2 pixels of a depth edge, where antialiased silhouettes
+ * and misregistration darken or stain a pixel; not at a grazing angle; clipped or black pixels skipped) adds its two
+ * lumas to the pair's sums. log g_i - log g_j ≈ log(ΣI_i / ΣI_j) per pair, weighted by its count, solved by
+ * Gauss-Seidel on the view graph; the gains are normalised to a geometric mean of 1 (the texture keeps the capture's
+ * average exposure). Ratios of sums, not means of log ratios: a blurrier view (farther, more oblique) has the same
+ * mean luma as a sharp one but a higher mean log luma (Jensen), which biased its gain up by a few percent (spot: gains
+ * 0.95-1.07 on a capture rendered at one exposure, held-out PSNR of the true mesh 31.4 dB against 32.6 dB without
+ * compensation).
  */
 export function estimateGains(input: BakeInput, views: BakeView[], depthMaps: Float32Array[]): number[] {
   const { positions: P, indices: I } = input;
   const V = views.length;
   const faces = I.length / 3;
-  const weight = new Float64Array(V * V), diff = new Float64Array(V * V);
+  const weight = new Float64Array(V * V), diff = new Float64Array(V * V), lumaSum = new Float64Array(V * V);
   let seed = 12345;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  const seen: { k: number; log: number }[] = [];
+  const seen: { k: number; luma: number }[] = [];
   for (let s = 0; s < Math.min(20000, faces * 4); s++) {
     const f = Math.floor(rand() * faces);
     let a = rand(), b = rand();
@@ -283,31 +292,49 @@ export function estimateGains(input: BakeInput, views: BakeView[], depthMaps: Fl
       b = 1 - b;
     }
     const [i0, i1, i2] = [I[3 * f], I[3 * f + 1], I[3 * f + 2]];
-    const x = [0, 1, 2].map((k) => P[3 * i0 + k] + a * (P[3 * i1 + k] - P[3 * i0 + k]) + b * (P[3 * i2 + k] - P[3 * i0 + k]));
+    const e1 = [0, 1, 2].map((k) => P[3 * i1 + k] - P[3 * i0 + k]), e2 = [0, 1, 2].map((k) => P[3 * i2 + k] - P[3 * i0 + k]);
+    const x = [0, 1, 2].map((k) => P[3 * i0 + k] + a * e1[k] + b * e2[k]);
+    const nrm = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
+    const nl = Math.hypot(nrm[0], nrm[1], nrm[2]);
+    if (!(nl > 0)) continue;
     seen.length = 0;
     views.forEach((view, k) => {
       const c = view.camFromWorld;
       const cz = c[8] * x[0] + c[9] * x[1] + c[10] * x[2] + c[11];
       if (cz <= 0) return;
+      // Grazing views (|cos| < 0.3 against the face normal; either side, the winding is not trusted) are skipped.
+      const centre = [0, 1, 2].map((r) => -(c[r] * c[3] + c[4 + r] * c[7] + c[8 + r] * c[11]));
+      const toCam = [centre[0] - x[0], centre[1] - x[1], centre[2] - x[2]];
+      const cosine = Math.abs(nrm[0] * toCam[0] + nrm[1] * toCam[1] + nrm[2] * toCam[2]) / (nl * Math.hypot(toCam[0], toCam[1], toCam[2]));
+      if (cosine < 0.3) return;
       const px = Math.floor((view.K[0] * (c[0] * x[0] + c[1] * x[1] + c[2] * x[2] + c[3])) / cz + view.K[2] + 0.5);
       const py = Math.floor((view.K[4] * (c[4] * x[0] + c[5] * x[1] + c[6] * x[2] + c[7])) / cz + view.K[5] + 0.5);
-      if (px < 0 || py < 0 || px >= view.width || py >= view.height) return;
-      const d = depthMaps[k][py * view.width + px];
+      if (px < 2 || py < 2 || px >= view.width - 2 || py >= view.height - 2) return;
+      const depth = depthMaps[k];
+      const d = depth[py * view.width + px];
       if (d <= 0 || Math.abs(d - cz) > 0.01 * cz) return;
+      for (const [dx, dy] of [[2, 0], [-2, 0], [0, 2], [0, -2]]) {
+        const dn = depth[(py + dy) * view.width + px + dx];
+        if (dn <= 0 || Math.abs(dn - d) > 0.04 * d) return;
+      }
       const pi = 4 * (py * view.width + px);
       const r = view.rgba[pi], g = view.rgba[pi + 1], bl = view.rgba[pi + 2];
       if (view.rgba[pi + 3] < 128 || r >= 250 || g >= 250 || bl >= 250) return;
       const l = 0.299 * r + 0.587 * g + 0.114 * bl;
       if (l < 8) return;
-      seen.push({ k, log: Math.log(l) });
+      seen.push({ k, luma: l });
     });
     for (let p = 0; p < seen.length; p++) for (let q = p + 1; q < seen.length; q++) {
-      const i = seen[p].k, j = seen[q].k, dl = seen[p].log - seen[q].log;
+      const i = seen[p].k, j = seen[q].k;
       weight[i * V + j] += 1;
       weight[j * V + i] += 1;
-      diff[i * V + j] += dl;
-      diff[j * V + i] -= dl;
+      lumaSum[i * V + j] += seen[p].luma;
+      lumaSum[j * V + i] += seen[q].luma;
     }
+  }
+  for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) {
+    const n = weight[i * V + j];
+    if (n > 0) diff[i * V + j] = n * Math.log(lumaSum[i * V + j] / lumaSum[j * V + i]);
   }
   const x = new Float64Array(V);
   for (let it = 0; it < 300; it++) {

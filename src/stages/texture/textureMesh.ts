@@ -9,7 +9,7 @@ import type { PhotoDecoder } from '../../io/decode';
 import { computeVertexNormals, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
-import { bakeTexture, sampleVertexColors, type BakeStats, type BakeView } from './bake';
+import { bakeTexture, sampleVertexColors, type BakeSettings, type BakeStats, type BakeView } from './bake';
 import { ATLAS_SIZE, decimateMesh, FACE_BUDGET, type TexturePreset } from './decimate';
 import { pinholeOfOriginal } from '../sfm/undistort';
 
@@ -29,6 +29,8 @@ export interface TextureOptions {
   decodePhoto?: PhotoDecoder;
   /** Override BAKE_LONG_SIDE[preset]. */
   bakeLongSide?: number;
+  /** Bake settings (exposure compensation, ...) passed through to bakeTexture. */
+  bake?: BakeSettings;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   atlas.sourceVertex.forEach((src, v) => normals.set(sourceNormals.subarray(3 * src, 3 * src + 3), 3 * v));
   const { views: bakeViews, longSide } = await bakeViewsOf(views, options.bakeLongSide ?? BAKE_LONG_SIDE[preset], ctx, options.decodePhoto);
   const t3 = performance.now();
-  const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4 }, bakeViews, ctx);
+  const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4, ...options.bake }, bakeViews, ctx);
   const textured: TexturedMesh = { positions: atlas.positions, indices: atlas.indices, normals, uvs: atlas.uvs, texture: baked.texture };
   textured.colors = sampleVertexColors(textured);
   return {
