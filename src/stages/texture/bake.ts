@@ -1,7 +1,7 @@
 /**
  * Texture baking on the GPU: the atlas is rasterised in UV space (surface position and normal per texel), each view
  * renders the mesh's own depth for visibility, and one compute pass blends, per texel, the photos that see it
- * (weight (cos(angle) · focal / depth)^6, so the sharpest views dominate; outliers against the weighted mean dropped; views near a depth edge down-weighted; masked pixels ignored). Edges and corners are rasterised before the triangles so that sliver triangles cover the texels the viewer samples. Gutters are dilated on the CPU so mip-maps do not bleed.
+ * (weight (cos(angle) · focal / depth)^6, so the sharpest views dominate; outliers against the weighted mean dropped; a view gives no weight where it sees the texel within a margin of a depth edge of the mesh (unseen texels are filled from their neighbours); masked pixels ignored). Edges and corners are rasterised before the triangles so that sliver triangles cover the texels the viewer samples. Gutters are dilated on the CPU so mip-maps do not bleed.
  * The same baking serves any mesh + cameras (the refinement model's meshes too).
  */
 import { throwIfAborted } from '../../core/errors';
@@ -28,6 +28,13 @@ export interface BakeView {
 export interface BakeSettings {
   /** Per-view gain compensation (default on). */
   exposureCompensation?: boolean;
+  /** The geometry's uncertainty in world units (e.g. the fusion voxel size): a view gives no weight to a texel that
+   * it sees within this distance (projected, at least edgeMinPx pixels) of a depth discontinuity of the mesh. */
+  edgeMargin?: number;
+  /** Smallest edge margin in the view's pixels (default 2). */
+  edgeMinPx?: number;
+  /** 'exclude' (default): the margin rule above; 'downweight': the former rule (2-pixel cross, weight x0.02). */
+  edgeRule?: 'exclude' | 'downweight';
 }
 
 export interface BakeInput extends BakeSettings {
@@ -129,11 +136,12 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   const pixelBuffer = scope.createBuffer({ label: 'bake:pixels', size: pixelsTotal * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const viewBuffer = scope.createBuffer({ label: 'bake:views', size: Math.max(1, views.length) * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const texelBuffer = scope.createBuffer({ label: 'bake:texels', size: size * size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const params = scope.createBuffer({ label: 'bake:params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const params = scope.createBuffer({ label: 'bake:params', size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   views.forEach((view, k) => device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.rgba.buffer, view.rgba.byteOffset, view.rgba.byteLength));
-  const p = new ArrayBuffer(16);
+  const p = new ArrayBuffer(32);
   new Uint32Array(p, 0, 2).set([size, views.length]);
-  new Float32Array(p, 8, 2).set([0.01, 0.05]);
+  new Float32Array(p, 8, 4).set([0.01, 0.05, input.edgeMargin ?? 0, input.edgeMinPx ?? 2]);
+  new Uint32Array(p, 24, 2).set([input.edgeRule === 'downweight' ? 0 : 1, 0]);
   device.queue.writeBuffer(params, 0, p);
   const blend = getComputePipeline(device, { label: 'bake.texels', code: CAMERA_VIEW_WGSL + texelsWgsl });
   const bindGroup = device.createBindGroup({
@@ -164,15 +172,21 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   scope.destroy(surfaceNormal);
   const t3 = performance.now();
   let covered = 0, surfaceTexels = 0;
-  const seen = new Uint8Array(size * size);
+  const seen = new Uint8Array(size * size), texelsSurface = new Uint8Array(size * size);
   for (let i = 3; i < texels.length; i += 4) {
     if (texels[i] === 255) {
       covered++;
       seen[(i - 3) / 4] = 1;
     }
-    if (texels[i] > 0) surfaceTexels++;
+    if (texels[i] > 0) {
+      surfaceTexels++;
+      texelsSurface[(i - 3) / 4] = 1;
+    }
     if (texels[i] === 1) texels[i] = 0; // unseen surface: filled from its neighbours below
   }
+  // Unseen surface texels (no view, or every view near a depth edge) from the seen ones around them first, as far as
+  // it takes within the surface, so a band wider than the gutter does not stay black; then the gutters.
+  dilateGutters(texels, size, 64, texelsSurface);
   dilateGutters(texels, size, input.padding ?? 4);
   // Opaque everywhere: viewers and DCC tools must not treat the gutters as transparent.
   for (let i = 3; i < texels.length; i += 4) texels[i] = 255;
@@ -224,15 +238,17 @@ function toRenderable(input: BakeInput): RenderableMesh {
   return { corners, texture: null, centre: [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number], radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
 }
 
-/** Fills empty texels from their filled neighbours, `passes` rings outwards (alpha marks filled texels). */
-export function dilateGutters(data: Uint8Array, size: number, passes: number): void {
+/** Fills empty texels from their filled neighbours, `passes` rings outwards (alpha marks filled texels); with `only`,
+ * just the texels it marks (and it stops early when a ring fills nothing). */
+export function dilateGutters(data: Uint8Array, size: number, passes: number, only?: Uint8Array): void {
   const filled = new Uint8Array(size * size);
   for (let i = 0; i < size * size; i++) filled[i] = data[4 * i + 3] > 0 ? 1 : 0;
   for (let pass = 0; pass < passes; pass++) {
     const next = filled.slice();
+    let changed = 0;
     for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
       const i = y * size + x;
-      if (filled[i]) continue;
+      if (filled[i] || (only && !only[i])) continue;
       let r = 0, g = 0, b = 0, n = 0;
       for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
         const xx = x + dx, yy = y + dy;
@@ -246,9 +262,11 @@ export function dilateGutters(data: Uint8Array, size: number, passes: number): v
       if (n) {
         data.set([Math.round(r / n), Math.round(g / n), Math.round(b / n), 255], 4 * i);
         next[i] = 1;
+        changed++;
       }
     }
     filled.set(next);
+    if (!changed) break;
   }
 }
 

@@ -30,7 +30,8 @@ export interface TextureOptions {
   decodePhoto?: PhotoDecoder;
   /** Override BAKE_LONG_SIDE[preset]. */
   bakeLongSide?: number;
-  /** Bake settings (exposure compensation, ...) passed through to bakeTexture. */
+  /** Bake settings passed through to bakeTexture; set bake.edgeMargin to the geometry's uncertainty (the fusion voxel
+   * size, world units) so views give no weight near depth edges within it (else 2 pixels). */
   bake?: BakeSettings;
 }
 
