@@ -34,6 +34,8 @@ export interface BakeTruthSpec {
   /** Texture stage options (bake long side, bake settings) for the true mesh, one bake each; default one bake with the
    * stage's defaults. The fused mesh is baked with the first. */
   variants?: Pick<TextureOptions, 'bakeLongSide' | 'bake'>[];
+  /** Edge margins for the fused mesh's bakes, in fusion voxels (one bake each; default [0]: the 2-pixel floor). */
+  fusedEdgeMarginVoxels?: number[];
 }
 
 interface HeldOut { name: string; width: number; height: number; K: number[]; camFromWorld: number[]; rgba: Uint8Array; mask: Uint8Array; band: Uint8Array }
@@ -154,8 +156,11 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
     const { fuseDepthMaps } = await import('../stages/fusion/fuseDepth');
     const posed = capture.views.filter((v) => !v.heldOut && v.camFromWorld && v.depthMeters);
     const fused = await fuseDepthMaps(posed, { preset: spec.preset }, ctx);
-    const fusedBaked = await textureMesh(fused.mesh, capture.views, spec.preset, ctx, options);
-    out.fusedMeshBaked = { ...(await score(ctx, renderableOf(fusedBaked.mesh), heldOut)), faces: fusedBaked.stats.facesOut, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) };
+    out.fusedMeshBaked = [];
+    for (const voxels of spec.fusedEdgeMarginVoxels ?? [0]) {
+      const fusedBaked = await textureMesh(fused.mesh, capture.views, spec.preset, ctx, { ...options, bake: { ...options.bake, edgeMargin: voxels * fused.spec.voxelSize } });
+      (out.fusedMeshBaked as unknown[]).push({ edgeMarginVoxels: voxels, voxelSize: fused.spec.voxelSize, ...(await score(ctx, renderableOf(fusedBaked.mesh), heldOut)), faces: fusedBaked.stats.facesOut, removedFaces: fusedBaked.stats.removedFaces, holesFilled: fusedBaked.stats.holesFilled, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) });
+    }
   }
   return out;
 }
