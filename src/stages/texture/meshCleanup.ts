@@ -41,11 +41,16 @@ export function removeSmallComponents(mesh: Mesh, minAreaFraction = MIN_COMPONEN
     const r = find(I[3 * f]);
     area.set(r, (area.get(r) ?? 0) + faceArea(P, I[3 * f], I[3 * f + 1], I[3 * f + 2]));
   }
-  const largest = Math.max(0, ...area.values());
-  const keep = (f: number) => (area.get(find(I[3 * f])) ?? 0) >= minAreaFraction * largest;
-  const kept: number[] = [];
-  for (let f = 0; f < nf; f++) if (keep(f)) kept.push(I[3 * f], I[3 * f + 1], I[3 * f + 2]);
-  return { ...compact(mesh, new Uint32Array(kept)), removedFaces: nf - kept.length / 3, components: area.size };
+  let largest = 0;
+  for (const a of area.values()) largest = Math.max(largest, a);
+  const kept = new Uint32Array(I.length);
+  let n = 0;
+  for (let f = 0; f < nf; f++) {
+    if ((area.get(find(I[3 * f])) ?? 0) < minAreaFraction * largest) continue;
+    kept.set(I.subarray(3 * f, 3 * f + 3), n);
+    n += 3;
+  }
+  return { ...compact(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: area.size };
 }
 
 /** Keeps only the vertices `indices` use (first-use order); normals and colours follow. */
@@ -81,17 +86,22 @@ function compact(mesh: Mesh, indices: Uint32Array): Mesh {
 export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { holesFilled: number; openLoops: number } {
   const { positions: P, indices: I } = mesh;
   const nv = P.length / 3;
-  // Half-edges a->b with their count; a boundary half-edge has no twin b->a.
-  const key = (a: number, b: number) => a * nv + b;
-  const half = new Map<number, number>();
-  for (let t = 0; t < I.length; t += 3) for (let k = 0; k < 3; k++) {
-    const id = key(I[t + k], I[t + ((k + 1) % 3)]);
-    half.set(id, (half.get(id) ?? 0) + 1);
-  }
+  // Every face's half-edges a->b grouped by a (CSR: typed arrays, so a fused mesh of millions of faces stays cheap).
+  const start = new Uint32Array(nv + 1);
+  for (let i = 0; i < I.length; i++) start[I[i] + 1]++;
+  for (let v = 0; v < nv; v++) start[v + 1] += start[v];
+  const target = new Uint32Array(I.length), fill = start.slice(0, nv);
+  for (let t = 0; t < I.length; t += 3) for (let k = 0; k < 3; k++) target[fill[I[t + k]]++] = I[t + ((k + 1) % 3)];
+  const count = (a: number, b: number) => {
+    let n = 0;
+    for (let e = start[a]; e < start[a + 1]; e++) if (target[e] === b) n++;
+    return n;
+  };
+  // A boundary half-edge a->b: used once, and no face has b->a.
   const next = new Map<number, number>(), ambiguous = new Set<number>();
-  for (const [id, n] of half) {
-    const a = Math.floor(id / nv), b = id - a * nv;
-    if (n !== 1 || half.has(key(b, a))) continue;
+  for (let a = 0; a < nv; a++) for (let e = start[a]; e < start[a + 1]; e++) {
+    const b = target[e];
+    if (count(b, a) > 0 || count(a, b) !== 1) continue;
     if (next.has(a)) ambiguous.add(a);
     next.set(a, b);
   }
