@@ -18,7 +18,7 @@ import { makeK, scaleK } from '../src/core/camera';
 import type { ReconstructClient } from '../src/app/client';
 import { psnr, ssim } from '../src/eval/image';
 import { decodeRgbaPng } from '../src/io/objMesh';
-import { openAppInChromium, pullBytes } from './browser';
+import { openAppInChromium, pullBytes, type AppSession } from './browser';
 
 function arrayBufferOf(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -27,7 +27,8 @@ function arrayBufferOf(b: Buffer): ArrayBuffer {
 export interface Scores {
   cameras: CameraScore | null;
   geometry: ({ model: string } & GeometryScore)[];
-  appearance: { model: string; psnr: number; ssim: number; views: number }[];
+  /** coverage: for views without a mask, the share of the photo the mesh renders onto (where they are scored). */
+  appearance: { model: string; psnr: number; ssim: number; views: number; coverage?: number }[];
   notes: string[];
 }
 
@@ -103,6 +104,31 @@ export function evaluateResult(zipPath: string, gtDir: string, samples = 20000):
   return { cameras, geometry, appearance: [], notes };
 }
 
+/** Where the renderer drew the mesh (alpha > 0): the scored region of a view without a mask. */
+export function coverageMask(rendered: Uint8Array): Uint8Array {
+  const out = new Uint8Array(rendered.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = rendered[4 * i + 3] > 0 ? 255 : 0;
+  return out;
+}
+
+/** A JPEG / WebP decoded by Chromium (createImageBitmap, no colour conversion, as the app decodes photos): RGBA8. */
+async function decodeInBrowser(page: AppSession['page'], bytes: Buffer, mime: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const info = await page.evaluate(async ([b64, type]) => {
+    const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type });
+    const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(bitmap, 0, 0);
+    const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    (window as unknown as { webreconDecoded: Uint8Array }).webreconDecoded = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const size = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    return size;
+  }, [bytes.toString('base64'), mime] as const);
+  const data = new Uint8Array(await pullBytes(page, 'window.webreconDecoded', info.width * info.height * 4));
+  return { ...info, data };
+}
+
 /** PSNR / SSIM of each model's mesh rendered (in Chromium, WebGPU) at the held-out views, inside the GT mask. */
 export async function scoreAppearance(zipPath: string, gtDir: string, scores: Scores, dumpDir?: string): Promise<void> {
   const files = unzipSync(readFileSync(zipPath));
@@ -113,31 +139,33 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
   const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\/(depth|masks?)\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
   const masks = new Map(all.filter((f) => /\/masks?\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
   const views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number; rgba: Uint8Array; mask: Uint8Array | null }[] = [];
+  const pending: { name: string; key: string; photo: string; cam: { K: number[]; camFromWorld: number[] } }[] = [];
   for (const name of report.input.heldOut) {
     const key = keyOf(name);
     const cam = truth.get(key), photo = photos.get(key);
-    if (!cam || !photo) continue;
-    if (!/\.png$/i.test(photo)) {
-      scores.notes.push(`appearance: ${name} is not a PNG (the evaluator decodes PNG ground truth only)`);
-      continue;
-    }
-    const image = decodeRgbaPng(readFileSync(photo));
-    let mask: Uint8Array | null = null;
-    const maskFile = masks.get(key);
-    if (maskFile) {
-      const m = decodeRgbaPng(readFileSync(maskFile));
-      mask = new Uint8Array(m.width * m.height).map((_, i) => (m.data[4 * i] >= 128 ? 255 : 0));
-    } else if (image.data.some((v, i) => i % 4 === 3 && v < 255)) {
-      mask = new Uint8Array(image.width * image.height).map((_, i) => (image.data[4 * i + 3] >= 128 ? 255 : 0));
-      // Composite RGBA ground truth on black, as the renderer's background.
-      for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round((image.data[4 * i + c] * image.data[4 * i + 3]) / 255);
-    }
-    views.push({ name, K: cam.K, camFromWorld: cam.camFromWorld, width: image.width, height: image.height, rgba: image.data, mask });
+    if (cam && photo) pending.push({ name, key, photo, cam });
   }
-  if (!views.length) return;
+  if (!pending.length) return;
   process.env.WEBRECON_DATA_DIR ??= gtDir;
   const session = await openAppInChromium({});
   try {
+    for (const { name, key, photo, cam } of pending) {
+      // PNG in Node (exact 8-bit); JPEG / WebP decoded by Chromium, the decoder the app itself reads photos with.
+      const image = /\.png$/i.test(photo) ? decodeRgbaPng(readFileSync(photo)) : await decodeInBrowser(session.page, readFileSync(photo), /\.webp$/i.test(photo) ? 'image/webp' : 'image/jpeg');
+      let mask: Uint8Array | null = null;
+      const maskFile = masks.get(key);
+      if (maskFile) {
+        const m = decodeRgbaPng(readFileSync(maskFile));
+        mask = new Uint8Array(m.width * m.height).map((_, i) => (m.data[4 * i] >= 128 ? 255 : 0));
+      } else if (image.data.some((v, i) => i % 4 === 3 && v < 255)) {
+        mask = new Uint8Array(image.width * image.height).map((_, i) => (image.data[4 * i + 3] >= 128 ? 255 : 0));
+        // Composite RGBA ground truth on black, as the renderer's background.
+        for (let i = 0; i < image.width * image.height; i++) for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round((image.data[4 * i + c] * image.data[4 * i + 3]) / 255);
+      }
+      views.push({ name, K: cam.K, camFromWorld: cam.camFromWorld, width: image.width, height: image.height, rgba: image.data, mask });
+    }
+    const unmasked = views.filter((v) => !v.mask).length;
+    if (unmasked) scores.notes.push(`appearance: ${unmasked} held-out view(s) without a mask are scored where the mesh renders (coverage = that share of the photo): the background has no geometry to match`);
     for (const m of report.meshes) {
       const folder = m.obj.slice(0, m.obj.lastIndexOf('/') + 1);
       const meshFiles = Object.entries(files).filter(([n]) => n.startsWith(folder) && !n.slice(folder.length).includes('/'));
@@ -149,7 +177,7 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
         (window as unknown as { webreconRendered: Record<string, Uint8Array> }).webreconRendered = images;
         return Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.length]));
       }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v)] as const);
-      let psnrSum = 0, ssimSum = 0, count = 0;
+      let psnrSum = 0, ssimSum = 0, count = 0, coverageSum = 0;
       for (const v of views) {
         const rendered = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(v.name)}]`, sizes[v.name]));
         if (dumpDir) {
@@ -163,13 +191,15 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
           mkdirSync(dumpDir, { recursive: true });
           writeFileSync(join(dumpDir, `${m.model}-${v.name.replace(/[^\w.-]+/g, '_')}`), encodePng({ width: v.width * 2, height: v.height, data: both, channels: 4 }));
         }
-        const p = psnr(rendered, v.rgba, v.mask);
+        const mask = v.mask ?? coverageMask(rendered);
+        if (!v.mask) coverageSum += mask.reduce((s, x) => s + (x ? 1 : 0), 0) / mask.length;
+        const p = psnr(rendered, v.rgba, mask);
         if (!Number.isFinite(p)) continue;
         psnrSum += p;
-        ssimSum += ssim(rendered, v.rgba, v.width, v.height, v.mask);
+        ssimSum += ssim(rendered, v.rgba, v.width, v.height, mask);
         count++;
       }
-      if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count });
+      if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count, ...(unmasked ? { coverage: coverageSum / unmasked } : {}) });
     }
   } finally {
     await session.close();
@@ -188,7 +218,7 @@ export function formatScores(s: Scores): string {
     lines.push('geometry  model        accuracy (%)  completeness (%)  chamfer (%)  F@0.5%  F@1%');
     for (const g of s.geometry) lines.push(`          ${g.model.padEnd(13)}${f(g.accuracy * 100).padEnd(14)}${f(g.completeness * 100).padEnd(18)}${f(g.chamfer * 100).padEnd(13)}${f(g.fscore005).padEnd(8)}${f(g.fscore01)}`);
   }
-  for (const a of s.appearance) lines.push(`appearance ${a.model}: PSNR ${f(a.psnr, 2)} dB, SSIM ${f(a.ssim)} over ${a.views} held-out views`);
+  for (const a of s.appearance) lines.push(`appearance ${a.model}: PSNR ${f(a.psnr, 2)} dB, SSIM ${f(a.ssim)} over ${a.views} held-out views${a.coverage !== undefined ? ` (unmasked views: scored on the ${f(a.coverage * 100, 1)}% the mesh covers)` : ''}`);
   for (const n of s.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }

@@ -2,14 +2,22 @@
 // weighted by the viewing angle and distance, blend their photo colours (bilinear) divided by each view's gain
 // (exposure compensation). Masked-out pixels are ignored. Two passes over the views: the first gives a weighted mean
 // and spread, the second drops samples far from it (a view where the texel is occluded by a part the mesh lacks, a
-// specular highlight, a misregistered edge), so one bad view cannot stain the texel. Views that see the texel near a
-// depth discontinuity of the mesh (where a small pose or geometry error picks up the background or an occluder) keep
-// a small weight only.
+// specular highlight, a misregistered edge), so one bad view cannot stain the texel. A view that sees the texel within
+// a margin of a depth discontinuity of the mesh (its silhouette, or an occlusion edge) gives it no weight: there a
+// small geometry or pose error picks up the background or the occluder (fountain: sky-blue fringes on the wall's
+// edges). The margin is the geometry's uncertainty (e.g. the fusion voxel) projected into the view, at least
+// edgeMinPx pixels. Texels that every view sees only near an edge stay unseen and are filled from their neighbours.
 struct Params {
   atlasSize: u32,
   viewCount: u32,
   depthTolerance: f32,
   minCosine: f32,
+  // World units (0: edgeMinPx alone).
+  edgeMargin: f32,
+  edgeMinPx: f32,
+  // 0: the former rule (2-pixel cross, weight x0.02); 1: exclusion within the margin.
+  edgeMode: u32,
+  pad: u32,
 };
 
 @group(0) @binding(0) var surfacePosition: texture_2d<f32>;
@@ -28,6 +36,30 @@ fn meshDepthAt(view: View, x: i32, y: i32) -> f32 {
   let xc = clamp(x, 0, i32(view.size.x) - 1);
   let yc = clamp(y, 0, i32(view.size.y) - 1);
   return depth[view.offset + u32(yc) * view.size.x + u32(xc)];
+}
+
+// Whether a depth discontinuity of the mesh lies within the margin around pixel (u, v): at 4 radii up to the margin, in
+// 4 directions, the inverse depths on opposite sides against the centre's (inverse depth is affine across a plane, so
+// slanted surfaces do not count as edges); a pixel the mesh does not cover is an edge (the silhouette).
+fn nearDepthEdge(view: View, u: f32, v: f32, meshDepth: f32, cz: f32) -> bool {
+  let margin = clamp(max(params.edgeMinPx, view.intrinsics.x * params.edgeMargin / cz), 1.0, 12.0);
+  let inv0 = 1.0 / meshDepth;
+  for (var i = 1; i <= 4; i = i + 1) {
+    let r = margin * f32(i) / 4.0;
+    for (var k = 0; k < 4; k = k + 1) {
+      let a = f32(k) * 0.7853982;
+      let o = vec2f(cos(a), sin(a)) * r;
+      let d1 = meshDepthAt(view, i32(floor(u + o.x + 0.5)), i32(floor(v + o.y + 0.5)));
+      let d2 = meshDepthAt(view, i32(floor(u - o.x + 0.5)), i32(floor(v - o.y + 0.5)));
+      if (d1 <= 0.0 || d2 <= 0.0) {
+        return true;
+      }
+      if (abs(1.0 / d1 + 1.0 / d2 - 2.0 * inv0) > 4.0 * params.depthTolerance * inv0) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 // The view's colour at surface point p (rgb, gain-compensated) and its blending weight (0: not usable).
@@ -80,15 +112,19 @@ fn sampleView(view: View, p: vec3f, n: vec3f) -> vec4f {
   let rate = cosine * view.intrinsics.x / cz;
   let r2 = rate * rate;
   var weight = r2 * r2 * r2;
-  // Near a depth edge of the mesh in this view (2 pixels around), trust the view little.
-  for (var k = 0; k < 4; k = k + 1) {
-    let dx = select(select(0, 2, k == 0), -2, k == 1);
-    let dy = select(select(0, 2, k == 2), -2, k == 3);
-    let d = meshDepthAt(view, ui + dx, vi + dy);
-    if (d <= 0.0 || abs(d - meshDepth) > 4.0 * tolerance) {
-      weight = weight * 0.02;
-      break;
+  if (params.edgeMode == 0u) {
+    // The former rule: near a depth edge of the mesh in this view (2 pixels around), trust the view little.
+    for (var k = 0; k < 4; k = k + 1) {
+      let dx = select(select(0, 2, k == 0), -2, k == 1);
+      let dy = select(select(0, 2, k == 2), -2, k == 3);
+      let d = meshDepthAt(view, ui + dx, vi + dy);
+      if (d <= 0.0 || abs(d - meshDepth) > 4.0 * tolerance) {
+        weight = weight * 0.02;
+        break;
+      }
     }
+  } else if (nearDepthEdge(view, u, v, meshDepth, cz)) {
+    return vec4f(0.0);
   }
   return vec4f(colour, weight);
 }

@@ -9,13 +9,14 @@ import type { PhotoDecoder } from '../../io/decode';
 import { computeVertexNormals, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
-import { bakeTexture, sampleVertexColors, type BakeStats, type BakeView } from './bake';
+import { bakeTexture, sampleVertexColors, type BakeSettings, type BakeStats, type BakeView } from './bake';
 import { ATLAS_SIZE, decimateMesh, FACE_BUDGET, type TexturePreset } from './decimate';
 import { pinholeOfOriginal } from '../sfm/undistort';
+import { fillSmallHoles, removeSmallComponents } from './meshCleanup';
 
 export interface TextureResult {
   mesh: TexturedMesh;
-  stats: BakeStats & { facesIn: number; facesOut: number; charts: number; atlasFill: number; decimateMs: number; atlasMs: number; photoLongSide: number; photoDecodeMs: number };
+  stats: BakeStats & { facesIn: number; removedFaces: number; holesFilled: number; facesOut: number; charts: number; atlasFill: number; decimateMs: number; atlasMs: number; photoLongSide: number; photoDecodeMs: number };
 }
 
 /** Long side of the photos the texture is baked from: finer than the working images where the originals allow. */
@@ -29,6 +30,9 @@ export interface TextureOptions {
   decodePhoto?: PhotoDecoder;
   /** Override BAKE_LONG_SIDE[preset]. */
   bakeLongSide?: number;
+  /** Bake settings passed through to bakeTexture; set bake.edgeMargin to the geometry's uncertainty (the fusion voxel
+   * size, world units) so views give no weight near depth edges within it (else 2 pixels). */
+  bake?: BakeSettings;
 }
 
 /**
@@ -79,7 +83,11 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
 
 export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: TexturePreset, ctx: StageContext, options: TextureOptions = {}): Promise<TextureResult> {
   const t0 = performance.now();
-  const decimated = await decimateMesh(mesh, FACE_BUDGET[preset]);
+  // Floaters dropped and small holes closed first: the decimator keeps borders locked and would spend faces on both.
+  const pruned = removeSmallComponents(mesh);
+  const filled = fillSmallHoles(pruned);
+  if (pruned.removedFaces || filled.holesFilled) ctx.progress(0, 1, `cleanup: ${pruned.removedFaces} faces of small pieces removed, ${filled.holesFilled} holes filled`);
+  const decimated = await decimateMesh(filled, FACE_BUDGET[preset]);
   const t1 = performance.now();
   const size = ATLAS_SIZE[preset];
   const atlas = buildAtlas(decimated, size, 4);
@@ -89,11 +97,11 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   atlas.sourceVertex.forEach((src, v) => normals.set(sourceNormals.subarray(3 * src, 3 * src + 3), 3 * v));
   const { views: bakeViews, longSide } = await bakeViewsOf(views, options.bakeLongSide ?? BAKE_LONG_SIDE[preset], ctx, options.decodePhoto);
   const t3 = performance.now();
-  const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4 }, bakeViews, ctx);
+  const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4, ...options.bake }, bakeViews, ctx);
   const textured: TexturedMesh = { positions: atlas.positions, indices: atlas.indices, normals, uvs: atlas.uvs, texture: baked.texture };
   textured.colors = sampleVertexColors(textured);
   return {
     mesh: textured,
-    stats: { ...baked.stats, facesIn: mesh.indices.length / 3, facesOut: atlas.indices.length / 3, charts: atlas.charts, atlasFill: atlas.fill, decimateMs: t1 - t0, atlasMs: t2 - t1, photoLongSide: longSide, photoDecodeMs: t3 - t2 },
+    stats: { ...baked.stats, facesIn: mesh.indices.length / 3, removedFaces: pruned.removedFaces, holesFilled: filled.holesFilled, facesOut: atlas.indices.length / 3, charts: atlas.charts, atlasFill: atlas.fill, decimateMs: t1 - t0, atlasMs: t2 - t1, photoLongSide: longSide, photoDecodeMs: t3 - t2 },
   };
 }

@@ -1,0 +1,176 @@
+/**
+ * Geometry vs texture: a synthetic capture's TRUE mesh (gt.json's mesh and worldFromMesh) is textured by the texture
+ * stage from the capture's training views and scored at the held-out views, next to the mesh the feed-forward path
+ * fuses from the same capture's depth. When the true mesh bakes well and the fused one does not, the geometry limits;
+ * when the true mesh bakes poorly too, the bake does. The true mesh with its own true texture is scored as well: it
+ * measures the scoring itself (renderer vs synthesizer, antialiased edges), the ceiling any bake can reach.
+ * PSNR is split into the mask's 2-pixel boundary band and its interior, where the error sits differently for the two.
+ */
+import { throwIfAborted } from '../core/errors';
+import { computeVertexNormals, type Mesh, type TexturedMesh } from '../core/mesh';
+import type { GpuContext } from '../gpu/device';
+import { decodePhotoInBrowser } from '../io/decode';
+import { ingestCapture } from '../io/ingest';
+import { loadTexturedObj, transformRenderable } from '../io/objMesh';
+import type { StageContext } from '../stages/context';
+import { MeshRenderer } from '../stages/render/renderMesh';
+import { FLOATS_PER_CORNER, type RenderableMesh } from '../stages/render/types';
+import { textureMesh, type TextureOptions } from '../stages/texture/textureMesh';
+import type { TexturePreset } from '../stages/texture/decimate';
+
+export interface BakeTruthSpec {
+  kind: 'bake-truth';
+  /** The capture's files (images, masks, depth, cameras) as ingest reads them. */
+  capture: { path: string; bytes: ArrayBuffer }[];
+  /** The true mesh's files (OBJ, MTL, texture) by the names the OBJ uses. */
+  mesh: { name: string; bytes: ArrayBuffer }[];
+  objName: string;
+  /** gt.json's worldFromMesh, row-major 4x4. */
+  worldFromMesh: number[];
+  preset: TexturePreset;
+  holdout: number;
+  /** Also fuse the capture's depth (the feed-forward path) and bake that mesh. */
+  fused?: boolean;
+  /** Texture stage options (bake long side, bake settings) for the true mesh, one bake each; default one bake with the
+   * stage's defaults. The fused mesh is baked with the first. */
+  variants?: Pick<TextureOptions, 'bakeLongSide' | 'bake'>[];
+  /** Edge margins for the fused mesh's bakes, in fusion voxels (one bake each; default [0]: the 2-pixel floor). */
+  fusedEdgeMarginVoxels?: number[];
+}
+
+interface HeldOut { name: string; width: number; height: number; K: number[]; camFromWorld: number[]; rgba: Uint8Array; mask: Uint8Array; band: Uint8Array }
+
+/** Squared-error sums inside the mask, split into the 2-pixel boundary band and the interior. */
+function errorSums(rendered: Uint8Array, v: HeldOut) {
+  let band = 0, bandN = 0, inner = 0, innerN = 0;
+  for (let i = 0; i < v.width * v.height; i++) {
+    if (!v.mask[i]) continue;
+    let e = 0;
+    for (let c = 0; c < 3; c++) e += (rendered[4 * i + c] - v.rgba[4 * i + c]) ** 2;
+    if (v.band[i]) {
+      band += e;
+      bandN += 3;
+    } else {
+      inner += e;
+      innerN += 3;
+    }
+  }
+  return { band, bandN, inner, innerN };
+}
+
+const db = (sum: number, n: number) => (n ? 10 * Math.log10((255 * 255) / Math.max(1e-9, sum / n)) : NaN);
+
+async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]) {
+  const perView: number[] = [];
+  let band = 0, bandN = 0, inner = 0, innerN = 0;
+  for (const v of views) {
+    throwIfAborted(ctx.signal);
+    const renderer = new MeshRenderer(ctx, mesh, v.width, v.height);
+    try {
+      const r = (await renderer.render({ K: v.K, camFromWorld: v.camFromWorld })).rgba;
+      const s = errorSums(r, v);
+      perView.push(db(s.band + s.inner, s.bandN + s.innerN));
+      band += s.band;
+      bandN += s.bandN;
+      inner += s.inner;
+      innerN += s.innerN;
+    } finally {
+      renderer.dispose();
+    }
+  }
+  return {
+    // The mean of per-view PSNRs, as `npm run evaluate` reports it.
+    psnr: perView.reduce((a, b) => a + b, 0) / Math.max(1, perView.length),
+    perView: perView.map((p) => Math.round(p * 100) / 100),
+    interiorPsnr: db(inner, innerN),
+    bandPsnr: db(band, bandN),
+    bandErrorShare: band / Math.max(1e-9, band + inner),
+  };
+}
+
+function renderableOf(mesh: TexturedMesh): RenderableMesh {
+  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
+  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
+    min[k] = Math.min(min[k], mesh.positions[i + k]);
+    max[k] = Math.max(max[k], mesh.positions[i + k]);
+  }
+  for (let i = 0; i < mesh.indices.length; i++) {
+    const v = mesh.indices[i];
+    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
+    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
+    corners.set(mesh.normals ? mesh.normals.subarray(3 * v, 3 * v + 3) : [0, 0, 1], FLOATS_PER_CORNER * i + 5);
+    corners.set([1, 1, 1], FLOATS_PER_CORNER * i + 8);
+  }
+  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
+  return { corners, texture: mesh.texture, centre, radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
+}
+
+export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Promise<Record<string, unknown>> {
+  const capture = await ingestCapture(spec.capture, { preset: spec.preset, holdout: spec.holdout, decodePhoto: decodePhotoInBrowser });
+  const heldOut: HeldOut[] = [];
+  for (const v of capture.views) {
+    if (!v.heldOut || !v.camFromWorld) continue;
+    const n = v.width * v.height;
+    const mask = v.mask ? v.mask.map((m) => (m ? 1 : 0)) : new Uint8Array(n).fill(1);
+    // The 2-pixel band: mask pixels with a background pixel within 2 pixels (Chebyshev).
+    const band = new Uint8Array(n);
+    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+      if (!mask[y * v.width + x]) continue;
+      search: for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+        const xx = x + dx, yy = y + dy;
+        if (xx < 0 || yy < 0 || xx >= v.width || yy >= v.height || !mask[yy * v.width + xx]) {
+          band[y * v.width + x] = 1;
+          break search;
+        }
+      }
+    }
+    heldOut.push({ name: v.name, width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld, rgba: v.image.data, mask, band });
+  }
+  if (!heldOut.length) throw new Error('bake-truth: no held-out view with a camera (give holdout > 1)');
+  const files = Object.fromEntries(spec.mesh.map((f) => [f.name, new Uint8Array(f.bytes)]));
+  const loaded = loadTexturedObj(spec.objName, files);
+  const out: Record<string, unknown> = { heldOut: heldOut.map((v) => v.name), trainingViews: capture.views.filter((v) => !v.heldOut).length };
+  // 1. The true mesh with its true texture: the scoring's ceiling.
+  out.trueTexture = await score(ctx, transformRenderable(loaded.renderable, spec.worldFromMesh), heldOut);
+  // 2. The true mesh (welded OBJ positions) through the texture stage.
+  const m = spec.worldFromMesh;
+  const P = new Float32Array(loaded.positions.length);
+  for (let i = 0; i < P.length; i += 3) {
+    const [x, y, z] = [loaded.positions[i], loaded.positions[i + 1], loaded.positions[i + 2]];
+    for (let r = 0; r < 3; r++) P[i + r] = m[4 * r] * x + m[4 * r + 1] * y + m[4 * r + 2] * z + m[4 * r + 3];
+  }
+  const trueMesh: Mesh = { positions: P, indices: new Uint32Array(loaded.indices), normals: computeVertexNormals(P, new Uint32Array(loaded.indices)) };
+  const variants = spec.variants?.length ? spec.variants : [{}];
+  const baked = [];
+  for (const variant of variants) {
+    const t0 = performance.now();
+    const trueBaked = await textureMesh(trueMesh, capture.views, spec.preset, ctx, { decodePhoto: decodePhotoInBrowser, ...variant });
+    const s = await score(ctx, renderableOf(trueBaked.mesh), heldOut);
+    baked.push({ variant, ...s, faces: trueBaked.stats.facesOut, charts: trueBaked.stats.charts, coverage: trueBaked.stats.coveredTexels / Math.max(1, trueBaked.stats.surfaceTexels), gainRange: [Math.min(...trueBaked.stats.gains), Math.max(...trueBaked.stats.gains)], ms: Math.round(performance.now() - t0) });
+  }
+  out.trueMeshBaked = baked;
+  const options: TextureOptions = { decodePhoto: decodePhotoInBrowser, ...variants[0] };
+  // 3. The fused mesh, as the feed-forward model makes it from the given depth.
+  if (spec.fused) {
+    const { fuseDepthMaps } = await import('../stages/fusion/fuseDepth');
+    const posed = capture.views.filter((v) => !v.heldOut && v.camFromWorld && v.depthMeters);
+    const fused = await fuseDepthMaps(posed, { preset: spec.preset }, ctx);
+    out.fusedMeshBaked = [];
+    for (const voxels of spec.fusedEdgeMarginVoxels ?? [0]) {
+      const fusedBaked = await textureMesh(fused.mesh, capture.views, spec.preset, ctx, { ...options, bake: { ...options.bake, edgeMargin: voxels * fused.spec.voxelSize } });
+      (out.fusedMeshBaked as unknown[]).push({ edgeMarginVoxels: voxels, voxelSize: fused.spec.voxelSize, ...(await score(ctx, renderableOf(fusedBaked.mesh), heldOut)), faces: fusedBaked.stats.facesOut, removedFaces: fusedBaked.stats.removedFaces, holesFilled: fusedBaked.stats.holesFilled, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) });
+    }
+  }
+  return out;
+}
+
+/** The kernel-check entry (a scope of its own, freed at the end). */
+export async function runBakeTruthCheck(gpu: GpuContext, spec: BakeTruthSpec): Promise<Record<string, unknown>> {
+  const scope = gpu.vram.scope('check:bake-truth');
+  try {
+    return { ...(await runBakeTruth({ gpu, scope, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined }, spec)), uncapturedErrors: gpu.uncapturedErrors.length };
+  } finally {
+    await scope.cleanup();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Mesh cleanup before decimation: small disconnected pieces (floaters from stray depth) are dropped, and small holes
+ * (boundary loops of a few edges, left where no depth map saw the surface) are closed. Both run on the CPU on the
+ * indexed mesh; colours follow their vertices (a hole's new centre vertex gets its loop's mean colour).
+ */
+import type { Mesh } from '../../core/mesh';
+
+/** A component is dropped when its surface area is below this fraction of the largest component's. */
+export const MIN_COMPONENT_AREA_FRACTION = 0.01;
+/** Boundary loops of at most this many edges are filled. */
+export const MAX_HOLE_EDGES = 32;
+
+function faceArea(P: Float32Array, a: number, b: number, c: number): number {
+  const e1 = [P[3 * b] - P[3 * a], P[3 * b + 1] - P[3 * a + 1], P[3 * b + 2] - P[3 * a + 2]];
+  const e2 = [P[3 * c] - P[3 * a], P[3 * c + 1] - P[3 * a + 1], P[3 * c + 2] - P[3 * a + 2]];
+  return 0.5 * Math.hypot(e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]);
+}
+
+/**
+ * Removes connected components (faces joined through shared vertices) whose area is below `minAreaFraction` of the
+ * largest one's. Area rather than face count: fusion's faces are near-uniform, but a decimated or foreign mesh's are
+ * not, and a big flat piece tessellated coarsely must not count as small. Vertices no face uses any more are dropped.
+ */
+export function removeSmallComponents(mesh: Mesh, minAreaFraction = MIN_COMPONENT_AREA_FRACTION): Mesh & { removedFaces: number; components: number } {
+  const { positions: P, indices: I } = mesh;
+  const nv = P.length / 3, nf = I.length / 3;
+  const parent = new Int32Array(nv).map((_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (let f = 0; f < nf; f++) {
+    const a = find(I[3 * f]);
+    for (let k = 1; k < 3; k++) {
+      const b = find(I[3 * f + k]);
+      if (a !== b) parent[b] = a;
+    }
+  }
+  const area = new Map<number, number>();
+  for (let f = 0; f < nf; f++) {
+    const r = find(I[3 * f]);
+    area.set(r, (area.get(r) ?? 0) + faceArea(P, I[3 * f], I[3 * f + 1], I[3 * f + 2]));
+  }
+  let largest = 0;
+  for (const a of area.values()) largest = Math.max(largest, a);
+  const kept = new Uint32Array(I.length);
+  let n = 0;
+  for (let f = 0; f < nf; f++) {
+    if ((area.get(find(I[3 * f])) ?? 0) < minAreaFraction * largest) continue;
+    kept.set(I.subarray(3 * f, 3 * f + 3), n);
+    n += 3;
+  }
+  return { ...compact(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: area.size };
+}
+
+/** Keeps only the vertices `indices` use (first-use order); normals and colours follow. */
+function compact(mesh: Mesh, indices: Uint32Array): Mesh {
+  const remap = new Int32Array(mesh.positions.length / 3).fill(-1);
+  let count = 0;
+  const out = new Uint32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    if (remap[v] < 0) remap[v] = count++;
+    out[i] = remap[v];
+  }
+  const positions = new Float32Array(count * 3);
+  const normals = mesh.normals ? new Float32Array(count * 3) : undefined;
+  const colors = mesh.colors ? new Uint8Array(count * 3) : undefined;
+  for (let v = 0; v < remap.length; v++) {
+    const r = remap[v];
+    if (r < 0) continue;
+    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * r);
+    if (normals && mesh.normals) normals.set(mesh.normals.subarray(3 * v, 3 * v + 3), 3 * r);
+    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
+  }
+  return { positions, indices: out, ...(normals ? { normals } : {}), ...(colors ? { colors } : {}) };
+}
+
+/**
+ * Closes every boundary loop of at most `maxEdges` edges with a fan around a new vertex at the loop's centroid,
+ * oriented like the faces around it (a boundary edge a->b of a face gets the fill triangle b, a, centre). Loops are
+ * traced over boundary half-edges; a vertex with more than one outgoing boundary edge (where two holes touch or the
+ * surface is non-manifold) makes tracing ambiguous, so loops through one are left open. Normals are dropped (the
+ * caller recomputes them). Returns the filled mesh and how many holes were closed.
+ */
+export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { holesFilled: number; openLoops: number } {
+  const { positions: P, indices: I } = mesh;
+  const nv = P.length / 3;
+  // Every face's half-edges a->b grouped by a (CSR: typed arrays, so a fused mesh of millions of faces stays cheap).
+  const start = new Uint32Array(nv + 1);
+  for (let i = 0; i < I.length; i++) start[I[i] + 1]++;
+  for (let v = 0; v < nv; v++) start[v + 1] += start[v];
+  const target = new Uint32Array(I.length), fill = start.slice(0, nv);
+  for (let t = 0; t < I.length; t += 3) for (let k = 0; k < 3; k++) target[fill[I[t + k]]++] = I[t + ((k + 1) % 3)];
+  const count = (a: number, b: number) => {
+    let n = 0;
+    for (let e = start[a]; e < start[a + 1]; e++) if (target[e] === b) n++;
+    return n;
+  };
+  // A boundary half-edge a->b: used once, and no face has b->a.
+  const next = new Map<number, number>(), ambiguous = new Set<number>();
+  for (let a = 0; a < nv; a++) for (let e = start[a]; e < start[a + 1]; e++) {
+    const b = target[e];
+    if (count(b, a) > 0 || count(a, b) !== 1) continue;
+    if (next.has(a)) ambiguous.add(a);
+    next.set(a, b);
+  }
+  const visited = new Set<number>();
+  const newPositions: number[] = [], newColors: number[] = [], newFaces: number[] = [];
+  let holesFilled = 0, openLoops = 0;
+  for (const start of next.keys()) {
+    if (visited.has(start)) continue;
+    const loop: number[] = [];
+    let v = start, ok = true;
+    while (true) {
+      if (ambiguous.has(v)) ok = false;
+      visited.add(v);
+      loop.push(v);
+      const n = next.get(v);
+      if (n === undefined) {
+        ok = false;
+        break;
+      }
+      if (n === start) break;
+      if (visited.has(n) || loop.length > nv) {
+        ok = false;
+        break;
+      }
+      v = n;
+    }
+    openLoops++;
+    if (!ok || loop.length < 3 || loop.length > maxEdges) continue;
+    const centre = nv + newPositions.length / 3;
+    const c = [0, 0, 0], col = [0, 0, 0];
+    for (const u of loop) for (let k = 0; k < 3; k++) {
+      c[k] += P[3 * u + k] / loop.length;
+      if (mesh.colors) col[k] += mesh.colors[3 * u + k] / loop.length;
+    }
+    newPositions.push(...c);
+    newColors.push(...col.map(Math.round));
+    for (let i = 0; i < loop.length; i++) newFaces.push(loop[(i + 1) % loop.length], loop[i], centre);
+    holesFilled++;
+    openLoops--;
+  }
+  const positions = new Float32Array(P.length + newPositions.length);
+  positions.set(P);
+  positions.set(newPositions, P.length);
+  const indices = new Uint32Array(I.length + newFaces.length);
+  indices.set(I);
+  indices.set(newFaces, I.length);
+  let colors: Uint8Array | undefined;
+  if (mesh.colors) {
+    colors = new Uint8Array(positions.length);
+    colors.set(mesh.colors);
+    colors.set(newColors, mesh.colors.length);
+  }
+  return { positions, indices, ...(colors ? { colors } : {}), holesFilled, openLoops };
+}
