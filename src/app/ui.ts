@@ -8,6 +8,8 @@ import type { ProgressEvent } from '../core/progress';
 import type { Report } from '../core/report';
 import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
+import { unzipSync } from 'fflate';
+import { normalisePath } from '../io/files';
 
 function $(doc: Document, id: string): HTMLElement {
   const el = doc.getElementById(id);
@@ -25,6 +27,30 @@ export async function makeThumbnail(bytes: ArrayBuffer): Promise<ImageBitmap> {
   const small = await createImageBitmap(full, { resizeWidth: Math.max(1, Math.round(full.width * scale)), resizeHeight: Math.max(1, Math.round(full.height * scale)), resizeQuality: 'medium' });
   full.close();
   return small;
+}
+
+const PHOTO_NAME = /\.(jpe?g|png|webp|avif|gif|bmp)$/i;
+
+/**
+ * The chosen photos' bytes by the path ingest gives them (zips opened, photo entries only), for the thumbnails and
+ * the frusta: a capture chosen as a zip shows its photos like a folder does.
+ */
+export function photoBytesByPath(files: InputFile[]): Map<string, ArrayBuffer> {
+  const out = new Map<string, ArrayBuffer>();
+  for (const f of files) {
+    const path = normalisePath(f.path);
+    if (!path.toLowerCase().endsWith('.zip')) {
+      if (PHOTO_NAME.test(path)) out.set(path, f.bytes);
+      continue;
+    }
+    try {
+      const entries = unzipSync(new Uint8Array(f.bytes), { filter: (entry) => PHOTO_NAME.test(entry.name) });
+      for (const [name, data] of Object.entries(entries)) out.set(normalisePath(name), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    } catch {
+      // An unreadable zip: ingest says so in the file list; it has no thumbnails.
+    }
+  }
+  return out;
 }
 
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
@@ -73,6 +99,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   };
   const MESH_INFO_EMPTY = el.meshInfo.textContent ?? '';
   let inputs: InputFile[] = [];
+  let photoBytes = new Map<string, ArrayBuffer>();
   // Whether the selected files passed inspection (Reconstruct waits for it), and whether they bring depth maps (then
   // the depth method is not used).
   type InputState = 'none' | 'reading' | 'usable' | 'unusable';
@@ -88,13 +115,12 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   const makePhotoThumbs = (capture: CaptureSummary | null) => {
     const previous = photoThumbs;
     void previous.then((m) => m.forEach((b) => b.close()));
-    const byPath = new Map(inputs.map((f) => [f.path, f]));
     photoThumbs = (async () => {
       const out = new Map<string, ImageBitmap>();
       for (const v of capture?.views ?? []) {
-        const file = byPath.get(v.path);
+        const bytes = photoBytes.get(v.path);
         // A photo ingest decoded but the browser cannot (rare formats) keeps a bare frustum.
-        const bitmap = file ? await makeThumbnail(file.bytes).catch(() => null) : null;
+        const bitmap = bytes ? await makeThumbnail(bytes).catch(() => null) : null;
         if (bitmap) out.set(v.name, bitmap);
       }
       return out;
@@ -164,19 +190,18 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     thumbnailUrls = [];
     el.thumbnails.replaceChildren();
     if (!capture) return;
-    const byPath = new Map(inputs.map((f) => [f.path, f]));
     const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
       ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
       ...capture.skipped.filter((s) => /\.(jpe?g|png|webp|avif|gif|bmp)$/i.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
     ];
     for (const entry of entries.slice(0, 120)) {
-      const file = byPath.get(entry.path);
+      const bytes = photoBytes.get(entry.path);
       const figure = doc.createElement('figure');
       figure.className = entry.state;
       figure.title = entry.title;
-      if (file && entry.state !== 'skipped') {
+      if (bytes && entry.state !== 'skipped') {
         const img = doc.createElement('img');
-        const url = URL.createObjectURL(new Blob([file.bytes]));
+        const url = URL.createObjectURL(new Blob([bytes]));
         thumbnailUrls.push(url);
         img.src = url;
         img.alt = entry.title;
@@ -281,9 +306,11 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
 
   const setInputs = async (files: InputFile[], name: string) => {
     inputs = files;
+    photoBytes = photoBytesByPath(files);
     captureName = name;
     const bytes = files.reduce((s, f) => s + f.bytes.byteLength, 0);
-    el.summary.textContent = files.length ? `${files.length} files (${formatBytes(bytes)}) — reading…` : 'No files selected.';
+    const count = `${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(bytes)})`;
+    el.summary.textContent = files.length ? `${count} — reading…` : 'No files selected.';
     el.detected.replaceChildren();
     showThumbnails(null);
     showCaptureMessages(null);
@@ -310,7 +337,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (inputs !== files) return;
     if (result.status === 'success') {
       showCapture(result.capture);
-      el.summary.textContent = `${files.length} files (${formatBytes(bytes)}): ${result.capture.views.length} usable photos, ${result.capture.skipped.length} skipped.`;
+      el.summary.textContent = `${count}: ${result.capture.views.length} usable photos, ${result.capture.skipped.length} skipped.`;
       inputState = 'usable';
     } else {
       el.summary.textContent = result.error.message;
