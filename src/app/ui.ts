@@ -137,7 +137,10 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   const setBusy = (busy: boolean) => {
     running = busy;
     el.run.disabled = busy || inputState !== 'usable';
+    // The capture stays the one the job runs on (an out-of-memory retry reads it again).
     el.sample.disabled = busy;
+    for (const id of ['file-input', 'folder-input', 'zip-input']) ($(doc, id) as HTMLInputElement).disabled = busy;
+    el.drop.classList.toggle('disabled', busy);
     el.cancel.disabled = !busy;
     // The options are read when a job starts and again for an out-of-memory retry: fixed while it runs.
     el.preset.disabled = busy;
@@ -192,7 +195,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (!capture) return;
     const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
       ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
-      ...capture.skipped.filter((s) => /\.(jpe?g|png|webp|avif|gif|bmp)$/i.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
+      ...capture.skipped.filter((s) => PHOTO_NAME.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
     ];
     for (const entry of entries.slice(0, 120)) {
       const bytes = photoBytes.get(entry.path);
@@ -328,7 +331,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     setModeButtons(false);
     el.download.hidden = true;
     makePhotoThumbs(null);
-    setBusy(false);
+    setBusy(running);
     if (!files.length) return;
     // Inspect a copy: the worker takes the bytes it is given.
     const copy = files.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
@@ -364,11 +367,13 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   el.drop.addEventListener('drop', (e) => {
     e.preventDefault();
     el.drop.classList.remove('over');
-    if (e.dataTransfer) void droppedFiles(e.dataTransfer.items).then(onFiles);
+    if (e.dataTransfer && !running) void droppedFiles(e.dataTransfer.items).then(onFiles);
   });
   const openPicker = () => ($(doc, 'file-input') as HTMLInputElement).click();
   // A mouse convenience; keyboard users have the Photos… button (the zone is not a tab stop).
-  el.drop.addEventListener('click', openPicker);
+  el.drop.addEventListener('click', () => {
+    if (!running) openPicker();
+  });
 
   el.sample.addEventListener('click', async () => {
     el.sample.disabled = true;
