@@ -283,7 +283,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     const chips = [
       `${capture.views.length} photos`,
       capture.hasDepth ? 'depth maps' : 'no depth',
-      capture.cameraFormat ? `cameras: ${capture.cameraFormat}` : 'no cameras',
+      // Without camera files the job finds the cameras itself (structure from motion): nothing is missing.
+      capture.cameraFormat ? `cameras: ${capture.cameraFormat}` : 'no cameras: found from the photos',
       capture.hasMasks ? 'masks' : 'no masks',
       `intrinsics: ${[...sources].join(', ')}`,
     ];
