@@ -88,6 +88,8 @@ export interface CaptureSummary {
   used: string[];
   skipped: { file: string; reason: string }[];
   warnings: string[];
+  /** Facts about the input that are not problems (CaptureSet.notes). */
+  notes: string[];
   ms: number;
 }
 

@@ -8,6 +8,8 @@ import type { ProgressEvent } from '../core/progress';
 import type { Report } from '../core/report';
 import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
+import { unzipSync } from 'fflate';
+import { normalisePath } from '../io/files';
 
 function $(doc: Document, id: string): HTMLElement {
   const el = doc.getElementById(id);
@@ -25,6 +27,30 @@ export async function makeThumbnail(bytes: ArrayBuffer): Promise<ImageBitmap> {
   const small = await createImageBitmap(full, { resizeWidth: Math.max(1, Math.round(full.width * scale)), resizeHeight: Math.max(1, Math.round(full.height * scale)), resizeQuality: 'medium' });
   full.close();
   return small;
+}
+
+const PHOTO_NAME = /\.(jpe?g|png|webp|avif|gif|bmp)$/i;
+
+/**
+ * The chosen photos' bytes by the path ingest gives them (zips opened, photo entries only), for the thumbnails and
+ * the frusta: a capture chosen as a zip shows its photos like a folder does.
+ */
+export function photoBytesByPath(files: InputFile[]): Map<string, ArrayBuffer> {
+  const out = new Map<string, ArrayBuffer>();
+  for (const f of files) {
+    const path = normalisePath(f.path);
+    if (!path.toLowerCase().endsWith('.zip')) {
+      if (PHOTO_NAME.test(path)) out.set(path, f.bytes);
+      continue;
+    }
+    try {
+      const entries = unzipSync(new Uint8Array(f.bytes), { filter: (entry) => PHOTO_NAME.test(entry.name) });
+      for (const [name, data] of Object.entries(entries)) out.set(normalisePath(name), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    } catch {
+      // An unreadable zip: ingest says so in the file list; it has no thumbnails.
+    }
+  }
+  return out;
 }
 
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
@@ -68,8 +94,17 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     download: $(doc, 'download') as HTMLAnchorElement, summary: $(doc, 'file-summary'), detected: $(doc, 'detected'),
     fileDetails: $(doc, 'file-details') as HTMLDetailsElement, thumbnails: $(doc, 'thumbnails'), fileList: $(doc, 'file-list'), drop: $(doc, 'drop-zone'),
     preset: $(doc, 'preset') as HTMLSelectElement, stages: $(doc, 'stages'), viewer: $(doc, 'viewer'), viewerEmpty: $(doc, 'viewer-empty'), meshInfo: $(doc, 'mesh-info'),
+    runHint: $(doc, 'run-hint'), captureMessages: $(doc, 'capture-messages'), depthMethod: $(doc, 'depth-method') as HTMLSelectElement,
+    depthMethodNote: $(doc, 'depth-method-note'), refine: $(doc, 'model-refine') as HTMLInputElement,
   };
+  const MESH_INFO_EMPTY = el.meshInfo.textContent ?? '';
   let inputs: InputFile[] = [];
+  let photoBytes = new Map<string, ArrayBuffer>();
+  // Whether the selected files passed inspection (Reconstruct waits for it), and whether they bring depth maps (then
+  // the depth method is not used).
+  type InputState = 'none' | 'reading' | 'usable' | 'unusable';
+  let inputState: InputState = 'none' as InputState;
+  let captureHasDepth = false;
   let captureName = 'capture';
   let running = false;
   let viewer: import('../viewer/viewer').ResultViewer | null = null;
@@ -80,26 +115,41 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   const makePhotoThumbs = (capture: CaptureSummary | null) => {
     const previous = photoThumbs;
     void previous.then((m) => m.forEach((b) => b.close()));
-    const byPath = new Map(inputs.map((f) => [f.path, f]));
     photoThumbs = (async () => {
       const out = new Map<string, ImageBitmap>();
       for (const v of capture?.views ?? []) {
-        const file = byPath.get(v.path);
+        const bytes = photoBytes.get(v.path);
         // A photo ingest decoded but the browser cannot (rare formats) keeps a bare frustum.
-        const bitmap = file ? await makeThumbnail(file.bytes).catch(() => null) : null;
+        const bitmap = bytes ? await makeThumbnail(bytes).catch(() => null) : null;
         if (bitmap) out.set(v.name, bitmap);
       }
       return out;
     })();
   };
 
+  // Why Reconstruct cannot be pressed, said in the slot under it (empty while it can, or while a job runs).
+  const RUN_HINTS: Record<InputState, string> = {
+    none: 'Choose photos, a folder or a zip above, or try the sample.',
+    reading: 'Reading the files…',
+    usable: '',
+    unusable: 'These files cannot be reconstructed: see the message under “Your capture”.',
+  };
   const setBusy = (busy: boolean) => {
     running = busy;
-    el.run.disabled = busy || inputs.length === 0;
+    el.run.disabled = busy || inputState !== 'usable';
+    // The capture stays the one the job runs on (an out-of-memory retry reads it again).
     el.sample.disabled = busy;
+    for (const id of ['file-input', 'folder-input', 'zip-input']) ($(doc, id) as HTMLInputElement).disabled = busy;
+    el.drop.classList.toggle('disabled', busy);
     el.cancel.disabled = !busy;
+    // The options are read when a job starts and again for an out-of-memory retry: fixed while it runs.
     el.preset.disabled = busy;
+    el.refine.disabled = busy;
+    el.depthMethod.disabled = busy || captureHasDepth;
+    for (const input of doc.querySelectorAll<HTMLInputElement>('#crop input')) input.disabled = busy;
     el.progressText.classList.toggle('running', busy);
+    el.runHint.textContent = busy ? '' : RUN_HINTS[inputState];
+    el.runHint.hidden = busy || inputState === 'usable';
   };
 
   const refreshVram = async () => {
@@ -143,19 +193,18 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     thumbnailUrls = [];
     el.thumbnails.replaceChildren();
     if (!capture) return;
-    const byPath = new Map(inputs.map((f) => [f.path, f]));
     const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
       ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
-      ...capture.skipped.filter((s) => /\.(jpe?g|png|webp|avif|gif|bmp)$/i.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
+      ...capture.skipped.filter((s) => PHOTO_NAME.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
     ];
     for (const entry of entries.slice(0, 120)) {
-      const file = byPath.get(entry.path);
+      const bytes = photoBytes.get(entry.path);
       const figure = doc.createElement('figure');
       figure.className = entry.state;
       figure.title = entry.title;
-      if (file && entry.state !== 'skipped') {
+      if (bytes && entry.state !== 'skipped') {
         const img = doc.createElement('img');
-        const url = URL.createObjectURL(new Blob([file.bytes]));
+        const url = URL.createObjectURL(new Blob([bytes]));
         thumbnailUrls.push(url);
         img.src = url;
         img.alt = entry.title;
@@ -206,8 +255,27 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     updateCrop();
   };
 
+  /** Ingest's warnings (problems to look at) and notes (facts that are fine), before anything runs. */
+  const showCaptureMessages = (capture: CaptureSummary | null) => {
+    el.captureMessages.replaceChildren();
+    const items = [...(capture?.warnings ?? []).map((m) => ['warning', m]), ...(capture?.notes ?? []).map((m) => ['info', m])];
+    for (const [kind, message] of items) {
+      const li = doc.createElement('li');
+      li.className = kind;
+      li.textContent = message;
+      el.captureMessages.append(li);
+    }
+  };
+  const showDepthMethodNote = () => {
+    el.depthMethodNote.hidden = !captureHasDepth;
+    el.depthMethodNote.textContent = captureHasDepth ? 'Not needed: these files bring their own depth maps.' : '';
+  };
+
   const showCapture = (capture: CaptureSummary) => {
     showThumbnails(capture);
+    showCaptureMessages(capture);
+    captureHasDepth = capture.hasDepth;
+    showDepthMethodNote();
     makePhotoThumbs(capture);
     void showCameras(capture);
     el.detected.replaceChildren();
@@ -215,7 +283,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     const chips = [
       `${capture.views.length} photos`,
       capture.hasDepth ? 'depth maps' : 'no depth',
-      capture.cameraFormat ? `cameras: ${capture.cameraFormat}` : 'no cameras',
+      // Without camera files the job finds the cameras itself (structure from motion): nothing is missing.
+      capture.cameraFormat ? `cameras: ${capture.cameraFormat}` : 'no cameras: found from the photos',
       capture.hasMasks ? 'masks' : 'no masks',
       `intrinsics: ${[...sources].join(', ')}`,
     ];
@@ -241,33 +310,45 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
 
   const setInputs = async (files: InputFile[], name: string) => {
     inputs = files;
+    photoBytes = photoBytesByPath(files);
     captureName = name;
     const bytes = files.reduce((s, f) => s + f.bytes.byteLength, 0);
-    el.summary.textContent = files.length ? `${files.length} files (${formatBytes(bytes)}) — reading…` : 'No files selected.';
+    const count = `${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(bytes)})`;
+    el.summary.textContent = files.length ? `${count} — reading…` : 'No files selected.';
     el.detected.replaceChildren();
     showThumbnails(null);
+    showCaptureMessages(null);
+    captureHasDepth = false;
+    showDepthMethodNote();
+    inputState = files.length ? 'reading' : 'none';
     el.fileDetails.hidden = true;
     // The previous capture's cameras and mesh leave the viewer (their photos are closed with the capture).
     viewer?.clear();
     viewer?.setCropBox(null);
     reportFrusta();
     el.viewerEmpty.hidden = false;
-    el.meshInfo.textContent = '';
+    el.meshInfo.textContent = MESH_INFO_EMPTY;
+    el.meshInfo.classList.add('muted');
     setModeButtons(false);
     el.download.hidden = true;
     makePhotoThumbs(null);
-    setBusy(false);
+    setBusy(running);
     if (!files.length) return;
     // Inspect a copy: the worker takes the bytes it is given.
     const copy = files.map((f) => ({ ...f, bytes: f.bytes.slice(0) }));
     const { result } = await client.inspectCapture({ files: copy, options: { preset: el.preset.value as Preset, models: [] } });
+    // A newer selection replaced this one while it was inspected: its own inspection reports.
+    if (inputs !== files) return;
     if (result.status === 'success') {
       showCapture(result.capture);
-      el.summary.textContent = `${files.length} files (${formatBytes(bytes)}): ${result.capture.views.length} usable photos, ${result.capture.skipped.length} skipped.`;
+      el.summary.textContent = `${count}: ${result.capture.views.length} usable photos, ${result.capture.skipped.length} skipped.`;
+      inputState = 'usable';
     } else {
       el.summary.textContent = result.error.message;
       el.summary.classList.add('error');
+      inputState = 'unusable';
     }
+    setBusy(running);
   };
 
   const onFiles = async (files: File[]) => {
@@ -278,6 +359,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   };
   ($(doc, 'file-input') as HTMLInputElement).addEventListener('change', (e) => void onFiles([...((e.target as HTMLInputElement).files ?? [])]));
   ($(doc, 'folder-input') as HTMLInputElement).addEventListener('change', (e) => void onFiles([...((e.target as HTMLInputElement).files ?? [])]));
+  ($(doc, 'zip-input') as HTMLInputElement).addEventListener('change', (e) => void onFiles([...((e.target as HTMLInputElement).files ?? [])]));
   el.drop.addEventListener('dragover', (e) => {
     e.preventDefault();
     el.drop.classList.add('over');
@@ -286,15 +368,12 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   el.drop.addEventListener('drop', (e) => {
     e.preventDefault();
     el.drop.classList.remove('over');
-    if (e.dataTransfer) void droppedFiles(e.dataTransfer.items).then(onFiles);
+    if (e.dataTransfer && !running) void droppedFiles(e.dataTransfer.items).then(onFiles);
   });
   const openPicker = () => ($(doc, 'file-input') as HTMLInputElement).click();
-  el.drop.addEventListener('click', openPicker);
-  el.drop.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      openPicker();
-    }
+  // A mouse convenience; keyboard users have the Photos… button (the zone is not a tab stop).
+  el.drop.addEventListener('click', () => {
+    if (!running) openPicker();
   });
 
   el.sample.addEventListener('click', async () => {
@@ -324,6 +403,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (currentStage) stageTimes.get(currentStage)!.end = now;
     currentStage = name;
     stageStart = null;
+    lastEstimate = null;
     stageFraction = 0;
     el.stageProgress.value = 0;
     el.stageName.textContent = name;
@@ -354,9 +434,24 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
    * Both ETAs from measured rates. The stage's: its remaining fraction at the rate the fraction has moved since the
    * stage's first measurement. The overall one: the rest of this stage, then what the overall bar will still lack at
    * the stage's end, at the job's average rate so far (stages differ in speed; this is a guess, shown as "~").
+   * Between events (a timer calls this with fromEvent false) the last event's estimates count down; once one is spent
+   * (the step takes longer than its share of the progress said) it comes from the rates measured up to now, which fall
+   * while nothing reports, so the time left grows instead of standing at "~1 s".
    */
-  const updateEtas = (overall: number) => {
+  const updateEtas = (overall: number, fromEvent: boolean) => {
     const now = performance.now();
+    let { stageLeft, overallLeft } = estimateEtas(overall, now);
+    if (fromEvent) lastEstimate = { t: now, stageLeft, overallLeft };
+    else if (lastEstimate) {
+      const spent = (now - lastEstimate.t) / 1000;
+      if (lastEstimate.stageLeft !== null && lastEstimate.stageLeft - spent >= 1) stageLeft = lastEstimate.stageLeft - spent;
+      if (lastEstimate.overallLeft !== null && lastEstimate.overallLeft - spent >= 1) overallLeft = lastEstimate.overallLeft - spent;
+    }
+    el.stageEta.textContent = stageLeft === null ? '' : formatEta(stageLeft);
+    el.overallEta.textContent = overallLeft === null ? '' : formatEta(overallLeft);
+  };
+  let lastEstimate: { t: number; stageLeft: number | null; overallLeft: number | null } | null = null;
+  const estimateEtas = (overall: number, now: number): { stageLeft: number | null; overallLeft: number | null } => {
     let stageLeft: number | null = null;
     let stageEndOverall = overall;
     if (stageStart && now - stageStart.t > 800 && stageFraction - stageStart.fraction > 0.02 && stageFraction < 1) {
@@ -365,12 +460,10 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       // The overall bar's span of this stage, as measured: where it will stand when the stage ends.
       stageEndOverall = Math.min(100, overall + ((overall - stageStart.overall) / (stageFraction - stageStart.fraction)) * (1 - stageFraction));
     }
-    el.stageEta.textContent = stageLeft === null ? '' : formatEta(stageLeft);
     const elapsed = (now - started) / 1000;
-    if (overall > 3 && overall < 100 && elapsed > 1) {
-      const jobRate = overall / elapsed;
-      el.overallEta.textContent = formatEta((stageLeft ?? 0) + (100 - stageEndOverall) / jobRate);
-    } else el.overallEta.textContent = '';
+    if (!(overall > 3 && overall < 100 && elapsed > 1)) return { stageLeft, overallLeft: null };
+    const jobRate = overall / elapsed;
+    return { stageLeft, overallLeft: (stageLeft ?? 0) + (100 - stageEndOverall) / jobRate };
   };
 
   // Progress events of the job, mapped into [attemptBase, 100] of the overall bar (a retry after an out-of-memory
@@ -381,6 +474,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   const onProgress = (event: ProgressEvent) => {
     // Events can still arrive (through the proxy) after the job's result: the final message must stay.
     if (!jobOpen) return;
+    // Notes were shown with the capture, under "Your capture"; the run lists what needs a look.
+    if (event.type === 'info') return;
     if (event.type === 'warning') {
       const li = doc.createElement('li');
       li.textContent = event.file ? `${event.file}: ${event.message}` : event.message;
@@ -404,7 +499,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       stageStart ??= { t: performance.now(), fraction: stageFraction, overall };
       el.stageProgress.value = 100 * stageFraction;
     }
-    updateEtas(overall);
+    updateEtas(overall, true);
     el.progressText.textContent = event.type === 'model' ? `${event.model}: ${event.step} (${event.progress.toFixed(0)}%)` : event.message;
   };
 
@@ -424,11 +519,17 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.stageProgress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
+    lastEstimate = null;
     attemptBase = 0;
     stageTimes.clear();
     currentStage = null;
     el.stages.replaceChildren();
     jobOpen = true;
+    // The ETAs also move between events: through a long silent step (one big GPU submission) the measured rates fall
+    // and the time left grows, instead of standing at the last, too short, estimate.
+    const etaTimer = setInterval(() => {
+      if (jobOpen) updateEtas(el.progress.value, false);
+    }, 1000);
     try {
       let preset = el.preset.value as Preset;
       let retryOf: { preset: Preset; error: string } | undefined;
@@ -492,6 +593,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       el.progressText.textContent = `The worker stopped: ${String(error)}. Press “Restart GPU worker”.`;
       el.restart.hidden = false;
     } finally {
+      clearInterval(etaTimer);
       setBusy(false);
       await refreshVram();
     }
@@ -509,6 +611,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     setModeButtons(true);
     reportFrusta();
     const unit = report.input.depth ? 'm' : 'units';
+    el.meshInfo.classList.remove('muted');
     el.meshInfo.textContent = `${faces.toLocaleString()} faces; bounding box ${size.map((v) => v.toFixed(3)).join(' × ')} ${unit}`;
   };
   function setModeButtons(enabled: boolean) {

@@ -36,7 +36,10 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           ...(params.get('refine') ? { refine: JSON.parse(params.get('refine')!) as JobOptions['refine'] } : {}),
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
-        for (const e of events) if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+        for (const e of events) {
+          if (e.type === 'warning') log(`warning: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+          else if (e.type === 'info') log(`info: ${e.message}`);
+        }
         const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
         if (params.get('zip') === '1' && zip) {
           let binary = '';

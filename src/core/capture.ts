@@ -68,6 +68,8 @@ export interface CaptureSet {
   used: string[];
   skipped: { file: string; reason: string }[];
   warnings: string[];
+  /** Facts about the input that are not problems (camera entries for photos the user did not choose). */
+  notes?: string[];
 }
 
 export const IDENTITY4 = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];

@@ -8,6 +8,8 @@ export type ProgressEvent =
   | { type: 'job'; phase: 'start' | 'ingest' | 'sfm' | 'export' | 'done'; overall: number; message: string; stage?: number }
   | { type: 'model'; model: string; progress: number; step: string; overall: number; stage?: number }
   | { type: 'warning'; message: string; file?: string }
+  /** A fact worth a line that is not a problem (the page lists it without the warning style). */
+  | { type: 'info'; message: string }
   | { type: 'vram'; liveBytes: number; peakBytes: number };
 
 export type ProgressSink = (event: ProgressEvent) => void;

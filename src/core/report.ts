@@ -23,6 +23,8 @@ export interface Report {
   sfm?: import('../stages/sfm/runSfm').SfmStageStats;
   meshes: MeshReport[];
   warnings: string[];
+  /** Facts about the input that are not problems (CaptureSet.notes). */
+  notes?: string[];
   status: 'success' | 'failed' | 'cancelled';
   error?: ErrorInfo;
   totalMs: number;

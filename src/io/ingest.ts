@@ -30,6 +30,8 @@ export interface IngestOptions {
   signal?: AbortSignal;
   onProgress?(done: number, total: number, file: string): void;
   onWarning?(message: string, file?: string): void;
+  /** Facts about the input that are not problems (CaptureSet.notes). */
+  onInfo?(message: string): void;
 }
 
 /** Where a camera entry applies: by file name, then by key (name without extension and role suffix). */
@@ -47,6 +49,11 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
   const warn = (message: string, file?: string) => {
     warnings.push(file ? `${file}: ${message}` : message);
     options.onWarning?.(message, file);
+  };
+  const notes: string[] = [];
+  const note = (message: string) => {
+    notes.push(message);
+    options.onInfo?.(message);
   };
   for (const s of index.skipped) options.onWarning?.(`skipped: ${s.reason}`, s.file);
 
@@ -194,10 +201,15 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
   // Camera files naming missing photos, photos without cameras.
   if (cameraSet && cameraSet.cameras.length) {
     const missing = cameraSet.cameras.filter((c) => !photos.some((p) => cameraFor([c], p)));
-    if (missing.length) {
-      warn(`${cameraSet.files.join(', ')} name${cameraSet.files.length > 1 ? '' : 's'} ${missing.length} image(s) that are not among the photos: ${missing.slice(0, 5).map((c) => c.image).join(', ')}${missing.length > 5 ? ', …' : ''}`);
-    }
     const unposed = views.filter((v) => !v.camFromWorld);
+    if (missing.length) {
+      const message = `${cameraSet.files.join(', ')} name${cameraSet.files.length > 1 ? '' : 's'} ${missing.length} image(s) that are not among the photos: ${missing.slice(0, 5).map((c) => c.image).join(', ')}${missing.length > 5 ? ', …' : ''}`;
+      // Every photo found its camera: the user chose some photos of a larger capture (the temple's 16 of 47), which is
+      // normal, so it is said, not warned. With photos left without a camera, the names the files do list are the
+      // clue to a naming mismatch: then it is a warning.
+      if (unposed.length) warn(message);
+      else note(`${message} (fine when you chose some of the capture's photos)`);
+    }
     if (unposed.length) warn(`${unposed.length} photo(s) have no camera in the ${cameraSet.format} files: ${unposed.slice(0, 5).map((v) => v.name).join(', ')}${unposed.length > 5 ? ', …' : ''}`);
   }
 
@@ -225,6 +237,7 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
     used: [...used, ...usedAux, ...(cameraSet?.files ?? [])],
     skipped,
     warnings,
+    notes,
   };
 }
 

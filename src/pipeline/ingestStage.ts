@@ -25,6 +25,7 @@ export async function runIngest(
     onProgress: (done, total, file) =>
       progress({ type: 'job', phase: 'ingest', overall: lo + ((hi - lo) * done) / Math.max(1, total), stage: done / Math.max(1, total), message: file ? `reading ${file} (${done + 1}/${total})` : 'photos read' }),
     onWarning: (message, file) => progress({ type: 'warning', message, ...(file ? { file } : {}) }),
+    onInfo: (message) => progress({ type: 'info', message }),
   });
 }
 
@@ -53,6 +54,7 @@ export function summarizeCapture(capture: CaptureSet, ms: number): CaptureSummar
     used: capture.used,
     skipped: capture.skipped,
     warnings: capture.warnings,
+    notes: capture.notes ?? [],
     ms,
   };
 }
@@ -79,4 +81,5 @@ export function reportCapture(report: Report, capture: CaptureSet, reasons: Map<
     camFromWorld: v.camFromWorld ? poseToRows(v.camFromWorld) : [],
   }));
   for (const w of capture.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);
+  if (capture.notes?.length) report.notes = [...capture.notes];
 }

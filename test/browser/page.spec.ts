@@ -40,17 +40,20 @@ test('try the sample: run, progress only forward, the viewer shows the mesh, the
   await page.locator('#preset').selectOption('draft');
   await page.screenshot({ path: `${SHOTS}/02-sample-loaded.png` });
   const before = await page.locator('#viewer').screenshot();
+  // Where a user clicks it from (the click would otherwise scroll the page, and the sticky viewer with it).
+  await page.locator('#run').scrollIntoViewIfNeeded();
   // Record the bars, the ETAs and where the panel's parts sit, as the progress moves.
   await page.evaluate(() => {
     const bar = document.getElementById('progress') as HTMLProgressElement;
     const stageBar = document.getElementById('stage-progress') as HTMLProgressElement;
-    const rec = { values: [] as number[], stages: [] as [string, number][], etas: [] as string[], layout: [] as string[] };
+    const rec = { values: [] as number[], stages: [] as [string, number][], etas: [] as string[], layout: [] as string[], times: [] as number[] };
     (window as unknown as { rec: typeof rec }).rec = rec;
     new MutationObserver(() => rec.values.push(bar.value)).observe(bar, { attributes: true });
     // Page coordinates (the click on Reconstruct may scroll the page).
     const top = (id: string) => Math.round(document.getElementById(id)!.getBoundingClientRect().top + window.scrollY);
     setInterval(() => {
       rec.values.push(bar.value);
+      rec.times.push(performance.now());
       rec.stages.push([document.getElementById('stage-name')!.textContent!, stageBar.value]);
       rec.etas.push(`${document.getElementById('overall-eta')!.textContent}|${document.getElementById('stage-eta')!.textContent}`);
       rec.layout.push(['progress', 'stage-progress', 'progress-text', 'stages', 'warnings', 'gpu-panel', 'viewer'].map(top).join(','));
@@ -61,7 +64,7 @@ test('try the sample: run, progress only forward, the viewer shows the mesh, the
   await page.screenshot({ path: `${SHOTS}/03-running.png` });
   await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 170_000 });
   await page.waitForTimeout(500);
-  const rec = await page.evaluate(() => (window as unknown as { rec: { values: number[]; stages: [string, number][]; etas: string[]; layout: string[] } }).rec);
+  const rec = await page.evaluate(() => (window as unknown as { rec: { values: number[]; stages: [string, number][]; etas: string[]; layout: string[]; times: number[] } }).rec);
   const values = rec.values;
   for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1]);
   expect(values.at(-1)).toBe(100);
@@ -73,6 +76,17 @@ test('try the sample: run, progress only forward, the viewer shows the mesh, the
   const shown = rec.etas.filter((e) => e !== '|');
   expect(shown.length).toBeGreaterThan(5);
   for (const e of shown) for (const part of e.split('|')) if (part) expect(part).toMatch(/^~(\d+ min )?\d+ s left$/);
+  // Fusion's ETA does not run low: while 4 s or more of the stage were still to come, it said at least a fifth of
+  // that (its silent prefix sums once left it at "~1 s left" for most of the stage).
+  const seconds = (eta: string) => {
+    const m = /^~(?:(\d+) min )?(\d+) s left$/.exec(eta);
+    return m ? Number(m[1] ?? 0) * 60 + Number(m[2]) : null;
+  };
+  const fusionSamples = rec.stages.map(([name], i) => ({ name, t: rec.times[i], eta: seconds(rec.etas[i].split('|')[1]) })).filter((x) => x.name === 'fusion');
+  const fusionEnd = fusionSamples.at(-1)!.t;
+  const low = fusionSamples.filter((x) => x.eta !== null && (fusionEnd - x.t) / 1000 >= 4 && x.eta < (fusionEnd - x.t) / 1000 / 5);
+  console.log(`[fusion ETA] ${((fusionEnd - fusionSamples[0].t) / 1000).toFixed(1)} s; said vs still to come (s): ${fusionSamples.filter((_, i) => i % 25 === 0).map((x) => `${x.eta}/${((fusionEnd - x.t) / 1000).toFixed(1)}`).join(' ')}`);
+  expect(low.map((x) => `${x.eta} s said, ${((fusionEnd - x.t) / 1000).toFixed(1)} s to come`)).toEqual([]);
   // No layout jumps while the progress updates: every part of the run panel (and what follows) stayed put.
   expect(new Set(rec.layout).size, `layouts seen: ${[...new Set(rec.layout)].join(' / ')}`).toBe(1);
   await expect(page.locator('#mesh-info')).toContainText('faces');
@@ -232,13 +246,20 @@ test('out of GPU memory at standard: the page retries at draft by itself, says s
   // allocations are refused by the same budget check a full GPU meets; the draft preset fits under it.
   await loadSample(page, `/?vramBudgetMiB=${OOM_BUDGET_MIB}`);
   await page.locator('#preset').selectOption('standard');
+  await page.locator('#run').scrollIntoViewIfNeeded();
+  // Where the run panel's parts sit: the notice has a reserved slot, so its arrival moves nothing (the warnings list
+  // itself grows as warnings arrive, moving what follows it).
+  const layout = () => page.evaluate(() => ['progress', 'progress-text', 'stages', 'warnings'].map((id) => Math.round(document.getElementById(id)!.getBoundingClientRect().top + window.scrollY)).join(','));
+  const idle = await layout();
   await page.locator('#run').click();
   await expect(page.locator('#notice')).toHaveText('Ran out of GPU memory at standard; retrying at draft.', { timeout: 300_000 });
+  expect(await layout()).toBe(idle);
   await expect(page.locator('#warnings')).toContainText('Out of GPU memory at standard');
   await page.screenshot({ path: `${SHOTS}/08-oom-retrying.png` });
   await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 300_000 });
   await expect(page.locator('#progress-text')).toContainText('at draft (ran out of GPU memory at standard)');
   await expect(page.locator('#notice')).toBeVisible();
+  expect(await layout()).toBe(idle);
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);
   const zip = readFileSync(await download.path());
   expect(validateMeshOutput(zip).errors).toEqual([]);

@@ -117,8 +117,20 @@ describe('bad input gets a precise message and loses nothing else', () => {
     files.splice(files.findIndex((f) => f.path === 'capture/images/view_003.png'), 1);
     const set = await ingest(files);
     expect(set.skipped).toContainEqual({ file: 'other/view_000.png', reason: 'duplicate photo name: capture/images/view_000.png has the same name' });
-    expect(set.warnings.join('\n')).toMatch(/capture\/cameras.txt, capture\/images.txt name 1 image\(s\) that are not among the photos: view_003.png/);
+    // Every chosen photo has its camera: a subset of the capture, said as a note, not a warning.
+    expect(set.notes?.join('\n')).toMatch(/capture\/cameras.txt, capture\/images.txt name 1 image\(s\) that are not among the photos: view_003.png/);
+    expect(set.warnings.join('\n')).not.toMatch(/not among the photos/);
     expect(set.skipped).toContainEqual({ file: 'capture/depth/view_003.png', reason: 'depth map with no photo named like it (key "view_003")' });
+  });
+
+  it('warns about camera entries for missing photos when a photo has no camera (a naming mismatch)', async () => {
+    const files = base().map((f) => (f.path === 'capture/images/view_003.png' ? { ...f, path: 'capture/images/view_03.png' } : f));
+    const notes: string[] = [];
+    const set = await ingestCapture(files, { preset: 'draft', decodePhoto: decodePngInNode, onInfo: (m) => notes.push(m) });
+    expect(set.warnings.join('\n')).toMatch(/name 1 image\(s\) that are not among the photos: view_003.png/);
+    expect(set.warnings.join('\n')).toMatch(/1 photo\(s\) have no camera in the colmap files: view_03.png/);
+    expect(set.notes).toEqual([]);
+    expect(notes).toEqual([]);
   });
 
   it('refuses cameras made for another aspect ratio, naming the photo', async () => {

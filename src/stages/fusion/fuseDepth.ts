@@ -8,7 +8,7 @@ import { GpuOutOfMemoryError, InputError, throwIfAborted } from '../../core/erro
 import type { Mesh } from '../../core/mesh';
 import { formatBytes } from '../../gpu/vram';
 import type { StageContext } from '../context';
-import { createVolume, destroyVolume, extractMesh, fusionBytes, integrateViews, removeSmallComponents } from './fusion';
+import { createVolume, destroyVolume, extractMesh, fusionBytes, HULL_FILL_COST, integrateViews, MARCHING_CUBES_COST, removeSmallComponents, viewsHaveMasks } from './fusion';
 import type { FusionViewData, VolumeSpec } from './types';
 
 export type FusionPreset = 'draft' | 'standard' | 'high';
@@ -122,10 +122,12 @@ async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContex
   const volume = await ctx.gpu.vram.guardOutOfMemory('the TSDF volume', () => createVolume(ctx, spec), (v) => destroyVolume(ctx, v));
   try {
     const t0 = performance.now();
-    // Progress: integration over the first 3/4 of the stage, marching cubes over the rest.
-    await integrateViews(ctx, volume, data, null, { progressShare: 0.75 });
+    // Progress in proportion to the measured costs (fusion.ts): integration (+ hull fill), then marching cubes.
+    const integrationCost = data.length + (viewsHaveMasks(data) ? HULL_FILL_COST : 0);
+    const share = integrationCost / (integrationCost + MARCHING_CUBES_COST);
+    await integrateViews(ctx, volume, data, null, { progressShare: share });
     const t1 = performance.now();
-    const raw = await extractMesh(ctx, volume, null, { progressRange: [0.75, 1] });
+    const raw = await extractMesh(ctx, volume, null, { progressRange: [share, 1] });
     const t2 = performance.now();
     const cleaned = removeSmallComponents(raw);
     const t3 = performance.now();

@@ -45,6 +45,16 @@ export const SLAB_VOXELS = { fallback: 1 << 19, gpu: 1 << 24 } as const;
 function defaultSlabVoxels(ctx: StageContext): number {
   return ctx.gpu.vram.limits.isFallbackAdapter ? SLAB_VOXELS.fallback : SLAB_VOXELS.gpu;
 }
+/**
+ * What the passes cost, in passes of one view's integration over the volume, so that progress moves with time spent
+ * (the page's ETAs are rates of progress). Measured on SwiftShader with the sample (24 views; draft 2.1M and standard
+ * 13.8M grid points; a view's integration 0.7 s / 3.7 s): the hull fill's two passes ~3; marching cubes' count pass
+ * ~2.5, its two prefix sums (one submission that reports nothing) ~11 count passes, its emit pass ~2.3 count passes.
+ */
+export const HULL_FILL_COST = 3;
+const MC_COUNT_COST = 2.5;
+const MC_PARTS = { count: 1, scan: 11, emit: 2.3, readback: 0.1 };
+export const MARCHING_CUBES_COST = MC_COUNT_COST * (MC_PARTS.count + MC_PARTS.scan + MC_PARTS.emit + MC_PARTS.readback);
 /** Bytes of the VolumeParams uniform (fusion_common.wgsl). */
 const PARAMS_BYTES = 64;
 
@@ -161,7 +171,7 @@ export interface IntegrateOptions {
   minHullVotes?: number;
   /** Grid points per submission (default from SLAB_VOXELS; tests use small ones to put slab edges everywhere). */
   slabVoxels?: number;
-  /** Share of ctx.progress this call reports over (0..1 of the stage; default all of it). */
+  /** Share of ctx.progress this call reports over (0..1 of the stage; default all of it), hull fill included. */
   progressShare?: number;
 }
 
@@ -176,7 +186,9 @@ export function viewsHaveMasks(views: FusionViewData[]): boolean {
  */
 export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, views: FusionViewData[], timer?: GpuTimer | null, options: IntegrateOptions = {}): Promise<number> {
   const hullFill = options.hullFill ?? viewsHaveMasks(views);
-  const share = options.progressShare ?? 1;
+  // The integration's part of the share; the hull fill reports over the rest.
+  const shareAll = options.progressShare ?? 1;
+  const share = hullFill ? (shareAll * views.length) / (views.length + HULL_FILL_COST) : shareAll;
   const { device } = ctx.gpu;
   const batches: FusionViewData[][] = [];
   let current: FusionViewData[] = [];
@@ -221,7 +233,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
         pass.dispatchWorkgroups(...groups);
       }, (k) => {
         const progressed = done + (batch.length * k) / slabs.length;
-        ctx.progress(share * progressed, views.length, `integrated ${Math.floor(progressed)}/${views.length} depth maps`);
+        ctx.progress((share * progressed) / views.length, 1, `integrated ${Math.floor(progressed)}/${views.length} depth maps`);
       }, timer, 'integrate');
       done += batch.length;
       submissions += slabs.length;
@@ -231,7 +243,10 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
     for (const b of [depthBuffer, pixelBuffer, viewBuffer]) ctx.scope.destroy(b);
     writeParams(device, volume.params, volume.spec);
   }
-  if (hullFill) submissions += await fillHull(ctx, volume, options.minHullVotes ?? Math.max(3, Math.round(views.length / 4)), options.slabVoxels);
+  if (hullFill) {
+    const hullProgress = (fraction: number) => ctx.progress(share + (shareAll - share) * fraction, 1, 'filling the inside of the silhouettes');
+    submissions += await fillHull(ctx, volume, options.minHullVotes ?? Math.max(3, Math.round(views.length / 4)), options.slabVoxels, hullProgress);
+  }
   return submissions;
 }
 
@@ -240,20 +255,20 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
  * `edges` (which reads neighbours' weights) is submitted before any slab of `fill` (which writes weights), so the
  * slabs read what the single pass read. Returns the number of submissions.
  */
-async function fillHull(ctx: StageContext, volume: VolumeBuffers, minVotes: number, slabVoxels?: number): Promise<number> {
+async function fillHull(ctx: StageContext, volume: VolumeBuffers, minVotes: number, slabVoxels?: number, onProgress?: (fraction: number) => void): Promise<number> {
   const { device } = ctx.gpu;
   const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
   const slabs = voxelSlabs(n, slabVoxels ?? defaultSlabVoxels(ctx));
   const pacer = new SubmissionPacer(device, ctx.signal);
   try {
-    for (const entryPoint of ['edges', 'fill']) {
+    for (const [passIndex, entryPoint] of ['edges', 'fill'].entries()) {
       const pipeline = getComputePipeline(device, { label: `fusion.hull.${entryPoint}`, code: commonWgsl + hullWgsl, entryPoint, constants: { WORKGROUP_SIZE, MIN_VOTES: minVotes } });
       const bindGroup = bindBuffers(device, pipeline, `fusion.hull.${entryPoint}`, [volume.tsdf, volume.weight, volume.params]);
       await runSlabs(ctx, pacer, volume, slabs, `fusion.hull.${entryPoint}`, {}, (pass, groups) => {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(...groups);
-      });
+      }, (k) => onProgress?.((passIndex + k / slabs.length) / 2));
     }
     await pacer.drain();
   } finally {
@@ -286,8 +301,14 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, time
   const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
   const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
   const [progressFrom, progressTo] = options.progressRange ?? [0, 1];
+  // Steps: the count slabs, then the emit slabs; the fraction is weighted by MC_PARTS (the prefix sums between the
+  // two passes are one long submission: their share is added when their readback arrives).
   const steps = 2 * slabs.length;
-  const progress = (step: number) => ctx.progress(progressFrom + ((progressTo - progressFrom) * step) / steps, 1, `marching cubes ${step}/${steps}`);
+  const total = MC_PARTS.count + MC_PARTS.scan + MC_PARTS.emit + MC_PARTS.readback;
+  const fractionAt = (step: number, scanned: boolean, read = false) =>
+    (MC_PARTS.count * Math.min(step, slabs.length) / slabs.length + (scanned ? MC_PARTS.scan : 0) + MC_PARTS.emit * Math.max(0, step - slabs.length) / slabs.length + (read ? MC_PARTS.readback : 0)) / total;
+  const report = (fraction: number, message: string) => ctx.progress(progressFrom + (progressTo - progressFrom) * fraction, 1, message);
+  const progress = (step: number) => report(fractionAt(step, step > slabs.length), `marching cubes ${step}/${steps}`);
   const table = marchingCubesTable();
   const tableData = new Int32Array(256 + 256 * 3 * MAX_TRIANGLES_PER_CUBE);
   tableData.set(table.triangleCount, 0);
@@ -331,8 +352,10 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, time
     encoder.copyBufferToBuffer(vertexScan.total, 0, totals, 0, 4);
     encoder.copyBufferToBuffer(triangleScan.total, 0, totals, 4, 4);
     device.queue.submit([encoder.finish()]);
+    report(fractionAt(slabs.length, false), `marching cubes ${slabs.length}/${steps} (prefix sums)`);
     const [vertexCount, triangleCount] = new Uint32Array(await readBuffer(device, ctx.scope, totals, 0, 8, ctx.signal));
     throwIfAborted(ctx.signal);
+    report(fractionAt(slabs.length, true), `marching cubes ${slabs.length}/${steps} (prefix sums done)`);
     if (vertexCount === 0 || triangleCount === 0) {
       return { positions: new Float32Array(0), normals: new Float32Array(0), colors: new Uint32Array(0), indices: new Uint32Array(0), submissions: slabs.length };
     }
@@ -356,6 +379,7 @@ export async function extractMesh(ctx: StageContext, volume: VolumeBuffers, time
     }, (k) => progress(slabs.length + k), timer);
     writeParams(device, volume.params, volume.spec);
     const [p, nn, c, ix] = await readBuffers(device, ctx.scope, [positions, normals, colors, indices], ctx.signal);
+    report(1, `marching cubes ${steps}/${steps} (mesh read back)`);
     return { positions: new Float32Array(p), normals: new Float32Array(nn), colors: new Uint32Array(c), indices: new Uint32Array(ix), submissions: 2 * slabs.length };
   } finally {
     for (const s of scans) s.dispose();
