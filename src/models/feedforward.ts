@@ -93,6 +93,9 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97), {
         // Sharper textures from the original photos where they are larger than the working images.
         decodePhoto: availablePhotoDecoder(),
+        // A view gives no colour within two voxels of a depth edge of the fused mesh: the mesh's outline can be off by
+        // about that much, and the photo there shows background (the sky fringe on fountain's walls). Spot: no cost.
+        bake: { edgeMargin: 2 * fused.spec.voxelSize },
       }),
     );
     this.ctx.recordStage('decimate', textured.stats.decimateMs);
