@@ -2,11 +2,13 @@
  * The page driven by its URL, for machines without node (the H200 benchmark machine, shared/device/README.md):
  *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>][&zip=1][&mvs=<json>]
  *   /?bench=<json BenchmarkSpec>
+ *   /?check=<json KernelCheckSpec without files>&job=<dir>[&pattern=<regex>]: a kernel check (e.g. the MVS depth study)
+ *   on the files of a data folder
  * fetches the inputs from /data/..., runs, POSTs the report (or benchmark JSON) to /report, then POSTs /done.
  * With zip=1 the result zip is POSTed to /report first, base64-encoded (serve.py keeps every POST as report-<n>.json).
  * Logs go to /log line by line. Returns false when the URL asks for nothing.
  */
-import type { BenchmarkSpec, JobOptions, Preset } from '../../workers/api';
+import type { BenchmarkSpec, JobOptions, KernelCheckSpec, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
 
 async function post(path: string, body: unknown): Promise<void> {
@@ -17,13 +19,19 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
   const params = new URLSearchParams(search);
   const job = params.get('job');
   const bench = params.get('bench');
+  const check = params.get('check');
   if (job === null && bench === null) return false;
   const log = (line: string) => void post('/log', JSON.stringify({ t: performance.now(), line }));
   void (async () => {
     try {
       const gpu = await client.api.probeGpu();
       log(`gpu: ${JSON.stringify(gpu)}`);
-      if (bench !== null) {
+      if (check !== null && job !== null) {
+        const files = (await client.fetchDataFiles(job, params.get('pattern') ?? undefined)).map(({ path, bytes }) => ({ path, bytes }));
+        const spec = { ...(JSON.parse(check) as object), files } as KernelCheckSpec;
+        const result = await client.api.kernelCheck(spec);
+        await post('/report', { gpu, check: JSON.parse(check), job, result });
+      } else if (bench !== null) {
         const result = await client.api.benchmark(JSON.parse(bench) as BenchmarkSpec);
         await post('/report', { gpu, benchmark: JSON.parse(bench), result });
       } else {
