@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
-import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepRange, sweepRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
+import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
   const Kr = [300, 0, 159.5, 0, 310, 119.5, 0, 0, 1], Ks = [280, 0, 150, 0, 290, 125, 0, 0, 1];
@@ -114,5 +114,27 @@ describe('sweep ranges', () => {
     const sources = selectSources(poses, target);
     const ranges = sweepRanges(poses, poses.map(() => K), width, height, target, sources);
     ranges.forEach((r, v) => expect(r.invFar).toBeCloseTo(sweepRange(poses[v], target).invFar, 9));
+  });
+  it('find a target for cameras that converge, and ranges that hold the scene for cameras that do not', () => {
+    const ring = Array.from({ length: 12 }, (_, i) => lookAt([2 * Math.cos(i / 2), 0.3, 2 * Math.sin(i / 2)], [0.1, 0, -0.1]));
+    const g = sweepGeometry(ring);
+    expect(g.forward).toBe(false);
+    expect(Math.hypot(g.target[0] - 0.1, g.target[1], g.target[2] + 0.1)).toBeLessThan(1e-6);
+    // A hand-held walk past a wall 1.5-3 m away: camera axes nearly parallel, slowly turning (7-Scenes-like); their
+    // least-squares point lies behind the cameras.
+    const walk = Array.from({ length: 20 }, (_, i) => lookAt([0.01 * i, 0.002 * i, 0], [0.02 * i - 0.2, 0.01 * i, 2]));
+    const c = convergencePoint(walk);
+    expect(walk.some((p) => p[8] * c[0] + p[9] * c[1] + p[10] * c[2] + p[11] <= 0)).toBe(true);
+    const f = sweepGeometry(walk);
+    expect(f.forward).toBe(true);
+    const width = 160, height = 120, K = [140, 0, 79.5, 0, 140, 59.5, 0, 0, 1];
+    const sources = selectSources(walk, f.target);
+    expect(sources.every((s) => s.length > 0)).toBe(true);
+    const ranges = sweepRanges(walk, walk.map(() => K), width, height, f.target, sources, 2, true);
+    ranges.forEach((r) => {
+      expect(Number.isFinite(r.invNear) && r.invFar > 0).toBe(true);
+      expect(1 / r.invNear).toBeLessThan(1.5);
+      expect(1 / r.invFar).toBeGreaterThan(3);
+    });
   });
 });

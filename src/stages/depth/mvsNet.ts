@@ -18,7 +18,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { consistencyOptions, convergencePoint, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -376,9 +376,9 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   if (ok.length < used.length) ctx.warn(`${used.length - ok.length} photo(s) have another aspect ratio than ${first.name}: no depth is estimated for them.`);
   const poses = ok.map(({ v }) => v.camFromWorld!);
   const Ks = ok.map(({ v }) => resizeK(v.K, size.width / v.width, size.height / v.height));
-  const target = convergencePoint(poses);
+  const { target, forward } = sweepGeometry(poses);
   const sources = selectSources(poses, target);
-  const ranges = viewRanges(options, poses, Ks, size.width, size.height, target, sources);
+  const ranges = viewRanges(options, poses, Ks, size.width, size.height, target, sources, forward);
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
   const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, ctx);
   const w2 = size.width / 2, h2 = size.height / 2;

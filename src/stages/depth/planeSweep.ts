@@ -59,9 +59,33 @@ export interface RawDepthMaps {
 }
 
 /** The per-view sweep ranges an MVS run uses (options.range). */
-export function viewRanges(options: MvsOptions, poses: number[][], Ks: number[][], width: number, height: number, target: number[], sources: number[][]): { invNear: number; invFar: number }[] {
-  if (options.range === 'full') return poses.map((p) => sweepRange(p, target));
-  return sweepRanges(poses, Ks, width, height, target, sources, options.minConsistent ?? 2);
+export function viewRanges(options: MvsOptions, poses: number[][], Ks: number[][], width: number, height: number, target: number[], sources: number[][], forward = false): { invNear: number; invFar: number }[] {
+  if (options.range === 'full') return poses.map((p) => sweepRange(p, target, forward));
+  return sweepRanges(poses, Ks, width, height, target, sources, options.minConsistent ?? 2, forward);
+}
+
+/**
+ * Where the sweep looks. Cameras around an object converge: their axes pass near one point, in front of them all, and
+ * that point is the target. Cameras moved through a scene (a hand-held walk through a room, a forward-facing capture)
+ * do not: the least-squares point of nearly parallel axes lies anywhere, on 7-Scenes' redkitchen 0.3 m BEHIND every
+ * camera, which made every range [0, 0]. Those are `forward` captures: the target becomes a point 10x the spread of
+ * the camera centres ahead of them (for choosing sources by baseline angle), and sweepRange searches 0.2x..40x its
+ * distance (inverse depth is uniform, so the far end costs few planes).
+ */
+export function sweepGeometry(poses: number[][]): { target: number[]; forward: boolean } {
+  const target = convergencePoint(poses);
+  const centres = poses.map(cameraCentre);
+  const mean = [0, 1, 2].map((k) => centres.reduce((sum, c) => sum + c[k], 0) / centres.length);
+  const spread = Math.sqrt(centres.reduce((sum, c) => sum + (c[0] - mean[0]) ** 2 + (c[1] - mean[1]) ** 2 + (c[2] - mean[2]) ** 2, 0) / centres.length);
+  const depthOf = (p: number[], x: number[]) => p[8] * x[0] + p[9] * x[1] + p[10] * x[2] + p[11];
+  const depths = poses.map((p) => depthOf(p, target));
+  // Converging: the point is in front of every camera and not absurdly far compared with how far the cameras moved.
+  if (spread > 0 && depths.every((d) => d > 0) && Math.max(...depths) < 100 * spread) return { target, forward: false };
+  const dir = [0, 0, 0];
+  for (const p of poses) for (let k = 0; k < 3; k++) dir[k] += p[8 + k]; // the optical axis: row 3 of R
+  const n = Math.hypot(dir[0], dir[1], dir[2]) || 1;
+  const reach = 10 * (spread || 1);
+  return { target: mean.map((m, k) => m + (dir[k] / n) * reach), forward: true };
 }
 
 /** The consistency filter's settings from MVS options, with the defaults of each method's confidence. */
@@ -96,9 +120,10 @@ export interface MvsStats {
 
 
 /** Inverse-depth range searched by the coarse sweep: 0.4x to 1.6x the depth of where the cameras converge. */
-export function sweepRange(pose: number[], target: number[]): { invNear: number; invFar: number } {
+export function sweepRange(pose: number[], target: number[], forward = false): { invNear: number; invFar: number } {
   const c = cameraCentre(pose);
   const dist = Math.max(1e-6, pose[8] * (target[0] - c[0]) + pose[9] * (target[1] - c[1]) + pose[10] * (target[2] - c[2]));
+  if (forward) return { invNear: 1 / (dist * 0.2), invFar: 1 / (dist * 40) };
   return { invNear: 1 / (dist * 0.4), invFar: 1 / (dist * 1.6) };
 }
 
@@ -113,7 +138,7 @@ export function sweepRange(pose: number[], target: number[]): { invNear: number;
  * (focal 2.4x the width, 22-45 degree baselines) one stage-1 step of the full range moves a source pixel 6-12 px
  * at 640x480, far beyond the <= 1.1 px the network saw in training (training/data.py).
  */
-export function sweepRanges(poses: number[][], Ks: number[][], width: number, height: number, target: number[], sources: number[][], minConsistent = 2): { invNear: number; invFar: number }[] {
+export function sweepRanges(poses: number[][], Ks: number[][], width: number, height: number, target: number[], sources: number[][], minConsistent = 2, forward = false): { invNear: number; invFar: number }[] {
   const GX = 12, GY = 9, SAMPLES = 128;
   const maps = poses.map((_, r) => poses.map((__, s) => (s === r ? null : sourceProjection(Ks[r], poses[r], Ks[s], poses[s]))));
   const sees = (m: { A: number[]; b: number[] }, x: number, y: number, d: number) => {
@@ -124,7 +149,7 @@ export function sweepRanges(poses: number[][], Ks: number[][], width: number, he
     return u >= 0 && v >= 0 && u <= width - 1 && v <= height - 1;
   };
   return poses.map((pose, r) => {
-    const full = sweepRange(pose, target);
+    const full = sweepRange(pose, target, forward);
     const needSources = Math.min(minConsistent, sources[r].length);
     const needAll = Math.max(needSources, Math.ceil((poses.length - 1) / 2));
     let nearInv = -Infinity, farInv = Infinity;
@@ -231,9 +256,9 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const sx = width / v.width, sy = height / v.height;
     return [v.K[0] * sx, v.K[1] * sx, (v.K[2] + 0.5) * sx - 0.5, 0, v.K[4] * sy, (v.K[5] + 0.5) * sy - 0.5, 0, 0, 1];
   });
-  const target = convergencePoint(poses);
+  const { target, forward } = sweepGeometry(poses);
   const sources = selectSources(poses, target);
-  const ranges = viewRanges(options, poses, Ks, width, height, target, sources);
+  const ranges = viewRanges(options, poses, Ks, width, height, target, sources, forward);
   const depthCount = options.depthCount ?? MVS_DEPTHS[options.preset];
   const { device } = ctx.gpu;
   const scope = ctx.scope;
