@@ -23,6 +23,7 @@ export type KernelCheckSpec =
   | import('./sfmChecks').SfmCheckSpec
   | import('./refineChecks').RefineCheckSpec
   | import('./mvsStudy').MvsStudySpec
+  | import('./mvsStudy').MvsRawSpec
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
   | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
@@ -77,6 +78,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'mvs-net') return await checkMvsNet(ctx, spec);
     if (spec.kind === 'mvs-net-fixture') return await checkMvsFixture(ctx, spec.model, spec.fixture);
     if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
+    if (spec.kind === 'mvs-raw') return await (await import('./mvsStudy')).runMvsRaw(ctx, spec);
     if (spec.kind === 'mvs-filter-study') return await (await import('./mvsStudy')).runMvsStudy(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape, spec.slabVoxels);
   } finally {

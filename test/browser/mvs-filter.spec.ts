@@ -52,3 +52,31 @@ test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON li
     expect(r.status).toBe('success');
   }
 });
+
+test('temple raw plane-sweep maps (diagnostic, env TEMPLE_DUMP = output folder, TEMPLE_MVS = JSON mvs options)', async ({ page }) => {
+  const dir = resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse');
+  test.skip(!process.env.TEMPLE_DUMP || !existsSync(dir), 'a diagnostic: set TEMPLE_DUMP');
+  test.setTimeout(3_000_000);
+  await openApp(page);
+  const names = process.env.TEMPLE_NAMES ? process.env.TEMPLE_NAMES.split(',') : undefined;
+  const r = await page.evaluate(async ({ mvs, preset, names }) => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const files = (await client.fetchDataFiles('middlebury-temple-sparse')).map((f) => f as unknown as { path: string; bytes: ArrayBuffer });
+    const out = await client.api.kernelCheck({ kind: 'mvs-raw', files, preset, mvs, ...(names ? { names } : {}) } as never);
+    const b64 = (a: ArrayBufferView) => {
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    };
+    const { raw, filtered, luma, ...rest } = out as Record<string, unknown> & { raw: Float32Array; filtered: Float32Array; luma: Uint8Array };
+    return { ...rest, raw: b64(raw), filtered: b64(filtered), luma: b64(luma) };
+  }, { mvs: JSON.parse(process.env.TEMPLE_MVS ?? '{}'), preset: process.env.STUDY_PRESET ?? 'draft', names });
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const out = process.env.TEMPLE_DUMP!;
+  mkdirSync(out, { recursive: true });
+  for (const key of ['raw', 'filtered', 'luma'] as const) writeFileSync(`${out}/${key}.bin`, Buffer.from(r[key] as string, 'base64'));
+  const { raw: _a, filtered: _b, luma: _c, ...meta } = r as Record<string, unknown>;
+  writeFileSync(`${out}/meta.json`, JSON.stringify(meta));
+  console.log(`[temple raw] ${JSON.stringify({ ms: meta.ms, stats: meta.stats })}`);
+});
