@@ -46,9 +46,15 @@ test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON li
       const client = (window as unknown as WindowWithClient).webrecon;
       const { result } = await client.runDataJob('middlebury-temple-sparse', { preset, models: ['feedforward'], mvs } as never);
       const model = result.report.models[0];
-      return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs };
+      // The zip (base64) for a look at the mesh (env TEMPLE_ZIP = file to write).
+      const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
+      let zipB64 = '';
+      if (zip) for (let i = 0; i < zip.length; i += 0x8000) zipB64 += String.fromCharCode(...zip.subarray(i, i + 0x8000));
+      return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs, stages: result.report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', '), zip: btoa(zipB64) };
     }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft' });
-    console.log(`[temple] ${JSON.stringify({ options: mvs, ...r })}`);
+    const { zip, ...shown } = r;
+    if (process.env.TEMPLE_ZIP) (await import('node:fs')).writeFileSync(process.env.TEMPLE_ZIP, Buffer.from(zip, 'base64'));
+    console.log(`[temple] ${JSON.stringify({ options: mvs, ...shown })}`);
     expect(r.status).toBe('success');
   }
 });
