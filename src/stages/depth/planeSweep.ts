@@ -11,6 +11,7 @@ import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
 import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
+import { DEFAULT_HOLE_FILL, fillDepthHoles, type HoleFillOptions } from './holeFill';
 import sweepWgsl from './plane_sweep_ncc.wgsl?raw';
 
 export type MvsPreset = 'draft' | 'standard' | 'high';
@@ -48,6 +49,12 @@ export interface MvsOptions {
   excuseHidden?: boolean;
   /** 'visible' (default): per-view ranges narrowed by sweepRanges; 'full': 0.4x..1.6x the convergence depth. */
   range?: 'visible' | 'full';
+  /**
+   * Filling of enclosed small holes in the filtered maps (holeFill.ts; default DEFAULT_HOLE_FILL, false = off). Temple
+   * at draft, the same filtered maps fused on the CPU at 128^3: holes everywhere without, base, columns and roof
+   * closed with (radius 3, 2 passes: +49k of 768k pixels).
+   */
+  holeFill?: Partial<HoleFillOptions> | false;
   /** Also return the unfiltered (depth, confidence) maps at the MVS resolution with their cameras (diagnostics). */
   keepRaw?: boolean;
 }
@@ -339,6 +346,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const raw = new Float32Array(await readBuffer(device, scope, result));
     const t1 = performance.now();
     const filtered = filterConsistent(raw, ok.length, width, height, poses, Ks, sources, consistencyOptions(options, 0.6));
+    if (options.holeFill !== false) fillDepthHoles(filtered, ok.length, width, height, { ...DEFAULT_HOLE_FILL, ...options.holeFill });
     const t2 = performance.now();
     const depths: (Float32Array | null)[] = views.map(() => null);
     let kept = 0;
