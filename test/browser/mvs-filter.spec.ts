@@ -38,20 +38,22 @@ test('depth-filter study (diagnostic, env STUDY_METHOD / STUDY_PRESET / STUDY_SI
 });
 
 test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON list of mvs options)', async ({ page }) => {
-  test.skip(!process.env.TEMPLE_RUNS || !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse')), 'a diagnostic: set TEMPLE_RUNS');
-  test.setTimeout(1_500_000);
+  // TEMPLE_JOB / TEMPLE_PATTERN / TEMPLE_HOLDOUT run another capture under WEBRECON_DATA_DIR the same way (e.g. spot
+  // with its depth maps hidden: TEMPLE_JOB=spot TEMPLE_PATTERN='^(?!depth/)' TEMPLE_HOLDOUT=8).
+  test.skip(!process.env.TEMPLE_RUNS || (!process.env.TEMPLE_JOB && !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse'))), 'a diagnostic: set TEMPLE_RUNS');
+  test.setTimeout(3_000_000);
   await openApp(page);
   for (const mvs of JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]) {
-    const r = await page.evaluate(async ({ mvs, preset }) => {
+    const r = await page.evaluate(async ({ mvs, preset, job, pattern, holdout }) => {
       const client = (window as unknown as WindowWithClient).webrecon;
-      const { result } = await client.runDataJob('middlebury-temple-sparse', { preset, models: ['feedforward'], mvs } as never);
+      const { result } = await client.runDataJob(job, { preset, models: ['feedforward'], mvs, ...(holdout ? { holdout } : {}) } as never, pattern);
       const model = result.report.models[0];
       // The zip (base64) for a look at the mesh (env TEMPLE_ZIP = file to write).
       const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
       let zipB64 = '';
       if (zip) for (let i = 0; i < zip.length; i += 0x8000) zipB64 += String.fromCharCode(...zip.subarray(i, i + 0x8000));
       return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs, stages: result.report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', '), zip: btoa(zipB64) };
-    }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft' });
+    }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft', job: process.env.TEMPLE_JOB ?? 'middlebury-temple-sparse', pattern: process.env.TEMPLE_PATTERN, holdout: Number(process.env.TEMPLE_HOLDOUT ?? 0) });
     const { zip, ...shown } = r;
     if (process.env.TEMPLE_ZIP) (await import('node:fs')).writeFileSync(process.env.TEMPLE_ZIP, Buffer.from(zip, 'base64'));
     console.log(`[temple] ${JSON.stringify({ options: mvs, ...shown })}`);
