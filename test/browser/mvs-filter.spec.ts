@@ -43,7 +43,7 @@ test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON li
   test.skip(!process.env.TEMPLE_RUNS || (!process.env.TEMPLE_JOB && !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse'))), 'a diagnostic: set TEMPLE_RUNS');
   test.setTimeout(3_000_000);
   await openApp(page);
-  for (const mvs of JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]) {
+  for (const [run, mvs] of (JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]).entries()) {
     const r = await page.evaluate(async ({ mvs, preset, job, pattern, holdout }) => {
       const client = (window as unknown as WindowWithClient).webrecon;
       const { result } = await client.runDataJob(job, { preset, models: ['feedforward'], mvs, ...(holdout ? { holdout } : {}) } as never, pattern);
@@ -55,7 +55,7 @@ test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON li
       return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs, stages: result.report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', '), zip: btoa(zipB64) };
     }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft', job: process.env.TEMPLE_JOB ?? 'middlebury-temple-sparse', pattern: process.env.TEMPLE_PATTERN, holdout: Number(process.env.TEMPLE_HOLDOUT ?? 0) });
     const { zip, ...shown } = r;
-    if (process.env.TEMPLE_ZIP) (await import('node:fs')).writeFileSync(process.env.TEMPLE_ZIP, Buffer.from(zip, 'base64'));
+    if (process.env.TEMPLE_ZIP) (await import('node:fs')).writeFileSync(process.env.TEMPLE_ZIP.replace(/\.zip$/, run ? `-${run}.zip` : '.zip'), Buffer.from(zip, 'base64'));
     console.log(`[temple] ${JSON.stringify({ options: mvs, ...shown })}`);
     expect(r.status).toBe('success');
   }
