@@ -46,7 +46,9 @@ export interface JobOptions {
     /** Per-view sweep range: 'visible' (depths at least two sources see; default) or 'full' (0.4-1.6x the convergence distance). */
     range?: 'visible' | 'full';
     /** Consistency filter: reprojection bound in pixels (default 2), witness depth sampling, whether low-confidence depths may confirm, whether hidden sources are excused. */
-    reprojectionPx?: number; sampling?: 'bilinear' | 'nearest'; lowConfidenceWitnesses?: boolean; excuseHidden?: boolean };
+    reprojectionPx?: number; sampling?: 'bilinear' | 'nearest'; lowConfidenceWitnesses?: boolean; excuseHidden?: boolean;
+    /** Plane sweep: resolution divisor of the first pass (2 = half resolution, default; 1 = full) and the small-hole fill of the filtered maps (false = off). */
+    coarseScale?: 1 | 2; holeFill?: false | { radius?: number; minAxes?: number; maxSlope?: number; agreement?: number; iterations?: number } };
 }
 
 export interface JobRequest {

@@ -25,6 +25,7 @@ export type KernelCheckSpec =
   | import('./mvsStudy').MvsStudySpec
   | import('./bakeTruth').BakeTruthSpec
   | import('./bakeFringe').BakeFringeSpec
+  | import('./mvsStudy').MvsRawSpec
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
   | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
@@ -81,6 +82,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'mvs-capture') return await checkMvsCapture(ctx, spec);
     if (spec.kind === 'bake-fringe') return await (await import('./bakeFringe')).runBakeFringe(gpu, spec);
     if (spec.kind === 'bake-truth') return await (await import('./bakeTruth')).runBakeTruthCheck(gpu, spec);
+    if (spec.kind === 'mvs-raw') return await (await import('./mvsStudy')).runMvsRaw(ctx, spec);
     if (spec.kind === 'mvs-filter-study') return await (await import('./mvsStudy')).runMvsStudy(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape, spec.slabVoxels);
   } finally {

@@ -21,6 +21,44 @@ export interface MvsStudySpec {
   viewLimit?: number;
 }
 
+/**
+ * Raw plane-sweep output of a capture without depth (diagnostics, e.g. the temple): the unfiltered (depth, confidence)
+ * maps, the filtered depth, and the luma images at the MVS size, with cameras, for study outside the browser.
+ */
+export interface MvsRawSpec {
+  kind: 'mvs-raw';
+  files: { path: string; bytes: ArrayBuffer }[];
+  preset: 'draft' | 'standard' | 'high';
+  mvs?: Omit<MvsOptions, 'preset' | 'keepRaw'>;
+  /** Names of the photos to use (all posed photos when absent). */
+  names?: string[];
+}
+
+export async function runMvsRaw(ctx: StageContext, spec: MvsRawSpec): Promise<Record<string, unknown>> {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  const views = capture.views.filter((v) => !v.heldOut && (!spec.names || spec.names.includes(v.name)));
+  const t0 = performance.now();
+  const out = await estimateDepthPlaneSweep(views, { preset: spec.preset, ...spec.mvs, keepRaw: true }, ctx);
+  const ms = performance.now() - t0;
+  const raw = out.raw!;
+  const { width, height } = raw;
+  const filtered = new Float32Array(raw.viewIndex.length * width * height);
+  const luma = new Uint8Array(raw.viewIndex.length * width * height);
+  raw.viewIndex.forEach((vi, k) => {
+    const v = views[vi], d = out.depths[vi]!;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const sx = Math.min(v.width - 1, Math.floor(((x + 0.5) * v.width) / width)), sy = Math.min(v.height - 1, Math.floor(((y + 0.5) * v.height) / height));
+      const j = sy * v.width + sx, p = 4 * j;
+      filtered[k * width * height + y * width + x] = d[j];
+      luma[k * width * height + y * width + x] = Math.round(0.299 * v.image.data[p] + 0.587 * v.image.data[p + 1] + 0.114 * v.image.data[p + 2]);
+    }
+  });
+  return { ms, stats: out.stats, width, height, names: raw.viewIndex.map((i) => views[i].name), Ks: raw.Ks, poses: raw.poses, sources: raw.sources, ranges: raw.ranges, raw: raw.data, filtered, luma };
+}
+
 interface Truth {
   depth: Float32Array;
   inside: Uint8Array;

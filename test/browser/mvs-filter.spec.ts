@@ -38,17 +38,53 @@ test('depth-filter study (diagnostic, env STUDY_METHOD / STUDY_PRESET / STUDY_SI
 });
 
 test('temple with its cameras, end to end (diagnostic, env TEMPLE_RUNS = JSON list of mvs options)', async ({ page }) => {
-  test.skip(!process.env.TEMPLE_RUNS || !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse')), 'a diagnostic: set TEMPLE_RUNS');
-  test.setTimeout(1_500_000);
+  // TEMPLE_JOB / TEMPLE_PATTERN / TEMPLE_HOLDOUT run another capture under WEBRECON_DATA_DIR the same way (e.g. spot
+  // with its depth maps hidden: TEMPLE_JOB=spot TEMPLE_PATTERN='^(?!depth/)' TEMPLE_HOLDOUT=8).
+  test.skip(!process.env.TEMPLE_RUNS || (!process.env.TEMPLE_JOB && !existsSync(resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse'))), 'a diagnostic: set TEMPLE_RUNS');
+  test.setTimeout(3_000_000);
   await openApp(page);
-  for (const mvs of JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]) {
-    const r = await page.evaluate(async ({ mvs, preset }) => {
+  for (const [run, mvs] of (JSON.parse(process.env.TEMPLE_RUNS!) as Record<string, unknown>[]).entries()) {
+    const r = await page.evaluate(async ({ mvs, preset, job, pattern, holdout }) => {
       const client = (window as unknown as WindowWithClient).webrecon;
-      const { result } = await client.runDataJob('middlebury-temple-sparse', { preset, models: ['feedforward'], mvs } as never);
+      const { result } = await client.runDataJob(job, { preset, models: ['feedforward'], mvs, ...(holdout ? { holdout } : {}) } as never, pattern);
       const model = result.report.models[0];
-      return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs };
-    }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft' });
-    console.log(`[temple] ${JSON.stringify({ options: mvs, ...r })}`);
+      // The zip (base64) for a look at the mesh (env TEMPLE_ZIP = file to write).
+      const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
+      let zipB64 = '';
+      if (zip) for (let i = 0; i < zip.length; i += 0x8000) zipB64 += String.fromCharCode(...zip.subarray(i, i + 0x8000));
+      return { status: result.status, error: result.error?.message, faces: result.report.meshes[0]?.faces ?? 0, mvs: (model.details as { mvs?: unknown } | undefined)?.mvs, stages: result.report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', '), zip: btoa(zipB64) };
+    }, { mvs, preset: process.env.STUDY_PRESET ?? 'draft', job: process.env.TEMPLE_JOB ?? 'middlebury-temple-sparse', pattern: process.env.TEMPLE_PATTERN, holdout: Number(process.env.TEMPLE_HOLDOUT ?? 0) });
+    const { zip, ...shown } = r;
+    if (process.env.TEMPLE_ZIP) (await import('node:fs')).writeFileSync(process.env.TEMPLE_ZIP.replace(/\.zip$/, run ? `-${run}.zip` : '.zip'), Buffer.from(zip, 'base64'));
+    console.log(`[temple] ${JSON.stringify({ options: mvs, ...shown })}`);
     expect(r.status).toBe('success');
   }
+});
+
+test('temple raw plane-sweep maps (diagnostic, env TEMPLE_DUMP = output folder, TEMPLE_MVS = JSON mvs options)', async ({ page }) => {
+  const dir = resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse');
+  test.skip(!process.env.TEMPLE_DUMP || !existsSync(dir), 'a diagnostic: set TEMPLE_DUMP');
+  test.setTimeout(3_000_000);
+  await openApp(page);
+  const names = process.env.TEMPLE_NAMES ? process.env.TEMPLE_NAMES.split(',') : undefined;
+  const r = await page.evaluate(async ({ mvs, preset, names }) => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const files = (await client.fetchDataFiles('middlebury-temple-sparse')).map((f) => f as unknown as { path: string; bytes: ArrayBuffer });
+    const out = await client.api.kernelCheck({ kind: 'mvs-raw', files, preset, mvs, ...(names ? { names } : {}) } as never);
+    const b64 = (a: ArrayBufferView) => {
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    };
+    const { raw, filtered, luma, ...rest } = out as Record<string, unknown> & { raw: Float32Array; filtered: Float32Array; luma: Uint8Array };
+    return { ...rest, raw: b64(raw), filtered: b64(filtered), luma: b64(luma) };
+  }, { mvs: JSON.parse(process.env.TEMPLE_MVS ?? '{}'), preset: process.env.STUDY_PRESET ?? 'draft', names });
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const out = process.env.TEMPLE_DUMP!;
+  mkdirSync(out, { recursive: true });
+  for (const key of ['raw', 'filtered', 'luma'] as const) writeFileSync(`${out}/${key}.bin`, Buffer.from(r[key] as string, 'base64'));
+  const { raw: _a, filtered: _b, luma: _c, ...meta } = r as Record<string, unknown>;
+  writeFileSync(`${out}/meta.json`, JSON.stringify(meta));
+  console.log(`[temple raw] ${JSON.stringify({ ms: meta.ms, stats: meta.stats })}`);
 });

@@ -236,7 +236,9 @@ test('real photos: temple-sparse views with their cameras through the page, draf
   const report = JSON.parse(strFromU8(unzipSync(zip)['report.json'])) as Report;
   const ff = report.models[0].details as { faces: number; mvs?: unknown; volume?: unknown } | undefined;
   console.log(`[temple page run] faces ${validation.meshes[0].faces}, stages ${report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', ')}, mvs ${JSON.stringify(ff?.mvs)}, volume ${JSON.stringify(ff?.volume)}`);
-  expect(validation.meshes[0].faces).toBeGreaterThan(2000);
+  // 12,673 faces with the half-resolution coarse sweep, 60-degree sources and the hole fill (session 4): base, columns
+  // and pediment; the earlier sweep gave fragments of the roof and base.
+  expect(validation.meshes[0].faces).toBeGreaterThan(8000);
   expect(Object.keys(unzipSync(zip))).toContain('feedforward/texture.png');
 });
 

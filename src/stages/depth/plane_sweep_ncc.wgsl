@@ -3,7 +3,11 @@
 // cross-correlation, and keep the mean of the best two sources' costs (robust to one occluded source). The best
 // hypothesis is refined to sub-sample precision by a parabola through its neighbours' costs.
 // Coarse to fine: with `usePrior`, each pixel searches +-priorHalfWidth (inverse depth) around the previous pass's
-// depth instead of the view's whole range; pixels without a previous depth stay empty.
+// depth instead of the view's whole range; pixels without a previous depth stay empty. The previous pass may run at
+// half resolution (`level` 1 of the image texture, `priorSize` its size): a 7x7 window there covers 14x14 pixels,
+// which finds low-texture surfaces that a full-resolution window cannot tell apart, at a quarter of the cost. The prior
+// is then the median of the valid depths in the 3x3 coarse neighbourhood, so one wrong coarse pixel does not send its
+// fine search to the wrong place.
 struct Params {
   // rows of A_s = (K_s R_s R_ref^T) K_ref^-1 and b_s = K_s (t_s - R_s R_ref^T t_ref), per source s (4 max)
   a: array<mat3x3f, 4>,
@@ -18,6 +22,11 @@ struct Params {
   outOffset: u32,
   priorHalfWidth: f32,
   usePrior: u32,
+  // Mip level of the image texture this pass reads (its size is `size`).
+  level: u32,
+  priorOffset: u32,
+  // Size of the prior map (the previous pass's `size`).
+  priorSize: vec2u,
 };
 
 @group(0) @binding(0) var images: texture_2d_array<f32>;
@@ -30,13 +39,13 @@ override RADIUS: i32 = 3;
 
 fn refSample(x: i32, y: i32) -> f32 {
   let c = clamp(vec2i(x, y), vec2i(0), vec2i(params.size) - vec2i(1));
-  return textureLoad(images, c, params.refLayer, 0).r;
+  return textureLoad(images, c, params.refLayer, i32(params.level)).r;
 }
 
 fn sourceSample(layer: u32, h: vec3f) -> f32 {
   let p = h.xy / h.z;
   let uv = (p + 0.5) / vec2f(params.size);
-  return textureSampleLevel(images, imageSampler, uv, layer, 0.0).r;
+  return textureSampleLevel(images, imageSampler, uv, layer, f32(params.level)).r;
 }
 
 // 1 - NCC of the window at inverse depth `invDepth` for source s (2 when the window leaves the image).
@@ -74,6 +83,45 @@ fn cost(s: u32, pixel: vec2i, depth: f32, refMean: f32, refNorm: f32) -> f32 {
   return 1.0 - cross / sqrt(variance * refNorm);
 }
 
+// The prior depth of a pixel: the previous pass's depth at the same place when it ran at this resolution, else the
+// median of the valid depths of the 3x3 coarse pixels around it (0 when fewer than 3 are valid).
+fn priorDepth(pixel: vec2i) -> f32 {
+  if (all(params.priorSize == params.size)) {
+    return prior[params.outOffset + u32(pixel.y) * params.size.x + u32(pixel.x)].x;
+  }
+  let scale = vec2f(params.priorSize) / vec2f(params.size);
+  let centre = vec2i(floor((vec2f(pixel) + 0.5) * scale));
+  var values: array<f32, 9>;
+  var count = 0u;
+  for (var j = -1; j <= 1; j = j + 1) {
+    for (var i = -1; i <= 1; i = i + 1) {
+      let c = centre + vec2i(i, j);
+      if (any(c < vec2i(0)) || any(c >= vec2i(params.priorSize))) {
+        continue;
+      }
+      let d = prior[params.priorOffset + u32(c.y) * params.priorSize.x + u32(c.x)].x;
+      if (d > 0.0) {
+        values[count] = d;
+        count = count + 1u;
+      }
+    }
+  }
+  if (count < 3u) {
+    return 0.0;
+  }
+  // insertion sort of at most 9 values
+  for (var a = 1u; a < count; a = a + 1u) {
+    let v = values[a];
+    var b = a;
+    while (b > 0u && values[b - 1u] > v) {
+      values[b] = values[b - 1u];
+      b = b - 1u;
+    }
+    values[b] = v;
+  }
+  return values[count / 2u];
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= params.size.x || gid.y >= params.size.y) {
@@ -84,7 +132,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var invNear = params.invDepthNear;
   var invFar = params.invDepthFar;
   if (params.usePrior == 1u) {
-    let previous = prior[index].x;
+    let previous = priorDepth(pixel);
     if (previous <= 0.0) {
       result[index] = vec2f(0.0, 0.0);
       return;
