@@ -53,8 +53,8 @@ describe('geometric-consistency filter', () => {
   const width = 320, height = 240;
   const K = [300, 0, 159.5, 0, 300, 119.5, 0, 0, 1];
   const poses = Array.from({ length: 12 }, (_, i) => lookAt([1.8 * Math.cos((i * Math.PI) / 6), 0.6 * (i % 2), 1.8 * Math.sin((i * Math.PI) / 6)], [0, 0, 0]));
-  const target = convergencePoint(poses);
-  const sources = selectSources(poses, target);
+  // Each view's two neighbours, fixed here (selectSources would also add the 60-degree second neighbours now).
+  const sources = poses.map((_, i) => [(i + 1) % 12, (i + 11) % 12]);
   const exact = sphereDepths(poses, K, width, height);
   const Ks = poses.map(() => K);
   const defaults = consistencyOptions({ preset: 'draft' }, 0.5);
