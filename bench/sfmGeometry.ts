@@ -151,6 +151,15 @@ async function main() {
     });
   }
   const input = sfmInputOf(views, features, scale, matches);
+  if (args.includes('--true-aspect')) {
+    // Experiment: the file's fy/fx folded into the keypoints (v' = cy + (v - cy) fx/fy), to measure what square pixels cost.
+    input.images.forEach((im, i) => {
+      const K = truthSet.views[i].K, a = K[0] / K[4], cy = K[5] * scale[i];
+      const p = new Float32Array(im.points);
+      for (let k = 1; k < p.length; k += 2) p[k] = cy + (p[k] - cy) * a;
+      im.points = p;
+    });
+  }
   input.refineDistortion = distortion === 'on' ? true : distortion === 'off' ? false : 'auto';
   if (args.includes('--fix-intrinsics')) input.options = { ...input.options, fixIntrinsics: true };
   for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
@@ -167,6 +176,12 @@ async function main() {
   const score = scoreCameras(pairs);
   const cams = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
   const focal = cams.map((c, i) => c.K[0] / scale[i]).sort((a, b) => a - b)[cams.length >> 1];
+  if (args.includes('--per-camera')) {
+    // Per view: rotation and centre error after the similarity alignment, and how many points it observes in the model.
+    const obs = new Uint32Array(views.length);
+    for (let k = 0; k < result.pointObservations.length; k += 2) obs[result.pointObservations[k]]++;
+    for (const c of score.perCamera) console.log(`${c.name}: rot ${c.rotationErrorDeg.toFixed(3)} deg, centre ${(100 * c.centreErrorRel).toFixed(2)}%, obs ${obs[views.findIndex((v) => v.name === c.name)]}`);
+  }
   console.log(JSON.stringify({
     dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
@@ -176,7 +191,7 @@ async function main() {
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],
     k1: +(cams[0]?.k1 ?? 0).toFixed(4), k2: +(cams[0]?.k2 ?? 0).toFixed(4),
     reprojPx: +result.meanReprojectionError.toFixed(3), points: result.points.length / 3,
-    focalTries, stats: { tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs },
+    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs },
     geometrySeconds: +seconds.toFixed(1),
   }));
 }
