@@ -5,7 +5,7 @@
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
- *     [--cache /tmp/sfmc] [--max-features 8000]
+ *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--per-camera] [--true-aspect]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -112,23 +112,34 @@ async function main() {
   const cameraFile = /(_par\.txt|\.camera|K\.txt|transforms_.*\.json|cameras\.txt|images\.txt)$/;
   const truthSet = await ingestCapture(files, { preset: 'high', decodePhoto: headerDecoder });
   const set = await ingestCapture(files.filter((f) => !cameraFile.test(f.path)), { preset: 'high', decodePhoto: headerDecoder });
-  const views = set.views;
-  const tag = `${dataset}-${maxFeatures}`;
+  // --subset k: every k-th view only (CPU SIFT on 100 views is slow on a small machine).
+  const subset = Number(arg('--subset', '1'));
+  const keep = (_: unknown, i: number) => i % subset === 0;
+  const views = set.views.filter(keep);
+  truthSet.views = truthSet.views.filter(keep);
+  const tag = `${dataset}-${maxFeatures}${subset > 1 ? `-every${subset}` : ''}`;
   const featPath = join(cache, `${tag}.features.json`), matchPath = join(cache, `${tag}.matches.json`);
   let features: ImageFeatures[], scale: number[];
   const t0 = performance.now();
   if (existsSync(featPath)) ({ features, scale } = loadFeatures(featPath));
   else {
+    // Per view files first (an interrupted extraction resumes), assembled into one file at the end.
+    const viewDir = join(cache, `${dataset}-${maxFeatures}.views`);
+    mkdirSync(viewDir, { recursive: true });
     features = []; scale = [];
     for (const v of views) {
+      const vp = join(viewDir, `${v.name.replace(/[^\w.-]/g, '_')}.json`);
+      if (existsSync(vp)) { const r = loadFeatures(vp); features.push(r.features[0]); scale.push(r.scale[0]); continue; }
       const img = await decodeForFeatures(v.source.bytes, v.source.mime, SFM_FEATURE_LONG_SIDE);
       features.push(extractFeaturesCpu(img, { maxFeatures }));
       scale.push(img.width / v.width);
+      saveFeatures(vp, [features.at(-1)!], [scale.at(-1)!]);
       console.log(`features ${v.name}: ${features.at(-1)!.count} (${img.width}x${img.height}) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     saveFeatures(featPath, features, scale);
   }
   if (browser) await (browser as import('@playwright/test').Browser).close();
+  if (args.includes('--features-only')) return;
   let matches: PairMatches[];
   if (existsSync(matchPath)) matches = (JSON.parse(readFileSync(matchPath, 'utf8')) as { i: number; j: number; m: number[] }[]).map((x) => ({ i: x.i, j: x.j, matches: Uint32Array.from(x.m) }));
   else {

@@ -47,6 +47,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   // 0.96 deg off, refined 0.47 deg (true: 0.33). Only for one shared camera (every view constrains it).
   refinePrincipalPoint: true,
   noiseSigmas: 3.72,
+  maxImages: 0,
 };
 
 export interface VerifiedPair {
@@ -643,6 +644,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     if (!success) break;
     nRegistered++;
+    if (opt.maxImages && nRegistered >= opt.maxImages) break;
     // Failed images get another chance now that the model grew.
     progress(nRegistered, nImg, 'Registering images');
     if (nRegistered >= lastGlobal * opt.globalBundleGrowth) {
@@ -653,12 +655,14 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   // Final: global BA, one more attempt at every unregistered image, and a last global BA when any got in.
   throwIfAborted(signal);
   globalBundle(true);
-  for (let i = 0; i < nImg; i++) {
+  const capped = !!opt.maxImages && nRegistered >= opt.maxImages;
+  for (let i = 0; i < nImg && !capped; i++) {
     if (registered[i]) continue;
     if (tryRegister(i)) { lateRegistered++; nRegistered++; }
   }
   if (lateRegistered) globalBundle(true);
-  refineToNoise();
+  // (a capped seed reconstruction only tells solveCameras which focal works: no noise refinement)
+  if (!capped) refineToNoise();
   return result();
 
   /**

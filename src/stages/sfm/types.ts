@@ -89,6 +89,8 @@ export interface SfmOptions {
    * dropped and the adjustment repeated (NOISE_RULE in incremental.ts); 0 = off.
    */
   noiseSigmas: number;
+  /** Stop registering once this many views are in (a seed reconstruction: solveCameras' focal search); 0 = all. */
+  maxImages: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }
