@@ -5,7 +5,7 @@
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
- *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--per-camera] [--true-aspect]
+ *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--per-camera] [--true-aspect]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -21,7 +21,7 @@ import { ingestCapture } from '../src/io/ingest';
 import { sniffImage } from '../src/io/imageHeader';
 import { extractFeaturesCpu } from '../src/stages/sfm/features/siftCpu';
 import { matchPairsCpu } from '../src/stages/sfm/matching/matchCpu';
-import { sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
+import { FOCAL_SEED_VIEWS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
 
 /** runSfm.ts's SFM_FEATURE_LONG_SIDE (that module imports the GPU kernels, which Node cannot load). */
 const SFM_FEATURE_LONG_SIDE = 1600;
@@ -176,7 +176,9 @@ async function main() {
   for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
   const t1 = performance.now();
-  const { result, focalTries } = await solveCameras(input, guessed);
+  // --seed-views n: focal tries on seed reconstructions of n views (0: full reconstructions, the old search).
+  const seedViews = Number(arg('--seed-views', String(FOCAL_SEED_VIEWS)));
+  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity);
   const seconds = (performance.now() - t1) / 1000;
   const pairs: CameraPair[] = views.map((v, i) => {
     const c = result.cameras[i];

@@ -47,9 +47,9 @@ export const FOCAL_SEED_VIEWS = 16;
  * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
  * views the tries are seed reconstructions of that many views, and only the second pass registers them all.
  */
-export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
+export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
-  const seedCap = guessed && input.images.length > FOCAL_SEED_VIEWS ? FOCAL_SEED_VIEWS : 0;
+  const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
   const verification: VerificationCache = {};
   const registeredOf = (r: SfmResult) => r.cameras.filter(Boolean).length;
   const focalTries: FocalTry[] = [];
