@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { decode as decodePng } from 'fast-png';
-import { scaleK } from '../src/core/camera';
+import { rotationAngleDeg, scaleK } from '../src/core/camera';
 import type { RgbaImage } from '../src/core/mesh';
 import { scoreCameras, type CameraPair } from '../src/eval/cameras';
 import { workingSize, type PhotoDecoder } from '../src/io/decode';
@@ -107,6 +107,9 @@ function loadFeatures(path: string): { features: ImageFeatures[]; scale: number[
   };
 }
 
+const mul3 = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, i) => a[Math.floor(i / 3) * 3] * b[i % 3] + a[Math.floor(i / 3) * 3 + 1] * b[3 + (i % 3)] + a[Math.floor(i / 3) * 3 + 2] * b[6 + (i % 3)]);
+const transpose3 = (a: number[]) => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+
 async function main() {
   const files = load(dataset);
   const cameraFile = /(_par\.txt|\.camera|K\.txt|transforms_.*\.json|cameras\.txt|images\.txt)$/;
@@ -193,7 +196,22 @@ async function main() {
     // Per view: rotation and centre error after the similarity alignment, and how many points it observes in the model.
     const obs = new Uint32Array(views.length);
     for (let k = 0; k < result.pointObservations.length; k += 2) obs[result.pointObservations[k]]++;
-    for (const c of score.perCamera) console.log(`${c.name}: rot ${c.rotationErrorDeg.toFixed(3)} deg, centre ${(100 * c.centreErrorRel).toFixed(2)}%, obs ${obs[views.findIndex((v) => v.name === c.name)]}`);
+    // Alignment-free too: the median relative-rotation error of the view against every other registered view.
+    const R = (p: number[]) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
+    const relMedian = (i: number) => {
+      const e: number[] = [];
+      pairs.forEach((q, j) => {
+        const a = pairs[i];
+        if (j === i || !q.estimated || !a.estimated) return;
+        const rel = (x: number[], y: number[]) => mul3(R(y), transpose3(R(x)));
+        e.push(rotationAngleDeg(rel(a.estimated.camFromWorld, q.estimated.camFromWorld), rel(a.truth.camFromWorld, q.truth.camFromWorld)));
+      });
+      return e.sort((x, y) => x - y)[e.length >> 1];
+    };
+    for (const c of score.perCamera) {
+      const i = views.findIndex((v) => v.name === c.name);
+      console.log(`${c.name}: rot ${c.rotationErrorDeg.toFixed(3)} deg, centre ${(100 * c.centreErrorRel).toFixed(2)}%, relative median ${relMedian(i).toFixed(3)} deg, obs ${obs[i]}`);
+    }
   }
   console.log(JSON.stringify({
     dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,

@@ -30,7 +30,7 @@ export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | '
   };
 }
 
-export type FocalTry = { factor: number; registered: number; error: number; seed: boolean };
+export type FocalTry = { factor: number; registered: number; error: number; seed: boolean; seconds: number };
 
 /**
  * Views in a focal try's seed reconstruction: a try on a large capture stops registering here (the incremental
@@ -63,7 +63,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       options: { ...input.options, maxImages: seedCap },
     };
     const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0 });
+    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
     if (!result || registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) {
       result = r;
       bestFactor = factor;
@@ -79,13 +79,13 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
       const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError, seed: false });
+      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {
         // The trusted pass lost views the seed had: the full reconstruction from the best seed's focal prior, untrusted.
         throwIfAborted(signal);
         const full = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) }, verification);
-        focalTries.push({ factor: bestFactor, registered: registeredOf(full), error: full.meanReprojectionError, seed: false });
+        focalTries.push({ factor: bestFactor, registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
         result = registeredOf(full) >= registeredOf(r) ? full : r;
       }
     }
