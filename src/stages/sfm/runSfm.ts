@@ -40,8 +40,9 @@ export interface SfmStageStats {
   matchingMs: number;
   reconstructionMs: number;
   /**
-   * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF; the last entry is the
-   * second pass from the focal found, trusted as if from EXIF.
+   * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
+   * of FOCAL_SEED_VIEWS views on larger captures: seed true); the last entry is the full pass from the focal found,
+   * trusted as if from EXIF.
    */
   focalTries: FocalTry[];
   /**
