@@ -5,7 +5,7 @@
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
- *     [--cache /tmp/sfmc] [--max-features 8000]
+ *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--per-camera] [--true-aspect]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { decode as decodePng } from 'fast-png';
-import { scaleK } from '../src/core/camera';
+import { rotationAngleDeg, scaleK } from '../src/core/camera';
 import type { RgbaImage } from '../src/core/mesh';
 import { scoreCameras, type CameraPair } from '../src/eval/cameras';
 import { workingSize, type PhotoDecoder } from '../src/io/decode';
@@ -21,7 +21,7 @@ import { ingestCapture } from '../src/io/ingest';
 import { sniffImage } from '../src/io/imageHeader';
 import { extractFeaturesCpu } from '../src/stages/sfm/features/siftCpu';
 import { matchPairsCpu } from '../src/stages/sfm/matching/matchCpu';
-import { sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
+import { FOCAL_SEED_VIEWS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
 
 /** runSfm.ts's SFM_FEATURE_LONG_SIDE (that module imports the GPU kernels, which Node cannot load). */
 const SFM_FEATURE_LONG_SIDE = 1600;
@@ -107,28 +107,42 @@ function loadFeatures(path: string): { features: ImageFeatures[]; scale: number[
   };
 }
 
+const mul3 = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, i) => a[Math.floor(i / 3) * 3] * b[i % 3] + a[Math.floor(i / 3) * 3 + 1] * b[3 + (i % 3)] + a[Math.floor(i / 3) * 3 + 2] * b[6 + (i % 3)]);
+const transpose3 = (a: number[]) => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+
 async function main() {
   const files = load(dataset);
   const cameraFile = /(_par\.txt|\.camera|K\.txt|transforms_.*\.json|cameras\.txt|images\.txt)$/;
   const truthSet = await ingestCapture(files, { preset: 'high', decodePhoto: headerDecoder });
   const set = await ingestCapture(files.filter((f) => !cameraFile.test(f.path)), { preset: 'high', decodePhoto: headerDecoder });
-  const views = set.views;
-  const tag = `${dataset}-${maxFeatures}`;
+  // --subset k: every k-th view only (CPU SIFT on 100 views is slow on a small machine).
+  const subset = Number(arg('--subset', '1'));
+  const keep = (_: unknown, i: number) => i % subset === 0;
+  const views = set.views.filter(keep);
+  truthSet.views = truthSet.views.filter(keep);
+  const tag = `${dataset}-${maxFeatures}${subset > 1 ? `-every${subset}` : ''}`;
   const featPath = join(cache, `${tag}.features.json`), matchPath = join(cache, `${tag}.matches.json`);
   let features: ImageFeatures[], scale: number[];
   const t0 = performance.now();
   if (existsSync(featPath)) ({ features, scale } = loadFeatures(featPath));
   else {
+    // Per view files first (an interrupted extraction resumes), assembled into one file at the end.
+    const viewDir = join(cache, `${dataset}-${maxFeatures}.views`);
+    mkdirSync(viewDir, { recursive: true });
     features = []; scale = [];
     for (const v of views) {
+      const vp = join(viewDir, `${v.name.replace(/[^\w.-]/g, '_')}.json`);
+      if (existsSync(vp)) { const r = loadFeatures(vp); features.push(r.features[0]); scale.push(r.scale[0]); continue; }
       const img = await decodeForFeatures(v.source.bytes, v.source.mime, SFM_FEATURE_LONG_SIDE);
       features.push(extractFeaturesCpu(img, { maxFeatures }));
       scale.push(img.width / v.width);
+      saveFeatures(vp, [features.at(-1)!], [scale.at(-1)!]);
       console.log(`features ${v.name}: ${features.at(-1)!.count} (${img.width}x${img.height}) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     saveFeatures(featPath, features, scale);
   }
   if (browser) await (browser as import('@playwright/test').Browser).close();
+  if (args.includes('--features-only')) return;
   let matches: PairMatches[];
   if (existsSync(matchPath)) matches = (JSON.parse(readFileSync(matchPath, 'utf8')) as { i: number; j: number; m: number[] }[]).map((x) => ({ i: x.i, j: x.j, matches: Uint32Array.from(x.m) }));
   else {
@@ -151,12 +165,23 @@ async function main() {
     });
   }
   const input = sfmInputOf(views, features, scale, matches);
+  if (args.includes('--true-aspect')) {
+    // Experiment: the file's fy/fx folded into the keypoints (v' = cy + (v - cy) fx/fy), to measure what square pixels cost.
+    input.images.forEach((im, i) => {
+      const K = truthSet.views[i].K, a = K[0] / K[4], cy = K[5] * scale[i];
+      const p = new Float32Array(im.points);
+      for (let k = 1; k < p.length; k += 2) p[k] = cy + (p[k] - cy) * a;
+      im.points = p;
+    });
+  }
   input.refineDistortion = distortion === 'on' ? true : distortion === 'off' ? false : 'auto';
   if (args.includes('--fix-intrinsics')) input.options = { ...input.options, fixIntrinsics: true };
   for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
   const t1 = performance.now();
-  const { result, focalTries } = await solveCameras(input, guessed);
+  // --seed-views n: focal tries on seed reconstructions of n views (0: full reconstructions, the old search).
+  const seedViews = Number(arg('--seed-views', String(FOCAL_SEED_VIEWS)));
+  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity);
   const seconds = (performance.now() - t1) / 1000;
   const pairs: CameraPair[] = views.map((v, i) => {
     const c = result.cameras[i];
@@ -167,6 +192,27 @@ async function main() {
   const score = scoreCameras(pairs);
   const cams = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
   const focal = cams.map((c, i) => c.K[0] / scale[i]).sort((a, b) => a - b)[cams.length >> 1];
+  if (args.includes('--per-camera')) {
+    // Per view: rotation and centre error after the similarity alignment, and how many points it observes in the model.
+    const obs = new Uint32Array(views.length);
+    for (let k = 0; k < result.pointObservations.length; k += 2) obs[result.pointObservations[k]]++;
+    // Alignment-free too: the median relative-rotation error of the view against every other registered view.
+    const R = (p: number[]) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
+    const relMedian = (i: number) => {
+      const e: number[] = [];
+      pairs.forEach((q, j) => {
+        const a = pairs[i];
+        if (j === i || !q.estimated || !a.estimated) return;
+        const rel = (x: number[], y: number[]) => mul3(R(y), transpose3(R(x)));
+        e.push(rotationAngleDeg(rel(a.estimated.camFromWorld, q.estimated.camFromWorld), rel(a.truth.camFromWorld, q.truth.camFromWorld)));
+      });
+      return e.sort((x, y) => x - y)[e.length >> 1];
+    };
+    for (const c of score.perCamera) {
+      const i = views.findIndex((v) => v.name === c.name);
+      console.log(`${c.name}: rot ${c.rotationErrorDeg.toFixed(3)} deg, centre ${(100 * c.centreErrorRel).toFixed(2)}%, relative median ${relMedian(i).toFixed(3)} deg, obs ${obs[i]}`);
+    }
+  }
   console.log(JSON.stringify({
     dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
@@ -176,7 +222,7 @@ async function main() {
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],
     k1: +(cams[0]?.k1 ?? 0).toFixed(4), k2: +(cams[0]?.k2 ?? 0).toFixed(4),
     reprojPx: +result.meanReprojectionError.toFixed(3), points: result.points.length / 3,
-    focalTries, stats: { tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs },
+    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs },
     geometrySeconds: +seconds.toFixed(1),
   }));
 }

@@ -66,13 +66,19 @@ export interface SynthOptions {
   /** Radial distortion of the lens (COLMAP RADIAL, about the principal point): features are distorted projections. */
   k1?: number;
   k2?: number;
+  /**
+   * Localisation blunders: this fraction of the true observations is displaced by minPx..maxPx in a random direction
+   * (close enough to pass the 4 px filters: what a mislocalised feature or a near-miss match looks like). Drawn from
+   * a separate random stream, so the rest of the scene does not change with it.
+   */
+  blunders?: { fraction: number; minPx: number; maxPx: number };
   /** Orbit radius (default 5: the points fill the middle ~40% of the image; ~2.6 fills it to the corners). */
   orbitRadius?: number;
 }
 
 /** Orbit scene -> SfmInput: features = visible projections (some dropped) + clutter, in shuffled order. */
 export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamera[] } {
-  const r = rng(o.seed), g = gaussian(r);
+  const r = rng(o.seed), g = gaussian(r), rb = rng(o.seed + 1000);
   const W = 1280, H = 960, f = 1000;
   const cams = orbitCameras(o.nCam, o.orbitRadius ?? 5, f, W, H, r, o.arcDeg ?? 360);
   for (const c of cams) { c.cx = W / 2 - 0.5; c.cy = H / 2 - 0.5; }
@@ -111,6 +117,11 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
       if (z <= 0 || u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
       list.push(i);
       pts.push(u + o.sigma * g(), v + o.sigma * g());
+      if (o.blunders && rb() < o.blunders.fraction) {
+        const len = o.blunders.minPx + rb() * (o.blunders.maxPx - o.blunders.minPx), a = rb() * 2 * Math.PI;
+        pts[pts.length - 2] += len * Math.cos(a);
+        pts[pts.length - 1] += len * Math.sin(a);
+      }
     }
     // clutter features
     const clutter = Math.floor(list.length * 0.2);

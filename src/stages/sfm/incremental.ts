@@ -46,6 +46,8 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   // Temple-sparse's principal point is 17 px off the image centre: held at the centre the relative rotations are
   // 0.96 deg off, refined 0.47 deg (true: 0.33). Only for one shared camera (every view constrains it).
   refinePrincipalPoint: true,
+  noiseSigmas: 3.72,
+  maxImages: 0,
 };
 
 export interface VerifiedPair {
@@ -235,7 +237,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const du = intr[io] * d * xn + intr[io + 1] - tmpUv[0], dv = intr[io] * d * yn + intr[io + 2] - tmpUv[1];
     return du * du + dv * dv;
   };
-  const maxErr2 = opt.maxReprojectionPx * opt.maxReprojectionPx;
+  // Not const: the final refinement tightens it to the model's own noise level (refineToNoise).
+  let maxErr2 = opt.maxReprojectionPx * opt.maxReprojectionPx;
 
   // Scratch for triangulation.
   let scratchViews = new Uint32Array(64), scratchXn = new Float64Array(128), scratchNodes = new Uint32Array(64), scratchCentres = new Float64Array(192);
@@ -414,6 +417,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   };
   let lateRegistered = 0;
   let initDespiteHomography = 0;
+  let noiseThresholdPx = 0, noiseObsRemoved = 0;
 
   const allPointTracks = (): number[] => {
     const out: number[] = [];
@@ -640,6 +644,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     if (!success) break;
     nRegistered++;
+    if (opt.maxImages && nRegistered >= opt.maxImages) break;
     // Failed images get another chance now that the model grew.
     progress(nRegistered, nImg, 'Registering images');
     if (nRegistered >= lastGlobal * opt.globalBundleGrowth) {
@@ -650,12 +655,49 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   // Final: global BA, one more attempt at every unregistered image, and a last global BA when any got in.
   throwIfAborted(signal);
   globalBundle(true);
-  for (let i = 0; i < nImg; i++) {
+  const capped = !!opt.maxImages && nRegistered >= opt.maxImages;
+  for (let i = 0; i < nImg && !capped; i++) {
     if (registered[i]) continue;
     if (tryRegister(i)) { lateRegistered++; nRegistered++; }
   }
   if (lateRegistered) globalBundle(true);
+  // (a capped seed reconstruction only tells solveCameras which focal works: no noise refinement)
+  if (!capped) refineToNoise();
   return result();
+
+  /**
+   * NOISE_RULE: the fixed threshold (maxReprojectionPx, 4 px like COLMAP) must tolerate the errors of a model still
+   * growing (guessed focal, no distortion yet), so the final model keeps every mismatch within 4 px, and at a
+   * residual noise of ~0.2 px those pull the poses and the self-calibrated focal (temple: median relative rotation
+   * 0.47 deg; fountain 0.084 deg). Once the final BA has converged its residuals measure the feature noise: the
+   * per-axis sigma from the median residual norm (a 2-D Gaussian's norm is Rayleigh, median 1.1774 sigma, robust to
+   * the outliers being sought). Observations beyond NOISE_SIGMAS sigma (3.72 = the 99.9% quantile of the 2-dof
+   * chi distribution, floored at NOISE_MIN_PX) are dropped, and the final BA runs again; twice, since the first pass
+   * moves the poses the outliers held.
+   */
+  function refineToNoise(): void {
+    if (!opt.noiseSigmas) return;
+    for (let pass = 0; pass < 2; pass++) {
+      throwIfAborted(signal);
+      const res: number[] = [];
+      for (let node = 0; node < nNodes; node++) {
+        const t = nodeTrack[node];
+        if (t >= 0 && hasPoint[t] && obsOk[node]) res.push(Math.sqrt(reprojErr2(node, points, 3 * t)));
+      }
+      if (res.length < 100) return;
+      res.sort((a, b) => a - b);
+      const sigma = res[res.length >> 1] / 1.1774;
+      const thr = Math.min(opt.maxReprojectionPx, Math.max(NOISE_MIN_PX, opt.noiseSigmas * sigma));
+      noiseThresholdPx = thr;
+      maxErr2 = thr * thr;
+      const tracks = allPointTracks();
+      const { obsRemoved } = filterTracks(tracks);
+      noiseObsRemoved += obsRemoved;
+      if (!obsRemoved) return;
+      runBundle(registeredSet(), allPointTracks(), true, false, true);
+      filterTracks(allPointTracks());
+    }
+  }
 
   function finish(reasonAll?: string): SfmResult {
     // ---- 6. normalisation ----
@@ -727,6 +769,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
         distortionTerms: distortionUsed,
+        noiseThresholdPx, noiseObsRemoved,
         verifySeconds: (tVerify - t0) / 1000, totalSeconds: (performance.now() - t0) / 1000,
       },
     };
@@ -734,6 +777,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 }
 
 const VERIFY_SUBSET = 1500;
+/** NOISE_RULE's floor (see refineToNoise). */
+const NOISE_MIN_PX = 0.5;
 /** DISTORTION_RULE's thresholds (see distortionTermsOf). */
 const DIST_MIN_HALF_DIAGONAL = 0.4, DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
 

@@ -18,7 +18,7 @@ import { extractFeatures } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
-import { sfmInputOf, solveCameras } from './solve';
+import { sfmInputOf, solveCameras, type FocalTry } from './solve';
 import { undistortView } from './undistort';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
@@ -40,10 +40,11 @@ export interface SfmStageStats {
   matchingMs: number;
   reconstructionMs: number;
   /**
-   * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF; the last entry is the
-   * second pass from the focal found, trusted as if from EXIF.
+   * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
+   * of FOCAL_SEED_VIEWS views on larger captures: seed true); the last entry is the full pass from the focal found,
+   * trusted as if from EXIF.
    */
-  focalTries: { factor: number; registered: number; error: number }[];
+  focalTries: FocalTry[];
   /**
    * Radial distortion found by bundle adjustment (COLMAP RADIAL: u = f d x + cx, d = 1 + k1 r^2 + k2 r^4 with r the
    * normalised radius): median k1, k2 over the registered views (one value when they share a camera), the terms the

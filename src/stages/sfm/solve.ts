@@ -30,30 +30,46 @@ export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | '
   };
 }
 
-export type FocalTry = { factor: number; registered: number; error: number };
+export type FocalTry = { factor: number; registered: number; error: number; seed: boolean; seconds: number };
+
+/**
+ * Views in a focal try's seed reconstruction: a try on a large capture stops registering here (the incremental
+ * order puts the best connected views first), so the search costs about four small reconstructions and one full one
+ * instead of five full ones.
+ */
+export const FOCAL_SEED_VIEWS = 16;
 
 /**
  * The reconstruction from the views' focal priors. Without EXIF the focal is a guess (1.2 x the long side), and a guess
  * far from the truth gives a wrong initial two-view geometry that bundle adjustment cannot pull back (Middlebury's
  * temple is shot at ~2.4 x). Self-calibration from fundamental matrices is degenerate exactly for object captures (the
  * optical axes meet), so instead the reconstruction is tried from a few focal priors and the best kept: most views
- * registered, then the lowest error; then a second pass with the focal found, trusted.
+ * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
+ * views the tries are seed reconstructions of that many views, and only the second pass registers them all.
  */
-export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
+export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
+  const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
   const verification: VerificationCache = {};
-  let result = await reconstructIncremental(input, verification);
+  const registeredOf = (r: SfmResult) => r.cameras.filter(Boolean).length;
   const focalTries: FocalTry[] = [];
-  const registeredOf = (r: typeof result) => r.cameras.filter(Boolean).length;
-  focalTries.push({ factor: 1, registered: registeredOf(result), error: result.meanReprojectionError });
-  for (const factor of factors.slice(1)) {
+  let result: SfmResult | null = null, bestFactor = 1;
+  for (const factor of factors) {
     // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
     throwIfAborted(signal);
-    const tryInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })) };
+    const tryInput: SfmInput = {
+      ...input,
+      images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })),
+      options: { ...input.options, maxImages: seedCap },
+    };
     const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError });
-    if (registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) result = r;
+    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
+    if (!result || registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) {
+      result = r;
+      bestFactor = factor;
+    }
   }
+  if (!result) throw new Error('unreachable: no focal tried');
   // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
   // essential matrix instead of F, which rejects matches a wrong focal let through (symmetric objects).
   if (guessed) {
@@ -63,8 +79,15 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
       const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError });
+      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
+      else if (seedCap) {
+        // The trusted pass lost views the seed had: the full reconstruction from the best seed's focal prior, untrusted.
+        throwIfAborted(signal);
+        const full = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) }, verification);
+        focalTries.push({ factor: bestFactor, registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
+        result = registeredOf(full) >= registeredOf(r) ? full : r;
+      }
     }
   }
   return { result, focalTries };

@@ -84,6 +84,13 @@ export interface SfmOptions {
    * (default on; COLMAP's default is off).
    */
   refinePrincipalPoint: boolean;
+  /**
+   * After the final bundle adjustment, observations beyond this many sigma of the model's own residual noise are
+   * dropped and the adjustment repeated (NOISE_RULE in incremental.ts); 0 = off.
+   */
+  noiseSigmas: number;
+  /** Stop registering once this many views are in (a seed reconstruction: solveCameras' focal search); 0 = all. */
+  maxImages: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }
