@@ -2,6 +2,7 @@
  * CPU references of the fusion kernels (integration and marching cubes), written for clarity: the browser tests
  * compare the WGSL kernels against them on small volumes.
  */
+import { SILHOUETTE_OFFSET_PX, withSilhouetteDistance } from './silhouette';
 import type { FusionViewData, VolumeSpec } from './types';
 import { EDGE_AXIS, EDGE_OWNER, MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 
@@ -12,6 +13,7 @@ export interface CpuVolume {
 }
 
 export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?: CpuVolume, hullFill = false): CpuVolume {
+  const depths = views.map((v) => withSilhouetteDistance(v.depth, v.width, v.height));
   const [nx, ny, nz] = spec.dims;
   const n = nx * ny * nz;
   const vol = volume ?? { tsdf: new Float32Array(n).fill(1), weight: new Float32Array(n), color: new Uint32Array(n) };
@@ -20,7 +22,8 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
     const wx = spec.origin[0] + x * spec.voxelSize, wy = spec.origin[1] + y * spec.voxelSize, wz = spec.origin[2] + z * spec.voxelSize;
     let hull = Math.max(0, -vol.weight[i]);
     if (vol.weight[i] < 0) vol.weight[i] = 0;
-    for (const view of views) {
+    for (let k = 0; k < views.length; k++) {
+      const view = views[k];
       const p = view.camFromWorld;
       const cx = p[0] * wx + p[1] * wy + p[2] * wz + p[3];
       const cy = p[4] * wx + p[5] * wy + p[6] * wz + p[7];
@@ -28,9 +31,10 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
       if (cz <= 1e-6) continue;
       const u = Math.round((view.fx * cx) / cz + view.cx), v = Math.round((view.fy * cy) / cz + view.cy);
       if (u < 0 || v < 0 || u >= view.width || v >= view.height) continue;
-      const d = view.depth[v * view.width + u];
+      const d = depths[k][v * view.width + u];
       let sdf: number;
-      if (d < 0) sdf = spec.truncation; // background (mask): free space
+      // Background (mask): free space, as far from the surface as the silhouette is (silhouette.ts), at most truncation.
+      if (d < 0) sdf = Math.min(spec.truncation, (Math.max(0, -d - SILHOUETTE_OFFSET_PX) * cz) / view.fx);
       else if (d === 0) {
         hull++;
         continue;

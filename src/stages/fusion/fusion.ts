@@ -26,6 +26,7 @@ import emitTrianglesWgsl from './mc_emit_triangles.wgsl?raw';
 import emitVerticesWgsl from './mc_emit_vertices.wgsl?raw';
 import { MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 import hullWgsl from './fusion_hull.wgsl?raw';
+import { SILHOUETTE_OFFSET_PX, withSilhouetteDistance } from './silhouette';
 import integrateWgsl from './tsdf_integrate.wgsl?raw';
 import type { FusionViewData, VolumeSpec } from './types';
 
@@ -211,7 +212,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
   const viewBuffer = ctx.scope.createBuffer({ label: 'fusion:views', size: maxViews * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   let submissions = 0;
   try {
-    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
+    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE, SILHOUETTE_OFFSET: SILHOUETTE_OFFSET_PX } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
     const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
@@ -222,7 +223,9 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
 
       const { table, offsets } = packViews(batch.map((v) => ({ width: v.width, height: v.height, K: [v.fx, 0, v.cx, 0, v.fy, v.cy, 0, 0, 1], camFromWorld: v.camFromWorld })));
       batch.forEach((view, k) => {
-        device.queue.writeBuffer(depthBuffer, offsets[k] * 4, view.depth.buffer, view.depth.byteOffset, view.depth.byteLength);
+        // Background pixels carry their distance to the silhouette (tsdf_integrate.wgsl).
+        const depth = withSilhouetteDistance(view.depth, view.width, view.height);
+        device.queue.writeBuffer(depthBuffer, offsets[k] * 4, depth.buffer, depth.byteOffset, depth.byteLength);
         device.queue.writeBuffer(pixelBuffer, offsets[k] * 4, view.color.buffer, view.color.byteOffset, view.color.byteLength);
       });
       device.queue.writeBuffer(viewBuffer, 0, table);

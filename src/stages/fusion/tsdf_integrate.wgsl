@@ -1,6 +1,8 @@
 // TSDF integration: every grid point projects into each view of the batch, reads the depth there (nearest pixel),
 // and folds the truncated signed distance (and colour, near the surface) into a running weighted average.
-// Depth < 0 marks background (mask): free space. Depth 0 is missing: no update.
+// Depth < 0 marks background (mask): free space; fusion.ts uploads minus the pixel's distance to the silhouette there
+// (silhouette.ts), so a point just outside the outline gets a small positive distance instead of a full truncation
+// (which eroded thin and curved parts). Depth 0 is missing: no update.
 // Silhouette fill (params.hullFill, only when the capture has masks): a grid point that no depth map observes but that
 // projects inside a mask (onto missing depth, or behind a surface by more than the truncation) counts one "hull"
 // vote. Until its first real update, its weight holds minus its vote count (so weight <= 0 still means unobserved to
@@ -15,6 +17,8 @@
 @group(0) @binding(6) var<uniform> params: VolumeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
+/** silhouette.ts SILHOUETTE_OFFSET_PX. */
+override SILHOUETTE_OFFSET: f32 = 0.0;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -45,7 +49,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let d = depth[pixel];
     var sdf: f32;
     if (d < 0.0) {
-      sdf = params.truncation;
+      // -d: pixels from this background pixel to the silhouette; intrinsics.x is fx.
+      sdf = min(params.truncation, max(0.0, -d - SILHOUETTE_OFFSET) * cz / view.intrinsics.x);
     } else if (d == 0.0) {
       hull = hull + 1.0;
       continue;

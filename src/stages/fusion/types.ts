@@ -10,7 +10,10 @@ export interface VolumeSpec {
   truncation: number;
 }
 
-/** One view as fusion needs it: depth in metres at the working size (0 = missing, -1 = background by mask). */
+/**
+ * One view as fusion needs it: depth in metres at the working size (0 = missing, -1 = background by mask; fusion turns
+ * background into minus the distance to the silhouette in pixels itself, see silhouette.ts).
+ */
 export interface FusionViewData {
   width: number;
   height: number;
