@@ -20,12 +20,13 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
   const job = params.get('job');
   const bench = params.get('bench');
   const check = params.get('check');
-  if (job === null && bench === null) return false;
+  if (job === null && bench === null && check === null) return false;
   const log = (line: string) => void post('/log', JSON.stringify({ t: performance.now(), line }));
   void (async () => {
     try {
       const gpu = await client.api.probeGpu();
       log(`gpu: ${JSON.stringify(gpu)}`);
+      if (check !== null && job === null) throw new Error('?check= needs &job=<data folder> with the files to check');
       if (check !== null && job !== null) {
         const files = (await client.fetchDataFiles(job, params.get('pattern') ?? undefined)).map(({ path, bytes }) => ({ path, bytes }));
         const spec = { ...(JSON.parse(check) as object), files } as KernelCheckSpec;

@@ -373,8 +373,8 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const { data, views } = analyticCaptureViews(shape, viewCount, size);
   const score = (depths: (Float32Array | null)[]) => scoreDepths(depths, data.map((v) => v.depth));
   // range 'full': the CPU reference below sweeps sweepRange's range.
-  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full' }, ctx);
-  const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0 }, ctx);
+  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full', holeFill: false }, ctx);
+  const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false }, ctx);
   // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.
   const { planeSweepCpu, selectSources, convergencePoint, sweepRange } = await import('../stages/depth/planeSweep');
   const poses = data.map((v) => v.camFromWorld);

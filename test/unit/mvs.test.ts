@@ -136,5 +136,13 @@ describe('sweep ranges', () => {
       expect(1 / r.invNear).toBeLessThan(1.5);
       expect(1 / r.invFar).toBeGreaterThan(3);
     });
+    // A walk that turns round: the last camera faces away from the others' target and still gets a real range.
+    const turned = [...walk, lookAt([0.2, 0.04, 0], [0.2, 0.04, -2])];
+    const t = sweepGeometry(turned);
+    expect(t.forward).toBe(true);
+    const tr = sweepRange(turned[turned.length - 1], t.target, true);
+    expect(1 / tr.invNear).toBeGreaterThan(0.01);
+    expect(1 / tr.invNear).toBeLessThan(1.5);
+    expect(1 / tr.invFar).toBeGreaterThan(3);
   });
 });

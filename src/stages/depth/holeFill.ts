@@ -9,6 +9,8 @@
  * edge), and the axes' linear interpolations agree within `agreement`. Their mean is the filled depth (exact on a
  * plane seen along an axis). Silhouettes do not grow: outside a straight edge no axis has depth on both sides.
  */
+import { throwIfAborted } from '../../core/errors';
+
 export interface HoleFillOptions {
   /** Search distance along each axis, in pixels of the depth map. */
   radius: number;
@@ -27,12 +29,14 @@ export const DEFAULT_HOLE_FILL: HoleFillOptions = { radius: 3, minAxes: 2, maxSl
 const AXES: [number, number][] = [[1, 0], [0, 1], [1, 1], [1, -1]];
 
 /** Fills enclosed holes of `count` depth maps of width x height (0 = none) in place; returns the pixels filled. */
-export function fillDepthHoles(depths: Float32Array, count: number, width: number, height: number, options: HoleFillOptions = DEFAULT_HOLE_FILL): number {
+export function fillDepthHoles(depths: Float32Array, count: number, width: number, height: number, options: HoleFillOptions = DEFAULT_HOLE_FILL, signal?: AbortSignal): number {
   const { radius, minAxes, maxSlope, agreement, iterations } = options;
   const n = width * height;
   let filled = 0;
   const values: number[] = [];
   for (let k = 0; k < count; k++) {
+    // seconds of CPU work at high with 100 views: Cancel is honoured between views
+    throwIfAborted(signal);
     for (let pass = 0; pass < iterations; pass++) {
       const src = depths.slice(k * n, (k + 1) * n);
       let changed = 0;

@@ -47,7 +47,7 @@ export interface MvsOptions {
   sampling?: ConsistencyOptions['sampling'];
   lowConfidenceWitnesses?: boolean;
   excuseHidden?: boolean;
-  /** 'visible' (default): per-view ranges narrowed by sweepRanges; 'full': 0.4x..1.6x the convergence depth. */
+  /** 'visible' (default): per-view ranges narrowed by sweepRanges; 'full': sweepRange's whole range (0.4x..1.6x the convergence depth; forward captures 0.1x..40x). */
   range?: 'visible' | 'full';
   /**
    * Filling of enclosed small holes in the filtered maps (holeFill.ts; false = off, settings = on). Default: on with
@@ -83,8 +83,10 @@ export function viewRanges(options: MvsOptions, poses: number[][], Ks: number[][
  * that point is the target. Cameras moved through a scene (a hand-held walk through a room, a forward-facing capture)
  * do not: the least-squares point of nearly parallel axes lies anywhere, on 7-Scenes' redkitchen 0.3 m BEHIND every
  * camera, which made every range [0, 0]. Those are `forward` captures: the target becomes a point 10x the spread of
- * the camera centres ahead of them (for choosing sources by baseline angle), and sweepRange searches 0.2x..40x its
- * distance (inverse depth is uniform, so the far end costs few planes).
+ * the camera centres ahead of them (for choosing sources by baseline angle), and sweepRange searches 0.1x..40x its
+ * straight-line distance from each camera (whichever way the camera faces; inverse depth is uniform, so the far end
+ * costs few planes). Without scene points the cameras' spread is the only scale there is: a capture whose camera
+ * moved 1 m but that looks at things 0.3 m away would still miss them (SfM's points would give the real range).
  */
 export function sweepGeometry(poses: number[][]): { target: number[]; forward: boolean } {
   const target = convergencePoint(poses);
@@ -133,16 +135,22 @@ export interface MvsStats {
 }
 
 
-/** Inverse-depth range searched by the coarse sweep: 0.4x to 1.6x the depth of where the cameras converge. */
+/**
+ * Inverse-depth range searched by the coarse sweep: 0.4x to 1.6x the depth of where the cameras converge; for forward
+ * captures (sweepGeometry) 0.1x to 40x the distance to the point ahead of them.
+ */
 export function sweepRange(pose: number[], target: number[], forward = false): { invNear: number; invFar: number } {
   const c = cameraCentre(pose);
+  if (forward) {
+    const dist = Math.max(1e-6, Math.hypot(target[0] - c[0], target[1] - c[1], target[2] - c[2]));
+    return { invNear: 1 / (dist * 0.1), invFar: 1 / (dist * 40) };
+  }
   const dist = Math.max(1e-6, pose[8] * (target[0] - c[0]) + pose[9] * (target[1] - c[1]) + pose[10] * (target[2] - c[2]));
-  if (forward) return { invNear: 1 / (dist * 0.2), invFar: 1 / (dist * 40) };
   return { invNear: 1 / (dist * 0.4), invFar: 1 / (dist * 1.6) };
 }
 
 /**
- * Per-view sweep ranges: sweepRange's 0.4x..1.6x, narrowed to where a depth can be both matched and kept. Near:
+ * Per-view sweep ranges: sweepRange's (0.4x..1.6x, or 0.1x..40x for forward captures), narrowed to where a depth can be both matched and kept. Near:
  * the closest depth, over a grid of the view's pixel rays, at which at least min(minConsistent, sources) of its
  * sources see the point (in front, inside the image); nearer depths can never pass the consistency filter, which asks
  * exactly that. Far: the farthest depth at which at least half of all cameras see the point; in captures around an
@@ -375,7 +383,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     // them, and filling the depth as well cost spot (draft, photos only, SwiftShader) 0.57 dB held-out PSNR and 0.013
     // points of Chamfer.
     const fillHoles = options.holeFill === undefined ? ok.every(({ v }) => !v.mask) : options.holeFill !== false;
-    if (fillHoles) fillDepthHoles(filtered, ok.length, width, height, { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) });
+    if (fillHoles) fillDepthHoles(filtered, ok.length, width, height, { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) }, ctx.signal);
     const t2 = performance.now();
     const depths: (Float32Array | null)[] = views.map(() => null);
     let kept = 0;

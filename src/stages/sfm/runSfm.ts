@@ -41,8 +41,8 @@ export interface SfmStageStats {
   reconstructionMs: number;
   /**
    * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
-   * of FOCAL_SEED_VIEWS views on larger captures: seed true); the last entry is the full pass from the focal found,
-   * trusted as if from EXIF.
+   * of FOCAL_SEED_VIEWS views on larger captures: seed true); then the full pass from the focal found, trusted as if
+   * from EXIF, and, when that pass lost views a seed had, a last untrusted full pass from the best seed's focal.
    */
   focalTries: FocalTry[];
   /**

@@ -62,7 +62,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })),
       // A guessed focal's tries only choose the focal; the trusted pass below is the result, so the noise refinement
       // (two more global BAs, 2-3 s each on fountain's 8k points) runs there only. With EXIF the one try is the result.
-      options: { ...input.options, maxImages: seedCap, ...(guessed ? { noiseSigmas: 0 } : {}) },
+      options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0 } : {}) },
     };
     const r = await reconstructIncremental(tryInput, verification);
     focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });

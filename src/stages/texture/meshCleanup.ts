@@ -106,12 +106,12 @@ export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { 
     next.set(a, b);
   }
   const visited = new Set<number>();
-  const newPositions: number[] = [], newColors: number[] = [], newFaces: number[] = [];
+  const newPositions: number[] = [], newNormals: number[] = [], newColors: number[] = [], newFaces: number[] = [];
   let holesFilled = 0, openLoops = 0;
-  for (const start of next.keys()) {
-    if (visited.has(start)) continue;
+  for (const first of next.keys()) {
+    if (visited.has(first)) continue;
     const loop: number[] = [];
-    let v = start, ok = true;
+    let v = first, ok = true;
     while (true) {
       if (ambiguous.has(v)) ok = false;
       visited.add(v);
@@ -121,7 +121,7 @@ export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { 
         ok = false;
         break;
       }
-      if (n === start) break;
+      if (n === first) break;
       if (visited.has(n) || loop.length > nv) {
         ok = false;
         break;
@@ -131,13 +131,16 @@ export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { 
     openLoops++;
     if (!ok || loop.length < 3 || loop.length > maxEdges) continue;
     const centre = nv + newPositions.length / 3;
-    const c = [0, 0, 0], col = [0, 0, 0];
+    const c = [0, 0, 0], col = [0, 0, 0], nrm = [0, 0, 0];
     for (const u of loop) for (let k = 0; k < 3; k++) {
       c[k] += P[3 * u + k] / loop.length;
       if (mesh.colors) col[k] += mesh.colors[3 * u + k] / loop.length;
+      if (mesh.normals) nrm[k] += mesh.normals[3 * u + k];
     }
     newPositions.push(...c);
     newColors.push(...col.map(Math.round));
+    const len = Math.hypot(nrm[0], nrm[1], nrm[2]) || 1;
+    newNormals.push(nrm[0] / len, nrm[1] / len, nrm[2] / len);
     for (let i = 0; i < loop.length; i++) newFaces.push(loop[(i + 1) % loop.length], loop[i], centre);
     holesFilled++;
     openLoops--;
@@ -154,5 +157,12 @@ export function fillSmallHoles(mesh: Mesh, maxEdges = MAX_HOLE_EDGES): Mesh & { 
     colors.set(mesh.colors);
     colors.set(newColors, mesh.colors.length);
   }
-  return { positions, indices, ...(colors ? { colors } : {}), holesFilled, openLoops };
+  // The fused mesh's own normals are kept (the bake weights views by them); each centre gets its loop's mean normal.
+  let normals: Float32Array | undefined;
+  if (mesh.normals) {
+    normals = new Float32Array(positions.length);
+    normals.set(mesh.normals);
+    normals.set(newNormals, mesh.normals.length);
+  }
+  return { positions, indices, ...(colors ? { colors } : {}), ...(normals ? { normals } : {}), holesFilled, openLoops };
 }
