@@ -110,6 +110,9 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   const { offsets, pixels: pixelsTotal } = packViews(views);
   const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: Math.max(4, pixelsTotal * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   const renderers = new Map<string, MeshRenderer>();
+  // Progress units: one per view for visibility, as many again for the blend (one pass that reads every view: on
+  // SwiftShader its single submission took 7-16 s at standard with the bar standing still), one for the CPU fill.
+  const progressTotal = 2 * views.length + 1;
   try {
     for (const [k, view] of views.entries()) {
       throwIfAborted(ctx.signal);
@@ -117,7 +120,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
       let renderer = renderers.get(key);
       if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, renderable, view.width, view.height)));
       renderer.renderDepthInto({ K: view.K, camFromWorld: view.camFromWorld }, depthBuffer, offsets[k]);
-      if (k % 8 === 7) ctx.progress(k + 1, views.length + 1, `visibility ${k + 1}/${views.length}`);
+      if (k % 8 === 7) ctx.progress(k + 1, progressTotal, `visibility ${k + 1}/${views.length}`);
     }
     await gpuDone(device, ctx.signal);
   } finally {
@@ -159,6 +162,7 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   });
   const gains = compensate ? estimateGains(input, views, depthMaps) : views.map(() => 1);
   device.queue.writeBuffer(viewBuffer, 0, packViews(views.map((v, k) => ({ ...v, gain: gains[k] }))).table);
+  ctx.progress(views.length, progressTotal, `blending ${views.length} photos into the texture`);
   const blendEncoder = device.createCommandEncoder({ label: 'bake.texels' });
   const compute = blendEncoder.beginComputePass({ label: 'bake.texels' });
   compute.setPipeline(blend);
@@ -186,11 +190,12 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   }
   // Unseen surface texels (no view, or every view near a depth edge) from the seen ones around them first, as far as
   // it takes within the surface, so a band wider than the gutter does not stay black; then the gutters.
-  dilateGutters(texels, size, 64, texelsSurface);
-  dilateGutters(texels, size, input.padding ?? 4);
+  ctx.progress(2 * views.length, progressTotal, 'filling unseen texels and gutters');
+  dilateGutters(texels, size, 64, texelsSurface, ctx.signal);
+  dilateGutters(texels, size, input.padding ?? 4, undefined, ctx.signal);
   // Opaque everywhere: viewers and DCC tools must not treat the gutters as transparent.
   for (let i = 3; i < texels.length; i += 4) texels[i] = 255;
-  ctx.progress(views.length + 1, views.length + 1, 'texture baked');
+  ctx.progress(progressTotal, progressTotal, 'texture baked');
   return {
     texture: { width: size, height: size, data: texels },
     seen,
@@ -240,10 +245,12 @@ function toRenderable(input: BakeInput): RenderableMesh {
 
 /** Fills empty texels from their filled neighbours, `passes` rings outwards (alpha marks filled texels); with `only`,
  * just the texels it marks (and it stops early when a ring fills nothing). */
-export function dilateGutters(data: Uint8Array, size: number, passes: number, only?: Uint8Array): void {
+export function dilateGutters(data: Uint8Array, size: number, passes: number, only?: Uint8Array, signal?: AbortSignal): void {
   const filled = new Uint8Array(size * size);
   for (let i = 0; i < size * size; i++) filled[i] = data[4 * i + 3] > 0 ? 1 : 0;
   for (let pass = 0; pass < passes; pass++) {
+    // up to 64 passes over 16.7M texels at a 4096 atlas: Cancel is honoured between passes
+    throwIfAborted(signal);
     const next = filled.slice();
     let changed = 0;
     for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
