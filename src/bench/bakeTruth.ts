@@ -14,7 +14,8 @@ import { ingestCapture } from '../io/ingest';
 import { loadTexturedObj, transformRenderable } from '../io/objMesh';
 import type { StageContext } from '../stages/context';
 import { MeshRenderer } from '../stages/render/renderMesh';
-import { FLOATS_PER_CORNER, type RenderableMesh } from '../stages/render/types';
+import { texturedRenderable } from './renderable';
+import type { RenderableMesh } from '../stages/render/types';
 import { textureMesh, type TextureOptions } from '../stages/texture/textureMesh';
 import type { TexturePreset } from '../stages/texture/decimate';
 
@@ -88,24 +89,6 @@ async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]) 
   };
 }
 
-function renderableOf(mesh: TexturedMesh): RenderableMesh {
-  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
-  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
-    min[k] = Math.min(min[k], mesh.positions[i + k]);
-    max[k] = Math.max(max[k], mesh.positions[i + k]);
-  }
-  for (let i = 0; i < mesh.indices.length; i++) {
-    const v = mesh.indices[i];
-    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
-    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
-    corners.set(mesh.normals ? mesh.normals.subarray(3 * v, 3 * v + 3) : [0, 0, 1], FLOATS_PER_CORNER * i + 5);
-    corners.set([1, 1, 1], FLOATS_PER_CORNER * i + 8);
-  }
-  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
-  return { corners, texture: mesh.texture, centre, radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
-}
-
 export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Promise<Record<string, unknown>> {
   const capture = await ingestCapture(spec.capture, { preset: spec.preset, holdout: spec.holdout, decodePhoto: decodePhotoInBrowser });
   const heldOut: HeldOut[] = [];
@@ -146,7 +129,7 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
   for (const variant of variants) {
     const t0 = performance.now();
     const trueBaked = await textureMesh(trueMesh, capture.views, spec.preset, ctx, { decodePhoto: decodePhotoInBrowser, ...variant });
-    const s = await score(ctx, renderableOf(trueBaked.mesh), heldOut);
+    const s = await score(ctx, texturedRenderable(trueBaked.mesh, true), heldOut);
     baked.push({ variant, ...s, faces: trueBaked.stats.facesOut, charts: trueBaked.stats.charts, coverage: trueBaked.stats.coveredTexels / Math.max(1, trueBaked.stats.surfaceTexels), gainRange: [Math.min(...trueBaked.stats.gains), Math.max(...trueBaked.stats.gains)], ms: Math.round(performance.now() - t0) });
   }
   out.trueMeshBaked = baked;
@@ -159,7 +142,7 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
     out.fusedMeshBaked = [];
     for (const voxels of spec.fusedEdgeMarginVoxels ?? [0]) {
       const fusedBaked = await textureMesh(fused.mesh, capture.views, spec.preset, ctx, { ...options, bake: { ...options.bake, edgeMargin: voxels * fused.spec.voxelSize } });
-      (out.fusedMeshBaked as unknown[]).push({ edgeMarginVoxels: voxels, voxelSize: fused.spec.voxelSize, ...(await score(ctx, renderableOf(fusedBaked.mesh), heldOut)), faces: fusedBaked.stats.facesOut, removedFaces: fusedBaked.stats.removedFaces, holesFilled: fusedBaked.stats.holesFilled, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) });
+      (out.fusedMeshBaked as unknown[]).push({ edgeMarginVoxels: voxels, voxelSize: fused.spec.voxelSize, ...(await score(ctx, texturedRenderable(fusedBaked.mesh, true), heldOut)), faces: fusedBaked.stats.facesOut, removedFaces: fusedBaked.stats.removedFaces, holesFilled: fusedBaked.stats.holesFilled, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) });
     }
   }
   return out;

@@ -15,7 +15,7 @@ import type { RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
 import { bakeTexture } from '../stages/texture/bake';
 import { MeshRenderer } from '../stages/render/renderMesh';
-import { FLOATS_PER_CORNER } from '../stages/render/types';
+import { texturedRenderable } from './renderable';
 import { makeVase } from '../synth/procedural';
 
 export interface RefineBenchSpec {
@@ -35,23 +35,11 @@ export async function benchmarkRefine(gpu: GpuContext, spec: RefineBenchSpec): P
   const ctx: StageContext = { gpu, scope, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined };
   const vase = makeVase(96, 64, spec.textureSize ?? 1024);
   const mesh: TexturedMesh = { positions: vase.positions, indices: vase.indices, uvs: vase.uvs, texture: vase.texture };
-  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
-    min[k] = Math.min(min[k], mesh.positions[i + k]);
-    max[k] = Math.max(max[k], mesh.positions[i + k]);
-  }
-  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
-  const radius = Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2;
-  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
-  for (let i = 0; i < mesh.indices.length; i++) {
-    const v = mesh.indices[i];
-    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
-    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
-    corners.set([0, 0, 1, 1, 1, 1], FLOATS_PER_CORNER * i + 5);
-  }
+  const renderable = texturedRenderable(mesh, false);
+  const { centre, radius } = renderable;
   gpu.vram.resetPeak();
   try {
-    const renderer = new MeshRenderer(ctx, { corners, texture: mesh.texture, centre, radius }, size, size);
+    const renderer = new MeshRenderer(ctx, renderable, size, size);
     const views: RefineView[] = [];
     try {
       for (let k = 0; k < viewCount; k++) {
@@ -139,28 +127,11 @@ export interface RefineExperimentSpec {
   variants: RefineVariant[];
 }
 
-function renderableOf(mesh: TexturedMesh) {
-  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
-  const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < mesh.positions.length; i += 3) for (let k = 0; k < 3; k++) {
-    min[k] = Math.min(min[k], mesh.positions[i + k]);
-    max[k] = Math.max(max[k], mesh.positions[i + k]);
-  }
-  for (let i = 0; i < mesh.indices.length; i++) {
-    const v = mesh.indices[i];
-    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
-    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
-    corners.set([0, 0, 1, 1, 1, 1], FLOATS_PER_CORNER * i + 5);
-  }
-  const centre = [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number];
-  return { corners, texture: mesh.texture, centre, radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
-}
-
 /** Mean PSNR (inside the masks, as `npm run evaluate` scores) of `mesh` rendered at the held-out views. */
 async function heldOutPsnr(ctx: StageContext, mesh: TexturedMesh, views: RefineExperimentSpec['heldOut']): Promise<{ psnr: number; perView: number[] }> {
   const perView: number[] = [];
   for (const v of views) {
-    const renderer = new MeshRenderer(ctx, renderableOf(mesh), v.width, v.height);
+    const renderer = new MeshRenderer(ctx, texturedRenderable(mesh, false), v.width, v.height);
     try {
       perView.push(psnr((await renderer.render({ K: v.K, camFromWorld: v.camFromWorld })).rgba, v.rgba, v.mask));
     } finally {

@@ -63,3 +63,26 @@ export function computeVertexNormals(positions: Float32Array, indices: Uint32Arr
   }
   return normals;
 }
+
+/** Keeps only the vertices `indices` use (first-use order); normals and colours follow. */
+export function compactMesh(mesh: Mesh, indices: Uint32Array): Mesh {
+  const remap = new Int32Array(mesh.positions.length / 3).fill(-1);
+  let count = 0;
+  const out = new Uint32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    if (remap[v] < 0) remap[v] = count++;
+    out[i] = remap[v];
+  }
+  const positions = new Float32Array(count * 3);
+  const normals = mesh.normals ? new Float32Array(count * 3) : undefined;
+  const colors = mesh.colors ? new Uint8Array(count * 3) : undefined;
+  for (let v = 0; v < remap.length; v++) {
+    const r = remap[v];
+    if (r < 0) continue;
+    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * r);
+    if (normals && mesh.normals) normals.set(mesh.normals.subarray(3 * v, 3 * v + 3), 3 * r);
+    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
+  }
+  return { positions, indices: out, ...(normals ? { normals } : {}), ...(colors ? { colors } : {}) };
+}

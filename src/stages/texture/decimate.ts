@@ -3,7 +3,7 @@
  * unused vertices compacted away. Normals are recomputed; colours follow their vertices.
  */
 import { MeshoptSimplifier } from 'meshoptimizer';
-import { computeVertexNormals, type Mesh } from '../../core/mesh';
+import { compactMesh, computeVertexNormals, type Mesh } from '../../core/mesh';
 
 export type TexturePreset = 'draft' | 'standard' | 'high';
 
@@ -15,22 +15,7 @@ export async function decimateMesh(mesh: Mesh, targetFaces: number): Promise<Mes
   if (mesh.indices.length / 3 <= targetFaces) return { ...mesh, error: 0 };
   await MeshoptSimplifier.ready;
   const [indices, error] = MeshoptSimplifier.simplify(mesh.indices, mesh.positions, 3, targetFaces * 3, 0.05, ['LockBorder']);
-  // Compact: keep only referenced vertices, in first-use order.
-  const remap = new Int32Array(mesh.positions.length / 3).fill(-1);
-  let count = 0;
-  const out = new Uint32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const v = indices[i];
-    if (remap[v] < 0) remap[v] = count++;
-    out[i] = remap[v];
-  }
-  const positions = new Float32Array(count * 3);
-  const colors = mesh.colors ? new Uint8Array(count * 3) : undefined;
-  for (let v = 0; v < remap.length; v++) {
-    const r = remap[v];
-    if (r < 0) continue;
-    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * r);
-    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
-  }
+  // Only the referenced vertices, in first-use order; the normals are recomputed for the simplified surface.
+  const { positions, indices: out, colors } = compactMesh({ positions: mesh.positions, indices, ...(mesh.colors ? { colors: mesh.colors } : {}) }, indices);
   return { positions, indices: out, normals: computeVertexNormals(positions, out), ...(colors ? { colors } : {}), error };
 }

@@ -3,7 +3,7 @@
  * (boundary loops of a few edges, left where no depth map saw the surface) are closed. Both run on the CPU on the
  * indexed mesh; colours follow their vertices (a hole's new centre vertex gets its loop's mean colour).
  */
-import type { Mesh } from '../../core/mesh';
+import { compactMesh, type Mesh } from '../../core/mesh';
 
 /** A component is dropped when its surface area is below this fraction of the largest component's. */
 export const MIN_COMPONENT_AREA_FRACTION = 0.01;
@@ -50,30 +50,7 @@ export function removeSmallComponents(mesh: Mesh, minAreaFraction = MIN_COMPONEN
     kept.set(I.subarray(3 * f, 3 * f + 3), n);
     n += 3;
   }
-  return { ...compact(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: area.size };
-}
-
-/** Keeps only the vertices `indices` use (first-use order); normals and colours follow. */
-function compact(mesh: Mesh, indices: Uint32Array): Mesh {
-  const remap = new Int32Array(mesh.positions.length / 3).fill(-1);
-  let count = 0;
-  const out = new Uint32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const v = indices[i];
-    if (remap[v] < 0) remap[v] = count++;
-    out[i] = remap[v];
-  }
-  const positions = new Float32Array(count * 3);
-  const normals = mesh.normals ? new Float32Array(count * 3) : undefined;
-  const colors = mesh.colors ? new Uint8Array(count * 3) : undefined;
-  for (let v = 0; v < remap.length; v++) {
-    const r = remap[v];
-    if (r < 0) continue;
-    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * r);
-    if (normals && mesh.normals) normals.set(mesh.normals.subarray(3 * v, 3 * v + 3), 3 * r);
-    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
-  }
-  return { positions, indices: out, ...(normals ? { normals } : {}), ...(colors ? { colors } : {}) };
+  return { ...compactMesh(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: area.size };
 }
 
 /**
