@@ -26,6 +26,7 @@ export type KernelCheckSpec =
   | import('./bakeTruth').BakeTruthSpec
   | import('./bakeFringe').BakeFringeSpec
   | import('./mvsStudy').MvsRawSpec
+  | import('./mvsSpeed').MvsSpeedSpec
   | { kind: 'mvs-cost-volume'; size: [number, number]; channels: number; groups: number; depthCount: number; sources: number; mode: 0 | 1 }
   | { kind: 'mvs-net'; model: string; shape: AnalyticShape; views: number; size: [number, number]; corruptManifest?: boolean }
   | { kind: 'mvs-net-fixture'; model: string; fixture: MvsFixture }
@@ -83,6 +84,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'bake-fringe') return await (await import('./bakeFringe')).runBakeFringe(gpu, spec);
     if (spec.kind === 'bake-truth') return await (await import('./bakeTruth')).runBakeTruthCheck(gpu, spec);
     if (spec.kind === 'mvs-raw') return await (await import('./mvsStudy')).runMvsRaw(ctx, spec);
+    if (spec.kind === 'mvs-net-speed') return await (await import('./mvsSpeed')).runMvsSpeed(ctx, spec);
     if (spec.kind === 'mvs-filter-study') return await (await import('./mvsStudy')).runMvsStudy(ctx, spec);
     return await checkMarchingCubes(ctx, spec.dims, spec.shape, spec.slabVoxels);
   } finally {
@@ -520,7 +522,7 @@ async function checkMvsFixture(ctx: StageContext, model: string, fx: MvsFixture)
   const inputs = fx.K.map((K, v) => ({ rgb: () => images.slice(v * n, (v + 1) * n), K, pose: fx.camFromWorld[v] }));
   const sources = fx.K.map((_, v) => (v === 0 ? fx.sources : []));
   const ranges = fx.K.map(() => ({ invNear: fx.invNear, invFar: fx.invFar }));
-  const { raw, stage1 } = await runNetwork(net, inputs, { width: fx.width, height: fx.height }, sources, ranges, ctx, true);
+  const { raw, stage1 } = await runNetwork(net, inputs, { width: fx.width, height: fx.height }, sources, ranges, ctx, { keepStage1: true });
   const expected = fx.expected[model];
   const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
     let m = 0;

@@ -29,6 +29,19 @@ test('ORT-web + WGSL reproduce PyTorch on the exported fixture (random CI model 
   }
 });
 
+test('the network speed bench runs both feature batchings and splits the time into ORT and WGSL phases', async ({ page }) => {
+  await openApp(page);
+  const r = (await check(page, { kind: 'mvs-net-speed', model: 'mvsnet-random', size: [64, 48], views: 5, repeats: 1, featureBatches: [1, 4] })) as unknown as {
+    results: { featureBatch: number; wallMs: number; perViewMs: number; split: Record<string, number> }[];
+  };
+  console.log(`[mvsnet] speed bench (SwiftShader, random model): ${JSON.stringify(r)}`);
+  expect(r.results.map((x) => x.featureBatch)).toEqual([1, 4]);
+  for (const x of r.results) {
+    expect(x.wallMs).toBeGreaterThan(0);
+    for (const k of ['featureOrt', 'costVolume', 'regularisationOrt', 'regress']) expect(x.split[k], k).toBeGreaterThan(0);
+  }
+});
+
 test('the shipped network loads (hash checked) and recovers an analytic shape; a wrong hash is refused', async ({ page }) => {
   await openApp(page);
   const r = await check(page, { kind: 'mvs-net', model: 'mvsnet', shape: 'sphere', views: 10, size: [96, 64] });

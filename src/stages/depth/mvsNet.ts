@@ -223,9 +223,11 @@ export function costVolumeCpu(refFeat: Float32Array, sources: Float32Array[], p:
   return out;
 }
 
-async function toGpu(device: GPUDevice, out: TensorOutput, target: GPUBuffer, encoder: GPUCommandEncoder): Promise<void> {
-  if (out.location === 'gpu') encoder.copyBufferToBuffer(out.buffer, 0, target, 0, target.size);
-  else device.queue.writeBuffer(target, 0, out.data as Float32Array);
+/** Copies item `index` of a batched output (items of target.size bytes) into `target`. */
+function toGpu(device: GPUDevice, out: TensorOutput, target: GPUBuffer, encoder: GPUCommandEncoder, index = 0): void {
+  const bytes = target.size;
+  if (out.location === 'gpu') encoder.copyBufferToBuffer(out.buffer, index * bytes, target, 0, bytes);
+  else device.queue.writeBuffer(target, 0, (out.data as Float32Array).subarray((index * bytes) / 4, ((index + 1) * bytes) / 4));
 }
 
 export interface NetworkViewInput {
@@ -236,12 +238,42 @@ export interface NetworkViewInput {
   pose: number[];
 }
 
+/** Per-phase wall time of runNetwork, each phase waited for on the GPU (a benchmark: the waits cost time). */
+export interface NetworkPhaseTiming {
+  /** CPU: planar RGB at the network size and its upload. */
+  upload: number;
+  /** ORT: the 2-D feature network. */
+  featureOrt: number;
+  /** Our WGSL: both cost volumes (homography warp + group-wise correlation). */
+  costVolume: number;
+  /** ORT: both regularisation networks. */
+  regularisationOrt: number;
+  /** Our WGSL: soft-argmin depth and confidence, both stages. */
+  regress: number;
+}
+
+export interface RunNetworkOptions {
+  /** Also return the stage-1 inverse depth and confidence of every view (fixture comparison). */
+  keepStage1?: boolean;
+  /** When given, every phase is waited for on the GPU and its wall time added here. */
+  timing?: NetworkPhaseTiming;
+  /**
+   * Views per feature-network run (the graph's batch axis is dynamic). ORT-web dispatches every layer once per run,
+   * so one run over several views pays the per-layer overhead once; default FEATURE_BATCH, capped by memory.
+   */
+  featureBatch?: number;
+}
+
+/** Views per feature-network run by default; see RunNetworkOptions.featureBatch. */
+export const FEATURE_BATCH = 4;
+
 /**
  * The network on views already at the network size (W, H multiples of 16). Returns raw (depth, confidence) pairs at
  * half the network size for every view ([views * (W/2) * (H/2) * 2]; depth 0 where a view has no source), and,
  * when `keepStage1`, the stage-1 inverse depth and confidence of every view (fixture comparison).
  */
-export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, keepStage1 = false): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number }> {
+export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, options: RunNetworkOptions = {}): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number }> {
+  const { keepStage1 = false, timing } = options;
   const { device } = ctx.gpu;
   const scope = ctx.scope;
   const cfg = net.config;
@@ -262,22 +294,39 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const t0 = performance.now();
   const total = 2 * count + 1;
   try {
-    // 1. features of every view (kept: each view is a source of up to 4 others)
+    // 1. features of every view (kept: each view is a source of up to 4 others), `batch` views per ORT run. The image
+    // batch stays under 64 MiB so that the network's activations (a few times that) fit any adapter.
     const feat4 = views.map((_, v) => make(`mvs:feat4:${v}`, C4 * hw4 * 4));
     const feat2 = views.map((_, v) => make(`mvs:feat2:${v}`, C2 * hw2 * 4));
-    const image = make('mvs:image', 3 * W * H * 4);
-    for (let v = 0; v < count; v++) {
+    const imageBytes = 3 * W * H * 4;
+    const batch = Math.max(1, Math.min(options.featureBatch ?? FEATURE_BATCH, count, Math.floor((64 << 20) / imageBytes)));
+    const image = make('mvs:image', batch * imageBytes);
+    // Phase timing for benchmarks: wait for the GPU, add the time since the last mark to `phase`.
+    let mark = performance.now();
+    const phase = async (name: keyof NetworkPhaseTiming) => {
+      if (!timing) return;
+      await gpuDone(device, ctx.signal);
+      const now = performance.now();
+      timing[name] += now - mark;
+      mark = now;
+    };
+    for (let first = 0; first < count; first += batch) {
       throwIfAborted(ctx.signal);
-      device.queue.writeBuffer(image, 0, views[v].rgb() as Float32Array<ArrayBuffer>);
-      const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [1, 3, H, W], dataType: 'float32' } });
+      const n = Math.min(batch, count - first);
+      for (let k = 0; k < n; k++) device.queue.writeBuffer(image, k * imageBytes, views[first + k].rgb() as Float32Array<ArrayBuffer>);
+      await phase('upload');
+      const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [n, 3, H, W], dataType: 'float32' } });
       const encoder = device.createCommandEncoder({ label: 'mvs.features' });
-      await toGpu(device, outputs.feat4, feat4[v], encoder);
-      await toGpu(device, outputs.feat2, feat2[v], encoder);
+      for (let k = 0; k < n; k++) {
+        toGpu(device, outputs.feat4, feat4[first + k], encoder, k);
+        toGpu(device, outputs.feat2, feat2[first + k], encoder, k);
+      }
       device.queue.submit([encoder.finish()]);
       for (const o of Object.values(outputs)) if (o.location === 'gpu') o.dispose();
-      if (v % 4 === 3 || v === count - 1) {
+      await phase('featureOrt');
+      if (first + n === count || Math.floor((first + n) / 4) > Math.floor(first / 4)) {
         await gpuDone(device, ctx.signal);
-        ctx.progress(v + 1, total, `network features ${v + 1}/${count}`);
+        ctx.progress(first + n, total, `network features ${first + n}/${count}`);
       }
     }
     scope.destroy(image);
@@ -314,18 +363,21 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       let encoder = device.createCommandEncoder({ label: 'mvs.stage1' });
       encodeCostVolume(device, encoder, p1, feat4[r], src.map((s) => feat4[s]), readDummy, cost1, hw4, D1);
       device.queue.submit([encoder.finish()]);
+      await phase('costVolume');
       const logits1 = (await net.reg1.run({
         cost: { location: 'gpu', buffer: cost1, dims: [1, G1 * D1, h4, w4], dataType: 'float32' },
         feat: { location: 'gpu', buffer: feat4[r], dims: [1, C4, h4, w4], dataType: 'float32' },
       })).logits;
       const logits1Buffer = logits1.location === 'gpu' ? logits1.buffer : make('mvs:logits1', D1 * hw4 * 4);
       if (logits1.location === 'cpu') device.queue.writeBuffer(logits1Buffer, 0, logits1.data as Float32Array<ArrayBuffer>);
+      await phase('regularisationOrt');
       device.queue.writeBuffer(r1, 0, regressParamBytes(w4, h4, D1, 0, invNear, invFar, 0, 0, 1, 1));
       encoder = device.createCommandEncoder({ label: 'mvs.regress1' });
       encodeRegress(device, encoder, r1, [logits1Buffer, readDummy, readDummy, inv1, conf1, writeDummyC], hw4);
       device.queue.submit([encoder.finish()]);
       if (logits1.location === 'gpu') logits1.dispose();
       else scope.destroy(logits1Buffer);
+      await phase('regress');
       if (keepStage1) {
         const [a, b] = await readBuffers(device, scope, [inv1, conf1]);
         stage1.push({ inv: new Float32Array(a), conf: new Float32Array(b) });
@@ -338,18 +390,21 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       encoder = device.createCommandEncoder({ label: 'mvs.stage2' });
       encodeCostVolume(device, encoder, p2, feat2[r], src.map((s) => feat2[s]), inv1, cost2, hw2, D2);
       device.queue.submit([encoder.finish()]);
+      await phase('costVolume');
       const logits2 = (await net.reg2.run({
         cost: { location: 'gpu', buffer: cost2, dims: [1, G2 * D2, h2, w2], dataType: 'float32' },
         feat: { location: 'gpu', buffer: feat2[r], dims: [1, C2, h2, w2], dataType: 'float32' },
       })).logits;
       const logits2Buffer = logits2.location === 'gpu' ? logits2.buffer : make('mvs:logits2', D2 * hw2 * 4);
       if (logits2.location === 'cpu') device.queue.writeBuffer(logits2Buffer, 0, logits2.data as Float32Array<ArrayBuffer>);
+      await phase('regularisationOrt');
       device.queue.writeBuffer(r2, 0, regressParamBytes(w2, h2, D2, 1, invNear, invFar, halfWidth, r * hw2, w4, h4));
       encoder = device.createCommandEncoder({ label: 'mvs.regress2' });
       encodeRegress(device, encoder, r2, [logits2Buffer, inv1, conf1, writeDummyA, writeDummyB, result], hw2);
       device.queue.submit([encoder.finish()]);
       if (logits2.location === 'gpu') logits2.dispose();
       else scope.destroy(logits2Buffer);
+      await phase('regress');
       if (r % 4 === 3 || r === count - 1) {
         await gpuDone(device, ctx.signal);
         ctx.progress(count + r + 1, total, `network depth ${r + 1}/${count}`);

@@ -1,0 +1,75 @@
+/**
+ * Speed of the learned MVS network (issue 7: "depth for one 640x480 view with 4 source views under 30 ms; record ORT
+ * time vs our WGSL time"). Synthetic views (random texture, an arc of cameras): the content does not change the work.
+ *
+ * Two figures per setting: the per-phase split (every phase waited for on the GPU, so the phases add up to more than
+ * the pipelined run) and the plain wall time of a run, medians over `repeats` after a warm-up run. "Per view" is what
+ * one more view costs in a capture: its features (the feature time divided by the views) plus one reference view's two
+ * stages.
+ */
+import { lookAt } from '../core/camera';
+import type { StageContext } from '../stages/context';
+import { FEATURE_BATCH, loadMvsNetwork, releaseMvsNetwork, runNetwork, type NetworkPhaseTiming, type NetworkViewInput } from '../stages/depth/mvsNet';
+
+export interface MvsSpeedSpec {
+  kind: 'mvs-net-speed';
+  model: string;
+  /** Network input size (multiples of 16); the depth comes out at half of it. */
+  size: [number, number];
+  /** Views with features: one reference and its sources (default 5: 4 sources). */
+  views?: number;
+  repeats?: number;
+  /** Feature batches to compare (default [1, FEATURE_BATCH]). */
+  featureBatches?: number[];
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const round = (x: number) => Math.round(x * 100) / 100;
+
+export async function runMvsSpeed(ctx: StageContext, spec: MvsSpeedSpec) {
+  const [W, H] = spec.size;
+  const count = spec.views ?? 5;
+  const repeats = spec.repeats ?? 7;
+  const net = await loadMvsNetwork(spec.model, ctx.gpu.device, ctx.scope);
+  try {
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const f = 0.9 * W;
+    const views: NetworkViewInput[] = Array.from({ length: count }, (_, v) => {
+      const rgb = Float32Array.from({ length: 3 * W * H }, rand);
+      const a = ((v - (count - 1) / 2) * 8 * Math.PI) / 180;
+      return { rgb: () => rgb, K: [f, 0, (W - 1) / 2, 0, f, (H - 1) / 2, 0, 0, 1], pose: lookAt([3 * Math.sin(a), 0, -3 * Math.cos(a)], [0, 0, 0]) };
+    });
+    const sources = views.map((_, v) => (v === 0 ? Array.from({ length: count - 1 }, (_, k) => k + 1).slice(0, 4) : []));
+    const ranges = views.map(() => ({ invNear: 1 / 1.5, invFar: 1 / 6 }));
+    const results: Record<string, unknown>[] = [];
+    for (const featureBatch of spec.featureBatches ?? [1, FEATURE_BATCH]) {
+      await runNetwork(net, views, { width: W, height: H }, sources, ranges, ctx, { featureBatch });
+      const phases: NetworkPhaseTiming[] = [];
+      const wall: number[] = [];
+      const features: number[] = [];
+      const stages: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const timing: NetworkPhaseTiming = { upload: 0, featureOrt: 0, costVolume: 0, regularisationOrt: 0, regress: 0 };
+        await runNetwork(net, views, { width: W, height: H }, sources, ranges, ctx, { featureBatch, timing });
+        phases.push(timing);
+        const t0 = performance.now();
+        const r = await runNetwork(net, views, { width: W, height: H }, sources, ranges, ctx, { featureBatch });
+        wall.push(performance.now() - t0);
+        features.push(r.featureMs);
+        stages.push(r.stagesMs);
+      }
+      const split = Object.fromEntries((Object.keys(phases[0]) as (keyof NetworkPhaseTiming)[]).map((k) => [k, round(median(phases.map((p) => p[k])))]));
+      const featureMs = median(features), stagesMs = median(stages);
+      results.push({
+        featureBatch, views: count, split,
+        wallMs: round(median(wall)), featureMs: round(featureMs), stagesMs: round(stagesMs),
+        perViewMs: round(featureMs / count + stagesMs),
+        ortShareOfSplit: round((split.featureOrt + split.regularisationOrt) / Object.values(split).reduce((a, b) => a + b, 0)),
+      });
+    }
+    return { model: spec.model, size: [W, H], depthSize: [W / 2, H / 2], executionProvider: net.feature.executionProvider, results };
+  } finally {
+    await releaseMvsNetwork(net);
+  }
+}
