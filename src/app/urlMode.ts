@@ -2,8 +2,8 @@
  * The page driven by its URL, for machines without node (the H200 benchmark machine, shared/device/README.md):
  *   /?job=<dir under /data>&preset=draft&models=feedforward[&holdout=8][&pattern=<regex>][&zip=1][&mvs=<json>]
  *   /?bench=<json BenchmarkSpec>
- *   /?check=<json KernelCheckSpec without files>&job=<dir>[&pattern=<regex>]: a kernel check (e.g. the MVS depth study)
- *   on the files of a data folder
+ *   /?check=<json KernelCheckSpec without files>[&job=<dir>[&pattern=<regex>]]: a kernel check (e.g. the MVS depth study;
+ *   &job= gives it the files of a data folder)
  * fetches the inputs from /data/..., runs, POSTs the report (or benchmark JSON) to /report, then POSTs /done.
  * With zip=1 the result zip is POSTed to /report first, base64-encoded (serve.py keeps every POST as report-<n>.json).
  * Logs go to /log line by line. Returns false when the URL asks for nothing.
@@ -26,9 +26,9 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
     try {
       const gpu = await client.api.probeGpu();
       log(`gpu: ${JSON.stringify(gpu)}`);
-      if (check !== null && job === null) throw new Error('?check= needs &job=<data folder> with the files to check');
-      if (check !== null && job !== null) {
-        const files = (await client.fetchDataFiles(job, params.get('pattern') ?? undefined)).map(({ path, bytes }) => ({ path, bytes }));
+      if (check !== null) {
+        // Checks that read data name its folder with &job=; synthetic ones (e.g. the network speed bench) need none.
+        const files = job === null ? [] : (await client.fetchDataFiles(job, params.get('pattern') ?? undefined)).map(({ path, bytes }) => ({ path, bytes }));
         const spec = { ...(JSON.parse(check) as object), files } as KernelCheckSpec;
         const result = await client.api.kernelCheck(spec);
         await post('/report', { gpu, check: JSON.parse(check), job, result });
