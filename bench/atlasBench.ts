@@ -1,11 +1,11 @@
 /**
- * `npx tsx bench/atlasBench.ts [mesh.ply ...]`: the UV atlas on a sphere, on a noisy fused facade decimated to the
- * draft and standard face budgets (at their atlas sizes), and on any PLY given (a textured export's mesh.ply: its
- * vertices, split at uv seams, are welded by position first). Prints time (CPU ms, this thread), charts, texels
+ * `npx tsx bench/atlasBench.ts [mesh.ply|mesh.obj ...]`: the UV atlas on a sphere, on a noisy fused facade decimated to
+ * the draft and standard face budgets (at their atlas sizes), and on any PLY or OBJ given (a textured export's mesh:
+ * its vertices, split at uv seams, are welded by position first). Prints time (CPU ms, this thread), charts, texels
  * covered, texels per unit area (sharpness at this atlas size), distortion, as JSON lines.
  */
 import { readFileSync } from 'node:fs';
-import { parsePly } from '../src/export/parse';
+import { parseObj, parsePly } from '../src/export/parse';
 import type { Mesh } from '../src/core/mesh';
 import { buildAtlas } from '../src/stages/texture/atlas';
 import { atlasQuality } from '../src/stages/texture/atlasQuality';
@@ -36,7 +36,7 @@ function run(name: string, mesh: Mesh, size: number): void {
   const q = atlasQuality(atlas.positions, atlas.indices, atlas.uvs, size, atlas.texelsPerUnit);
   const round = (x: number) => +x.toPrecision(4);
   console.log(JSON.stringify({
-    mesh: name, faces: mesh.indices.length / 3, atlasSize: size, cpuMs: Math.round((used.user + used.system) / 1000), charts: atlas.charts,
+    mesh: name, faces: mesh.indices.length / 3, atlasSize: size, cpuMs: Math.round((used.user + used.system) / 1000), charts: atlas.charts, packAttempts: atlas.packAttempts,
     covered: round(q.covered), texelsPerArea: round(q.texelsPerArea), texelsPerUnit: round(atlas.texelsPerUnit), overlaps: q.overlaps, flipped: q.flipped,
     areaScale: round(q.areaScale), angleStretch: round(q.angleStretch), angleStretchP95: round(q.angleStretchP95),
   }));
@@ -47,7 +47,8 @@ const facade = facadeMesh(0.0125);
 run('facade-draft', await decimateMesh(facade, FACE_BUDGET.draft), ATLAS_SIZE.draft);
 run('facade-standard', await decimateMesh(facade, FACE_BUDGET.standard), ATLAS_SIZE.standard);
 for (const file of process.argv.slice(2)) {
-  const ply = parsePly(new Uint8Array(readFileSync(file)));
-  const mesh = weld(ply.positions, ply.indices);
+  const bytes = new Uint8Array(readFileSync(file));
+  const parsed = file.endsWith('.obj') ? (({ positions, faceV }) => ({ positions, indices: faceV }))(parseObj(bytes)) : parsePly(bytes);
+  const mesh = weld(parsed.positions, parsed.indices);
   run(file, mesh, mesh.indices.length / 3 > FACE_BUDGET.draft ? ATLAS_SIZE.standard : ATLAS_SIZE.draft);
 }
