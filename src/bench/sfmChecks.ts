@@ -213,15 +213,22 @@ async function checkMatch(ctx: StageContext, counts: [number, number], seed: num
   const store = new DescriptorStore(ctx, [A, B]);
   try {
     const timer = GpuTimer.create(ctx.gpu.device, ctx.scope);
-    const [fwd, bwd] = await nearestBatch(ctx, store, [{ query: 0, ref: 1 }, { query: 1, ref: 0 }], timer);
+    const [fwd, bwd] = await nearestBatch(ctx, store, [{ query: 0, ref: 1 }, { query: 1, ref: 0 }], timer, true);
     const gpuMs = timer ? await timer.read() : {};
     timer?.dispose();
+    // The direct kernel (CPU fallback adapters' default) must give the same records.
+    const t1 = performance.now();
+    const [fwdDirect, bwdDirect] = await nearestBatch(ctx, store, [{ query: 0, ref: 1 }, { query: 1, ref: 0 }], null, false);
+    const directMs = performance.now() - t1;
     const t0 = performance.now();
     const cf = nearestCpu(A, B), cb = nearestCpu(B, A);
     const cpuMs = performance.now() - t0;
-    let mismatches = 0;
+    let mismatches = 0, directMismatches = 0;
     for (const [g, c] of [[fwd, cf], [bwd, cb]] as const) {
       for (let i = 0; i < c.index.length; i++) if (g.index[i] !== c.index[i] || g.d1[i] !== c.d1[i] || g.d2[i] !== c.d2[i]) mismatches++;
+    }
+    for (const [g, c] of [[fwdDirect, cf], [bwdDirect, cb]] as const) {
+      for (let i = 0; i < c.index.length; i++) if (g.index[i] !== c.index[i] || g.d1[i] !== c.d1[i] || g.d2[i] !== c.d2[i]) directMismatches++;
     }
     const gm = filterMatches(fwd, bwd), cm = filterMatches(cf, cb);
     let matchMismatch = gm.length === cm.length ? 0 : -1;
@@ -241,7 +248,7 @@ async function checkMatch(ctx: StageContext, counts: [number, number], seed: num
     const [gBow, cBow] = [await computeGlobalDescriptors(ctx, sets, bowOptions), await computeGlobalDescriptorsCpu(sets, bowOptions)];
     let bowWorst = 0;
     gBow.forEach((g, i) => g.forEach((v, k) => { bowWorst = Math.max(bowWorst, Math.abs(v - cBow[i][k])); }));
-    return { queries: counts[0] + counts[1], mismatches, matches: cm.length / 2, matchMismatch, entryMismatch, bowWorst, gpuMs, cpuMs };
+    return { queries: counts[0] + counts[1], mismatches, directMismatches, matches: cm.length / 2, matchMismatch, entryMismatch, bowWorst, gpuMs, directMs, cpuMs };
   } finally {
     store.dispose();
   }

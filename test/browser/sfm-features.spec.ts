@@ -36,10 +36,12 @@ test('SIFT features survive a 30 degree rotation and a 0.7 scale', async ({ page
   expect(Math.abs(r.meanScaleRatio - 0.7)).toBeLessThan(0.07);
 });
 
-test('GPU matcher equals the CPU matcher on random descriptors', async ({ page }) => {
+test('GPU matcher (tiled and direct kernels) equals the CPU matcher on random descriptors', async ({ page }) => {
   await openApp(page);
   const r = await check(page, { kind: 'match', counts: [300, 221], seed: 3 });
+  console.log(`[match] ${JSON.stringify(r)}`);
   expect(r.mismatches).toBe(0);
+  expect(r.directMismatches).toBe(0);
   expect(r.matchMismatch).toBe(0);
   expect(r.entryMismatch).toBe(0);
   expect(r.bowWorst).toBeLessThan(1e-6);

@@ -4,7 +4,9 @@
 // so the ranking is exact and ties go to the lower reference index, as in the CPU reference.
 // Each workgroup takes 64 queries and streams every reference in tiles of 64 through workgroup memory (a 64 x 64
 // tile of the matrix product per step, 4 x 4 per thread, dot4U8Packed on the bytes); per-thread top-2 lists are
-// merged at the end in a fixed order.
+// merged at the end in a fixed order. `main_direct` is the same search without workgroup memory or barriers, one
+// thread per query streaming the references from global memory: for CPU fallback adapters (SwiftShader), where
+// barriers cost ~15x and the tiled kernel took minutes on temple-sparse. Both give the same records bit for bit.
 
 struct Job { qOff: u32, qCount: u32, rOff: u32, rCount: u32, outOff: u32, wgStart: u32, pad0: u32, pad1: u32 }
 struct Params { jobs: u32, groups: u32, pad0: u32, pad1: u32 }
@@ -116,4 +118,38 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
       result[job.outOff + q0 + t] = vec4<u32>(j1, d1, d2, 0u);
     }
   }
+}
+
+// One thread per query, references in increasing index order: a strict < keeps the lower index on ties, and the
+// second best is the second smallest score of the multiset, as the tiled kernel's merge gives.
+@compute @workgroup_size(64)
+fn main_direct(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= P.groups) { return; }
+  var lo = 0u;
+  var hi = P.jobs;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (jobs[mid].wgStart <= g) { lo = mid; } else { hi = mid; }
+  }
+  let job = jobs[lo];
+  let q = (g - job.wgStart) * 64u + t;
+  if (q >= job.qCount) { return; }
+  var qv: array<u32, 32>;
+  for (var k = 0u; k < 32u; k++) { qv[k] = desc[(job.qOff + q) * 32u + k]; }
+  var s1 = BIG;
+  var s2 = BIG;
+  var j1 = 0xffffffffu;
+  for (var r = 0u; r < job.rCount; r++) {
+    let base = (job.rOff + r) * 32u;
+    var acc = 0u;
+    for (var k = 0u; k < 32u; k++) { acc += dot4U8Packed(qv[k], desc[base + k]); }
+    let sc = i32(norms[job.rOff + r]) - 2 * i32(acc);
+    if (sc < s1) { s2 = s1; s1 = sc; j1 = r; }
+    else if (sc < s2) { s2 = sc; }
+  }
+  let qn = i32(norms[job.qOff + q]);
+  let d1 = select(u32(BIG), u32(max(0, qn + s1)), s1 < BIG);
+  let d2 = select(u32(BIG), u32(max(0, qn + s2)), s2 < BIG);
+  result[job.outOff + q] = vec4<u32>(j1, d1, d2, 0u);
 }

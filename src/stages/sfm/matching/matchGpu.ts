@@ -14,8 +14,13 @@ import matchWgsl from './match.wgsl?raw';
 import { descriptorNorms, filterMatches, type MatchOptions, type Nearest } from './matchCpu';
 
 export interface GpuMatchOptions extends MatchOptions {
-  /** Queries (features of both directions) per submission; bounds the result buffer (16 bytes each). Default 2^21. */
+  /**
+   * Queries (features of both directions) per submission; bounds the result buffer (16 bytes each). Default 2^21, and
+   * 2^15 on CPU fallback adapters, where one submission of a whole capture ran for minutes and Cancel waited for it.
+   */
   queriesPerBatch?: number;
+  /** The tiled kernel (workgroup memory); default: on every adapter but a CPU fallback one (see match.wgsl). */
+  tiled?: boolean;
   timer?: GpuTimer | null;
 }
 
@@ -53,7 +58,7 @@ export interface NearestJob {
 }
 
 /** Nearest and second-nearest for a batch of jobs: one dispatch, one readback. */
-export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jobs: NearestJob[], timer: GpuTimer | null = null): Promise<Nearest[]> {
+export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jobs: NearestJob[], timer: GpuTimer | null = null, tiled = !ctx.gpu.summary.isFallbackAdapter): Promise<Nearest[]> {
   const { device } = ctx.gpu;
   const table = new Uint32Array(Math.max(1, jobs.length) * 8);
   let groups = 0, outputs = 0;
@@ -64,7 +69,7 @@ export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jo
     outputs += qCount;
   });
   if (groups === 0) return jobs.map(() => ({ index: new Uint32Array(0), d1: new Uint32Array(0), d2: new Uint32Array(0) }));
-  const pipeline = getComputePipeline(device, { label: 'match.nearest', code: matchWgsl });
+  const pipeline = getComputePipeline(device, { label: 'match.nearest', code: matchWgsl, entryPoint: tiled ? 'main' : 'main_direct' });
   const jobBuffer = uploadBuffer(device, ctx.scope, 'match:jobs', table, GPUBufferUsage.STORAGE);
   const params = uploadBuffer(device, ctx.scope, 'match:params', new Uint32Array([jobs.length, groups, 0, 0]), GPUBufferUsage.UNIFORM);
   const result = ctx.scope.createBuffer({ label: 'match:result', size: outputs * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
@@ -106,7 +111,8 @@ export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jo
  */
 export async function matchPairs(ctx: StageContext, features: ImageFeatures[], pairs: [number, number][], options: GpuMatchOptions = {}): Promise<PairMatches[]> {
   const mutual = options.mutual ?? true;
-  const perBatch = options.queriesPerBatch ?? 1 << 21;
+  const tiled = options.tiled ?? !ctx.gpu.summary.isFallbackAdapter;
+  const perBatch = options.queriesPerBatch ?? (ctx.gpu.summary.isFallbackAdapter ? 1 << 15 : 1 << 21);
   const store = new DescriptorStore(ctx, features.map((f) => f.descriptors.subarray(0, f.count * 128)));
   const out: PairMatches[] = [];
   try {
@@ -124,7 +130,7 @@ export async function matchPairs(ctx: StageContext, features: ImageFeatures[], p
       }
       const batch = pairs.slice(start, end);
       const jobs: NearestJob[] = batch.flatMap(([i, j]) => (mutual ? [{ query: i, ref: j }, { query: j, ref: i }] : [{ query: i, ref: j }]));
-      const nearest = await nearestBatch(ctx, store, jobs, options.timer ?? null);
+      const nearest = await nearestBatch(ctx, store, jobs, options.timer ?? null, tiled);
       batch.forEach(([i, j], k) => {
         const fwd = nearest[mutual ? 2 * k : k];
         const bwd = mutual ? nearest[2 * k + 1] : null;
