@@ -19,6 +19,17 @@ struct Params { jobs: u32, groups: u32, pad0: u32, pad1: u32 }
 
 const BIG: i32 = 0x3fffffff;
 
+// The job workgroup g belongs to (jobs sorted by wgStart).
+fn jobOf(g: u32) -> u32 {
+  var lo = 0u;
+  var hi = P.jobs;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (jobs[mid].wgStart <= g) { lo = mid; } else { hi = mid; }
+  }
+  return lo;
+}
+
 // [k][64 queries | references], rows padded to 65 words so that the transposing stores hit distinct banks.
 const TS: u32 = 65u;
 var<workgroup> qs: array<u32, 2080>;
@@ -33,14 +44,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
         @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = wid.x + wid.y * nwg.x;
   if (g >= P.groups) { return; }
-  // The job this workgroup belongs to (jobs sorted by wgStart).
-  var lo = 0u;
-  var hi = P.jobs;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (jobs[mid].wgStart <= g) { lo = mid; } else { hi = mid; }
-  }
-  let job = jobs[lo];
+  let job = jobs[jobOf(g)];
   let q0 = (g - job.wgStart) * 64u;
   for (var e = t; e < 2048u; e += 256u) {
     let row = e / 32u;
@@ -126,13 +130,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
 fn main_direct(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = wid.x + wid.y * nwg.x;
   if (g >= P.groups) { return; }
-  var lo = 0u;
-  var hi = P.jobs;
-  while (hi - lo > 1u) {
-    let mid = (lo + hi) / 2u;
-    if (jobs[mid].wgStart <= g) { lo = mid; } else { hi = mid; }
-  }
-  let job = jobs[lo];
+  let job = jobs[jobOf(g)];
   let q = (g - job.wgStart) * 64u + t;
   if (q >= job.qCount) { return; }
   var qv: array<u32, 32>;
