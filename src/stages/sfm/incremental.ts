@@ -67,6 +67,14 @@ export interface VerifiedPair {
 export interface VerificationCache {
   key?: string;
   verified?: VerifiedPair[];
+  /**
+   * Pairs verified with F (uncalibrated) in an earlier run on the same matches, for a run that verifies with E
+   * (solveCameras' trusted pass). FROM_F_RULE: every essential matrix is a fundamental matrix (F = K^-T E K^-1), so a
+   * pair whose F-RANSAC found no model with minPairInliers inliers is not re-verified; a verified pair's E-RANSAC
+   * samples from its F inliers (an inlier-rich set: RANSAC stops after its minimum iterations instead of running to
+   * its cap on outlier-heavy pairs), and all of the pair's matches are then classified with the E found.
+   */
+  fundamental?: VerifiedPair[];
 }
 
 export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
@@ -101,6 +109,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const reuse = cache?.verified && cache.key === cacheKey;
   const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
   const pairStats = { pairs: input.pairs.length, verified: 0 };
+  const fromF = new Map<number, VerifiedPair>();
+  for (const v of cache?.fundamental ?? []) fromF.set(v.i * nImg + v.j, v);
   for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
     if (p % 8 === 0) {
       throwIfAborted(signal);
@@ -120,9 +130,25 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+    const lo = Math.min(pair.i, pair.j), hi = Math.max(pair.i, pair.j);
+    const prior = calibrated && cache?.fundamental ? fromF.get(lo * nImg + hi) ?? null : undefined;
+    if (prior === null) continue; // FROM_F_RULE: no F model, no E model
     // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
-    // inliers, plenty for a well-determined model); all matches are then classified with the final model.
-    const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
+    // inliers, plenty for a well-determined model), or on the pair's F inliers (FROM_F_RULE); all matches are then
+    // classified with the final model.
+    let [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
+    if (prior) {
+      const mf = prior.inliers.length / 2;
+      const pa = images[lo].points, pb = images[hi].points;
+      const f1 = new Float64Array(2 * mf), f2 = new Float64Array(2 * mf);
+      for (let k = 0; k < mf; k++) {
+        normalise(lo, pa[2 * prior.inliers[2 * k]], pa[2 * prior.inliers[2 * k] + 1], f1, k);
+        normalise(hi, pb[2 * prior.inliers[2 * k + 1]], pb[2 * prior.inliers[2 * k + 1] + 1], f2, k);
+      }
+      // (x1 belongs to pair.i: keep the pair's orientation)
+      [s1, s2] = pair.i === lo ? [f1, f2] : [f2, f1];
+      if (mf > VERIFY_SUBSET) [s1, s2] = randomSubset(s1, s2, VERIFY_SUBSET, p + 3);
+    }
     const model = calibrated ? estimateEssential(s1, s2, thr, { seed: p + 1 }) : estimateFundamental(s1, s2, thr, { seed: p + 1 });
     if (!model) continue;
     const thr2 = thr * thr;

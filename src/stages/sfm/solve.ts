@@ -30,7 +30,8 @@ export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | '
   };
 }
 
-export type FocalTry = { factor: number; registered: number; error: number; seed: boolean; seconds: number };
+/** factor: the prior tried (x the default guess); refined: the reconstruction's median focal (x the same guess). */
+export type FocalTry = { factor: number; refined: number; registered: number; error: number; seed: boolean; seconds: number };
 
 /**
  * Views in a focal try's seed reconstruction: a try on a large capture stops registering here (the incremental
@@ -52,6 +53,10 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
   const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
   const verification: VerificationCache = {};
   const registeredOf = (r: SfmResult) => r.cameras.filter(Boolean).length;
+  const refinedOf = (r: SfmResult) => {
+    const f = r.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
+    return f.length ? f[f.length >> 1] / input.images[0].focalPrior : 0;
+  };
   const focalTries: FocalTry[] = [];
   let result: SfmResult | null = null, bestFactor = 1;
   for (const factor of factors) {
@@ -65,7 +70,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0 } : {}) },
     };
     const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
+    focalTries.push({ factor, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
     if (!result || registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) {
       result = r;
       bestFactor = factor;
@@ -80,14 +85,15 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       throwIfAborted(signal);
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
+      // The tries' F-verified pairs guide this pass's E verification (FROM_F_RULE in incremental.ts).
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, { fundamental: verification.verified });
+      focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {
         // The trusted pass lost views the seed had: the full reconstruction from the best seed's focal prior, untrusted.
         throwIfAborted(signal);
         const full = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) }, verification);
-        focalTries.push({ factor: bestFactor, registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
+        focalTries.push({ factor: bestFactor, refined: refinedOf(full), registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
         result = registeredOf(full) >= registeredOf(r) ? full : r;
       }
     }
