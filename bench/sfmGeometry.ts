@@ -5,7 +5,7 @@
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
- *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--per-camera] [--true-aspect]
+ *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--try-tracks n] [--per-camera] [--true-aspect]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -21,7 +21,7 @@ import { ingestCapture } from '../src/io/ingest';
 import { sniffImage } from '../src/io/imageHeader';
 import { extractFeaturesCpu } from '../src/stages/sfm/features/siftCpu';
 import { matchPairsCpu } from '../src/stages/sfm/matching/matchCpu';
-import { FOCAL_SEED_VIEWS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
+import { FOCAL_SEED_VIEWS, FOCAL_TRY_TRACKS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
 
 /** runSfm.ts's SFM_FEATURE_LONG_SIDE (that module imports the GPU kernels, which Node cannot load). */
 const SFM_FEATURE_LONG_SIDE = 1600;
@@ -184,7 +184,8 @@ async function main() {
   const cpu0 = process.cpuUsage();
   // --seed-views n: focal tries on seed reconstructions of n views (0: full reconstructions, the old search).
   const seedViews = Number(arg('--seed-views', String(FOCAL_SEED_VIEWS)));
-  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity);
+  const tryTracks = Number(arg('--try-tracks', String(FOCAL_TRY_TRACKS)));
+  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity, tryTracks);
   const seconds = (performance.now() - t1) / 1000;
   const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const pairs: CameraPair[] = views.map((v, i) => {
@@ -221,6 +222,7 @@ async function main() {
     dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
     relRotMaxDeg: haveGtPoses ? +score.relativeRotationErrorDeg.max.toFixed(3) : null,
+    centreErrPct: haveGtPoses ? +(100 * score.centreErrorRel.median).toFixed(4) : null,
     focalErrorPct: +(100 * score.focalErrorRel.median).toFixed(2), focal: +focal.toFixed(1), trueFocal_px: truthSet.views[0].K[0],
     pp: cams[0] ? [+((cams[0].K[2] + 0.5) / scale[result.cameras.indexOf(cams[0])] - 0.5).toFixed(1), +((cams[0].K[5] + 0.5) / scale[result.cameras.indexOf(cams[0])] - 0.5).toFixed(1)] : null,
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],

@@ -38,7 +38,10 @@ export type FocalTry = { factor: number; refined: number; registered: number; er
  * order puts the best connected views first), so the search costs about four small reconstructions and one full one
  * instead of five full ones.
  */
-export const FOCAL_SEED_VIEWS = 16;
+export const FOCAL_SEED_VIEWS = 6;
+
+/** Tracks a focal try uses at most (maxTracks): the try only chooses the focal. */
+export const FOCAL_TRY_TRACKS = 2500;
 
 /**
  * The reconstruction from the views' focal priors. Without EXIF the focal is a guess (1.2 x the long side), and a guess
@@ -48,7 +51,7 @@ export const FOCAL_SEED_VIEWS = 16;
  * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
  * views the tries are seed reconstructions of that many views, and only the second pass registers them all.
  */
-export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
+export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS, tryTracks = FOCAL_TRY_TRACKS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
   const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
   const verification: VerificationCache = {};
@@ -67,7 +70,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })),
       // A guessed focal's tries only choose the focal; the trusted pass below is the result, so the noise refinement
       // (two more global BAs, 2-3 s each on fountain's 8k points) runs there only. With EXIF the one try is the result.
-      options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0 } : {}) },
+      options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0, maxTracks: tryTracks } : {}) },
     };
     const r = await reconstructIncremental(tryInput, verification);
     focalTries.push({ factor, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
