@@ -506,11 +506,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       const fAvg = (focalOf(cand.i) + focalOf(cand.j)) / 2;
       // With a guessed focal the calibrated model fits less well: a wider threshold, BA refines the focal next.
       const thrPx = cand.calibrated ? opt.twoViewErrorPx : 3 * opt.twoViewErrorPx;
-      const E = estimateEssential(x1, x2, thrPx / fAvg, { seed: 99 });
+      // E from at most INIT_SUBSET of the pair's verified matches (they are inlier-rich: the model is well
+      // determined, and the two-view BA refines it), then every match is classified with it.
+      const [s1, s2] = m > INIT_SUBSET ? randomSubset(x1, x2, INIT_SUBSET, 99) : [x1, x2];
+      const E = estimateEssential(s1, s2, thrPx / fAvg, { seed: 99 });
       if (!E) continue;
+      const thr2 = (thrPx / fAvg) ** 2;
       const angles: number[] = [];
       for (let k = 0; k < m; k++) {
-        if (!E.inliers[k]) continue;
+        if (m > INIT_SUBSET ? !(sampson2(E.model, x1, x2, k) < thr2) : !E.inliers[k]) continue;
         const a = twoViewAngleFree(E.pose.R, E.pose.t, x1[2 * k], x1[2 * k + 1], x2[2 * k], x2[2 * k + 1]);
         if (a > 0) angles.push(a);
       }
@@ -596,7 +600,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     return { consistent, total };
   };
-  const tryRegister = (im: number): boolean => {
+  /** localBundle false: a global adjustment follows the registration at once (it frees a superset of the local one). */
+  const tryRegister = (im: number, localBundle = true): boolean => {
     const nodes: number[] = [];
     for (let node = featOffset[im]; node < featOffset[im + 1]; node++) {
       const t = nodeTrack[node];
@@ -643,6 +648,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       if (hasPoint[t]) { obsOk[node] = reprojErr2(node, points, 3 * t) <= maxErr2 ? 1 : 0; touched.push(t); }
       else if (triangulateTrack(t)) touched.push(t);
     }
+    if (!localBundle) return true;
     // Local BA: the new image and its most connected registered neighbours.
     const shared2 = new Map<number, number>();
     for (const t of touched) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
@@ -673,12 +679,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let i = 0; i < nImg; i++) if (!registered[i] && attempts[i] < opt.maxRegistrationAttempts) order.push(i);
     order.sort((a, b) => visibleCount[b] - visibleCount[a]);
     let success = false;
+    // A global adjustment is due after this registration (the model grows enough, or a seed is complete and the
+    // final one runs): the local adjustment is skipped, the global one adjusts every camera and point it would.
+    const globalFollows = nRegistered + 1 >= lastGlobal * opt.globalBundleGrowth || (!!opt.maxImages && nRegistered + 1 >= opt.maxImages);
     for (const im of order) {
       if (visibleCount[im] < opt.minRegistrationMatches) {
         failReason[im] = `too few matches with registered views (${visibleCount[im]} < ${opt.minRegistrationMatches})`;
         break; // sorted: no later candidate has more
       }
-      if (tryRegister(im)) { success = true; break; }
+      if (tryRegister(im, !globalFollows)) { success = true; break; }
     }
     if (!success) break;
     nRegistered++;
@@ -827,6 +836,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 }
 
 const VERIFY_SUBSET = 1500;
+/** Matches the initial pair search fits E to (see searchInit). */
+const INIT_SUBSET = 500;
 /** NOISE_RULE's floor (see refineToNoise). */
 const NOISE_MIN_PX = 0.5;
 /** DISTORTION_RULE's thresholds (see distortionTermsOf). */
