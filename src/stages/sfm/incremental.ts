@@ -679,9 +679,9 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let i = 0; i < nImg; i++) if (!registered[i] && attempts[i] < opt.maxRegistrationAttempts) order.push(i);
     order.sort((a, b) => visibleCount[b] - visibleCount[a]);
     let success = false;
-    // A global adjustment is due after this registration (the model grows enough, or a seed is complete and the
-    // final one runs): the local adjustment is skipped, the global one adjusts every camera and point it would.
-    const globalFollows = nRegistered + 1 >= lastGlobal * opt.globalBundleGrowth || (!!opt.maxImages && nRegistered + 1 >= opt.maxImages);
+    // A global adjustment is due after this registration (the model grows enough, or the last view or a seed's last
+    // is in and the final one runs): the local adjustment is skipped, the global one adjusts every camera and point it would.
+    const globalFollows = nRegistered + 1 >= lastGlobal * opt.globalBundleGrowth || nRegistered + 1 >= nImg || (!!opt.maxImages && nRegistered + 1 >= opt.maxImages);
     for (const im of order) {
       if (visibleCount[im] < opt.minRegistrationMatches) {
         failReason[im] = `too few matches with registered views (${visibleCount[im]} < ${opt.minRegistrationMatches})`;
