@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scoreCameras, type CameraPair } from '../../src/eval/cameras';
-import { reconstructIncremental } from '../../src/stages/sfm/incremental';
+import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
 import { FOCAL_SEED_VIEWS, solveCameras } from '../../src/stages/sfm/solve';
 import type { SfmResult } from '../../src/stages/sfm/types';
 import { synthInput, type SynthCamera } from './sfmSynthetic';
@@ -54,4 +54,45 @@ describe('SfM final refinement and focal search', () => {
     expect(s.focalErrorRel.max).toBeLessThan(0.005);
     expect(s.relativeRotationErrorDeg.median).toBeLessThan(0.1);
   });
+
+  it('FROM_F_RULE: E verification from the F inliers keeps the pairs and the accuracy of E from all matches', async () => {
+    // 12 views, each matched with 3 neighbours each side; 30% wrong matches.
+    const { input, cams } = synthInput({ nCam: 12, nPts: 1500, sigma: 0.4, outliers: 0.3, missing: 0.2, focalPriorFactor: 1, neighbours: 3, seed: 31 });
+    // (principal point held: on a ring it trades with a common tilt, see NOISE_RULE's test)
+    const options = { ...input.options, refinePrincipalPoint: false };
+    const untrusted = { ...input, options, images: input.images.map((im) => ({ ...im, focalFromExif: false })) };
+    const trusted = { ...input, options, images: input.images.map((im) => ({ ...im, focalFromExif: true })) };
+    const cache: VerificationCache = {};
+    await reconstructIncremental({ ...untrusted, options: { ...options, maxImages: 3 } }, cache);
+    const fPairs = cache.verified!.length;
+    const plain = await reconstructIncremental(trusted);
+    const fromF = await reconstructIncremental(trusted, { fundamental: cache.verified });
+    const sPlain = score(plain, cams), sFromF = score(fromF, cams);
+    console.log(`FROM_F: F-verified ${fPairs}, E-verified ${plain.stats.verifiedPairs} (all matches, ${plain.stats.verifySeconds.toFixed(2)} s) vs ${fromF.stats.verifiedPairs} (from F inliers, ${fromF.stats.verifySeconds.toFixed(2)} s); rel rot median ${sPlain.relativeRotationErrorDeg.median.toFixed(4)} vs ${sFromF.relativeRotationErrorDeg.median.toFixed(4)} deg`);
+    expect(fromF.stats.verifiedPairs).toBe(plain.stats.verifiedPairs);
+    expect(sFromF.registered).toBe(12);
+    expect(sFromF.relativeRotationErrorDeg.median).toBeLessThan(0.05);
+    expect(sFromF.relativeRotationErrorDeg.median).toBeLessThan(1.2 * sPlain.relativeRotationErrorDeg.median + 0.002);
+    // A pair F rejected is not re-verified: with no F-verified pairs there is nothing to reconstruct from.
+    const none = await reconstructIncremental(trusted, { fundamental: [] });
+    expect(none.stats.verifiedPairs).toBe(0);
+    expect(none.cameras.every((c) => c === null)).toBe(true);
+  });
+
+  it('maxTracks: a try on a random quarter of the tracks registers every view and finds the focal', async () => {
+    const { input, cams } = synthInput({ nCam: 12, nPts: 3000, sigma: 0.4, outliers: 0.2, missing: 0.2, focalPriorFactor: 1.3, neighbours: 3, seed: 41 });
+    const all = await reconstructIncremental({ ...input, options: { ...input.options, noiseSigmas: 0 } });
+    const sub = await reconstructIncremental({ ...input, options: { ...input.options, noiseSigmas: 0, maxTracks: 750 } });
+    const sAll = score(all, cams), sSub = score(sub, cams);
+    console.log(`maxTracks 750: ${sub.stats.tracks - sub.stats.tracksSubsampled} of ${sub.stats.tracks} tracks, ${sub.points.length / 3} points, ${sub.stats.totalSeconds.toFixed(2)} s (all: ${all.points.length / 3} points, ${all.stats.totalSeconds.toFixed(2)} s); focal ${(100 * sSub.focalErrorRel.max).toFixed(3)}% (all ${(100 * sAll.focalErrorRel.max).toFixed(3)}%)`);
+    expect(sub.stats.tracksSubsampled).toBeGreaterThan(0);
+    const kept = sub.stats.tracks - sub.stats.tracksSubsampled;
+    expect(kept).toBeGreaterThan(600);
+    expect(kept).toBeLessThan(900);
+    expect(sub.points.length / 3).toBeLessThanOrEqual(kept);
+    expect(sSub.registered).toBe(12);
+    // The focal guess was 30% long: the try recovers it to a fraction of a percent.
+    expect(sSub.focalErrorRel.max).toBeLessThan(0.005);
+  });
 });
+
