@@ -234,29 +234,9 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     return 0.5 * cost;
   };
 
-  // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: computed once per
-  // linearisation into Ubase/gbase, copied into S/g for each damping trial.
+  // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: accumulated once per
+  // linearisation into Ubase/gbase (by the first assemble), reused by later assemblies with another point damping.
   const Ubase = new Float64Array(N * N), gbase = new Float64Array(N);
-  const accumulateCameraBlocks = () => {
-    Ubase.fill(0); gbase.fill(0);
-    for (let o = 0; o < nObs; o++) {
-      const w = wts[o];
-      if (w === 0) continue;
-      const jo = 2 * NC * o, co = NC * o, ru = res[2 * o], rv = res[2 * o + 1], n = colCount[o];
-      // Columns are ascending (pose, then one block's intrinsics in increasing index): a < b is the upper triangle.
-      for (let a = 0; a < n; a++) {
-        const ga = colIdx[co + a], sa = colSlot[co + a];
-        const ja0 = Jc[jo + sa] * w, ja1 = Jc[jo + NC + sa] * w;
-        gbase[ga] += ja0 * ru + ja1 * rv;
-        const row = ga * N;
-        for (let b = a; b < n; b++) {
-          const sb = colSlot[co + b];
-          Ubase[row + colIdx[co + b]] += ja0 * Jc[jo + sb] + ja1 * Jc[jo + NC + sb];
-        }
-      }
-    }
-    for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
-  };
 
   /**
    * Assembles the reduced camera system S0 = U - W V^-1 W^T (upper triangle, undamped cameras) and the reduced
@@ -269,13 +249,15 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
    */
   let timeAssembly = 0, timeFactor = 0;
   const S0 = new Float64Array(N * N), gRed = new Float64Array(N);
-  const assemble = (mu: number): void => {
+  const assemble = (mu: number, withU: boolean): void => {
     const ta = performance.now();
-    S0.set(Ubase);
-    gRed.set(gbase);
+    S0.fill(0);
+    gRed.fill(0);
+    if (withU) { Ubase.fill(0); gbase.fill(0); }
     const { obsCamera, cameraIntrinsics } = p;
     for (let pt = 0; pt < nPts; pt++) {
-      if (!ptFree[pt]) continue;
+      const free = ptFree[pt];
+      if (!free && !withU) continue;
       const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
       let v00 = 0, v01 = 0, v02 = 0, v11 = 0, v12 = 0, v22 = 0, g0 = 0, g1 = 0, g2 = 0;
       let nPose = 0;
@@ -287,8 +269,30 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         v11 += w * (p1 * p1 + p4 * p4); v12 += w * (p1 * p2 + p4 * p5); v22 += w * (p2 * p2 + p5 * p5);
         const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
         g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
-        const pb = poseBase[obsCamera[o]];
-        if (pb < 0) continue;
+        const c = obsCamera[o], pb = poseBase[c];
+        if (withU && w !== 0) {
+          // U += w Jc^T Jc and g_c += w Jc^T r over the observation's free columns (upper triangle: pose columns
+          // precede intrinsic ones, and both run in increasing index).
+          const b = cameraIntrinsics[c], ni = intrCount[b], ib = intrBase[b], so = 5 * b, jo = 2 * NC * o;
+          const ru0 = res[2 * o], rv0 = res[2 * o + 1];
+          if (pb >= 0) {
+            for (let a = 0; a < 6; a++) {
+              const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
+              gbase[pb + a] += ja0 * ru0 + ja1 * rv0;
+              const row = (pb + a) * N;
+              for (let bb = a; bb < 6; bb++) Ubase[row + pb + bb] += ja0 * Jc[jo + bb] + ja1 * Jc[jo + NC + bb];
+              for (let kk = 0; kk < ni; kk++) { const sl = 6 + intrSlot[so + kk]; Ubase[row + ib + kk] += ja0 * Jc[jo + sl] + ja1 * Jc[jo + NC + sl]; }
+            }
+          }
+          for (let a = 0; a < ni; a++) {
+            const sa = 6 + intrSlot[so + a];
+            const ja0 = Jc[jo + sa] * w, ja1 = Jc[jo + NC + sa] * w;
+            gbase[ib + a] += ja0 * ru0 + ja1 * rv0;
+            const row = (ib + a) * N;
+            for (let kk = a; kk < ni; kk++) { const sl = 6 + intrSlot[so + kk]; Ubase[row + ib + kk] += ja0 * Jc[jo + sl] + ja1 * Jc[jo + NC + sl]; }
+          }
+        }
+        if (!free || pb < 0) continue;
         const jo = 2 * NC * o, wb = 18 * nPose;
         for (let a = 0; a < 6; a++) {
           const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
@@ -299,6 +303,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         groupBase[nPose] = pb; groupSize[nPose] = 6; groupBlock[nPose] = -1;
         nPose++;
       }
+      if (!free) continue;
       // Intrinsic groups: one per distinct free block, summed.
       let nG = nPose;
       for (let m = 0; m < k; m++) {
@@ -351,6 +356,10 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         }
       }
     }
+    // S0 = U - W V^-1 W^T, g_red = g_c - W V^-1 g_p.
+    for (let i = 0; i < N * N; i++) S0[i] += Ubase[i];
+    for (let i = 0; i < N; i++) gRed[i] += gbase[i];
+    if (withU) for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
     timeAssembly += performance.now() - ta;
   };
 
@@ -427,11 +436,10 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   // damped by lambda as well (full Levenberg-Marquardt), which always yields a descent step for large lambda.
   const pointDampingFloor = 1e-8;
   for (; it < maxIt; it++) {
-    accumulateCameraBlocks();
-    assemble(pointDampingFloor);
+    assemble(pointDampingFloor, true);
     let accepted = false, done = false;
     for (let attempt = 0; attempt < 10; attempt++) {
-      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor));
+      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor), false);
       if (!solveReduced(lambda)) { lambda *= 10; continue; }
       applyStep();
       if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
