@@ -705,9 +705,11 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   // When the noise refinement follows, these adjustments only measure the residuals it thresholds, and run to the
   // intermediate global tolerance (fountain: the residual RMS is settled to 3 digits there, and the tight tolerance
   // took 26 more iterations of the largest system); the refinement's adjustments then converge fully. Without it
-  // (disabled, a seed, or nothing to remove) the last adjustment converges fully.
+  // (disabled, or nothing to remove) the last adjustment converges fully. A capped seed only ranks a focal prior
+  // for solveCameras, by its residual: its last adjustment stops at the intermediate tolerance as well (a try with a
+  // wrong focal otherwise ran its 50 iterations).
   const refine = !capped && opt.noiseSigmas > 0;
-  globalBundle(!refine);
+  globalBundle(!refine && !capped);
   for (let i = 0; i < nImg && !capped; i++) {
     if (registered[i]) continue;
     if (tryRegister(i)) { lateRegistered++; nRegistered++; }
