@@ -34,13 +34,18 @@ export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | '
 export type FocalTry = { factor: number; refined: number; registered: number; error: number; seed: boolean; seconds: number };
 
 /**
- * Views in a focal try's seed reconstruction: a try on a large capture stops registering here (the incremental
- * order puts the best connected views first), so the search costs about four small reconstructions and one full one
- * instead of five full ones.
+ * FOCAL_TRY_RULE. Views in a focal try's seed reconstruction: a try on a capture of more views stops registering here
+ * (the incremental order puts the best connected views first), so the search costs four small reconstructions and
+ * one full one instead of five full ones. Six views already separate the basins: a wrong prior converges to a
+ * residual 1.2-4x the right one's (fountain 0.23 px against 0.8; temple 0.17 against 0.22, where the wrong tries
+ * also lose views); was 16, which on fountain (11 views) and temple (16) meant five full reconstructions.
  */
 export const FOCAL_SEED_VIEWS = 6;
 
-/** Tracks a focal try uses at most (maxTracks): the try only chooses the focal. */
+/**
+ * FOCAL_TRY_RULE, continued: tracks a focal try uses at most (maxTracks, a random subset): the try only ranks a focal
+ * prior, and its bundle adjustments cost in proportion to the observations (fountain: 9.2k tracks, so a quarter).
+ */
 export const FOCAL_TRY_TRACKS = 2500;
 
 /**
@@ -49,7 +54,8 @@ export const FOCAL_TRY_TRACKS = 2500;
  * temple is shot at ~2.4 x). Self-calibration from fundamental matrices is degenerate exactly for object captures (the
  * optical axes meet), so instead the reconstruction is tried from a few focal priors and the best kept: most views
  * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
- * views the tries are seed reconstructions of that many views, and only the second pass registers them all.
+ * views the tries are seed reconstructions of that many views on at most FOCAL_TRY_TRACKS tracks, and only the second
+ * pass registers them all (its E verification starts from the tries' F-verified pairs: FROM_F_RULE).
  */
 export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS, tryTracks = FOCAL_TRY_TRACKS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
