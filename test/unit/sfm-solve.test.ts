@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scoreCameras, type CameraPair } from '../../src/eval/cameras';
-import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
+import { reconstructIncremental } from '../../src/stages/sfm/incremental';
 import { FOCAL_SEED_VIEWS, solveCameras } from '../../src/stages/sfm/solve';
 import type { SfmResult } from '../../src/stages/sfm/types';
 import { synthInput, type SynthCamera } from './sfmSynthetic';
@@ -53,31 +53,6 @@ describe('SfM final refinement and focal search', () => {
     expect(s.registered).toBe(24);
     expect(s.focalErrorRel.max).toBeLessThan(0.005);
     expect(s.relativeRotationErrorDeg.median).toBeLessThan(0.1);
-  });
-
-  it('FROM_F_RULE: E verification from the F inliers keeps the pairs and the accuracy of E from all matches', async () => {
-    // 12 views, each matched with 3 neighbours each side; 30% wrong matches.
-    const { input, cams } = synthInput({ nCam: 12, nPts: 1500, sigma: 0.4, outliers: 0.3, missing: 0.2, focalPriorFactor: 1, neighbours: 3, seed: 31 });
-    // (principal point held: on a ring it trades with a common tilt, see NOISE_RULE's test)
-    const options = { ...input.options, refinePrincipalPoint: false };
-    const untrusted = { ...input, options, images: input.images.map((im) => ({ ...im, focalFromExif: false })) };
-    const trusted = { ...input, options, images: input.images.map((im) => ({ ...im, focalFromExif: true })) };
-    const cache: VerificationCache = {};
-    await reconstructIncremental({ ...untrusted, options: { ...options, maxImages: 3 } }, cache);
-    const fPairs = cache.verified!.length;
-    const plain = await reconstructIncremental(trusted);
-    const fromF = await reconstructIncremental(trusted, { fundamental: cache.verified });
-    const sPlain = score(plain, cams), sFromF = score(fromF, cams);
-    console.log(`FROM_F: F-verified ${fPairs}, E-verified ${plain.stats.verifiedPairs} (all matches, ${plain.stats.verifySeconds.toFixed(2)} s) vs ${fromF.stats.verifiedPairs} (from F inliers, ${fromF.stats.verifySeconds.toFixed(2)} s); rel rot median ${sPlain.relativeRotationErrorDeg.median.toFixed(4)} vs ${sFromF.relativeRotationErrorDeg.median.toFixed(4)} deg`);
-    expect(fromF.stats.verifiedPairs).toBe(plain.stats.verifiedPairs);
-    expect(sFromF.registered).toBe(12);
-    expect(sFromF.relativeRotationErrorDeg.median).toBeLessThan(0.05);
-    expect(sFromF.relativeRotationErrorDeg.median).toBeLessThan(1.2 * sPlain.relativeRotationErrorDeg.median + 0.002);
-    // A pair F rejected is verified from all its matches, as without the rule: no F-verified pairs at all gives the
-    // plain result.
-    const none = await reconstructIncremental(trusted, { fundamental: [] });
-    expect(none.stats.verifiedPairs).toBe(plain.stats.verifiedPairs);
-    expect(score(none, cams).relativeRotationErrorDeg.median).toBe(sPlain.relativeRotationErrorDeg.median);
   });
 
   it('maxTracks: a try on a random quarter of the tracks registers every view and finds the focal', async () => {

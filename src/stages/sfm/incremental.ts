@@ -68,15 +68,6 @@ export interface VerifiedPair {
 export interface VerificationCache {
   key?: string;
   verified?: VerifiedPair[];
-  /**
-   * Pairs verified with F (uncalibrated) in an earlier run on the same matches, for a run that verifies with E
-   * (solveCameras' trusted pass). FROM_F_RULE: a pair F verified gets its E-RANSAC on its F inliers (an inlier-rich
-   * set: RANSAC stops after its minimum iterations instead of running long on outlier-heavy pairs), and all of the
-   * pair's matches are then classified with the E found. A pair F rejected is verified with E on all its matches as
-   * without the rule: every E is an F, but the 8-point F-RANSAC misses pairs whose inlier ratio the 5-point sample
-   * still finds (lego, 50 views: skipping them lost 129 of 486 pairs and 5 views).
-   */
-  fundamental?: VerifiedPair[];
 }
 
 export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
@@ -111,8 +102,6 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const reuse = cache?.verified && cache.key === cacheKey;
   const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
   const pairStats = { pairs: input.pairs.length, verified: 0 };
-  const fromF = new Map<number, VerifiedPair>();
-  for (const v of cache?.fundamental ?? []) fromF.set(v.i * nImg + v.j, v);
   for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
     if (p % 8 === 0) {
       throwIfAborted(signal);
@@ -132,24 +121,9 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
-    const lo = Math.min(pair.i, pair.j), hi = Math.max(pair.i, pair.j);
-    const prior = calibrated && cache?.fundamental ? fromF.get(lo * nImg + hi) : undefined;
     // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
-    // inliers, plenty for a well-determined model), or on the pair's F inliers (FROM_F_RULE); all matches are then
-    // classified with the final model.
-    let [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
-    if (prior) {
-      const mf = prior.inliers.length / 2;
-      const pa = images[lo].points, pb = images[hi].points;
-      const f1 = new Float64Array(2 * mf), f2 = new Float64Array(2 * mf);
-      for (let k = 0; k < mf; k++) {
-        normalise(lo, pa[2 * prior.inliers[2 * k]], pa[2 * prior.inliers[2 * k] + 1], f1, k);
-        normalise(hi, pb[2 * prior.inliers[2 * k + 1]], pb[2 * prior.inliers[2 * k + 1] + 1], f2, k);
-      }
-      // (x1 belongs to pair.i: keep the pair's orientation)
-      [s1, s2] = pair.i === lo ? [f1, f2] : [f2, f1];
-      if (mf > VERIFY_SUBSET) [s1, s2] = randomSubset(s1, s2, VERIFY_SUBSET, p + 3);
-    }
+    // inliers, plenty for a well-determined model); all matches are then classified with the final model.
+    const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
     const model = calibrated ? estimateEssential(s1, s2, thr, { seed: p + 1 }) : estimateFundamental(s1, s2, thr, { seed: p + 1 });
     if (!model) continue;
     const thr2 = thr * thr;

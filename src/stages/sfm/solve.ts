@@ -55,7 +55,7 @@ export const FOCAL_TRY_TRACKS = 2500;
  * optical axes meet), so instead the reconstruction is tried from a few focal priors and the best kept: most views
  * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
  * views the tries are seed reconstructions of that many views on at most FOCAL_TRY_TRACKS tracks, and only the second
- * pass registers them all (its E verification starts from the tries' F-verified pairs: FROM_F_RULE).
+ * pass registers them all.
  */
 export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS, tryTracks = FOCAL_TRY_TRACKS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
@@ -94,8 +94,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       throwIfAborted(signal);
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
-      // The tries' F-verified pairs guide this pass's E verification (FROM_F_RULE in incremental.ts).
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, { fundamental: verification.verified });
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
       focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {
