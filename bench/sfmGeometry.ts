@@ -5,7 +5,7 @@
  * as the job stage, scored against the dataset's cameras (relative rotation, alignment-free; focal vs the file's K).
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
- *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--per-camera] [--true-aspect]
+ *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--try-tracks n] [--per-camera] [--true-aspect]
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -21,7 +21,7 @@ import { ingestCapture } from '../src/io/ingest';
 import { sniffImage } from '../src/io/imageHeader';
 import { extractFeaturesCpu } from '../src/stages/sfm/features/siftCpu';
 import { matchPairsCpu } from '../src/stages/sfm/matching/matchCpu';
-import { FOCAL_SEED_VIEWS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
+import { FOCAL_SEED_VIEWS, FOCAL_TRY_TRACKS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
 
 /** runSfm.ts's SFM_FEATURE_LONG_SIDE (that module imports the GPU kernels, which Node cannot load). */
 const SFM_FEATURE_LONG_SIDE = 1600;
@@ -165,6 +165,7 @@ async function main() {
     });
   }
   const input = sfmInputOf(views, features, scale, matches);
+  if (args.includes('--dump')) writeFileSync(arg('--dump', ''), JSON.stringify({ ...input, images: input.images.map((im) => ({ ...im, points: Array.from(im.points) })), pairs: input.pairs.map((p) => ({ i: p.i, j: p.j, matches: Array.from(p.matches) })) }));
   if (args.includes('--true-aspect')) {
     // Experiment: the file's fy/fx folded into the keypoints (v' = cy + (v - cy) fx/fy), to measure what square pixels cost.
     input.images.forEach((im, i) => {
@@ -179,10 +180,14 @@ async function main() {
   for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
   const t1 = performance.now();
+  // CPU time as well: the geometry is single-threaded, and on a shared machine the wall time measures the neighbours.
+  const cpu0 = process.cpuUsage();
   // --seed-views n: focal tries on seed reconstructions of n views (0: full reconstructions, the old search).
   const seedViews = Number(arg('--seed-views', String(FOCAL_SEED_VIEWS)));
-  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity);
+  const tryTracks = Number(arg('--try-tracks', String(FOCAL_TRY_TRACKS)));
+  const { result, focalTries } = await solveCameras(input, guessed, undefined, seedViews > 0 ? seedViews : Infinity, tryTracks);
   const seconds = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const pairs: CameraPair[] = views.map((v, i) => {
     const c = result.cameras[i];
     const t = truthSet.views[i];
@@ -217,13 +222,14 @@ async function main() {
     dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
     relRotMaxDeg: haveGtPoses ? +score.relativeRotationErrorDeg.max.toFixed(3) : null,
+    centreErrPct: haveGtPoses ? +(100 * score.centreErrorRel.median).toFixed(4) : null,
     focalErrorPct: +(100 * score.focalErrorRel.median).toFixed(2), focal: +focal.toFixed(1), trueFocal_px: truthSet.views[0].K[0],
     pp: cams[0] ? [+((cams[0].K[2] + 0.5) / scale[result.cameras.indexOf(cams[0])] - 0.5).toFixed(1), +((cams[0].K[5] + 0.5) / scale[result.cameras.indexOf(cams[0])] - 0.5).toFixed(1)] : null,
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],
     k1: +(cams[0]?.k1 ?? 0).toFixed(4), k2: +(cams[0]?.k2 ?? 0).toFixed(4),
     reprojPx: +result.meanReprojectionError.toFixed(3), points: result.points.length / 3,
     focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs },
-    geometrySeconds: +seconds.toFixed(1),
+    geometrySeconds: +seconds.toFixed(1), geometryCpuSeconds: +cpuSeconds.toFixed(1),
   }));
 }
 

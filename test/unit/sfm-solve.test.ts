@@ -54,4 +54,21 @@ describe('SfM final refinement and focal search', () => {
     expect(s.focalErrorRel.max).toBeLessThan(0.005);
     expect(s.relativeRotationErrorDeg.median).toBeLessThan(0.1);
   });
+
+  it('maxTracks: a try on a random quarter of the tracks registers every view and finds the focal', async () => {
+    const { input, cams } = synthInput({ nCam: 12, nPts: 3000, sigma: 0.4, outliers: 0.2, missing: 0.2, focalPriorFactor: 1.3, neighbours: 3, seed: 41 });
+    const all = await reconstructIncremental({ ...input, options: { ...input.options, noiseSigmas: 0 } });
+    const sub = await reconstructIncremental({ ...input, options: { ...input.options, noiseSigmas: 0, maxTracks: 750 } });
+    const sAll = score(all, cams), sSub = score(sub, cams);
+    console.log(`maxTracks 750: ${sub.stats.tracks - sub.stats.tracksSubsampled} of ${sub.stats.tracks} tracks, ${sub.points.length / 3} points, ${sub.stats.totalSeconds.toFixed(2)} s (all: ${all.points.length / 3} points, ${all.stats.totalSeconds.toFixed(2)} s); focal ${(100 * sSub.focalErrorRel.max).toFixed(3)}% (all ${(100 * sAll.focalErrorRel.max).toFixed(3)}%)`);
+    expect(sub.stats.tracksSubsampled).toBeGreaterThan(0);
+    const kept = sub.stats.tracks - sub.stats.tracksSubsampled;
+    expect(kept).toBeGreaterThan(600);
+    expect(kept).toBeLessThan(900);
+    expect(sub.points.length / 3).toBeLessThanOrEqual(kept);
+    expect(sSub.registered).toBe(12);
+    // The focal guess was 30% long: the try recovers it to a fraction of a percent.
+    expect(sSub.focalErrorRel.max).toBeLessThan(0.005);
+  });
 });
+

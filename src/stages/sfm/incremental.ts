@@ -48,6 +48,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   refinePrincipalPoint: true,
   noiseSigmas: 3.72,
   maxImages: 0,
+  maxTracks: 0,
 };
 
 export interface VerifiedPair {
@@ -208,6 +209,17 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     trackValid[t] = ok;
     if (!ok) dropped++;
+  }
+  // A focal try needs the cameras, not every point: a deterministic random subset of maxTracks tracks (every track
+  // equally likely, so the subset covers the images as the full set does).
+  let tracksSubsampled = 0;
+  if (opt.maxTracks) {
+    let valid = 0;
+    for (let t = 0; t < nTracks; t++) valid += trackValid[t];
+    if (valid > opt.maxTracks) {
+      const rng = makeRng(4242), keepP = opt.maxTracks / valid;
+      for (let t = 0; t < nTracks; t++) if (trackValid[t] && rng() >= keepP) { trackValid[t] = 0; tracksSubsampled++; }
+    }
   }
   const nodeTrack = new Int32Array(nNodes).fill(-1);
   for (let t = 0; t < nTracks; t++) if (trackValid[t]) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) nodeTrack[trackNodes[q]] = t;
@@ -468,11 +480,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       const fAvg = (focalOf(cand.i) + focalOf(cand.j)) / 2;
       // With a guessed focal the calibrated model fits less well: a wider threshold, BA refines the focal next.
       const thrPx = cand.calibrated ? opt.twoViewErrorPx : 3 * opt.twoViewErrorPx;
-      const E = estimateEssential(x1, x2, thrPx / fAvg, { seed: 99 });
+      // E from at most INIT_SUBSET of the pair's verified matches (they are inlier-rich: the model is well
+      // determined, and the two-view BA refines it), then every match is classified with it.
+      const [s1, s2] = m > INIT_SUBSET ? randomSubset(x1, x2, INIT_SUBSET, 99) : [x1, x2];
+      const E = estimateEssential(s1, s2, thrPx / fAvg, { seed: 99 });
       if (!E) continue;
+      const thr2 = (thrPx / fAvg) ** 2;
       const angles: number[] = [];
       for (let k = 0; k < m; k++) {
-        if (!E.inliers[k]) continue;
+        if (m > INIT_SUBSET ? !(sampson2(E.model, x1, x2, k) < thr2) : !E.inliers[k]) continue;
         const a = twoViewAngleFree(E.pose.R, E.pose.t, x1[2 * k], x1[2 * k + 1], x2[2 * k], x2[2 * k + 1]);
         if (a > 0) angles.push(a);
       }
@@ -558,7 +574,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     return { consistent, total };
   };
-  const tryRegister = (im: number): boolean => {
+  /** localBundle false: a global adjustment follows the registration at once (it frees a superset of the local one). */
+  const tryRegister = (im: number, localBundle = true): boolean => {
     const nodes: number[] = [];
     for (let node = featOffset[im]; node < featOffset[im + 1]; node++) {
       const t = nodeTrack[node];
@@ -605,6 +622,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       if (hasPoint[t]) { obsOk[node] = reprojErr2(node, points, 3 * t) <= maxErr2 ? 1 : 0; touched.push(t); }
       else if (triangulateTrack(t)) touched.push(t);
     }
+    if (!localBundle) return true;
     // Local BA: the new image and its most connected registered neighbours.
     const shared2 = new Map<number, number>();
     for (const t of touched) for (let q = trackStart[t]; q < trackStart[t + 1]; q++) {
@@ -635,12 +653,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     for (let i = 0; i < nImg; i++) if (!registered[i] && attempts[i] < opt.maxRegistrationAttempts) order.push(i);
     order.sort((a, b) => visibleCount[b] - visibleCount[a]);
     let success = false;
+    // A global adjustment is due after this registration (the model grows enough, or the last view or a seed's last
+    // is in and the final one runs): the local adjustment is skipped, the global one adjusts every camera and point it would.
+    const globalFollows = nRegistered + 1 >= lastGlobal * opt.globalBundleGrowth || nRegistered + 1 >= nImg || (!!opt.maxImages && nRegistered + 1 >= opt.maxImages);
     for (const im of order) {
       if (visibleCount[im] < opt.minRegistrationMatches) {
         failReason[im] = `too few matches with registered views (${visibleCount[im]} < ${opt.minRegistrationMatches})`;
         break; // sorted: no later candidate has more
       }
-      if (tryRegister(im)) { success = true; break; }
+      if (tryRegister(im, !globalFollows)) { success = true; break; }
     }
     if (!success) break;
     nRegistered++;
@@ -654,15 +675,25 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   }
   // Final: global BA, one more attempt at every unregistered image, and a last global BA when any got in.
   throwIfAborted(signal);
-  globalBundle(true);
   const capped = !!opt.maxImages && nRegistered >= opt.maxImages;
+  // When the noise refinement follows, these adjustments only measure the residuals it thresholds, and run to the
+  // intermediate global tolerance (fountain: the residual RMS is settled to 3 digits there, and the tight tolerance
+  // took 26 more iterations of the largest system); the refinement's adjustments then converge fully. Without it
+  // (disabled, or nothing to remove) the last adjustment converges fully. A capped seed only ranks a focal prior
+  // for solveCameras, by its residual: its last adjustment stops at the intermediate tolerance as well (a try with a
+  // wrong focal otherwise ran its 50 iterations).
+  const refine = !capped && opt.noiseSigmas > 0;
+  globalBundle(!refine && !capped);
   for (let i = 0; i < nImg && !capped; i++) {
     if (registered[i]) continue;
     if (tryRegister(i)) { lateRegistered++; nRegistered++; }
   }
-  if (lateRegistered) globalBundle(true);
+  if (lateRegistered) globalBundle(!refine);
   // (a capped seed reconstruction only tells solveCameras which focal works: no noise refinement)
-  if (!capped) refineToNoise();
+  if (refine && !refineToNoise()) {
+    runBundle(registeredSet(), allPointTracks(), true, false, true);
+    filterTracks(allPointTracks());
+  }
   return result();
 
   /**
@@ -675,8 +706,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
    * chi distribution, floored at NOISE_MIN_PX) are dropped, and the final BA runs again; twice, since the first pass
    * moves the poses the outliers held.
    */
-  function refineToNoise(): void {
-    if (!opt.noiseSigmas) return;
+  /** True when it ran a (fully converged) final adjustment. */
+  function refineToNoise(): boolean {
+    if (!opt.noiseSigmas) return false;
+    let adjusted = false;
     for (let pass = 0; pass < 2; pass++) {
       throwIfAborted(signal);
       const res: number[] = [];
@@ -684,7 +717,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
         const t = nodeTrack[node];
         if (t >= 0 && hasPoint[t] && obsOk[node]) res.push(Math.sqrt(reprojErr2(node, points, 3 * t)));
       }
-      if (res.length < 100) return;
+      if (res.length < 100) return adjusted;
       res.sort((a, b) => a - b);
       const sigma = res[res.length >> 1] / 1.1774;
       const thr = Math.min(opt.maxReprojectionPx, Math.max(NOISE_MIN_PX, opt.noiseSigmas * sigma));
@@ -693,10 +726,12 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       const tracks = allPointTracks();
       const { obsRemoved } = filterTracks(tracks);
       noiseObsRemoved += obsRemoved;
-      if (!obsRemoved) return;
+      if (!obsRemoved) return adjusted;
       runBundle(registeredSet(), allPointTracks(), true, false, true);
       filterTracks(allPointTracks());
+      adjusted = true;
     }
+    return adjusted;
   }
 
   function finish(reasonAll?: string): SfmResult {
@@ -764,7 +799,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
         pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
-        tracks: nTracks, tracksDropped: dropped, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
+        tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
@@ -777,6 +812,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 }
 
 const VERIFY_SUBSET = 1500;
+/** Matches the initial pair search fits E to (see searchInit). */
+const INIT_SUBSET = 500;
 /** NOISE_RULE's floor (see refineToNoise). */
 const NOISE_MIN_PX = 0.5;
 /** DISTORTION_RULE's thresholds (see distortionTermsOf). */

@@ -30,14 +30,23 @@ export function sfmInputOf(views: Pick<CaptureView, 'K' | 'intrinsicsSource' | '
   };
 }
 
-export type FocalTry = { factor: number; registered: number; error: number; seed: boolean; seconds: number };
+/** factor: the prior tried (x the default guess); refined: the reconstruction's median focal (x the same guess). */
+export type FocalTry = { factor: number; refined: number; registered: number; error: number; seed: boolean; seconds: number };
 
 /**
- * Views in a focal try's seed reconstruction: a try on a large capture stops registering here (the incremental
- * order puts the best connected views first), so the search costs about four small reconstructions and one full one
- * instead of five full ones.
+ * FOCAL_TRY_RULE. Views in a focal try's seed reconstruction: a try on a capture of more views stops registering here
+ * (the incremental order puts the best connected views first), so the search costs four small reconstructions and
+ * one full one instead of five full ones. Six views already separate the basins: a wrong prior converges to a
+ * residual 1.2-4x the right one's (fountain 0.23 px against 0.8; temple 0.17 against 0.22, where the wrong tries
+ * also lose views); was 16, which on fountain (11 views) and temple (16) meant five full reconstructions.
  */
-export const FOCAL_SEED_VIEWS = 16;
+export const FOCAL_SEED_VIEWS = 6;
+
+/**
+ * FOCAL_TRY_RULE, continued: tracks a focal try uses at most (maxTracks, a random subset): the try only ranks a focal
+ * prior, and its bundle adjustments cost in proportion to the observations (fountain: 9.2k tracks, so a quarter).
+ */
+export const FOCAL_TRY_TRACKS = 2500;
 
 /**
  * The reconstruction from the views' focal priors. Without EXIF the focal is a guess (1.2 x the long side), and a guess
@@ -45,13 +54,18 @@ export const FOCAL_SEED_VIEWS = 16;
  * temple is shot at ~2.4 x). Self-calibration from fundamental matrices is degenerate exactly for object captures (the
  * optical axes meet), so instead the reconstruction is tried from a few focal priors and the best kept: most views
  * registered, then the lowest error; then a second pass with the focal found, trusted. On more than FOCAL_SEED_VIEWS
- * views the tries are seed reconstructions of that many views, and only the second pass registers them all.
+ * views the tries are seed reconstructions of that many views on at most FOCAL_TRY_TRACKS tracks, and only the second
+ * pass registers them all.
  */
-export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
+export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS, tryTracks = FOCAL_TRY_TRACKS): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
   const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
   const verification: VerificationCache = {};
   const registeredOf = (r: SfmResult) => r.cameras.filter(Boolean).length;
+  const refinedOf = (r: SfmResult) => {
+    const f = r.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
+    return f.length ? f[f.length >> 1] / input.images[0].focalPrior : 0;
+  };
   const focalTries: FocalTry[] = [];
   let result: SfmResult | null = null, bestFactor = 1;
   for (const factor of factors) {
@@ -62,10 +76,10 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * factor })),
       // A guessed focal's tries only choose the focal; the trusted pass below is the result, so the noise refinement
       // (two more global BAs, 2-3 s each on fountain's 8k points) runs there only. With EXIF the one try is the result.
-      options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0 } : {}) },
+      options: { ...input.options, maxImages: seedCap || input.options?.maxImages || 0, ...(guessed ? { noiseSigmas: 0, maxTracks: tryTracks } : {}) },
     };
     const r = await reconstructIncremental(tryInput, verification);
-    focalTries.push({ factor, registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
+    focalTries.push({ factor, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
     if (!result || registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) {
       result = r;
       bestFactor = factor;
@@ -81,13 +95,13 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
       const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
-      focalTries.push({ factor: f / input.images[0].focalPrior, registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
+      focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {
         // The trusted pass lost views the seed had: the full reconstruction from the best seed's focal prior, untrusted.
         throwIfAborted(signal);
         const full = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) }, verification);
-        focalTries.push({ factor: bestFactor, registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
+        focalTries.push({ factor: bestFactor, refined: refinedOf(full), registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
         result = registeredOf(full) >= registeredOf(r) ? full : r;
       }
     }

@@ -91,6 +91,8 @@ export interface SfmOptions {
   noiseSigmas: number;
   /** Stop registering once this many views are in (a seed reconstruction: solveCameras' focal search); 0 = all. */
   maxImages: number;
+  /** Use at most this many tracks (a deterministic random subset; a focal try in solveCameras); 0 = all. */
+  maxTracks: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }

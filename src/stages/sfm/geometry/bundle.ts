@@ -95,6 +95,8 @@ export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rm
   return { rms: n ? Math.sqrt(sum / n) : 0, cost: 0.5 * cost };
 }
 
+const SLOT_OFFSET = [0, 3, 4, 1, 2];
+
 /** Camera-side columns per observation: 6 pose (rotation increment, translation) + 5 intrinsics (f, k1, k2, cx, cy). */
 const NC = 11;
 
@@ -107,28 +109,39 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const ftol = opts.functionTolerance ?? 1e-7;
   const refineFocal = opts.refineFocal ?? false, refineDist = opts.refineDistortion ?? false;
 
-  // Global indices of the camera-side unknowns; -1 = constant.
-  const poseIdx = new Int32Array(6 * nCam).fill(-1);
-  // Intrinsic columns per block: f, k1, k2, cx, cy.
-  const intrIdx = new Int32Array(5 * nIntr).fill(-1);
+  // Camera-side unknowns in contiguous groups, so that the Schur scatter writes dense blocks without index lookups:
+  // 6 pose columns at poseBase[c] per free camera (-1 = constant), and the free intrinsics of block b packed at
+  // intrBase[b] (intrCount[b] columns; intrSlot lists which of f, k1, k2, cx, cy each one is, in Jc's slot numbering
+  // 6 + 0..4). All pose columns come before all intrinsic columns. The scale gauge's translation coordinate keeps its
+  // column but is pinned: its Jacobian column is zeroed in linearise and its diagonal set to 1 in the solve, which
+  // gives exactly the step of the system without it (dc = 0 there).
+  const poseBase = new Int32Array(nCam).fill(-1);
+  const intrBase = new Int32Array(nIntr).fill(-1), intrCount = new Uint8Array(nIntr), intrSlot = new Uint8Array(5 * nIntr);
   const camUsed = new Uint8Array(nCam), intrUsed = new Uint8Array(nIntr);
   const ptCount = new Uint32Array(nPts);
   for (let o = 0; o < nObs; o++) { camUsed[p.obsCamera[o]] = 1; intrUsed[p.cameraIntrinsics[p.obsCamera[o]]] = 1; ptCount[p.obsPoint[o]]++; }
   let N = 0;
   for (let c = 0; c < nCam; c++) {
     if (!camUsed[c] || opts.constantPoses?.[c]) continue;
-    for (let k = 0; k < 6; k++) {
-      if (opts.fixedTranslation && opts.fixedTranslation.camera === c && k === 3 + opts.fixedTranslation.coordinate) continue;
-      poseIdx[6 * c + k] = N++;
-    }
+    poseBase[c] = N;
+    N += 6;
   }
+  const pinCamera = opts.fixedTranslation && poseBase[opts.fixedTranslation.camera] >= 0 ? opts.fixedTranslation.camera : -1;
+  const pinSlot = pinCamera >= 0 ? 3 + opts.fixedTranslation!.coordinate : -1;
+  const pinned = pinCamera >= 0 ? poseBase[pinCamera] + pinSlot : -1;
   for (let b = 0; b < nIntr; b++) {
     if (!intrUsed[b] || opts.constantIntrinsics?.[b]) continue;
-    if (refineFocal) intrIdx[5 * b] = N++;
+    const slots: number[] = [];
+    if (refineFocal) slots.push(0);
     const terms = opts.distortionTerms ? opts.distortionTerms[b] : refineDist ? 2 : 0;
-    if (terms >= 1) intrIdx[5 * b + 1] = N++;
-    if (terms >= 2) intrIdx[5 * b + 2] = N++;
-    if (opts.refinePrincipalPoint) { intrIdx[5 * b + 3] = N++; intrIdx[5 * b + 4] = N++; }
+    if (terms >= 1) slots.push(1);
+    if (terms >= 2) slots.push(2);
+    if (opts.refinePrincipalPoint) slots.push(3, 4);
+    if (!slots.length) continue;
+    intrBase[b] = N;
+    intrCount[b] = slots.length;
+    slots.forEach((sl, k) => { intrSlot[5 * b + k] = sl; });
+    N += slots.length;
   }
   // Points: free when seen at least twice and not held constant.
   const ptFree = new Uint8Array(nPts);
@@ -155,19 +168,24 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   }
   let maxTrack = 0;
   for (let i = 0; i < nPts; i++) maxTrack = Math.max(maxTrack, ptCount[i]);
-  // Per-observation column indices (6 pose + 3 intrinsics).
-  const cols = new Int32Array(NC * nObs);
+  // Per observation: its free columns as (global index, Jc slot) lists, pose columns first (ascending).
+  const colCount = new Uint8Array(nObs), colIdx = new Int32Array(NC * nObs), colSlot = new Uint8Array(NC * nObs);
   for (let o = 0; o < nObs; o++) {
     const c = p.obsCamera[o], b = p.cameraIntrinsics[c];
-    for (let k = 0; k < 6; k++) cols[NC * o + k] = poseIdx[6 * c + k];
-    for (let k = 0; k < 5; k++) cols[NC * o + 6 + k] = intrIdx[5 * b + k];
+    let n = 0;
+    if (poseBase[c] >= 0) for (let k = 0; k < 6; k++) { colIdx[NC * o + n] = poseBase[c] + k; colSlot[NC * o + n] = k; n++; }
+    for (let k = 0; k < intrCount[b]; k++) { colIdx[NC * o + n] = intrBase[b] + k; colSlot[NC * o + n] = 6 + intrSlot[5 * b + k]; n++; }
+    colCount[o] = n;
   }
 
   const res = new Float64Array(2 * nObs), Jc = new Float64Array(2 * NC * nObs), Jp = new Float64Array(6 * nObs), wts = new Float64Array(nObs);
   const S = new Float64Array(N * N), Udiag = new Float64Array(N), dc = new Float64Array(N);
   const Vinv = new Float64Array(6 * nPts), gp = new Float64Array(3 * nPts);
-  const Wbuf = new Float64Array(3 * NC * maxTrack), Ybuf = new Float64Array(3 * NC * maxTrack);
-  const Gbuf = new Int32Array(NC * maxTrack), Nbuf = new Int32Array(maxTrack);
+  // Per point, the rows of W = J_c^T w J_p (N x 3, sparse) in groups: one of 6 pose rows per observation of a free
+  // camera, one per distinct free intrinsic block (summed over the point's observations that share it).
+  const maxGroups = 2 * maxTrack;
+  const Wbuf = new Float64Array(18 * maxGroups), Ybuf = new Float64Array(18 * maxGroups);
+  const groupBase = new Int32Array(maxGroups), groupSize = new Int32Array(maxGroups), groupBlock = new Int32Array(maxGroups);
   const dp = new Float64Array(3 * nPts);
   const candPoses = new Float64Array(p.poses.length), candIntr = new Float64Array(p.intrinsics.length), candPts = new Float64Array(p.points.length);
   const Rd = new Float64Array(9);
@@ -209,53 +227,41 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       Jc[jv] = -c11 * az + c12 * ay; Jc[jv + 1] = c10 * az - c12 * ax; Jc[jv + 2] = -c10 * ay + c11 * ax;
       Jc[jv + 3] = c10; Jc[jv + 4] = c11; Jc[jv + 5] = c12;
       Jc[jv + 6] = d * yn; Jc[jv + 7] = f * r2 * yn; Jc[jv + 8] = f * r2 * r2 * yn; Jc[jv + 9] = 0; Jc[jv + 10] = 1;
+      if (c === pinCamera) { Jc[jo + pinSlot] = 0; Jc[jv + pinSlot] = 0; }
       Jp[po6] = c00 * r00 + c01 * r10 + c02 * r20; Jp[po6 + 1] = c00 * r01 + c01 * r11 + c02 * r21; Jp[po6 + 2] = c00 * r02 + c01 * r12 + c02 * r22;
       Jp[po6 + 3] = c10 * r00 + c11 * r10 + c12 * r20; Jp[po6 + 4] = c10 * r01 + c11 * r11 + c12 * r21; Jp[po6 + 5] = c10 * r02 + c11 * r12 + c12 * r22;
     }
     return 0.5 * cost;
   };
 
-  // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: computed once per
-  // linearisation into Ubase/gbase, copied into S/g for each damping trial.
+  // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: accumulated once per
+  // linearisation into Ubase/gbase (by the first assemble), reused by later assemblies with another point damping.
   const Ubase = new Float64Array(N * N), gbase = new Float64Array(N);
-  const accumulateCameraBlocks = () => {
-    Ubase.fill(0); gbase.fill(0);
-    for (let o = 0; o < nObs; o++) {
-      const w = wts[o];
-      if (w === 0) continue;
-      const jo = 2 * NC * o, co = NC * o, ru = res[2 * o], rv = res[2 * o + 1];
-      for (let a = 0; a < NC; a++) {
-        const ga = cols[co + a];
-        if (ga < 0) continue;
-        const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
-        gbase[ga] += ja0 * ru + ja1 * rv;
-        for (let b = a; b < NC; b++) {
-          const gb = cols[co + b];
-          if (gb < 0) continue;
-          const v = ja0 * Jc[jo + b] + ja1 * Jc[jo + NC + b];
-          if (ga <= gb) Ubase[ga * N + gb] += v; else Ubase[gb * N + ga] += v;
-        }
-      }
-    }
-    for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
-  };
 
   /**
    * Assembles the reduced camera system S0 = U - W V^-1 W^T (upper triangle, undamped cameras) and the reduced
-   * gradient, with the point blocks damped by `mu`. Observations of a point are sorted by camera, so free pose
-   * columns of an earlier observation always precede the later one's and all intrinsic columns (numbered after
-   * every pose): the scatter into the upper triangle needs no index comparison except between intrinsics.
+   * gradient, with the point blocks damped by `mu`. A point's W has one group of rows per observation of a free
+   * camera (6 pose rows) and one per distinct free intrinsic block (its W rows summed over the observations sharing
+   * the block: O(track length) work for shared intrinsics instead of O(track length^2)). Each pair of groups adds a
+   * dense block Y_g1 W_g2^T (Y = W V^-1) at contiguous rows and columns; the group with the lower base gives the rows,
+   * so every write lands in the upper triangle (a diagonal group writes its full block: the lower half is discarded
+   * when solveReduced mirrors the upper triangle).
    */
   let timeAssembly = 0, timeFactor = 0;
-  const S0 = new Float64Array(N * N), gRed = new Float64Array(N), Npose = new Int32Array(maxTrack);
-  const assemble = (mu: number): void => {
+  const S0 = new Float64Array(N * N), gRed = new Float64Array(N);
+  const assemble = (mu: number, withU: boolean): void => {
     const ta = performance.now();
-    S0.set(Ubase);
-    gRed.set(gbase);
+    S0.fill(0);
+    gRed.fill(0);
+    if (withU) { Ubase.fill(0); gbase.fill(0); }
+    const { obsCamera, cameraIntrinsics } = p;
     for (let pt = 0; pt < nPts; pt++) {
-      if (!ptFree[pt]) continue;
+      const free = ptFree[pt];
+      if (!free && !withU) continue;
       const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
       let v00 = 0, v01 = 0, v02 = 0, v11 = 0, v12 = 0, v22 = 0, g0 = 0, g1 = 0, g2 = 0;
+      let nPose = 0;
+      // Pose groups first (ascending camera: ascending base), in one pass with V and g.
       for (let m = 0; m < k; m++) {
         const o = ptObs[s0 + m], w = wts[o], q = 6 * o;
         const p0 = Jp[q], p1 = Jp[q + 1], p2 = Jp[q + 2], p3 = Jp[q + 3], p4 = Jp[q + 4], p5 = Jp[q + 5];
@@ -263,22 +269,59 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         v11 += w * (p1 * p1 + p4 * p4); v12 += w * (p1 * p2 + p4 * p5); v22 += w * (p2 * p2 + p5 * p5);
         const ru = res[2 * o] * w, rv = res[2 * o + 1] * w;
         g0 += p0 * ru + p3 * rv; g1 += p1 * ru + p4 * rv; g2 += p2 * ru + p5 * rv;
-        // W_o = w Jc^T Jp (9 x 3), packed over the observation's free columns only (pose columns first).
-        const jo = 2 * NC * o, wb = 3 * NC * m, co = NC * o;
-        let na = 0, np = 0;
-        for (let a = 0; a < NC; a++) {
-          const ga = cols[co + a];
-          if (ga < 0) continue;
-          const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
-          Wbuf[wb + 3 * na] = ja0 * p0 + ja1 * p3;
-          Wbuf[wb + 3 * na + 1] = ja0 * p1 + ja1 * p4;
-          Wbuf[wb + 3 * na + 2] = ja0 * p2 + ja1 * p5;
-          Gbuf[NC * m + na] = ga;
-          na++;
-          if (a < 6) np++;
+        const c = obsCamera[o], pb = poseBase[c];
+        if (withU && w !== 0) {
+          // U += w Jc^T Jc and g_c += w Jc^T r over the observation's free columns (upper triangle: pose columns
+          // precede intrinsic ones, and both run in increasing index).
+          const b = cameraIntrinsics[c], ni = intrCount[b], ib = intrBase[b], so = 5 * b, jo = 2 * NC * o;
+          const ru0 = res[2 * o], rv0 = res[2 * o + 1];
+          if (pb >= 0) {
+            for (let a = 0; a < 6; a++) {
+              const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
+              gbase[pb + a] += ja0 * ru0 + ja1 * rv0;
+              const row = (pb + a) * N;
+              for (let bb = a; bb < 6; bb++) Ubase[row + pb + bb] += ja0 * Jc[jo + bb] + ja1 * Jc[jo + NC + bb];
+              for (let kk = 0; kk < ni; kk++) { const sl = 6 + intrSlot[so + kk]; Ubase[row + ib + kk] += ja0 * Jc[jo + sl] + ja1 * Jc[jo + NC + sl]; }
+            }
+          }
+          for (let a = 0; a < ni; a++) {
+            const sa = 6 + intrSlot[so + a];
+            const ja0 = Jc[jo + sa] * w, ja1 = Jc[jo + NC + sa] * w;
+            gbase[ib + a] += ja0 * ru0 + ja1 * rv0;
+            const row = (ib + a) * N;
+            for (let kk = a; kk < ni; kk++) { const sl = 6 + intrSlot[so + kk]; Ubase[row + ib + kk] += ja0 * Jc[jo + sl] + ja1 * Jc[jo + NC + sl]; }
+          }
         }
-        Nbuf[m] = na;
-        Npose[m] = np;
+        if (!free || pb < 0) continue;
+        const jo = 2 * NC * o, wb = 18 * nPose;
+        for (let a = 0; a < 6; a++) {
+          const ja0 = Jc[jo + a] * w, ja1 = Jc[jo + NC + a] * w;
+          Wbuf[wb + 3 * a] = ja0 * p0 + ja1 * p3;
+          Wbuf[wb + 3 * a + 1] = ja0 * p1 + ja1 * p4;
+          Wbuf[wb + 3 * a + 2] = ja0 * p2 + ja1 * p5;
+        }
+        groupBase[nPose] = pb; groupSize[nPose] = 6; groupBlock[nPose] = -1;
+        nPose++;
+      }
+      if (!free) continue;
+      // Intrinsic groups: one per distinct free block, summed.
+      let nG = nPose;
+      for (let m = 0; m < k; m++) {
+        const o = ptObs[s0 + m], b = cameraIntrinsics[obsCamera[o]], ni = intrCount[b];
+        if (!ni) continue;
+        let g = nPose;
+        while (g < nG && groupBlock[g] !== b) g++;
+        const wb = 18 * g;
+        if (g === nG) { Wbuf.fill(0, wb, wb + 3 * ni); groupBase[g] = intrBase[b]; groupSize[g] = ni; groupBlock[g] = b; nG++; }
+        const w = wts[o], q = 6 * o, jo = 2 * NC * o;
+        const p0 = Jp[q], p1 = Jp[q + 1], p2 = Jp[q + 2], p3 = Jp[q + 3], p4 = Jp[q + 4], p5 = Jp[q + 5];
+        for (let a = 0; a < ni; a++) {
+          const sl = 6 + intrSlot[5 * b + a];
+          const ja0 = Jc[jo + sl] * w, ja1 = Jc[jo + NC + sl] * w;
+          Wbuf[wb + 3 * a] += ja0 * p0 + ja1 * p3;
+          Wbuf[wb + 3 * a + 1] += ja0 * p1 + ja1 * p4;
+          Wbuf[wb + 3 * a + 2] += ja0 * p2 + ja1 * p5;
+        }
       }
       v00 += mu * Math.max(v00, 1e-9); v11 += mu * Math.max(v11, 1e-9); v22 += mu * Math.max(v22, 1e-9);
       // Closed-form inverse of the symmetric 3 x 3.
@@ -290,50 +333,33 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const w00 = i00 * id, w01 = i01 * id, w02 = i02 * id, w11 = (v00 * v22 - v02 * v02) * id, w12 = (v01 * v02 - v00 * v12) * id, w22 = (v00 * v11 - v01 * v01) * id;
       Vinv[vo] = w00; Vinv[vo + 1] = w01; Vinv[vo + 2] = w02; Vinv[vo + 3] = w11; Vinv[vo + 4] = w12; Vinv[vo + 5] = w22;
       gp[3 * pt] = g0; gp[3 * pt + 1] = g1; gp[3 * pt + 2] = g2;
-      // Y_o = W_o V^-1; g_c -= Y_o g_p
-      for (let m = 0; m < k; m++) {
-        const wb = 3 * NC * m, na = Nbuf[m];
-        for (let a = 0; a < na; a++) {
+      // Y_g = W_g V^-1; g_c -= Y_g g_p
+      for (let g = 0; g < nG; g++) {
+        const wb = 18 * g, base = groupBase[g], n = groupSize[g];
+        for (let a = 0; a < n; a++) {
           const x0 = Wbuf[wb + 3 * a], x1 = Wbuf[wb + 3 * a + 1], x2 = Wbuf[wb + 3 * a + 2];
           const y0 = x0 * w00 + x1 * w01 + x2 * w02, y1 = x0 * w01 + x1 * w11 + x2 * w12, y2 = x0 * w02 + x1 * w12 + x2 * w22;
           Ybuf[wb + 3 * a] = y0; Ybuf[wb + 3 * a + 1] = y1; Ybuf[wb + 3 * a + 2] = y2;
-          gRed[Gbuf[NC * m + a]] -= y0 * g0 + y1 * g1 + y2 * g2;
+          gRed[base + a] -= y0 * g0 + y1 * g1 + y2 * g2;
         }
       }
-      // S0 -= Y_o1 W_o2^T over pairs o1 <= o2 (upper triangle).
-      for (let m1 = 0; m1 < k; m1++) {
-        const yb = 3 * NC * m1, n1 = Nbuf[m1], np1 = Npose[m1], gb1 = NC * m1;
-        for (let m2 = m1; m2 < k; m2++) {
-          const wb = 3 * NC * m2, n2 = Nbuf[m2], np2 = Npose[m2], gb2 = NC * m2;
-          const same = m1 === m2;
-          // Rows of o1's pose columns: every column of o2 lies to the right (or on the diagonal when same).
-          for (let a = 0; a < np1; a++) {
-            const row = Gbuf[gb1 + a] * N;
+      // S0 -= Y_g1 W_g2^T over group pairs g1 <= g2, rows from the group with the lower base.
+      for (let g1 = 0; g1 < nG; g1++) {
+        for (let g2 = g1; g2 < nG; g2++) {
+          const lo = groupBase[g1] <= groupBase[g2] ? g1 : g2, hi = lo === g1 ? g2 : g1;
+          const yb = 18 * lo, wb = 18 * hi, nr = groupSize[lo], nc = groupSize[hi], cb = groupBase[hi];
+          for (let a = 0; a < nr; a++) {
+            const row = (groupBase[lo] + a) * N + cb;
             const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
-            for (let b = same ? a : 0; b < n2; b++) {
-              S0[row + Gbuf[gb2 + b]] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
-            }
-          }
-          // Rows of o1's intrinsic columns: o2's pose columns lie to the left (transpose); intrinsics compare.
-          for (let a = np1; a < n1; a++) {
-            const ga = Gbuf[gb1 + a];
-            const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
-            if (!same) {
-              for (let b = 0; b < np2; b++) {
-                S0[Gbuf[gb2 + b] * N + ga] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
-              }
-            }
-            for (let b = same ? a : np2; b < n2; b++) {
-              const gb = Gbuf[gb2 + b];
-              const v = y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
-              if (ga < gb) S0[ga * N + gb] -= v;
-              else if (ga > gb) S0[gb * N + ga] -= v;
-              else S0[ga * N + ga] -= same ? v : 2 * v; // a shared intrinsic seen by both observations
-            }
+            for (let b = 0; b < nc; b++) S0[row + b] -= y0 * Wbuf[wb + 3 * b] + y1 * Wbuf[wb + 3 * b + 1] + y2 * Wbuf[wb + 3 * b + 2];
           }
         }
       }
     }
+    // S0 = U - W V^-1 W^T, g_red = g_c - W V^-1 g_p.
+    for (let i = 0; i < N * N; i++) S0[i] += Ubase[i];
+    for (let i = 0; i < N; i++) gRed[i] += gbase[i];
+    if (withU) for (let i = 0; i < N; i++) Udiag[i] = Ubase[i * N + i];
     timeAssembly += performance.now() - ta;
   };
 
@@ -343,6 +369,8 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     S.set(S0);
     for (let i = 0; i < N; i++) S[i * N + i] += lambda * Math.max(Udiag[i], 1e-6);
     for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) S[j * N + i] = S[i * N + j];
+    // The pinned gauge column: its row and column are zero (Jacobian zeroed), a unit diagonal gives dc = 0 there.
+    if (pinned >= 0) S[pinned * N + pinned] = 1;
     if (N > 0) {
       const ok = cholesky(S, N);
       if (!ok) { timeFactor += performance.now() - tf; return false; }
@@ -356,13 +384,12 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       const s0 = ptStart[pt], k = ptStart[pt + 1] - s0;
       let b0 = gp[3 * pt], b1 = gp[3 * pt + 1], b2 = gp[3 * pt + 2];
       for (let m = 0; m < k; m++) {
-        const o = ptObs[s0 + m], w = wts[o], jo = 2 * NC * o, co = NC * o, q = 6 * o;
+        const o = ptObs[s0 + m], w = wts[o], jo = 2 * NC * o, co = NC * o, q = 6 * o, n = colCount[o];
         // (J_c dc) for this observation, then Jp^T w (J_c dc)
         let e0 = 0, e1 = 0;
-        for (let a = 0; a < NC; a++) {
-          const ga = cols[co + a];
-          if (ga < 0) continue;
-          e0 += Jc[jo + a] * dc[ga]; e1 += Jc[jo + NC + a] * dc[ga];
+        for (let a = 0; a < n; a++) {
+          const ga = colIdx[co + a], sa = colSlot[co + a];
+          e0 += Jc[jo + sa] * dc[ga]; e1 += Jc[jo + NC + sa] * dc[ga];
         }
         e0 *= w; e1 *= w;
         b0 += Jp[q] * e0 + Jp[q + 3] * e1; b1 += Jp[q + 1] * e0 + Jp[q + 4] * e1; b2 += Jp[q + 2] * e0 + Jp[q + 5] * e1;
@@ -378,8 +405,9 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const applyStep = () => {
     candPoses.set(p.poses); candIntr.set(p.intrinsics); candPts.set(p.points);
     for (let c = 0; c < nCam; c++) {
-      const b = 6 * c;
-      const w0 = poseIdx[b] >= 0 ? dc[poseIdx[b]] : 0, w1 = poseIdx[b + 1] >= 0 ? dc[poseIdx[b + 1]] : 0, w2 = poseIdx[b + 2] >= 0 ? dc[poseIdx[b + 2]] : 0;
+      const b = poseBase[c];
+      if (b < 0) continue;
+      const w0 = dc[b], w1 = dc[b + 1], w2 = dc[b + 2];
       const po = 12 * c;
       if (w0 !== 0 || w1 !== 0 || w2 !== 0) {
         angleAxisToRotation(w0, w1, w2, Rd);
@@ -387,15 +415,12 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
           candPoses[po + r * 4 + col] = Rd[r * 3] * p.poses[po + col] + Rd[r * 3 + 1] * p.poses[po + 4 + col] + Rd[r * 3 + 2] * p.poses[po + 8 + col];
         }
       }
-      for (let k = 0; k < 3; k++) if (poseIdx[b + 3 + k] >= 0) candPoses[po + 4 * k + 3] += dc[poseIdx[b + 3 + k]];
+      for (let k = 0; k < 3; k++) candPoses[po + 4 * k + 3] += dc[b + 3 + k];
     }
     for (let i = 0; i < nIntr; i++) {
+      // Slot (f, k1, k2, cx, cy) -> offset in the intrinsics stride [f, cx, cy, k1, k2].
       const io = i * INTRINSICS_STRIDE;
-      if (intrIdx[5 * i] >= 0) candIntr[io] += dc[intrIdx[5 * i]];
-      if (intrIdx[5 * i + 1] >= 0) candIntr[io + 3] += dc[intrIdx[5 * i + 1]];
-      if (intrIdx[5 * i + 2] >= 0) candIntr[io + 4] += dc[intrIdx[5 * i + 2]];
-      if (intrIdx[5 * i + 3] >= 0) candIntr[io + 1] += dc[intrIdx[5 * i + 3]];
-      if (intrIdx[5 * i + 4] >= 0) candIntr[io + 2] += dc[intrIdx[5 * i + 4]];
+      for (let k = 0; k < intrCount[i]; k++) candIntr[io + SLOT_OFFSET[intrSlot[5 * i + k]]] += dc[intrBase[i] + k];
     }
     for (let k = 0; k < 3 * nPts; k++) candPts[k] += dp[k];
   };
@@ -411,11 +436,10 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   // damped by lambda as well (full Levenberg-Marquardt), which always yields a descent step for large lambda.
   const pointDampingFloor = 1e-8;
   for (; it < maxIt; it++) {
-    accumulateCameraBlocks();
-    assemble(pointDampingFloor);
+    assemble(pointDampingFloor, true);
     let accepted = false, done = false;
     for (let attempt = 0; attempt < 10; attempt++) {
-      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor));
+      if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor), false);
       if (!solveReduced(lambda)) { lambda *= 10; continue; }
       applyStep();
       if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
@@ -434,5 +458,5 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     if (!accepted || done) { it++; break; }
   }
   const fin = reprojectionStats(p, delta);
-  return { initialCost, finalCost: fin.cost, initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
+  return { initialCost, finalCost: fin.cost, initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: pinned >= 0 ? N - 1 : N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
 }
