@@ -21,6 +21,8 @@ export interface MvsStudySpec {
   viewLimit?: number;
   /** Every n-th view only (before viewLimit): a video capture thinned out keeps its whole camera path. */
   viewStride?: number;
+  /** Views skipped at the start (after viewStride, before viewLimit): a window of a video capture. */
+  viewOffset?: number;
 }
 
 /**
@@ -130,6 +132,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
   const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
   let views = capture.views.filter((v) => !v.heldOut);
   if (spec.viewStride && spec.viewStride > 1) views = views.filter((_, i) => i % spec.viewStride! === 0);
+  if (spec.viewOffset) views = views.slice(spec.viewOffset);
   if (spec.viewLimit) views = views.slice(0, spec.viewLimit);
   const truthsFull = views.map((v) => v.depthMeters);
   if (truthsFull.some((t) => !t)) throw new Error('mvs-filter-study: every view needs a depth map (the truth)');
