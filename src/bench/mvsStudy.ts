@@ -23,6 +23,11 @@ export interface MvsStudySpec {
   viewStride?: number;
   /** Views skipped at the start (after viewStride, before viewLimit): a window of a video capture. */
   viewOffset?: number;
+  /**
+   * Diagnostics: photo name -> name of the photo whose camera it takes instead of its own (e.g. the previous frame's
+   * pose, to test whether a video's colour frames and poses are out of step).
+   */
+  poseOf?: Record<string, string>;
 }
 
 /**
@@ -130,6 +135,14 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
   const { decodePhotoInBrowser } = await import('../io/decode');
   const { filterConsistent, consistencyOptions, estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  if (spec.poseOf) {
+    const byName = new Map(capture.views.map((v) => [v.name, v.camFromWorld]));
+    const swapped = Object.entries(spec.poseOf).map(([name, from]) => {
+      if (!byName.has(name) || !byName.get(from)) throw new Error(`mvs-filter-study: poseOf names an unknown or unposed photo (${name} <- ${from})`);
+      return [name, byName.get(from)!] as const;
+    });
+    for (const [name, pose] of swapped) capture.views.find((v) => v.name === name)!.camFromWorld = pose;
+  }
   let views = capture.views.filter((v) => !v.heldOut);
   if (spec.viewStride && spec.viewStride > 1) views = views.filter((_, i) => i % spec.viewStride! === 0);
   if (spec.viewOffset) views = views.slice(spec.viewOffset);
