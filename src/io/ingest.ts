@@ -60,6 +60,7 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
   // Cameras.
   const cameraSet: CameraSet | null = parseCameraFiles(index.files);
   for (const w of cameraSet?.warnings ?? []) warn(w);
+  for (const n of cameraSet?.notes ?? []) note(n);
   const unusedCameraFiles = index.files.filter((f) => f.role === 'camera' && !cameraSet?.files.includes(f.path));
   for (const f of unusedCameraFiles) {
     if (/^points3d\.txt$/i.test(f.name)) continue;

@@ -67,6 +67,7 @@ describe.skipIf(!have)('shared datasets', () => {
     const b = set.views.find((v) => v.name === 'frame-000151.color.png')!;
     // camera-intrinsics.txt is the depth camera's: the photos get the Kinect colour K, the depth is reprojected into it.
     expect(a.K.slice(0, 6)).toEqual([525, 0, 320, 0, 525, 240]);
+    expect(set.notes?.some((n) => /depth camera \(585 px\).*525 px/.test(n))).toBe(true);
     expect([a.width, a.height]).toEqual([640, 480]);
     // Independent decode of the raw millimetre PNGs.
     const raw = (n: number) => decodeDepthPng(readFileSync(join(DATASETS, '7scenes-redkitchen-rgbd', `frame-000${n}.depth.png`)).buffer as ArrayBuffer, 1000, 'd');

@@ -54,6 +54,7 @@ export const sevenScenesFormat: CameraFormat = {
         sharedK: { K: SEVEN_SCENES_COLOUR_K, width: 640, height: 480 },
         depthK: { K, width: 640, height: 480 },
         warnings,
+        notes: [`${kFile!.path} is the 7-Scenes depth camera (585 px); the photos use the Kinect colour camera's 525 px and the depth maps are reprojected into them.`],
       };
     }
     return {

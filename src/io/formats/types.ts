@@ -30,6 +30,8 @@ export interface CameraSet {
    */
   depthK?: { K: Mat3; width?: number; height?: number };
   warnings: string[];
+  /** Facts about how the cameras were read that are not problems (CaptureSet.notes). */
+  notes?: string[];
 }
 
 export interface CameraFormat {
