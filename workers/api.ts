@@ -45,6 +45,8 @@ export interface JobOptions {
   mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number;
     /** Per-view sweep range: 'visible' (depths at least two sources see; default) or 'full' (0.4-1.6x the convergence distance). */
     range?: 'visible' | 'full';
+    /** A known scene depth range in scene units (metres for 7-Scenes): every view sweeps near..far instead of a guessed range. */
+    depthRange?: { near: number; far: number };
     /** Consistency filter: reprojection bound in pixels (default 2), witness depth sampling, whether low-confidence depths may confirm, whether hidden sources are excused. */
     reprojectionPx?: number; sampling?: 'bilinear' | 'nearest'; lowConfidenceWitnesses?: boolean; excuseHidden?: boolean;
     /** Plane sweep: resolution divisor of the first pass (2 = half resolution, default; 1 = full) and the small-hole fill of the filtered maps (false = off). */

@@ -19,6 +19,15 @@ export interface MvsStudySpec {
   variants: (Partial<ConsistencyOptions> & { label: string })[];
   /** Views to use (all when absent): a subset keeps SwiftShader runs short. */
   viewLimit?: number;
+  /** Every n-th view only (before viewLimit): a video capture thinned out keeps its whole camera path. */
+  viewStride?: number;
+  /** Views skipped at the start (after viewStride, before viewLimit): a window of a video capture. */
+  viewOffset?: number;
+  /**
+   * Diagnostics: photo name -> name of the photo whose camera it takes instead of its own (e.g. the previous frame's
+   * pose, to test whether a video's colour frames and poses are out of step).
+   */
+  poseOf?: Record<string, string>;
 }
 
 /**
@@ -79,7 +88,7 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
 
 /** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
-  let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
+  let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
   const perView: number[] = [];
   truths.forEach((t, k) => {
     let vi = 0, vk = 0;
@@ -102,6 +111,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
       sum += e;
       if (e < 0.01) w1++;
       if (e < 0.02) w2++;
+      if (Math.max(d / t.depth[i], t.depth[i] / d) < 1.25) d125++;
       if (e > 0.1) bad++;
     }
     perView.push(Math.round((1000 * vk) / Math.max(1, vi)) / 1000);
@@ -112,6 +122,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     absRel: r(sum / Math.max(1, kept)),
     within1: r(w1 / Math.max(1, kept)),
     within2: r(w2 / Math.max(1, kept)),
+    delta125: r(d125 / Math.max(1, kept)),
     over10: r(bad / Math.max(1, kept)),
     keptOutsideMask: r(keptOutside / Math.max(1, outside)),
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
@@ -124,7 +135,17 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
   const { decodePhotoInBrowser } = await import('../io/decode');
   const { filterConsistent, consistencyOptions, estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
+  if (spec.poseOf) {
+    const byName = new Map(capture.views.map((v) => [v.name, v.camFromWorld]));
+    const swapped = Object.entries(spec.poseOf).map(([name, from]) => {
+      if (!byName.has(name) || !byName.get(from)) throw new Error(`mvs-filter-study: poseOf names an unknown or unposed photo (${name} <- ${from})`);
+      return [name, byName.get(from)!] as const;
+    });
+    for (const [name, pose] of swapped) capture.views.find((v) => v.name === name)!.camFromWorld = pose;
+  }
   let views = capture.views.filter((v) => !v.heldOut);
+  if (spec.viewStride && spec.viewStride > 1) views = views.filter((_, i) => i % spec.viewStride! === 0);
+  if (spec.viewOffset) views = views.slice(spec.viewOffset);
   if (spec.viewLimit) views = views.slice(0, spec.viewLimit);
   const truthsFull = views.map((v) => v.depthMeters);
   if (truthsFull.some((t) => !t)) throw new Error('mvs-filter-study: every view needs a depth map (the truth)');

@@ -5,6 +5,7 @@
  * must not be blended across edges); any other mismatch is an error naming both files.
  */
 import { decode as decodePng } from 'fast-png';
+import type { Mat3 } from '../core/camera';
 import { InputError } from '../core/errors';
 
 export interface DepthImage {
@@ -82,4 +83,25 @@ export function resampleDepth(depth: DepthImage, width: number, height: number):
     }
   }
   return out;
+}
+
+/**
+ * A depth map seen through other intrinsics from the same camera centre (the depth sensor's K -> the photo's K, both
+ * for `depth`'s pixel grid scaled to `width` x `height`): with no translation there is no parallax, so each output
+ * pixel takes the nearest depth pixel along its own ray (depth along the optical axis does not change). Pixels whose
+ * ray leaves the depth image get 0 (missing).
+ */
+export function reprojectDepthIntrinsics(depth: DepthImage, depthK: Mat3, photoK: Mat3, width: number, height: number): DepthImage {
+  const out = new Float32Array(width * height);
+  const [fx, , cx, , fy, cy] = photoK;
+  const [dfx, , dcx, , dfy, dcy] = depthK;
+  for (let y = 0; y < height; y++) {
+    const sy = Math.round(((y - cy) / fy) * dfy + dcy);
+    if (sy < 0 || sy >= depth.height) continue;
+    for (let x = 0; x < width; x++) {
+      const sx = Math.round(((x - cx) / fx) * dfx + dcx);
+      if (sx >= 0 && sx < depth.width) out[y * width + x] = depth.meters[sy * depth.width + sx];
+    }
+  }
+  return { ...depth, width, height, meters: out };
 }

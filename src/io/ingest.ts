@@ -7,7 +7,7 @@ import { makeK, scaleK, type Mat3 } from '../core/camera';
 import { IDENTITY4, type CaptureSet, type CaptureView, type IntrinsicsSource } from '../core/capture';
 import { InputError, throwIfAborted } from '../core/errors';
 import { decode as decodePng } from 'fast-png';
-import { cleanFactor, decodeDepthPng, resampleDepth, resampleNearest } from './depth';
+import { cleanFactor, decodeDepthPng, reprojectDepthIntrinsics, resampleDepth, resampleNearest } from './depth';
 import { mimeOf, type PhotoDecoder } from './decode';
 import { DEFAULT_FOCAL_FACTOR, focalFromExif, readExif, summarizeExif } from './exif';
 import { indexFiles, type IndexedFile } from './files';
@@ -60,6 +60,7 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
   // Cameras.
   const cameraSet: CameraSet | null = parseCameraFiles(index.files);
   for (const w of cameraSet?.warnings ?? []) warn(w);
+  for (const n of cameraSet?.notes ?? []) note(n);
   const unusedCameraFiles = index.files.filter((f) => f.role === 'camera' && !cameraSet?.files.includes(f.path));
   for (const f of unusedCameraFiles) {
     if (/^points3d\.txt$/i.test(f.name)) continue;
@@ -147,7 +148,11 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
       if (!cleanFactor(depth.width, depth.height, fullWidth, fullHeight)) {
         throw new InputError(`Depth map ${depthFile.path} is ${depth.width}x${depth.height} but its photo ${photo.path} is ${fullWidth}x${fullHeight}: sizes must match or differ by a clean factor.`, depthFile.path);
       }
-      depthMeters = resampleDepth(depth, image.width, image.height);
+      // A depth sensor with its own intrinsics (7-Scenes): into the photo's camera at the depth map's size first.
+      const depthK = cameraSet?.depthK;
+      const toDepthGrid = (K: Mat3) => scaleK(K, depth.width / fullWidth, depth.height / fullHeight);
+      const aligned = depthK ? reprojectDepthIntrinsics(depth, toDepthGrid(fromFile(depthK.K, depthK.width, depthK.height, 'the depth intrinsics')), toDepthGrid(Kfull), depth.width, depth.height) : depth;
+      depthMeters = resampleDepth(aligned, image.width, image.height);
       usedAux.add(depthFile.path);
     }
 

@@ -6,6 +6,7 @@ import { parseColmapCameras, parseColmapImages } from '../../src/io/formats/colm
 import { parseMiddleburyPar } from '../../src/io/formats/middlebury';
 import { parseCameraFiles } from '../../src/io/formats/registry';
 import { parseMatrix3, parsePose4 } from '../../src/io/formats/sevenScenes';
+import { reprojectDepthIntrinsics } from '../../src/io/depth';
 import { parseStrechaCamera } from '../../src/io/formats/strecha';
 import { parseTransformsJson } from '../../src/io/formats/transforms';
 
@@ -116,6 +117,24 @@ describe('Middlebury, Strecha, 7-Scenes', () => {
     expect(parseMatrix3('585 0 320\n0 585 240\n0 0 1', 'k.txt')[4]).toBe(585);
     expect(() => parseMatrix3('0 0 0', 'k.txt')).toThrow(/positive focal/);
     expect(() => parsePose4('1 2', 'f.pose.txt')).toThrow(/4x4/);
+  });
+  it("7-Scenes' depth-camera K: photos get the colour K and a depth K; any other camera-intrinsics.txt is the photos' K", () => {
+    const files = (k: string) => indexFiles([
+      { path: 'c/camera-intrinsics.txt', bytes: enc(k) },
+      { path: 'c/frame-000000.pose.txt', bytes: enc('1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n') },
+    ]).files;
+    const kitchen = parseCameraFiles(files('585 0 320\n0 585 240\n0 0 1'))!;
+    expect(kitchen.sharedK?.K).toEqual([525, 0, 320, 0, 525, 240, 0, 0, 1]);
+    expect(kitchen.depthK?.K).toEqual([585, 0, 320, 0, 585, 240, 0, 0, 1]);
+    const other = parseCameraFiles(files('600 0 320\n0 600 240\n0 0 1'))!;
+    expect(other.sharedK?.K).toEqual([600, 0, 320, 0, 600, 240, 0, 0, 1]);
+    expect(other.depthK).toBeUndefined();
+  });
+  it('reprojects depth between intrinsics of one camera centre (no parallax: along each pixel ray)', () => {
+    // 9x1 depth map, depth = 1 + column; the photo camera has half the focal length: its pixel x sees column 2x - 4.
+    const depth = { width: 9, height: 1, meters: Float32Array.from({ length: 9 }, (_, i) => 1 + i) };
+    const out = reprojectDepthIntrinsics(depth, [100, 0, 4, 0, 100, 0, 0, 0, 1], [50, 0, 4, 0, 50, 0, 0, 0, 1], 9, 1);
+    expect(Array.from(out.meters)).toEqual([0, 0, 1, 3, 5, 7, 9, 0, 0]);
   });
   it('quaternions round-trip', () => {
     const r = quaternionToRotation([0.3, -0.2, 0.9, 0.1]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
-import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
+import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
   const Kr = [300, 0, 159.5, 0, 310, 119.5, 0, 0, 1], Ks = [280, 0, 150, 0, 290, 125, 0, 0, 1];
@@ -144,5 +144,16 @@ describe('sweep ranges', () => {
     expect(1 / tr.invNear).toBeGreaterThan(0.01);
     expect(1 / tr.invNear).toBeLessThan(1.5);
     expect(1 / tr.invFar).toBeGreaterThan(3);
+  });
+  it('a known depth range replaces the guessed ones; an impossible one is refused', () => {
+    const walk = Array.from({ length: 6 }, (_, i) => lookAt([0.01 * i, 0, 0], [0.02 * i, 0, 2]));
+    const K = [140, 0, 79.5, 0, 140, 59.5, 0, 0, 1];
+    const f = sweepGeometry(walk);
+    const sources = selectSources(walk, f.target);
+    const guessed = viewRanges({ preset: 'draft' }, walk, walk.map(() => K), 160, 120, f.target, sources, f.forward);
+    const known = viewRanges({ preset: 'draft', depthRange: { near: 0.5, far: 8 } }, walk, walk.map(() => K), 160, 120, f.target, sources, f.forward);
+    expect(known).toEqual(walk.map(() => ({ invNear: 2, invFar: 0.125 })));
+    expect(guessed.every((r) => r.invNear > 2)).toBe(true);
+    expect(() => viewRanges({ preset: 'draft', depthRange: { near: 2, far: 1 } }, walk, walk.map(() => K), 160, 120, f.target, sources, f.forward)).toThrow(/near < far/);
   });
 });

@@ -23,7 +23,15 @@ export interface CameraSet {
   cameras: ParsedCamera[];
   /** Intrinsics for every image without its own (K.txt, camera-intrinsics.txt). */
   sharedK?: { K: Mat3; width?: number; height?: number };
+  /**
+   * Intrinsics of the depth maps when the depth camera is not the photos' camera (7-Scenes: the Kinect's unregistered
+   * depth sensor). Ingest reprojects each depth map into its photo's camera (same pose, photo K), so that depthMeters
+   * stays pixel-aligned with the image, as CaptureView promises.
+   */
+  depthK?: { K: Mat3; width?: number; height?: number };
   warnings: string[];
+  /** Facts about how the cameras were read that are not problems (CaptureSet.notes). */
+  notes?: string[];
 }
 
 export interface CameraFormat {

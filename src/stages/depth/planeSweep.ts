@@ -50,6 +50,12 @@ export interface MvsOptions {
   /** 'visible' (default): per-view ranges narrowed by sweepRanges; 'full': sweepRange's whole range (0.4x..1.6x the convergence depth; forward captures 0.1x..40x). */
   range?: 'visible' | 'full';
   /**
+   * Known scene depth range in scene units (every view sweeps near..far): from the user, sparse points or a depth
+   * sensor's specification. Captures whose cameras do not converge otherwise sweep a guess (sweepGeometry) that on
+   * 7-Scenes' redkitchen is 0.07..27 m around a 1.1..2.8 m scene, leaving ~5 of 96 coarse planes on the scene.
+   */
+  depthRange?: { near: number; far: number };
+  /**
    * Filling of enclosed small holes in the filtered maps (holeFill.ts; false = off, settings = on). Default: on with
    * DEFAULT_HOLE_FILL when no view has a mask (with masks fusion's silhouette fill closes holes). Temple at draft:
    * +49k of 768k pixels; the mesh goes from speckled fragments to a closed base, columns and roof.
@@ -74,6 +80,11 @@ export interface RawDepthMaps {
 
 /** The per-view sweep ranges an MVS run uses (options.range). */
 export function viewRanges(options: MvsOptions, poses: number[][], Ks: number[][], width: number, height: number, target: number[], sources: number[][], forward = false): { invNear: number; invFar: number }[] {
+  if (options.depthRange) {
+    const { near, far } = options.depthRange;
+    if (!(near > 0 && far > near)) throw new InputError(`The depth range must satisfy 0 < near < far (got ${near}..${far}).`);
+    return poses.map(() => ({ invNear: 1 / near, invFar: 1 / far }));
+  }
   if (options.range === 'full') return poses.map((p) => sweepRange(p, target, forward));
   return sweepRanges(poses, Ks, width, height, target, sources, options.minConsistent ?? 2, forward);
 }
