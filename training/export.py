@@ -76,13 +76,16 @@ def export_model(model, cfg, folder, prefix, batch, say):
         cost2, _ = cost_volume(f2[None, 0], f2[None, 1:], A2, b2, stage2_hypotheses(centre, hw, s2['depths']), batch['present'], s2['groups'])
         logits1 = model.reg1(cost1, f4[None, 0])
         logits2 = model.reg2(cost2, f2[None, 0])
+    # Every graph has a dynamic batch axis (all their ops are batch-agnostic: Conv, Relu, Add, Concat on channels,
+    # Resize): the browser runs the feature net on several views per run, and can do the same with the
+    # regularisation nets over several reference views (ORT-web pays a per-layer overhead per run).
     graphs = [
         ('feature', model.feature, (imgs,), ['image'], ['feat4', 'feat2'],
          {'image': {0: 'n', 2: 'h', 3: 'w'}, 'feat4': {0: 'n', 2: 'h4', 3: 'w4'}, 'feat2': {0: 'n', 2: 'h2', 3: 'w2'}}, [f4, f2]),
         ('reg1', model.reg1, (cost1, f4[None, 0]), ['cost', 'feat'], ['logits'],
-         {'cost': {2: 'h', 3: 'w'}, 'feat': {2: 'h', 3: 'w'}, 'logits': {2: 'h', 3: 'w'}}, [logits1]),
+         {'cost': {0: 'n', 2: 'h', 3: 'w'}, 'feat': {0: 'n', 2: 'h', 3: 'w'}, 'logits': {0: 'n', 2: 'h', 3: 'w'}}, [logits1]),
         ('reg2', model.reg2, (cost2, f2[None, 0]), ['cost', 'feat'], ['logits'],
-         {'cost': {2: 'h', 3: 'w'}, 'feat': {2: 'h', 3: 'w'}, 'logits': {2: 'h', 3: 'w'}}, [logits2]),
+         {'cost': {0: 'n', 2: 'h', 3: 'w'}, 'feat': {0: 'n', 2: 'h', 3: 'w'}, 'logits': {0: 'n', 2: 'h', 3: 'w'}}, [logits2]),
     ]
     diffs = {}
     for name, module, args, ins, outs, dyn, expected in graphs:
