@@ -86,6 +86,26 @@ describe('essential matrix', () => {
     }
   });
 
+  it('minInliers: a hopeless pair stops early, a good one gives the same model as without it', () => {
+    const f = 1000;
+    // 30 matches, all outliers (two photos that do not overlap): 15 inliers needed
+    const bad = twoViews(30, 1, 1, f, 41);
+    const plain = estimateEssential(bad.x1, bad.x2, 4 / f, { seed: 1 });
+    const capped = estimateEssential(bad.x1, bad.x2, 4 / f, { seed: 1, minInliers: 15 });
+    console.log(`hopeless pair: ${plain?.iterations} iterations without minInliers, ${capped?.iterations} with (best ${capped?.inlierCount} inliers)`);
+    expect(plain!.iterations).toBe(2000);
+    // ratio 15/30: (1 - 0.5^5)^n < 1 - 0.9999 from n = ceil(ln 1e-4 / ln(31/32)) = 291
+    expect(capped!.iterations).toBeLessThanOrEqual(291);
+    expect(capped!.inlierCount).toBeLessThan(15);
+    // 60 matches, 40% outliers: the same random sequence, the same result
+    const good = twoViews(60, 0.4, 1, f, 42);
+    const a = estimateEssential(good.x1, good.x2, 4 / f, { seed: 3 })!;
+    const b = estimateEssential(good.x1, good.x2, 4 / f, { seed: 3, minInliers: 15 })!;
+    expect(b.iterations).toBe(a.iterations);
+    expect(b.inlierCount).toBe(a.inlierCount);
+    expect(Array.from(b.model)).toEqual(Array.from(a.model));
+  });
+
   it('decomposition picks the cheirality-consistent pose', () => {
     const { pose, x1, x2 } = twoViews(50, 0, 0, 1000, 3);
     const R = rot(pose), t = [pose[3], pose[7], pose[11]];

@@ -367,7 +367,7 @@ export interface EssentialResult extends RansacResult<Float64Array> {
  * LO-RANSAC for E with the 5-point minimal solver and the 8-point solver for local optimisation. x1, x2: normalised
  * coordinates; `threshold`: Sampson distance in the same normalised units (pixels / focal).
  */
-export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number; confidence?: number } = {}): EssentialResult | null {
+export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number; confidence?: number; minInliers?: number } = {}): EssentialResult | null {
   const n = x1.length / 2;
   if (n < 5) return null;
   const res = loRansac<Float64Array>(
@@ -378,7 +378,7 @@ export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold:
       residual2: (E, i) => sampson2(E, x1, x2, i),
     },
     n,
-    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 2000, confidence: opts.confidence ?? 0.9999, minIterations: 30 },
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 2000, confidence: opts.confidence ?? 0.9999, minIterations: 30, minInliers: opts.minInliers },
   );
   if (!res) return null;
   const pose0 = decomposeEssential(res.model, x1, x2, res.inliers);
@@ -487,7 +487,7 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
  * error: the verification model when a focal length is only a guess, where E's calibrated constraint would reject
  * true matches (a 10% focal error shifts epipolar lines by several pixels at the image border).
  */
-export function estimateFundamental(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number } = {}): RansacResult<Float64Array> | null {
+export function estimateFundamental(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number; minInliers?: number } = {}): RansacResult<Float64Array> | null {
   const n = x1.length / 2;
   return loRansac<Float64Array>(
     {
@@ -497,6 +497,6 @@ export function estimateFundamental(x1: Float64Array, x2: Float64Array, threshol
       residual2: (F, i) => sampson2(F, x1, x2, i),
     },
     n,
-    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 3000, confidence: 0.999, minIterations: 50 },
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 3000, confidence: 0.999, minIterations: 50, minInliers: opts.minInliers },
   );
 }

@@ -25,6 +25,13 @@ export interface RansacOptions {
   seed?: number;
   /** Local optimisation steps per improvement (0 disables LO). */
   loSteps?: number;
+  /**
+   * A model is of use only with at least this many inliers (the caller rejects fewer). Then sampling stops once a
+   * model with that many would have been drawn with `confidence`: the iterations for the inlier ratio minInliers / n.
+   * A hopeless set (a pair of images that do not overlap) stops there instead of at maxIterations; a set that has
+   * such a model stops earlier anyway, on the same random sequence, so its result does not change.
+   */
+  minInliers?: number;
 }
 
 export interface RansacResult<Model> {
@@ -65,9 +72,10 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
   };
 
   let best: Model | null = null, bestScore = Infinity, bestCount = 0;
-  let needed = maxIt;
+  const cap = opts.minInliers ? ransacIterations(opts.minInliers / n, s, confidence, minIt, maxIt) : maxIt;
+  let needed = cap;
   let it = 0;
-  for (; it < needed && it < maxIt; it++) {
+  for (; it < needed && it < cap; it++) {
     sampleDistinct(rng, n, s, sample);
     const models = est.minimal(sample);
     for (const m of models) {
