@@ -94,8 +94,8 @@ describe('essential matrix', () => {
     const capped = estimateEssential(bad.x1, bad.x2, 4 / f, { seed: 1, minInliers: 15 });
     console.log(`hopeless pair: ${plain?.iterations} iterations without minInliers, ${capped?.iterations} with (best ${capped?.inlierCount} inliers)`);
     expect(plain!.iterations).toBe(2000);
-    // ratio 15/30: (1 - 0.5^5)^n < 1 - 0.9999 from n = ceil(ln 1e-4 / ln(31/32)) = 291
-    expect(capped!.iterations).toBeLessThanOrEqual(291);
+    // ratio 15/30: (1 - 0.5^5)^n < 1 - 0.9999 from n = ceil(ln 1e-4 / ln(31/32)) = 291, times the safety factor 3
+    expect(capped!.iterations).toBeLessThanOrEqual(873);
     expect(capped!.inlierCount).toBeLessThan(15);
     // 60 matches, 40% outliers: the same random sequence, the same result
     const good = twoViews(60, 0.4, 1, f, 42);
