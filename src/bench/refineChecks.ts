@@ -7,6 +7,7 @@
  * - fit: a known texture is recovered from views rendered of it by the render stage (MeshRenderer), starting grey;
  * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left.
  */
+import { texturedRenderable } from './renderable';
 import type { CaptureSet, CaptureView } from '../core/capture';
 import type { ProgressEvent } from '../core/progress';
 import { lookAt } from '../core/camera';
@@ -22,7 +23,6 @@ import { cpuLaplacian, cpuLoss, type CpuProblem } from '../stages/refine/cpuRefe
 import { decodeFixed, RefineProblem, type RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
 import { MeshRenderer } from '../stages/render/renderMesh';
-import { FLOATS_PER_CORNER } from '../stages/render/types';
 import { buildAtlas } from '../stages/texture/atlas';
 import { analyticViews } from './kernelChecks';
 
@@ -272,14 +272,7 @@ function sphereMesh(texSize: number): TexturedMesh & { truth: Uint8Array } {
 }
 
 function renderable(mesh: TexturedMesh, texture: TexturedMesh['texture']) {
-  const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
-  for (let i = 0; i < mesh.indices.length; i++) {
-    const v = mesh.indices[i];
-    corners.set(mesh.positions.subarray(3 * v, 3 * v + 3), FLOATS_PER_CORNER * i);
-    corners.set(mesh.uvs.subarray(2 * v, 2 * v + 2), FLOATS_PER_CORNER * i + 3);
-    corners.set([0, 0, 1, 1, 1, 1], FLOATS_PER_CORNER * i + 5);
-  }
-  return { corners, texture, centre: [0, 0, 0] as [number, number, number], radius: 0.5 };
+  return { ...texturedRenderable(mesh, false), texture, centre: [0, 0, 0] as [number, number, number], radius: 0.5 };
 }
 
 /** Texels whose centre some triangle covers in UV space (the surface, not the gutter). */

@@ -46,24 +46,21 @@ export const sevenScenesFormat: CameraFormat = {
     const kFile = intrinsicsFile(files);
     const warnings = kFile ? [] : ['No camera-intrinsics.txt beside the *.pose.txt files: intrinsics come from EXIF or the default field of view.'];
     const K = kFile ? parseMatrix3(textOf(kFile), kFile.path) : null;
-    if (K && /^camera-intrinsics\.txt$/i.test(kFile!.name) && isSevenScenesDepthK(K)) {
-      return {
-        format: '7scenes',
-        files: [...poses.map((f) => f.path), kFile!.path],
-        cameras: poses.map((f) => ({ image: keyOf(f.name.replace(/\.pose\.txt$/i, '.txt')), K: null, camFromWorld: parsePose4(textOf(f), f.path) })),
-        sharedK: { K: SEVEN_SCENES_COLOUR_K, width: 640, height: 480 },
-        depthK: { K, width: 640, height: 480 },
-        warnings,
-        notes: [`${kFile!.path} is the 7-Scenes depth camera (585 px); the photos use the Kinect colour camera's 525 px and the depth maps are reprojected into them.`],
-      };
-    }
-    return {
+    const common = {
       format: '7scenes',
       files: [...poses.map((f) => f.path), ...(kFile ? [kFile.path] : [])],
       cameras: poses.map((f) => ({ image: keyOf(f.name.replace(/\.pose\.txt$/i, '.txt')), K: null, camFromWorld: parsePose4(textOf(f), f.path) })),
-      ...(K ? { sharedK: { K } } : {}),
       warnings,
     };
+    if (K && /^camera-intrinsics\.txt$/i.test(kFile!.name) && isSevenScenesDepthK(K)) {
+      return {
+        ...common,
+        sharedK: { K: SEVEN_SCENES_COLOUR_K, width: 640, height: 480 },
+        depthK: { K, width: 640, height: 480 },
+        notes: [`${kFile!.path} is the 7-Scenes depth camera (585 px); the photos use the Kinect colour camera's 525 px and the depth maps are reprojected into them.`],
+      };
+    }
+    return { ...common, ...(K ? { sharedK: { K } } : {}) };
   },
 };
 

@@ -4,6 +4,7 @@
  * (weight (cos(angle) · focal / depth)^6, so the sharpest views dominate; outliers against the weighted mean dropped; a view gives no weight where it sees the texel within a margin of a depth edge of the mesh (unseen texels are filled from their neighbours); masked pixels ignored). Edges and corners are rasterised before the triangles so that sliver triangles cover the texels the viewer samples. Gutters are dilated on the CPU so mip-maps do not bleed.
  * The same baking serves any mesh + cameras (the refinement model's meshes too).
  */
+import { cameraCentre } from '../../core/camera';
 import { throwIfAborted } from '../../core/errors';
 import type { RgbaImage, TexturedMesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
@@ -248,10 +249,12 @@ function toRenderable(input: BakeInput): RenderableMesh {
 export function dilateGutters(data: Uint8Array, size: number, passes: number, only?: Uint8Array, signal?: AbortSignal): void {
   const filled = new Uint8Array(size * size);
   for (let i = 0; i < size * size; i++) filled[i] = data[4 * i + 3] > 0 ? 1 : 0;
+  // this ring's fills, kept apart so that a texel filled in this pass does not feed its neighbours in the same pass
+  const next = new Uint8Array(size * size);
   for (let pass = 0; pass < passes; pass++) {
     // up to 64 passes over 16.7M texels at a 4096 atlas: Cancel is honoured between passes
     throwIfAborted(signal);
-    const next = filled.slice();
+    next.set(filled);
     let changed = 0;
     for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
       const i = y * size + x;
@@ -309,6 +312,7 @@ export function estimateGains(input: BakeInput, views: BakeView[], depthMaps: Fl
   let seed = 12345;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   const seen: { k: number; luma: number }[] = [];
+  const centres = views.map((view) => cameraCentre(view.camFromWorld));
   for (let s = 0; s < Math.min(20000, faces * 4); s++) {
     const f = Math.floor(rand() * faces);
     let a = rand(), b = rand();
@@ -328,7 +332,7 @@ export function estimateGains(input: BakeInput, views: BakeView[], depthMaps: Fl
       const cz = c[8] * x[0] + c[9] * x[1] + c[10] * x[2] + c[11];
       if (cz <= 0) return;
       // Grazing views (|cos| < 0.3 against the face normal; either side, the winding is not trusted) are skipped.
-      const centre = [0, 1, 2].map((r) => -(c[r] * c[3] + c[4 + r] * c[7] + c[8 + r] * c[11]));
+      const centre = centres[k];
       const toCam = [centre[0] - x[0], centre[1] - x[1], centre[2] - x[2]];
       const cosine = Math.abs(nrm[0] * toCam[0] + nrm[1] * toCam[1] + nrm[2] * toCam[2]) / (nl * Math.hypot(toCam[0], toCam[1], toCam[2]));
       if (cosine < 0.3) return;

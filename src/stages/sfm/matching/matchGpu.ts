@@ -58,7 +58,10 @@ export interface NearestJob {
 }
 
 /** Nearest and second-nearest for a batch of jobs: one dispatch, one readback. */
-export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jobs: NearestJob[], timer: GpuTimer | null = null, tiled = !ctx.gpu.summary.isFallbackAdapter): Promise<Nearest[]> {
+/** The tiled kernel everywhere but on CPU fallback adapters (see match.wgsl). */
+const tiledByDefault = (ctx: StageContext): boolean => !ctx.gpu.summary.isFallbackAdapter;
+
+export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jobs: NearestJob[], timer: GpuTimer | null = null, tiled = tiledByDefault(ctx)): Promise<Nearest[]> {
   const { device } = ctx.gpu;
   const table = new Uint32Array(Math.max(1, jobs.length) * 8);
   let groups = 0, outputs = 0;
@@ -111,8 +114,8 @@ export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jo
  */
 export async function matchPairs(ctx: StageContext, features: ImageFeatures[], pairs: [number, number][], options: GpuMatchOptions = {}): Promise<PairMatches[]> {
   const mutual = options.mutual ?? true;
-  const tiled = options.tiled ?? !ctx.gpu.summary.isFallbackAdapter;
-  const perBatch = options.queriesPerBatch ?? (ctx.gpu.summary.isFallbackAdapter ? 1 << 15 : 1 << 21);
+  const tiled = options.tiled ?? tiledByDefault(ctx);
+  const perBatch = options.queriesPerBatch ?? (tiledByDefault(ctx) ? 1 << 21 : 1 << 15);
   const store = new DescriptorStore(ctx, features.map((f) => f.descriptors.subarray(0, f.count * 128)));
   const out: PairMatches[] = [];
   try {
