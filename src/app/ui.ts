@@ -391,8 +391,17 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   });
 
   // Stages as they happen (reading photos, depth, fusion, texture, writing the zip), each with its measured time.
+  // Those of an attempt that ran out of GPU memory stay listed ahead of the retry's (`earlierStages`): the overall bar
+  // starts again for the retry, and the list says why.
   const stageTimes = new Map<string, { start: number; end?: number }>();
+  let earlierStages: HTMLLIElement[] = [];
   let currentStage: string | null = null;
+  const stageItems = (failed = false) => [...stageTimes].map(([stage, t]) => {
+    const li = doc.createElement('li');
+    li.className = t.end === undefined ? 'active' : failed && stage === currentStage ? 'failed' : 'done';
+    li.textContent = t.end === undefined ? stage : `${stage} ${((t.end - t.start) / 1000).toFixed(1)} s`;
+    return li;
+  });
   // The current stage's bar and the rates behind both ETAs: where the stage's fraction and the overall bar stood at
   // the first measurement inside the stage, and when.
   let stageStart: { t: number; fraction: number; overall: number } | null = null;
@@ -410,16 +419,14 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.stageName.title = name;
     el.stageEta.textContent = '';
     if (!stageTimes.has(name)) stageTimes.set(name, { start: now });
-    el.stages.replaceChildren(...[...stageTimes].map(([stage, t]) => {
-      const li = doc.createElement('li');
-      li.className = t.end === undefined ? 'active' : 'done';
-      li.textContent = t.end === undefined ? stage : `${stage} ${((t.end - t.start) / 1000).toFixed(1)} s`;
-      return li;
-    }));
+    el.stages.replaceChildren(...earlierStages, ...stageItems());
   };
   const finishStages = () => {
-    if (currentStage) enterStage('done');
-    el.stages.lastElementChild?.remove();
+    // 'done' closes the last stage's time; it is not a stage itself.
+    if (currentStage) {
+      enterStage('done');
+      el.stages.lastElementChild?.remove();
+    }
     currentStage = null;
     el.stageName.textContent = 'Stage';
     el.stageEta.textContent = '';
@@ -460,20 +467,23 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       // The overall bar's span of this stage, as measured: where it will stand when the stage ends.
       stageEndOverall = Math.min(100, overall + ((overall - stageStart.overall) / (stageFraction - stageStart.fraction)) * (1 - stageFraction));
     }
-    const elapsed = (now - started) / 1000;
+    const elapsed = (now - attemptStarted) / 1000;
     if (!(overall > 3 && overall < 100 && elapsed > 1)) return { stageLeft, overallLeft: null };
     const jobRate = overall / elapsed;
     return { stageLeft, overallLeft: (stageLeft ?? 0) + (100 - stageEndOverall) / jobRate };
   };
 
-  // Progress events of the job, mapped into [attemptBase, 100] of the overall bar (a retry after an out-of-memory
-  // continues from where the bar stood, so the bar only moves forward).
+  // Progress events of the job. The overall bar is the current attempt's: a retry after an out-of-memory runs the
+  // whole pipeline again, so it starts again from 0 (continuing from where the failed attempt stood would leave the
+  // whole re-run inside the last few percent), and its ETA is measured from the retry's own start.
   let started = 0;
+  let attemptStarted = 0;
   let jobOpen = false;
-  let attemptBase = 0;
-  const onProgress = (event: ProgressEvent) => {
-    // Events can still arrive (through the proxy) after the job's result: the final message must stay.
-    if (!jobOpen) return;
+  let attempt = 0;
+  const onProgress = (attemptOf: number) => (event: ProgressEvent) => {
+    // Events can still arrive (through the proxy) after the job's result: the final message must stay, and a failed
+    // attempt's late events must not move the retry's bars.
+    if (!jobOpen || attemptOf !== attempt) return;
     // Notes were shown with the capture, under "Your capture"; the run lists what needs a look.
     if (event.type === 'info') return;
     if (event.type === 'warning') {
@@ -492,7 +502,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     else if (event.type === 'job' && event.phase === 'export') enterStage('writing the zip');
     // Stage steps are "stage: message"; other model steps ("writing the mesh", "done") belong to the current stage.
     else if (event.type === 'model' && event.step.includes(':')) enterStage(event.step.slice(0, event.step.indexOf(':')));
-    const overall = Math.max(el.progress.value, attemptBase + ((100 - attemptBase) * event.overall) / 100);
+    const overall = Math.max(el.progress.value, event.overall);
     el.progress.value = overall;
     if (event.stage !== undefined && currentStage) {
       stageFraction = Math.max(stageFraction, event.stage);
@@ -519,9 +529,11 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.stageProgress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
+    attemptStarted = started;
     lastEstimate = null;
-    attemptBase = 0;
+    attempt++;
     stageTimes.clear();
+    earlierStages = [];
     currentStage = null;
     el.stages.replaceChildren();
     jobOpen = true;
@@ -548,7 +560,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
             ...(vramBudgetBytes ? { vramBudgetBytes } : {}),
             ...(retryOf ? { retryOf } : {}),
           },
-        }, onProgress));
+        }, onProgress(attempt)));
         const lower = LOWER[preset];
         if (result.status !== 'failed' || result.error?.code !== 'gpu-out-of-memory' || !lower) break;
         // Out of GPU memory: once more at the next lower preset, said where the user looks and kept in report.json.
@@ -559,10 +571,28 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
         const li = doc.createElement('li');
         li.textContent = `Out of GPU memory at ${preset}: ${result.error.message}`;
         el.warnings.append(li);
+        // The retry starts from the beginning: the failed attempt's stages stay listed (the one that ran out marked),
+        // then the retry's own; both bars and ETAs start again.
+        const failedAt = performance.now();
+        if (currentStage) stageTimes.get(currentStage)!.end = failedAt;
+        const retryItem = doc.createElement('li');
+        retryItem.className = 'retry';
+        retryItem.textContent = `retry at ${lower}`;
+        earlierStages = [...earlierStages, ...stageItems(true), retryItem];
+        el.stages.replaceChildren(...earlierStages);
         preset = lower;
-        attemptBase = el.progress.value;
+        attempt++;
+        attemptStarted = failedAt;
         stageTimes.clear();
         currentStage = null;
+        stageStart = null;
+        stageFraction = 0;
+        lastEstimate = null;
+        el.progress.value = 0;
+        el.stageProgress.value = 0;
+        el.stageName.textContent = 'Stage';
+        el.stageEta.textContent = '';
+        el.overallEta.textContent = '';
       }
       jobOpen = false;
       finishStages();
