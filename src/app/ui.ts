@@ -8,8 +8,7 @@ import type { ProgressEvent } from '../core/progress';
 import type { Report } from '../core/report';
 import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
-import { unzipSync } from 'fflate';
-import { normalisePath } from '../io/files';
+import { expandZips, isImagePath } from '../io/files';
 
 function $(doc: Document, id: string): HTMLElement {
   const el = doc.getElementById(id);
@@ -29,28 +28,13 @@ export async function makeThumbnail(bytes: ArrayBuffer): Promise<ImageBitmap> {
   return small;
 }
 
-const PHOTO_NAME = /\.(jpe?g|png|webp|avif|gif|bmp)$/i;
-
 /**
- * The chosen photos' bytes by the path ingest gives them (zips opened, photo entries only), for the thumbnails and
- * the frusta: a capture chosen as a zip shows its photos like a folder does.
+ * The chosen images' bytes by the path ingest gives them (zips opened, image entries only), for the thumbnails and
+ * the frusta: a capture chosen as a zip shows its photos like a folder does. An unreadable zip has no thumbnails
+ * (ingest says so in the file list).
  */
 export function photoBytesByPath(files: InputFile[]): Map<string, ArrayBuffer> {
-  const out = new Map<string, ArrayBuffer>();
-  for (const f of files) {
-    const path = normalisePath(f.path);
-    if (!path.toLowerCase().endsWith('.zip')) {
-      if (PHOTO_NAME.test(path)) out.set(path, f.bytes);
-      continue;
-    }
-    try {
-      const entries = unzipSync(new Uint8Array(f.bytes), { filter: (entry) => PHOTO_NAME.test(entry.name) });
-      for (const [name, data] of Object.entries(entries)) out.set(normalisePath(name), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-    } catch {
-      // An unreadable zip: ingest says so in the file list; it has no thumbnails.
-    }
-  }
-  return out;
+  return new Map(expandZips(files, isImagePath).files.map((f) => [f.path, f.bytes]));
 }
 
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
@@ -195,7 +179,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (!capture) return;
     const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
       ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
-      ...capture.skipped.filter((s) => PHOTO_NAME.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
+      ...capture.skipped.filter((s) => isImagePath(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
     ];
     for (const entry of entries.slice(0, 120)) {
       const bytes = photoBytes.get(entry.path);
