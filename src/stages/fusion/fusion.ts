@@ -26,7 +26,7 @@ import emitTrianglesWgsl from './mc_emit_triangles.wgsl?raw';
 import emitVerticesWgsl from './mc_emit_vertices.wgsl?raw';
 import { MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 import hullWgsl from './fusion_hull.wgsl?raw';
-import { SILHOUETTE_OFFSET_PX, withSilhouetteDistance } from './silhouette';
+import { withSilhouetteDistance } from './silhouette';
 import integrateWgsl from './tsdf_integrate.wgsl?raw';
 import type { FusionViewData, VolumeSpec } from './types';
 
@@ -212,7 +212,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
   const viewBuffer = ctx.scope.createBuffer({ label: 'fusion:views', size: maxViews * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   let submissions = 0;
   try {
-    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE, SILHOUETTE_OFFSET: SILHOUETTE_OFFSET_PX } });
+    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
     const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
