@@ -8,8 +8,7 @@ import type { ProgressEvent } from '../core/progress';
 import type { Report } from '../core/report';
 import type { CaptureSummary, InputFile, Preset } from '../../workers/api';
 import type { ReconstructClient } from './client';
-import { unzipSync } from 'fflate';
-import { normalisePath } from '../io/files';
+import { expandZips, isImagePath } from '../io/files';
 
 function $(doc: Document, id: string): HTMLElement {
   const el = doc.getElementById(id);
@@ -29,28 +28,13 @@ export async function makeThumbnail(bytes: ArrayBuffer): Promise<ImageBitmap> {
   return small;
 }
 
-const PHOTO_NAME = /\.(jpe?g|png|webp|avif|gif|bmp)$/i;
-
 /**
- * The chosen photos' bytes by the path ingest gives them (zips opened, photo entries only), for the thumbnails and
- * the frusta: a capture chosen as a zip shows its photos like a folder does.
+ * The chosen images' bytes by the path ingest gives them (zips opened, image entries only), for the thumbnails and
+ * the frusta: a capture chosen as a zip shows its photos like a folder does. An unreadable zip has no thumbnails
+ * (ingest says so in the file list).
  */
 export function photoBytesByPath(files: InputFile[]): Map<string, ArrayBuffer> {
-  const out = new Map<string, ArrayBuffer>();
-  for (const f of files) {
-    const path = normalisePath(f.path);
-    if (!path.toLowerCase().endsWith('.zip')) {
-      if (PHOTO_NAME.test(path)) out.set(path, f.bytes);
-      continue;
-    }
-    try {
-      const entries = unzipSync(new Uint8Array(f.bytes), { filter: (entry) => PHOTO_NAME.test(entry.name) });
-      for (const [name, data] of Object.entries(entries)) out.set(normalisePath(name), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-    } catch {
-      // An unreadable zip: ingest says so in the file list; it has no thumbnails.
-    }
-  }
-  return out;
+  return new Map(expandZips(files, isImagePath).files.map((f) => [f.path, f.bytes]));
 }
 
 export async function filesToInputs(files: Iterable<File>): Promise<InputFile[]> {
@@ -195,7 +179,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     if (!capture) return;
     const entries: { path: string; state: 'used' | 'skipped' | 'heldout'; title: string }[] = [
       ...capture.views.map((v) => ({ path: v.path, state: v.heldOut ? ('heldout' as const) : ('used' as const), title: `${v.name}: ${v.fullWidth}×${v.fullHeight}${v.depth ? ', depth' : ''}${v.mask ? ', mask' : ''}` })),
-      ...capture.skipped.filter((s) => PHOTO_NAME.test(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
+      ...capture.skipped.filter((s) => isImagePath(s.file)).map((s) => ({ path: s.file, state: 'skipped' as const, title: `${s.file}: ${s.reason}` })),
     ];
     for (const entry of entries.slice(0, 120)) {
       const bytes = photoBytes.get(entry.path);
@@ -391,8 +375,17 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   });
 
   // Stages as they happen (reading photos, depth, fusion, texture, writing the zip), each with its measured time.
+  // Those of an attempt that ran out of GPU memory stay listed ahead of the retry's (`earlierStages`): the overall bar
+  // starts again for the retry, and the list says why.
   const stageTimes = new Map<string, { start: number; end?: number }>();
+  let earlierStages: HTMLLIElement[] = [];
   let currentStage: string | null = null;
+  const stageItems = (failed = false) => [...stageTimes].map(([stage, t]) => {
+    const li = doc.createElement('li');
+    li.className = t.end === undefined ? 'active' : failed && stage === currentStage ? 'failed' : 'done';
+    li.textContent = t.end === undefined ? stage : `${stage} ${((t.end - t.start) / 1000).toFixed(1)} s`;
+    return li;
+  });
   // The current stage's bar and the rates behind both ETAs: where the stage's fraction and the overall bar stood at
   // the first measurement inside the stage, and when.
   let stageStart: { t: number; fraction: number; overall: number } | null = null;
@@ -410,16 +403,14 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.stageName.title = name;
     el.stageEta.textContent = '';
     if (!stageTimes.has(name)) stageTimes.set(name, { start: now });
-    el.stages.replaceChildren(...[...stageTimes].map(([stage, t]) => {
-      const li = doc.createElement('li');
-      li.className = t.end === undefined ? 'active' : 'done';
-      li.textContent = t.end === undefined ? stage : `${stage} ${((t.end - t.start) / 1000).toFixed(1)} s`;
-      return li;
-    }));
+    el.stages.replaceChildren(...earlierStages, ...stageItems());
   };
   const finishStages = () => {
-    if (currentStage) enterStage('done');
-    el.stages.lastElementChild?.remove();
+    // 'done' closes the last stage's time; it is not a stage itself.
+    if (currentStage) {
+      enterStage('done');
+      el.stages.lastElementChild?.remove();
+    }
     currentStage = null;
     el.stageName.textContent = 'Stage';
     el.stageEta.textContent = '';
@@ -460,20 +451,23 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
       // The overall bar's span of this stage, as measured: where it will stand when the stage ends.
       stageEndOverall = Math.min(100, overall + ((overall - stageStart.overall) / (stageFraction - stageStart.fraction)) * (1 - stageFraction));
     }
-    const elapsed = (now - started) / 1000;
+    const elapsed = (now - attemptStarted) / 1000;
     if (!(overall > 3 && overall < 100 && elapsed > 1)) return { stageLeft, overallLeft: null };
     const jobRate = overall / elapsed;
     return { stageLeft, overallLeft: (stageLeft ?? 0) + (100 - stageEndOverall) / jobRate };
   };
 
-  // Progress events of the job, mapped into [attemptBase, 100] of the overall bar (a retry after an out-of-memory
-  // continues from where the bar stood, so the bar only moves forward).
+  // Progress events of the job. The overall bar is the current attempt's: a retry after an out-of-memory runs the
+  // whole pipeline again, so it starts again from 0 (continuing from where the failed attempt stood would leave the
+  // whole re-run inside the last few percent), and its ETA is measured from the retry's own start.
   let started = 0;
+  let attemptStarted = 0;
   let jobOpen = false;
-  let attemptBase = 0;
-  const onProgress = (event: ProgressEvent) => {
-    // Events can still arrive (through the proxy) after the job's result: the final message must stay.
-    if (!jobOpen) return;
+  let attempt = 0;
+  const onProgress = (attemptOf: number) => (event: ProgressEvent) => {
+    // Events can still arrive (through the proxy) after the job's result: the final message must stay, and a failed
+    // attempt's late events must not move the retry's bars.
+    if (!jobOpen || attemptOf !== attempt) return;
     // Notes were shown with the capture, under "Your capture"; the run lists what needs a look.
     if (event.type === 'info') return;
     if (event.type === 'warning') {
@@ -492,7 +486,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     else if (event.type === 'job' && event.phase === 'export') enterStage('writing the zip');
     // Stage steps are "stage: message"; other model steps ("writing the mesh", "done") belong to the current stage.
     else if (event.type === 'model' && event.step.includes(':')) enterStage(event.step.slice(0, event.step.indexOf(':')));
-    const overall = Math.max(el.progress.value, attemptBase + ((100 - attemptBase) * event.overall) / 100);
+    const overall = Math.max(el.progress.value, event.overall);
     el.progress.value = overall;
     if (event.stage !== undefined && currentStage) {
       stageFraction = Math.max(stageFraction, event.stage);
@@ -519,9 +513,11 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.stageProgress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
+    attemptStarted = started;
     lastEstimate = null;
-    attemptBase = 0;
+    attempt++;
     stageTimes.clear();
+    earlierStages = [];
     currentStage = null;
     el.stages.replaceChildren();
     jobOpen = true;
@@ -548,7 +544,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
             ...(vramBudgetBytes ? { vramBudgetBytes } : {}),
             ...(retryOf ? { retryOf } : {}),
           },
-        }, onProgress));
+        }, onProgress(attempt)));
         const lower = LOWER[preset];
         if (result.status !== 'failed' || result.error?.code !== 'gpu-out-of-memory' || !lower) break;
         // Out of GPU memory: once more at the next lower preset, said where the user looks and kept in report.json.
@@ -559,10 +555,28 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
         const li = doc.createElement('li');
         li.textContent = `Out of GPU memory at ${preset}: ${result.error.message}`;
         el.warnings.append(li);
+        // The retry starts from the beginning: the failed attempt's stages stay listed (the one that ran out marked),
+        // then the retry's own; both bars and ETAs start again.
+        const failedAt = performance.now();
+        if (currentStage) stageTimes.get(currentStage)!.end = failedAt;
+        const retryItem = doc.createElement('li');
+        retryItem.className = 'retry';
+        retryItem.textContent = `retry at ${lower}`;
+        earlierStages = [...earlierStages, ...stageItems(true), retryItem];
+        el.stages.replaceChildren(...earlierStages);
         preset = lower;
-        attemptBase = el.progress.value;
+        attempt++;
+        attemptStarted = failedAt;
         stageTimes.clear();
         currentStage = null;
+        stageStart = null;
+        stageFraction = 0;
+        lastEstimate = null;
+        el.progress.value = 0;
+        el.stageProgress.value = 0;
+        el.stageName.textContent = 'Stage';
+        el.stageEta.textContent = '';
+        el.overallEta.textContent = '';
       }
       jobOpen = false;
       finishStages();

@@ -13,7 +13,7 @@ import { decodePhotoInBrowser } from '../io/decode';
 import { ingestCapture } from '../io/ingest';
 import { loadTexturedObj, transformRenderable } from '../io/objMesh';
 import type { StageContext } from '../stages/context';
-import { MeshRenderer } from '../stages/render/renderMesh';
+import { MeshRenderers } from '../stages/render/renderMesh';
 import { texturedRenderable } from './renderable';
 import type { RenderableMesh } from '../stages/render/types';
 import { textureMesh, type TextureOptions } from '../stages/texture/textureMesh';
@@ -64,20 +64,20 @@ const db = (sum: number, n: number) => (n ? 10 * Math.log10((255 * 255) / Math.m
 async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]) {
   const perView: number[] = [];
   let band = 0, bandN = 0, inner = 0, innerN = 0;
-  for (const v of views) {
-    throwIfAborted(ctx.signal);
-    const renderer = new MeshRenderer(ctx, mesh, v.width, v.height);
-    try {
-      const r = (await renderer.render({ K: v.K, camFromWorld: v.camFromWorld })).rgba;
+  const renderers = new MeshRenderers(ctx, mesh);
+  try {
+    for (const v of views) {
+      throwIfAborted(ctx.signal);
+      const r = (await renderers.of(v.width, v.height).render({ K: v.K, camFromWorld: v.camFromWorld })).rgba;
       const s = errorSums(r, v);
       perView.push(db(s.band + s.inner, s.bandN + s.innerN));
       band += s.band;
       bandN += s.bandN;
       inner += s.inner;
       innerN += s.innerN;
-    } finally {
-      renderer.dispose();
     }
+  } finally {
+    renderers.dispose();
   }
   return {
     // The mean of per-view PSNRs, as `npm run evaluate` reports it.

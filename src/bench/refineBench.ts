@@ -14,7 +14,7 @@ import type { StageContext } from '../stages/context';
 import type { RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
 import { bakeTexture } from '../stages/texture/bake';
-import { MeshRenderer } from '../stages/render/renderMesh';
+import { MeshRenderer, MeshRenderers } from '../stages/render/renderMesh';
 import { texturedRenderable } from './renderable';
 import { makeVase } from '../synth/procedural';
 
@@ -130,13 +130,11 @@ export interface RefineExperimentSpec {
 /** Mean PSNR (inside the masks, as `npm run evaluate` scores) of `mesh` rendered at the held-out views. */
 async function heldOutPsnr(ctx: StageContext, mesh: TexturedMesh, views: RefineExperimentSpec['heldOut']): Promise<{ psnr: number; perView: number[] }> {
   const perView: number[] = [];
-  for (const v of views) {
-    const renderer = new MeshRenderer(ctx, texturedRenderable(mesh, false), v.width, v.height);
-    try {
-      perView.push(psnr((await renderer.render({ K: v.K, camFromWorld: v.camFromWorld })).rgba, v.rgba, v.mask));
-    } finally {
-      renderer.dispose();
-    }
+  const renderers = new MeshRenderers(ctx, texturedRenderable(mesh, false));
+  try {
+    for (const v of views) perView.push(psnr((await renderers.of(v.width, v.height).render({ K: v.K, camFromWorld: v.camFromWorld })).rgba, v.rgba, v.mask));
+  } finally {
+    renderers.dispose();
   }
   return { psnr: perView.reduce((a, b) => a + b, 0) / Math.max(1, perView.length), perView };
 }

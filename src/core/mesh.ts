@@ -86,3 +86,59 @@ export function compactMesh(mesh: Mesh, indices: Uint32Array): Mesh {
   }
   return { positions, indices: out, ...(normals ? { normals } : {}), ...(colors ? { colors } : {}) };
 }
+
+/** Which connected components `removeSmallComponents` keeps, by size relative to the largest one. */
+export interface ComponentFilter {
+  /** Size as surface area (robust to uneven tessellation) or as face count (cheaper; fine for near-uniform faces). */
+  by: 'area' | 'faces';
+  /** A component is kept when its size is at least this fraction of the largest component's ... */
+  minFraction: number;
+  /** ... and at least this absolute size (capped at the largest's, so the largest always stays). Default 0. */
+  minSize?: number;
+}
+
+function triangleArea(P: Float32Array, a: number, b: number, c: number): number {
+  const e1 = [P[3 * b] - P[3 * a], P[3 * b + 1] - P[3 * a + 1], P[3 * b + 2] - P[3 * a + 2]];
+  const e2 = [P[3 * c] - P[3 * a], P[3 * c + 1] - P[3 * a + 1], P[3 * c + 2] - P[3 * a + 2]];
+  return 0.5 * Math.hypot(e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]);
+}
+
+/**
+ * Removes connected components (faces joined through shared vertices) smaller than `filter` allows, then drops the
+ * vertices no face uses any more (compactMesh; face order is kept). `components` counts all components with a face,
+ * `keptComponents` those kept.
+ */
+export function removeSmallComponents(mesh: Mesh, filter: ComponentFilter): Mesh & { removedFaces: number; components: number; keptComponents: number } {
+  const { positions: P, indices: I } = mesh;
+  const nv = P.length / 3, nf = I.length / 3;
+  const parent = new Int32Array(nv).map((_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (let f = 0; f < nf; f++) {
+    const a = find(I[3 * f]);
+    for (let k = 1; k < 3; k++) {
+      const b = find(I[3 * f + k]);
+      if (a !== b) parent[b] = a;
+    }
+  }
+  const size = new Map<number, number>();
+  for (let f = 0; f < nf; f++) {
+    const r = find(I[3 * f]);
+    size.set(r, (size.get(r) ?? 0) + (filter.by === 'area' ? triangleArea(P, I[3 * f], I[3 * f + 1], I[3 * f + 2]) : 1));
+  }
+  let largest = 0;
+  for (const s of size.values()) largest = Math.max(largest, s);
+  const threshold = Math.max(Math.min(filter.minSize ?? 0, largest), filter.minFraction * largest);
+  const kept = new Uint32Array(I.length);
+  let n = 0;
+  for (let f = 0; f < nf; f++) {
+    if (size.get(find(I[3 * f]))! < threshold) continue;
+    kept.set(I.subarray(3 * f, 3 * f + 3), n);
+    n += 3;
+  }
+  let keptComponents = 0;
+  for (const s of size.values()) if (s >= threshold) keptComponents++;
+  return { ...compactMesh(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: size.size, keptComponents };
+}

@@ -45,26 +45,41 @@ export interface FileIndex {
   skipped: { file: string; reason: string }[];
 }
 
-/** Expands zips and classifies every file. Nothing is dropped silently: unusable files land in `skipped`. */
-export function indexFiles(input: { path: string; bytes: ArrayBuffer }[]): FileIndex {
-  const flat: { path: string; bytes: ArrayBuffer }[] = [];
+/** Whether a path names an image by its extension (a photo, a depth map or a mask). */
+export function isImagePath(path: string): boolean {
+  const name = path.split('/').pop()!;
+  return name.includes('.') && PHOTO_EXT.has(name.slice(name.lastIndexOf('.') + 1).toLowerCase());
+}
+
+/**
+ * The selection with zips expanded in place, paths normalised. A zip's folder entries, macOS resource forks
+ * (__MACOSX/) and hidden files are left out; `keep` (given the normalised path) picks files and entries, and entries it
+ * refuses are never decompressed. An unreadable zip lands in `skipped`.
+ */
+export function expandZips(input: { path: string; bytes: ArrayBuffer }[], keep: (path: string) => boolean = () => true): { files: { path: string; bytes: ArrayBuffer }[]; skipped: FileIndex['skipped'] } {
+  const files: { path: string; bytes: ArrayBuffer }[] = [];
   const skipped: FileIndex['skipped'] = [];
   for (const file of input) {
     const path = normalisePath(file.path);
-    if (path.toLowerCase().endsWith('.zip')) {
-      try {
-        const entries = unzipSync(new Uint8Array(file.bytes));
-        for (const [name, data] of Object.entries(entries)) {
-          if (name.endsWith('/') || name.startsWith('__MACOSX/') || name.split('/').pop()!.startsWith('.')) continue;
-          flat.push({ path: normalisePath(name), bytes: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer });
-        }
-      } catch (error) {
-        skipped.push({ file: path, reason: `not a readable zip (${error instanceof Error ? error.message : String(error)})` });
-      }
-    } else {
-      flat.push({ path, bytes: file.bytes });
+    if (!path.toLowerCase().endsWith('.zip')) {
+      if (keep(path)) files.push({ path, bytes: file.bytes });
+      continue;
+    }
+    try {
+      const entries = unzipSync(new Uint8Array(file.bytes), {
+        filter: ({ name }) => !(name.endsWith('/') || name.startsWith('__MACOSX/') || name.split('/').pop()!.startsWith('.')) && keep(normalisePath(name)),
+      });
+      for (const [name, data] of Object.entries(entries)) files.push({ path: normalisePath(name), bytes: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer });
+    } catch (error) {
+      skipped.push({ file: path, reason: `not a readable zip (${error instanceof Error ? error.message : String(error)})` });
     }
   }
+  return { files, skipped };
+}
+
+/** Expands zips and classifies every file. Nothing is dropped silently: unusable files land in `skipped`. */
+export function indexFiles(input: { path: string; bytes: ArrayBuffer }[]): FileIndex {
+  const { files: flat, skipped } = expandZips(input);
   // A common top folder (a dropped "capture/" directory) is not a role folder.
   const files: IndexedFile[] = [];
   for (const { path, bytes } of flat) {

@@ -11,7 +11,7 @@ import { GpuSelfTestModel, type SelfTestInput, type SelfTestOutput } from '../mo
 import { summarizeCapture, runIngest } from './ingestStage';
 import { runReconstructionJob } from './job';
 import { loadTexturedObj } from '../io/objMesh';
-import { MeshRenderer } from '../stages/render/renderMesh';
+import { MeshRenderers } from '../stages/render/renderMesh';
 import { runModels, type ModelEntry } from './runner';
 
 export class WorkerService {
@@ -141,16 +141,10 @@ export class WorkerService {
       const ctx = { gpu, scope, signal, progress: () => undefined, warn: () => undefined };
       try {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
-        const mesh = loadTexturedObj(request.objName, files).renderable;
+        const renderers = new MeshRenderers(ctx, loadTexturedObj(request.objName, files).renderable);
         const out: Record<string, Uint8Array> = {};
-        const renderers = new Map<string, MeshRenderer>();
-        for (const view of request.views) {
-          const key = `${view.width}x${view.height}`;
-          let renderer = renderers.get(key);
-          if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, mesh, view.width, view.height)));
-          out[view.name] = (await renderer.render({ K: view.K, camFromWorld: view.camFromWorld })).rgba;
-        }
-        for (const r of renderers.values()) r.dispose();
+        for (const view of request.views) out[view.name] = (await renderers.of(view.width, view.height).render({ K: view.K, camFromWorld: view.camFromWorld })).rgba;
+        renderers.dispose();
         return out;
       } finally {
         await scope.cleanup();

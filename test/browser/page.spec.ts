@@ -253,6 +253,15 @@ test('out of GPU memory at standard: the page retries at draft by itself, says s
   // itself grows as warnings arrive, moving what follows it).
   const layout = () => page.evaluate(() => ['progress', 'progress-text', 'stages', 'warnings'].map((id) => Math.round(document.getElementById(id)!.getBoundingClientRect().top + window.scrollY)).join(','));
   const idle = await layout();
+  // The overall bar (and its ETA) at every change, with whether the retry notice was up: the retry runs the whole
+  // pipeline again, so its bar starts again from 0 rather than creeping through the last few percent.
+  await page.evaluate(() => {
+    const bar = document.getElementById('progress') as HTMLProgressElement;
+    const notice = document.getElementById('notice')!;
+    const rec: [number, boolean, string][] = [];
+    (window as unknown as { barRec: typeof rec }).barRec = rec;
+    new MutationObserver(() => rec.push([bar.value, !notice.hidden, document.getElementById('overall-eta')!.textContent!])).observe(bar, { attributes: true });
+  });
   await page.locator('#run').click();
   await expect(page.locator('#notice')).toHaveText('Ran out of GPU memory at standard; retrying at draft.', { timeout: 300_000 });
   expect(await layout()).toBe(idle);
@@ -260,6 +269,23 @@ test('out of GPU memory at standard: the page retries at draft by itself, says s
   await page.screenshot({ path: `${SHOTS}/08-oom-retrying.png` });
   await expect(page.locator('#progress-text')).toContainText('Done', { timeout: 300_000 });
   await expect(page.locator('#progress-text')).toContainText('at draft (ran out of GPU memory at standard)');
+  const barRec = await page.evaluate(() => (window as unknown as { barRec: [number, boolean, string][] }).barRec);
+  const first = barRec.filter(([, retrying]) => !retrying).map(([v]) => v);
+  const retry = barRec.filter(([, retrying]) => retrying);
+  console.log(`[oom retry bar] first attempt ${first.length} values up to ${Math.max(...first).toFixed(1)}; retry ${retry.length} values from ${retry[0]?.[0]}`);
+  // The first attempt got well along (standard runs out in the texture bake) and its bar only moved forward ...
+  expect(Math.max(...first)).toBeGreaterThan(30);
+  for (let i = 1; i < first.length; i++) expect(first[i]).toBeGreaterThanOrEqual(first[i - 1]);
+  // ... the retry's bar went back to 0 with no ETA carried over, then only moved forward, to 100.
+  expect(retry[0][0]).toBe(0);
+  expect(retry[0][2]).toBe('');
+  expect(retry.length).toBeGreaterThan(5);
+  for (let i = 1; i < retry.length; i++) expect(retry[i][0]).toBeGreaterThanOrEqual(retry[i - 1][0]);
+  expect(retry.at(-1)![0]).toBe(100);
+  // The stage list shows both attempts: the stage that ran out marked, the retry, and the retry's stages after it.
+  await expect(page.locator('#stages li.failed')).toHaveCount(1);
+  await expect(page.locator('#stages li.retry')).toHaveText('retry at draft');
+  await expect(page.locator('#stages li.retry ~ li.done')).not.toHaveCount(0);
   await expect(page.locator('#notice')).toBeVisible();
   expect(await layout()).toBe(idle);
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download').click()]);

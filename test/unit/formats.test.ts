@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, isRotation, projectPoint, quaternionToRotation, rotationToQuaternion, viewDirection } from '../../src/core/camera';
 import { InputError } from '../../src/core/errors';
-import { indexFiles } from '../../src/io/files';
+import { zipSync } from 'fflate';
+import { expandZips, indexFiles, isImagePath } from '../../src/io/files';
 import { parseColmapCameras, parseColmapImages } from '../../src/io/formats/colmap';
 import { parseMiddleburyPar } from '../../src/io/formats/middlebury';
 import { parseCameraFiles } from '../../src/io/formats/registry';
@@ -11,6 +12,37 @@ import { parseStrechaCamera } from '../../src/io/formats/strecha';
 import { parseTransformsJson } from '../../src/io/formats/transforms';
 
 const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
+
+describe('zips in the selection', () => {
+  const zip = zipSync({
+    'cap/': new Uint8Array(0),
+    'cap/images/a.JPG': new Uint8Array([1, 2, 3]),
+    'cap/cameras.txt': new TextEncoder().encode('# none'),
+    'cap/.DS_Store': new Uint8Array([9]),
+    '__MACOSX/cap/._a.JPG': new Uint8Array([9]),
+  });
+  const input = [
+    { path: './shot.png', bytes: new Uint8Array([7]).buffer as ArrayBuffer },
+    { path: 'capture.zip', bytes: zip.buffer as ArrayBuffer },
+    { path: 'broken.zip', bytes: enc('not a zip') },
+  ];
+  it('expands zips in place, leaving out folders, resource forks and hidden entries; an unreadable zip is skipped', () => {
+    const { files, skipped } = expandZips(input);
+    expect(files.map((f) => f.path)).toEqual(['shot.png', 'cap/images/a.JPG', 'cap/cameras.txt']);
+    expect([...new Uint8Array(files[1].bytes)]).toEqual([1, 2, 3]);
+    expect(skipped.map((s) => s.file)).toEqual(['broken.zip']);
+    expect(skipped[0].reason).toMatch(/not a readable zip/);
+  });
+  it('keeps only what `keep` picks (the page: images), from zips and plain files alike', () => {
+    expect(expandZips(input, isImagePath).files.map((f) => f.path)).toEqual(['shot.png', 'cap/images/a.JPG']);
+    expect(['a.jpeg', 'd/b.PNG', 'c.webp', 'x.txt', 'jpg', 'd.jpg/e'].map(isImagePath)).toEqual([true, true, true, false, false, false]);
+  });
+  it('indexes the expanded files', () => {
+    const index = indexFiles(input);
+    expect(index.files.map((f) => [f.path, f.role])).toEqual([['shot.png', 'photo'], ['cap/images/a.JPG', 'photo'], ['cap/cameras.txt', 'camera']]);
+    expect(index.skipped.map((s) => s.file)).toEqual(['broken.zip']);
+  });
+});
 
 describe('COLMAP text', () => {
   const cameras = `# Camera list

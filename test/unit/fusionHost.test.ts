@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyticViews } from '../../src/bench/kernelChecks';
-import { removeSmallComponents } from '../../src/stages/fusion/fusion';
+import { removeSmallComponents } from '../../src/core/mesh';
+import { FUSION_FLOATER_FILTER, meshFromRaw } from '../../src/stages/fusion/fusion';
 import { boundsFromDepth, volumeSpecFor } from '../../src/stages/fusion/fuseDepth';
 
 describe('fusion host code', () => {
@@ -33,11 +34,13 @@ describe('fusion host code', () => {
     positions.push(5, 5, 5, 6, 5, 5, 5, 6, 5);
     indices.push(stray, stray + 1, stray + 2);
     const n = positions.length / 3;
-    const out = removeSmallComponents({ positions: new Float32Array(positions), normals: new Float32Array(n * 3), colors: new Uint32Array(n).fill(0x00ff8040), indices: new Uint32Array(indices) });
+    const raw = { positions: new Float32Array(positions), normals: new Float32Array(n * 3), colors: new Uint32Array(n).fill(0x00ff8040), indices: new Uint32Array(indices) };
+    const out = removeSmallComponents(meshFromRaw(raw), FUSION_FLOATER_FILTER);
     expect(out.indices.length / 3).toBe(100);
     expect(out.positions.length / 3).toBe(102);
     expect(out.removedFaces).toBe(1);
-    expect(out.components).toBe(1);
+    expect(out.components).toBe(2);
+    expect(out.keptComponents).toBe(1);
     expect([...out.colors!.subarray(0, 3)]).toEqual([0x40, 0x80, 0xff]);
   });
 });

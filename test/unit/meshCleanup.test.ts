@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Mesh } from '../../src/core/mesh';
-import { fillSmallHoles, removeSmallComponents } from '../../src/stages/texture/meshCleanup';
+import { removeSmallComponents, type Mesh } from '../../src/core/mesh';
+import { fillSmallHoles, SMALL_PIECE_FILTER } from '../../src/stages/texture/meshCleanup';
 
 /** A closed UV sphere (welded poles), outward-facing triangles. */
 function sphere(rings: number, segments: number): { positions: number[]; indices: number[] } {
@@ -59,8 +59,9 @@ describe('mesh cleanup before decimation', () => {
       indices.push(...p.indices.map((i) => i + base));
     });
     const mesh: Mesh = { positions: new Float32Array(positions), indices: new Uint32Array(indices), colors: new Uint8Array(positions.length).fill(7) };
-    const out = removeSmallComponents(mesh);
+    const out = removeSmallComponents(mesh, SMALL_PIECE_FILTER);
     expect(out.components).toBe(3);
+    expect(out.keptComponents).toBe(2);
     expect(out.removedFaces).toBe(parts[1].indices.length / 3);
     expect(out.indices.length).toBe((parts[0].indices.length + parts[2].indices.length));
     expect(out.positions.length).toBe(parts[0].positions.length + parts[2].positions.length);
@@ -69,8 +70,10 @@ describe('mesh cleanup before decimation', () => {
     // Nothing of the small sphere (around x = 3) is left.
     for (let i = 0; i < out.positions.length; i += 3) expect(out.positions[i]).toBeLessThan(2);
     // A stricter fraction drops the medium one too.
-    expect(removeSmallComponents(mesh, 0.1).components).toBe(3);
-    expect(removeSmallComponents(mesh, 0.1).indices.length).toBe(parts[0].indices.length);
+    const strict = removeSmallComponents(mesh, { by: 'area', minFraction: 0.1 });
+    expect(strict.components).toBe(3);
+    expect(strict.keptComponents).toBe(1);
+    expect(strict.indices.length).toBe(parts[0].indices.length);
   });
 
   it('fills holes of up to N boundary edges, consistently oriented, and leaves larger ones open', () => {

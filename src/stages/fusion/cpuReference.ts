@@ -2,7 +2,7 @@
  * CPU references of the fusion kernels (integration and marching cubes), written for clarity: the browser tests
  * compare the WGSL kernels against them on small volumes.
  */
-import { SILHOUETTE_OFFSET_PX, withSilhouetteDistance } from './silhouette';
+import { withSilhouetteDistance } from './silhouette';
 import type { FusionViewData, VolumeSpec } from './types';
 import { EDGE_AXIS, EDGE_OWNER, MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 
@@ -34,7 +34,7 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
       const d = depths[k][v * view.width + u];
       let sdf: number;
       // Background (mask): free space, as far from the surface as the silhouette is (silhouette.ts), at most truncation.
-      if (d < 0) sdf = Math.min(spec.truncation, (Math.max(0, -d - SILHOUETTE_OFFSET_PX) * cz) / view.fx);
+      if (d < 0) sdf = Math.min(spec.truncation, (-d * cz) / view.fx);
       else if (d === 0) {
         hull++;
         continue;

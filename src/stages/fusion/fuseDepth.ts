@@ -5,10 +5,10 @@
 import { invertPose } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { GpuOutOfMemoryError, InputError, throwIfAborted } from '../../core/errors';
-import type { Mesh } from '../../core/mesh';
+import { removeSmallComponents, type Mesh } from '../../core/mesh';
 import { formatBytes } from '../../gpu/vram';
 import type { StageContext } from '../context';
-import { createVolume, destroyVolume, extractMesh, fusionBytes, HULL_FILL_COST, integrateViews, MARCHING_CUBES_COST, removeSmallComponents, viewsHaveMasks } from './fusion';
+import { createVolume, destroyVolume, extractMesh, FUSION_FLOATER_FILTER, fusionBytes, HULL_FILL_COST, integrateViews, MARCHING_CUBES_COST, meshFromRaw, viewsHaveMasks } from './fusion';
 import type { FusionViewData, VolumeSpec } from './types';
 
 export type FusionPreset = 'draft' | 'standard' | 'high';
@@ -129,7 +129,7 @@ async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContex
     const t1 = performance.now();
     const raw = await extractMesh(ctx, volume, null, { progressRange: [share, 1] });
     const t2 = performance.now();
-    const cleaned = removeSmallComponents(raw);
+    const cleaned = removeSmallComponents(meshFromRaw(raw), FUSION_FLOATER_FILTER);
     const t3 = performance.now();
     const stats = {
       integrateMs: t1 - t0,
@@ -138,9 +138,9 @@ async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContex
       rawVertices: raw.positions.length / 3,
       rawFaces: raw.indices.length / 3,
       removedFaces: cleaned.removedFaces,
-      components: cleaned.components,
+      components: cleaned.keptComponents,
     };
-    const { removedFaces: _r, components: _c, ...mesh } = cleaned;
+    const { removedFaces: _r, components: _c, keptComponents: _k, ...mesh } = cleaned;
     return { mesh, stats };
   } finally {
     destroyVolume(ctx, volume);

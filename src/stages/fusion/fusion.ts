@@ -10,7 +10,7 @@
  * point's result depends only on the volume before the pass, so the slabbed passes give exactly the unslabbed result.
  */
 import { GpuOutOfMemoryError, throwIfAborted } from '../../core/errors';
-import type { Mesh } from '../../core/mesh';
+import type { ComponentFilter, Mesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
 import { readBuffer, readBuffers, SubmissionPacer } from '../../gpu/readback';
@@ -26,7 +26,7 @@ import emitTrianglesWgsl from './mc_emit_triangles.wgsl?raw';
 import emitVerticesWgsl from './mc_emit_vertices.wgsl?raw';
 import { MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 import hullWgsl from './fusion_hull.wgsl?raw';
-import { SILHOUETTE_OFFSET_PX, withSilhouetteDistance } from './silhouette';
+import { withSilhouetteDistance } from './silhouette';
 import integrateWgsl from './tsdf_integrate.wgsl?raw';
 import type { FusionViewData, VolumeSpec } from './types';
 
@@ -212,7 +212,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
   const viewBuffer = ctx.scope.createBuffer({ label: 'fusion:views', size: maxViews * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   let submissions = 0;
   try {
-    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE, SILHOUETTE_OFFSET: SILHOUETTE_OFFSET_PX } });
+    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
     const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));
@@ -397,53 +397,21 @@ export async function readVolume(ctx: StageContext, volume: VolumeBuffers): Prom
   return { tsdf: new Float32Array(t), weight: new Float32Array(w), color: new Uint32Array(c) };
 }
 
-/** Keeps the connected components with at least `minFaces` faces (and at least `minFraction` of the largest). */
-export function removeSmallComponents(raw: RawMesh, minFaces = 50, minFraction = 0.005): Mesh & { removedFaces: number; components: number } {
+/**
+ * Which pieces of the fused mesh are floaters: fewer than 50 faces (marching cubes' faces are near-uniform, so a face
+ * count is a fair size) or under 0.5% of the largest piece's faces.
+ */
+export const FUSION_FLOATER_FILTER: ComponentFilter = { by: 'faces', minSize: 50, minFraction: 0.005 };
+
+/** The marching-cubes readback as a Mesh: colours unpacked from RGBA8 words to RGB bytes. */
+export function meshFromRaw(raw: RawMesh): Mesh {
   const nv = raw.positions.length / 3;
-  const parent = new Int32Array(nv).map((_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
-  const ix = raw.indices;
-  for (let f = 0; f < ix.length; f += 3) {
-    const a = find(ix[f]), b = find(ix[f + 1]), c = find(ix[f + 2]);
-    if (a !== b) parent[a] = b;
-    const r = find(b);
-    if (find(c) !== r) parent[find(c)] = r;
-  }
-  const faceCount = new Map<number, number>();
-  for (let f = 0; f < ix.length; f += 3) {
-    const r = find(ix[f]);
-    faceCount.set(r, (faceCount.get(r) ?? 0) + 1);
-  }
-  const largest = Math.max(0, ...faceCount.values());
-  const keepRoot = (r: number) => (faceCount.get(r) ?? 0) >= Math.max(Math.min(minFaces, largest), minFraction * largest);
-  const remap = new Int32Array(nv).fill(-1);
-  let kept = 0;
-  const keptFaces: number[] = [];
-  for (let f = 0; f < ix.length; f += 3) {
-    if (!keepRoot(find(ix[f]))) continue;
-    for (let k = 0; k < 3; k++) {
-      const v = ix[f + k];
-      if (remap[v] < 0) remap[v] = kept++;
-      keptFaces.push(remap[v]);
-    }
-  }
-  const positions = new Float32Array(kept * 3), normals = new Float32Array(kept * 3), colors = new Uint8Array(kept * 3);
+  const colors = new Uint8Array(nv * 3);
   for (let v = 0; v < nv; v++) {
-    const r = remap[v];
-    if (r < 0) continue;
-    positions.set(raw.positions.subarray(3 * v, 3 * v + 3), 3 * r);
-    normals.set(raw.normals.subarray(3 * v, 3 * v + 3), 3 * r);
     const c = raw.colors[v];
-    colors[3 * r] = c & 255;
-    colors[3 * r + 1] = (c >> 8) & 255;
-    colors[3 * r + 2] = (c >> 16) & 255;
+    colors[3 * v] = c & 255;
+    colors[3 * v + 1] = (c >> 8) & 255;
+    colors[3 * v + 2] = (c >> 16) & 255;
   }
-  const components = [...faceCount.keys()].filter(keepRoot).length;
-  return { positions, normals, colors, indices: new Uint32Array(keptFaces), removedFaces: ix.length / 3 - keptFaces.length / 3, components };
+  return { positions: raw.positions, normals: raw.normals, colors, indices: raw.indices };
 }

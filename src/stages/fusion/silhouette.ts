@@ -5,20 +5,17 @@
  * a background pixel next to the outline gets +1 from that view, the zero crossing moves inwards, and the fused
  * outline shrinks by a fraction of a pixel all round: on the synthetic spot capture that sub-pixel shrink was most of
  * the held-out error (the renderer's antialiased edge pixels lose coverage).
+ *
+ * A background pixel at distance D (pixel centres) from the nearest foreground pixel puts a grid point that rounds to
+ * it D pixels outside the silhouette, times depth / focal length in world units (tsdf_integrate.wgsl, cpuReference.ts).
+ * The outline lies between the two pixel centres, so D - 0.5 would be its expected distance from the background
+ * pixel's centre; the full D gave the smaller outline error on the synthetic spot capture at standard (held-out views,
+ * 4x4 supersampled coverage against the true mesh: 107 px too big + 64 too small over 3 views, vs 146 + 45 with
+ * D - 0.5, 48 + 151 with the old "background = a full truncation"), so no offset is subtracted.
  */
 
 /** Background marker in the depth maps fusion reads (types.ts): any value < 0; producers write -1. */
 export const BACKGROUND = -1;
-
-/**
- * A background pixel at distance D (pixel centres) from the nearest foreground pixel puts a grid point that rounds to
- * it max(0, D - SILHOUETTE_OFFSET_PX) pixels outside the silhouette, times depth / focal length in world units. The
- * outline lies between the two pixel centres, so D - 0.5 would be its expected distance from the background pixel's
- * centre; 0 (the full D) gave the smallest outline error on the synthetic spot capture at standard (held-out views,
- * 4x4 supersampled coverage against the true mesh: 107 px too big + 64 too small over 3 views, vs 146 + 45 at 0.5,
- * 48 + 151 with the old "background = a full truncation"). Kept at 0 by that measurement.
- */
-export const SILHOUETTE_OFFSET_PX = 0;
 
 /** Stands in for "no foreground pixel in the view" (farther than any truncation in pixels). */
 export const FAR_FROM_SILHOUETTE = 1e6;

@@ -17,8 +17,6 @@
 @group(0) @binding(6) var<uniform> params: VolumeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
-/** silhouette.ts SILHOUETTE_OFFSET_PX. */
-override SILHOUETTE_OFFSET: f32 = 0.0;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -49,8 +47,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let d = depth[pixel];
     var sdf: f32;
     if (d < 0.0) {
-      // -d: pixels from this background pixel to the silhouette; intrinsics.x is fx.
-      sdf = min(params.truncation, max(0.0, -d - SILHOUETTE_OFFSET) * cz / view.intrinsics.x);
+      // -d: pixels from this background pixel to the silhouette (the full distance: silhouette.ts says why); intrinsics.x
+      // is fx.
+      sdf = min(params.truncation, -d * cz / view.intrinsics.x);
     } else if (d == 0.0) {
       hull = hull + 1.0;
       continue;

@@ -253,3 +253,26 @@ export class MeshRenderer {
     if (this.copyParams) s.destroy(this.copyParams);
   }
 }
+
+/**
+ * One mesh's renderers, one per image size, built on first use and kept: a renderer uploads the mesh and its texture
+ * and allocates its targets once, so a run over many views (which mostly share one size) builds one, not one a view.
+ */
+export class MeshRenderers {
+  private readonly bySize = new Map<string, MeshRenderer>();
+
+  constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh) {}
+
+  /** The renderer for `width` x `height` images. */
+  of(width: number, height: number): MeshRenderer {
+    const key = `${width}x${height}`;
+    let renderer = this.bySize.get(key);
+    if (!renderer) this.bySize.set(key, (renderer = new MeshRenderer(this.ctx, this.mesh, width, height)));
+    return renderer;
+  }
+
+  dispose(): void {
+    for (const r of this.bySize.values()) r.dispose();
+    this.bySize.clear();
+  }
+}

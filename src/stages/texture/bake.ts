@@ -11,7 +11,7 @@ import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/camera
 import { getComputePipeline } from '../../gpu/kernel';
 import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
-import { MeshRenderer } from '../render/renderMesh';
+import { MeshRenderers } from '../render/renderMesh';
 import { FLOATS_PER_CORNER, type RenderableMesh } from '../render/types';
 import surfaceWgsl from './bake_surface.wgsl?raw';
 import texelsWgsl from './bake_texels.wgsl?raw';
@@ -110,22 +110,19 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   const renderable = toRenderable(input);
   const { offsets, pixels: pixelsTotal } = packViews(views);
   const depthBuffer = scope.createBuffer({ label: 'bake:depth', size: Math.max(4, pixelsTotal * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-  const renderers = new Map<string, MeshRenderer>();
+  const renderers = new MeshRenderers(ctx, renderable);
   // Progress units: one per view for visibility, as many again for the blend (one pass that reads every view: on
   // SwiftShader its single submission took 7-16 s at standard with the bar standing still), one for the CPU fill.
   const progressTotal = 2 * views.length + 1;
   try {
     for (const [k, view] of views.entries()) {
       throwIfAborted(ctx.signal);
-      const key = `${view.width}x${view.height}`;
-      let renderer = renderers.get(key);
-      if (!renderer) renderers.set(key, (renderer = new MeshRenderer(ctx, renderable, view.width, view.height)));
-      renderer.renderDepthInto({ K: view.K, camFromWorld: view.camFromWorld }, depthBuffer, offsets[k]);
+      renderers.of(view.width, view.height).renderDepthInto({ K: view.K, camFromWorld: view.camFromWorld }, depthBuffer, offsets[k]);
       if (k % 8 === 7) ctx.progress(k + 1, progressTotal, `visibility ${k + 1}/${views.length}`);
     }
     await gpuDone(device, ctx.signal);
   } finally {
-    for (const r of renderers.values()) r.dispose();
+    renderers.dispose();
   }
   // Exposure compensation works on the CPU: one readback of every view's depth.
   const compensate = input.exposureCompensation !== false && views.length > 1;

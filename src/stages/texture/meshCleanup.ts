@@ -1,57 +1,18 @@
 /**
- * Mesh cleanup before decimation: small disconnected pieces (floaters from stray depth) are dropped, and small holes
- * (boundary loops of a few edges, left where no depth map saw the surface) are closed. Both run on the CPU on the
- * indexed mesh; colours follow their vertices (a hole's new centre vertex gets its loop's mean colour).
+ * Mesh cleanup before decimation: small disconnected pieces (floaters from stray depth) are dropped (by
+ * removeSmallComponents in core/mesh, with SMALL_PIECE_FILTER), and small holes (boundary loops of a few edges, left
+ * where no depth map saw the surface) are closed. Both run on the CPU on the indexed mesh; colours follow their
+ * vertices (a hole's new centre vertex gets its loop's mean colour).
  */
-import { compactMesh, type Mesh } from '../../core/mesh';
-
-/** A component is dropped when its surface area is below this fraction of the largest component's. */
-export const MIN_COMPONENT_AREA_FRACTION = 0.01;
-/** Boundary loops of at most this many edges are filled. */
-export const MAX_HOLE_EDGES = 32;
-
-function faceArea(P: Float32Array, a: number, b: number, c: number): number {
-  const e1 = [P[3 * b] - P[3 * a], P[3 * b + 1] - P[3 * a + 1], P[3 * b + 2] - P[3 * a + 2]];
-  const e2 = [P[3 * c] - P[3 * a], P[3 * c + 1] - P[3 * a + 1], P[3 * c + 2] - P[3 * a + 2]];
-  return 0.5 * Math.hypot(e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]);
-}
+import type { ComponentFilter, Mesh } from '../../core/mesh';
 
 /**
- * Removes connected components (faces joined through shared vertices) whose area is below `minAreaFraction` of the
- * largest one's. Area rather than face count: fusion's faces are near-uniform, but a decimated or foreign mesh's are
- * not, and a big flat piece tessellated coarsely must not count as small. Vertices no face uses any more are dropped.
+ * A component is dropped when its surface area is below this fraction of the largest component's. Area rather than face count: fusion's faces are near-uniform, but a decimated or foreign mesh's are
+ * not, and a big flat piece tessellated coarsely must not count as small.
  */
-export function removeSmallComponents(mesh: Mesh, minAreaFraction = MIN_COMPONENT_AREA_FRACTION): Mesh & { removedFaces: number; components: number } {
-  const { positions: P, indices: I } = mesh;
-  const nv = P.length / 3, nf = I.length / 3;
-  const parent = new Int32Array(nv).map((_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  for (let f = 0; f < nf; f++) {
-    const a = find(I[3 * f]);
-    for (let k = 1; k < 3; k++) {
-      const b = find(I[3 * f + k]);
-      if (a !== b) parent[b] = a;
-    }
-  }
-  const area = new Map<number, number>();
-  for (let f = 0; f < nf; f++) {
-    const r = find(I[3 * f]);
-    area.set(r, (area.get(r) ?? 0) + faceArea(P, I[3 * f], I[3 * f + 1], I[3 * f + 2]));
-  }
-  let largest = 0;
-  for (const a of area.values()) largest = Math.max(largest, a);
-  const kept = new Uint32Array(I.length);
-  let n = 0;
-  for (let f = 0; f < nf; f++) {
-    if ((area.get(find(I[3 * f])) ?? 0) < minAreaFraction * largest) continue;
-    kept.set(I.subarray(3 * f, 3 * f + 3), n);
-    n += 3;
-  }
-  return { ...compactMesh(mesh, kept.subarray(0, n)), removedFaces: nf - n / 3, components: area.size };
-}
+export const SMALL_PIECE_FILTER: ComponentFilter = { by: 'area', minFraction: 0.01 };
+/** Boundary loops of at most this many edges are filled. */
+export const MAX_HOLE_EDGES = 32;
 
 /**
  * Closes every boundary loop of at most `maxEdges` edges with a fan around a new vertex at the loop's centroid,

@@ -6,13 +6,13 @@ import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
 import type { PhotoDecoder } from '../../io/decode';
-import { computeVertexNormals, type Mesh, type TexturedMesh } from '../../core/mesh';
+import { computeVertexNormals, removeSmallComponents, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
 import { bakeTexture, sampleVertexColors, type BakeSettings, type BakeStats, type BakeView } from './bake';
 import { ATLAS_SIZE, decimateMesh, FACE_BUDGET, type TexturePreset } from './decimate';
 import { pinholeOfOriginal } from '../sfm/undistort';
-import { fillSmallHoles, removeSmallComponents } from './meshCleanup';
+import { fillSmallHoles, SMALL_PIECE_FILTER } from './meshCleanup';
 
 export interface TextureResult {
   mesh: TexturedMesh;
@@ -84,7 +84,7 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
 export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: TexturePreset, ctx: StageContext, options: TextureOptions = {}): Promise<TextureResult> {
   const t0 = performance.now();
   // Floaters dropped and small holes closed first: the decimator keeps borders locked and would spend faces on both.
-  const pruned = removeSmallComponents(mesh);
+  const pruned = removeSmallComponents(mesh, SMALL_PIECE_FILTER);
   const filled = fillSmallHoles(pruned);
   if (pruned.removedFaces || filled.holesFilled) ctx.progress(0, 1, `cleanup: ${pruned.removedFaces} faces of small pieces removed, ${filled.holesFilled} holes filled`);
   const decimated = await decimateMesh(filled, FACE_BUDGET[preset]);
