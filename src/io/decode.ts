@@ -49,6 +49,38 @@ export const decodePhotoInBrowser: PhotoDecoder = async (bytes, mime, maxLongSid
   }
 };
 
+/**
+ * How many photos decode ahead of the one being used. createImageBitmap decodes a Blob on the browser's image-decoding
+ * threads, so while the worker's thread works on photo k (resampling, masks, its own JS), photos k+1..k+AHEAD decode
+ * beside it. Each in-flight decode holds one full-size bitmap (a 12 MP photo: 48 MB), hence a small number.
+ */
+export const DECODE_AHEAD = 3;
+
+/**
+ * In-order access to decodes that run `ahead` items in front: `take(k)` for k = 0, 1, 2, ... (in that order) returns
+ * item k's decode (null where `decode` returned null: nothing to decode) and starts the ones up to k + ahead. A
+ * failed decode rejects only its own take; one never taken (the caller stopped, e.g. cancelled) is dropped quietly.
+ */
+export function decodeAhead<T>(count: number, decode: (k: number) => Promise<T> | null, ahead = DECODE_AHEAD): (k: number) => Promise<T> | null {
+  const pending = new Map<number, Promise<T> | null>();
+  let next = 0;
+  return (k: number) => {
+    while (next < count && next <= k + ahead) {
+      let p: Promise<T> | null;
+      try {
+        p = decode(next);
+      } catch (error) {
+        p = Promise.reject(error);
+      }
+      p?.catch(() => undefined);
+      pending.set(next++, p);
+    }
+    const p = pending.get(k) ?? null;
+    pending.delete(k);
+    return p;
+  };
+}
+
 /** The browser decoder where createImageBitmap exists (the worker, the page); undefined in Node, where stages fall
  * back to the working images. */
 export function availablePhotoDecoder(): PhotoDecoder | undefined {

@@ -8,7 +8,7 @@ import { IDENTITY4, type CaptureSet, type CaptureView, type IntrinsicsSource } f
 import { InputError, throwIfAborted } from '../core/errors';
 import { decode as decodePng } from 'fast-png';
 import { cleanFactor, decodeDepthPng, reprojectDepthIntrinsics, resampleDepth, resampleNearest } from './depth';
-import { mimeOf, type PhotoDecoder } from './decode';
+import { decodeAhead, mimeOf, type PhotoDecoder } from './decode';
 import { DEFAULT_FOCAL_FACTOR, focalFromExif, readExif, summarizeExif } from './exif';
 import { indexFiles, type IndexedFile } from './files';
 import { parseCameraFiles } from './formats/registry';
@@ -87,12 +87,13 @@ export async function ingestCapture(input: { path: string; bytes: ArrayBuffer }[
   const used: string[] = [];
   const usedAux = new Set<string>();
   let done = 0;
-  for (const photo of photos) {
+  const decodeOf = decodeAhead(photos.length, (k) => options.decodePhoto(photos[k].bytes, mimeOf(photos[k].ext), maxLongSide));
+  for (const [k, photo] of photos.entries()) {
     throwIfAborted(options.signal);
     options.onProgress?.(done++, photos.length, photo.path);
     let decoded;
     try {
-      decoded = await options.decodePhoto(photo.bytes, mimeOf(photo.ext), maxLongSide);
+      decoded = await decodeOf(k)!;
     } catch (error) {
       const reason = `cannot be decoded as ${photo.ext.toUpperCase()} (corrupt, truncated or not an image)`;
       skipped.push({ file: photo.path, reason });

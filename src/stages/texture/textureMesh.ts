@@ -5,7 +5,7 @@
 import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
-import type { PhotoDecoder } from '../../io/decode';
+import { decodeAhead, type PhotoDecoder } from '../../io/decode';
 import { computeVertexNormals, removeSmallComponents, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
@@ -51,15 +51,20 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
   while (target > workingLong && pixelsAt(target) * BAKE_BYTES_PER_PIXEL > budget) target = Math.floor(target * 0.85);
   if (!decodePhoto || target <= workingLong) return { views: posed.map(working), longSide: workingLong };
   const out: BakeView[] = [];
+  const sideOf = (v: CaptureView) => Math.min(target, Math.max(v.fullWidth, v.fullHeight));
+  const decodeOf = decodeAhead(posed.length, (k) => {
+    const v = posed[k];
+    return sideOf(v) <= Math.max(v.width, v.height) ? null : decodePhoto(v.source.bytes, v.source.mime, sideOf(v));
+  });
   for (const [k, v] of posed.entries()) {
     throwIfAborted(ctx.signal);
-    const side = Math.min(target, Math.max(v.fullWidth, v.fullHeight));
-    if (side <= Math.max(v.width, v.height)) {
+    const decoding = decodeOf(k);
+    if (!decoding) {
       out.push(working(v));
       continue;
     }
     try {
-      const decoded = await decodePhoto(v.source.bytes, v.source.mime, side);
+      const decoded = await decoding;
       // The original is distorted where SfM estimated a lens distortion (the working image was resampled then).
       const { width, height, data } = pinholeOfOriginal(v, decoded.image);
       if (v.mask) {
