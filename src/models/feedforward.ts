@@ -81,7 +81,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const fusionFrom = depthSource === 'given' ? 1 : 40;
     // "stage: message": the page starts the fusion stage's bar here, not at the first integrated view.
     this.reportProgress(fusionFrom, `fusion: fusing ${posed.length} depth maps`, 0);
-    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}) }, stage('fusion', fusionFrom, 80)));
+    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}), ...(input.options.fusion?.voxelsPerSide ? { voxelsPerSide: input.options.fusion.voxelsPerSide } : {}) }, stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
     this.ctx.recordStage('mesh-cleanup', fused.stats.cleanupMs);
@@ -98,7 +98,10 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
         // cost). Given depth (RGB-D, synthetic) is accurate at its edges; a room-size voxel projected would exclude up
         // to 12 px around every edge of a cluttered kitchen (6 redkitchen frames: 78% of the seen surface textured
         // instead of > 90%), so there only the bake's 2 px minimum applies.
-        bake: { edgeMargin: depthSource === 'given' ? 0 : 2 * fused.spec.voxelSize },
+        bake: {
+          edgeMargin: depthSource === 'given' ? 0 : (input.options.texture?.edgeMarginVoxels ?? 2) * fused.spec.voxelSize,
+          ...(input.options.texture?.exposureCompensation !== undefined ? { exposureCompensation: input.options.texture.exposureCompensation } : {}),
+        },
       }),
     );
     this.ctx.recordStage('decimate', textured.stats.decimateMs);
