@@ -16,7 +16,7 @@ import { parseCameraFiles } from '../src/io/formats/registry';
 import { sniffImage } from '../src/io/imageHeader';
 import { makeK, scaleK } from '../src/core/camera';
 import type { ReconstructClient } from '../src/app/client';
-import { psnr, ssim } from '../src/eval/image';
+import { errorBreakdown, psnr, ssim, type ErrorBreakdown } from '../src/eval/image';
 import { decodeRgbaPng } from '../src/io/objMesh';
 import { openAppInChromium, pullBytes, type AppSession } from './browser';
 
@@ -28,8 +28,37 @@ export interface Scores {
   cameras: CameraScore | null;
   geometry: ({ model: string } & GeometryScore)[];
   /** coverage: for views without a mask, the share of the photo the mesh renders onto (where they are scored). */
-  appearance: { model: string; psnr: number; ssim: number; views: number; coverage?: number }[];
+  appearance: { model: string; psnr: number; ssim: number; views: number; coverage?: number; breakdown?: ErrorBreakdownSummary }[];
   notes: string[];
+}
+
+/** Per-class error shares over all masked held-out views (errorBreakdown), and per view. */
+export interface ErrorBreakdownSummary {
+  /** class -> share of the summed squared error over all views, pixels, and the mean PSNR gained were it zero */
+  classes: Record<string, { share: number; pixels: number; psnrGain: number }>;
+  interiorLowShare: number;
+  interiorHighShare: number;
+  perView: { name: string; psnr: number; shares: Record<string, number> }[];
+}
+
+function summarise(perView: { name: string; b: ErrorBreakdown }[]): ErrorBreakdownSummary {
+  const names = Object.keys(perView[0].b.classes) as (keyof ErrorBreakdown['classes'])[];
+  const total = perView.reduce((s, v) => s + Object.values(v.b.classes).reduce((t, c) => t + c.sse, 0), 0);
+  const meanPsnr = perView.reduce((s, v) => s + v.b.psnr, 0) / perView.length;
+  const classes: ErrorBreakdownSummary['classes'] = {};
+  for (const k of names) {
+    const sse = perView.reduce((s, v) => s + v.b.classes[k].sse, 0);
+    const gain = perView.reduce((s, v) => s + v.b.classes[k].psnrWithout, 0) / perView.length - meanPsnr;
+    classes[k] = { share: total ? sse / total : 0, pixels: perView.reduce((s, v) => s + v.b.classes[k].pixels, 0), psnrGain: gain };
+  }
+  const interiorSse = perView.reduce((s, v) => s + v.b.classes.interior.sse, 0);
+  const weighted = (f: (b: ErrorBreakdown) => number) => (interiorSse ? perView.reduce((s, v) => s + f(v.b) * v.b.classes.interior.sse, 0) / interiorSse : 0);
+  return {
+    classes,
+    interiorLowShare: weighted((b) => b.interiorLowShare),
+    interiorHighShare: weighted((b) => b.interiorHighShare),
+    perView: perView.map((v) => ({ name: v.name, psnr: v.b.psnr, shares: Object.fromEntries(names.map((k) => [k, v.b.classes[k].share])) })),
+  };
 }
 
 function walk(dir: string): string[] {
@@ -178,6 +207,7 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
         return Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.length]));
       }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v)] as const);
       let psnrSum = 0, ssimSum = 0, count = 0, coverageSum = 0;
+      const breakdowns: { name: string; b: ErrorBreakdown }[] = [];
       for (const v of views) {
         const rendered = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(v.name)}]`, sizes[v.name]));
         if (dumpDir) {
@@ -190,6 +220,8 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
           for (let i = 3; i < both.length; i += 4) both[i] = 255;
           mkdirSync(dumpDir, { recursive: true });
           writeFileSync(join(dumpDir, `${m.model}-${v.name.replace(/[^\w.-]+/g, '_')}`), encodePng({ width: v.width * 2, height: v.height, data: both, channels: 4 }));
+          // the render alone with its coverage alpha, for error maps made elsewhere
+          writeFileSync(join(dumpDir, `${m.model}-render-${v.name.replace(/[^\w.-]+/g, '_')}`), encodePng({ width: v.width, height: v.height, data: rendered, channels: 4 }));
         }
         const mask = v.mask ?? coverageMask(rendered);
         if (!v.mask) coverageSum += mask.reduce((s, x) => s + (x ? 1 : 0), 0) / mask.length;
@@ -197,9 +229,10 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
         if (!Number.isFinite(p)) continue;
         psnrSum += p;
         ssimSum += ssim(rendered, v.rgba, v.width, v.height, mask);
+        if (v.mask) breakdowns.push({ name: v.name, b: errorBreakdown(rendered, v.rgba, v.mask, v.width, v.height) });
         count++;
       }
-      if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count, ...(unmasked ? { coverage: coverageSum / unmasked } : {}) });
+      if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count, ...(unmasked ? { coverage: coverageSum / unmasked } : {}), ...(breakdowns.length ? { breakdown: summarise(breakdowns) } : {}) });
     }
   } finally {
     await session.close();
@@ -218,7 +251,14 @@ export function formatScores(s: Scores): string {
     lines.push('geometry  model        accuracy (%)  completeness (%)  chamfer (%)  F@0.5%  F@1%');
     for (const g of s.geometry) lines.push(`          ${g.model.padEnd(13)}${f(g.accuracy * 100).padEnd(14)}${f(g.completeness * 100).padEnd(18)}${f(g.chamfer * 100).padEnd(13)}${f(g.fscore005).padEnd(8)}${f(g.fscore01)}`);
   }
-  for (const a of s.appearance) lines.push(`appearance ${a.model}: PSNR ${f(a.psnr, 2)} dB, SSIM ${f(a.ssim)} over ${a.views} held-out views${a.coverage !== undefined ? ` (unmasked views: scored on the ${f(a.coverage * 100, 1)}% the mesh covers)` : ''}`);
+  for (const a of s.appearance) {
+    lines.push(`appearance ${a.model}: PSNR ${f(a.psnr, 2)} dB, SSIM ${f(a.ssim)} over ${a.views} held-out views${a.coverage !== undefined ? ` (unmasked views: scored on the ${f(a.coverage * 100, 1)}% the mesh covers)` : ''}`);
+    const b = a.breakdown;
+    if (b) {
+      lines.push(`  error share (of the masked SSE) / mean PSNR gain were it zero: ${Object.entries(b.classes).map(([k, c]) => `${k} ${f(c.share * 100, 1)}% / +${f(c.psnrGain, 2)} dB`).join(', ')}`);
+      lines.push(`  interior error: ${f(b.interiorLowShare * 100, 1)}% low-frequency (9 px box), ${f(b.interiorHighShare * 100, 1)}% detail`);
+    }
+  }
   for (const n of s.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run reconstruct -- <input folder or files...> -o out.zip [--report r.json] [--preset draft|standard|high]
- *  [--models feedforward,refine] [--holdout k] [--refine-iterations n] [--refine '{json RefineOptions}']`
+ *  [--models feedforward,refine] [--holdout k] [--refine-iterations n] [--refine '{json RefineOptions}']
+ *  [--fusion '{"voxelsPerSide":512}'] [--texture '{"edgeMarginVoxels":1}']` (JobOptions.fusion / .texture)
  * Runs the REAL page and worker in headless Chromium (system chromium, WebGPU; the GPU when the machine has one),
  * feeds the files through the same worker API the UI uses, and writes the zip and report.json.
  */
@@ -8,10 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { ReconstructClient } from '../src/app/client';
-import type { Preset } from '../workers/api';
+import type { JobOptions, Preset } from '../workers/api';
 import { openAppInChromium, pullBytes } from './browser';
 
-interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean; refineIterations?: number; refine?: Record<string, number> }
+interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean; refineIterations?: number; refine?: Record<string, number>; fusion?: JobOptions['fusion']; texture?: JobOptions['texture'] }
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { inputs: [], out: 'out.zip', report: null, preset: 'standard', models: ['feedforward'], holdout: 0, quiet: false };
@@ -30,6 +31,8 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--quiet') args.quiet = true;
     else if (a === '--refine-iterations') args.refineIterations = Number(value());
     else if (a === '--refine') args.refine = JSON.parse(value()) as Record<string, number>;
+    else if (a === '--fusion') args.fusion = JSON.parse(value()) as JobOptions['fusion'];
+    else if (a === '--texture') args.texture = JSON.parse(value()) as JobOptions['texture'];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else args.inputs.push(a);
   }
@@ -67,7 +70,7 @@ async function main() {
         const run = await client.runDataJob(dir, options);
         return { gpu, ...run };
       },
-      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name, ...(args.refineIterations || args.refine ? { refine: { ...args.refine, ...(args.refineIterations ? { iterations: args.refineIterations } : {}) } } : {}) }] as const,
+      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name, ...(args.refineIterations || args.refine ? { refine: { ...args.refine, ...(args.refineIterations ? { iterations: args.refineIterations } : {}) } } : {}), ...(args.fusion ? { fusion: args.fusion } : {}), ...(args.texture ? { texture: args.texture } : {}) }] as const,
     );
     const gpuName = out.gpu.available ? `${out.gpu.adapter.vendor} ${out.gpu.adapter.architecture} ${out.gpu.adapter.description}`.trim() : `no WebGPU (${out.gpu.reason})`;
     log(`adapter: ${gpuName}`);

@@ -36,6 +36,12 @@ export interface JobOptions {
   cropBox?: { min: [number, number, number]; max: [number, number, number] };
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
   refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
+  /** Fusion settings (benchmarks and experiments; the preset chooses the rest). `voxelsPerSide`: grid points along the
+   * volume's longest side instead of the preset's (128/256/512); still halved when VRAM says no. */
+  fusion?: { voxelsPerSide?: number };
+  /** Texture bake settings of the feed-forward model (benchmarks and experiments). `edgeMarginVoxels`: the depth-edge
+   * margin in fusion voxels for depth from photos (default 2); `exposureCompensation`: per-view gains (default on). */
+  texture?: { edgeMarginVoxels?: number; exposureCompensation?: boolean };
   /**
    * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'planesweep' (the
    * classical WGSL sweep; the default, as it measures better end to end) or 'network' (the learned MVS network,

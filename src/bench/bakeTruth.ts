@@ -34,7 +34,7 @@ export interface BakeTruthSpec {
   fused?: boolean;
   /** Texture stage options (bake long side, bake settings) for the true mesh, one bake each; default one bake with the
    * stage's defaults. The fused mesh is baked with the first. */
-  variants?: Pick<TextureOptions, 'bakeLongSide' | 'bake'>[];
+  variants?: Pick<TextureOptions, 'bakeLongSide' | 'atlasSize' | 'bake'>[];
   /** Edge margins for the fused mesh's bakes, in fusion voxels (one bake each; default [0]: the 2-pixel floor). */
   fusedEdgeMarginVoxels?: number[];
 }

@@ -12,8 +12,10 @@ import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
 import { estimateDepthPlaneSweep, type MvsStats } from '../stages/depth/planeSweep';
-import { fuseDepthMaps, type FusionResult } from '../stages/fusion/fuseDepth';
+import { fuseDepthMaps, type FusionOptions, type FusionResult } from '../stages/fusion/fuseDepth';
+import type { BakeSettings } from '../stages/texture/bake';
 import { textureMesh, type TextureResult } from '../stages/texture/textureMesh';
+import type { JobOptions } from '../../workers/api';
 import { BaseReconstructionModel } from './base';
 
 export interface FeedforwardResult {
@@ -81,7 +83,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
     const fusionFrom = depthSource === 'given' ? 1 : 40;
     // "stage: message": the page starts the fusion stage's bar here, not at the first integrated view.
     this.reportProgress(fusionFrom, `fusion: fusing ${posed.length} depth maps`, 0);
-    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, { preset: input.options.preset, ...(input.options.cropBox ? { bounds: input.options.cropBox } : {}) }, stage('fusion', fusionFrom, 80)));
+    const fused = await this.stage('fusion', () => fuseDepthMaps(posed, fusionOptionsOf(input.options), stage('fusion', fusionFrom, 80)));
     this.ctx.recordStage('integrate', fused.stats.integrateMs);
     this.ctx.recordStage('marching-cubes', fused.stats.marchMs);
     this.ctx.recordStage('mesh-cleanup', fused.stats.cleanupMs);
@@ -93,12 +95,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97), {
         // Sharper textures from the original photos where they are larger than the working images.
         decodePhoto: availablePhotoDecoder(),
-        // Depth estimated from photos fattens foreground edges by up to ~2 voxels, and the photo there shows background
-        // (the sky fringe on fountain's walls): no colour from a view within that margin of a depth edge (spot: no
-        // cost). Given depth (RGB-D, synthetic) is accurate at its edges; a room-size voxel projected would exclude up
-        // to 12 px around every edge of a cluttered kitchen (6 redkitchen frames: 78% of the seen surface textured
-        // instead of > 90%), so there only the bake's 2 px minimum applies.
-        bake: { edgeMargin: depthSource === 'given' ? 0 : 2 * fused.spec.voxelSize },
+        bake: bakeSettingsOf(input.options, depthSource, fused.spec.voxelSize),
       }),
     );
     this.ctx.recordStage('decimate', textured.stats.decimateMs);
@@ -139,4 +136,28 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       return null;
     }
   }
+}
+
+/** Fusion options of a job: the preset, the crop box, and JobOptions.fusion's overrides. */
+export function fusionOptionsOf(options: JobOptions): FusionOptions {
+  return {
+    preset: options.preset,
+    ...(options.cropBox ? { bounds: options.cropBox } : {}),
+    ...(options.fusion?.voxelsPerSide ? { voxelsPerSide: options.fusion.voxelsPerSide } : {}),
+  };
+}
+
+/**
+ * The bake settings of the feed-forward model. Depth estimated from photos fattens foreground edges by up to ~2 voxels,
+ * and the photo there shows background (the sky fringe on fountain's walls): no colour from a view within that margin
+ * of a depth edge (spot: no cost; JobOptions.texture.edgeMarginVoxels overrides the 2). Given depth (RGB-D, synthetic)
+ * is accurate at its edges; a room-size voxel projected would exclude up to 12 px around every edge of a cluttered
+ * kitchen (6 redkitchen frames: 78% of the seen surface textured instead of > 90%), so there only the bake's 2 px
+ * minimum applies.
+ */
+export function bakeSettingsOf(options: JobOptions, depthSource: FeedforwardResult['depthSource'], voxelSize: number): BakeSettings {
+  return {
+    edgeMargin: depthSource === 'given' ? 0 : (options.texture?.edgeMarginVoxels ?? 2) * voxelSize,
+    ...(options.texture?.exposureCompensation !== undefined ? { exposureCompensation: options.texture.exposureCompensation } : {}),
+  };
 }

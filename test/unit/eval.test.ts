@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, makeK, quaternionToRotation, type Pose } from '../../src/core/camera';
 import { scoreCameras, type CameraPair } from '../../src/eval/cameras';
 import { pointTriangleDistance2, scoreGeometry, TriangleGrid, transformPositions } from '../../src/eval/geometry';
-import { psnr, ssim } from '../../src/eval/image';
+import { errorBreakdown, psnr, ssim } from '../../src/eval/image';
 import { seededRandom } from '../../src/ml/onnxBuilder';
 
 /** A UV sphere. */
@@ -114,5 +114,55 @@ describe('image metrics', () => {
     mask[5] = 255;
     expect(psnr(base, noisy, mask)).toBeCloseTo(10 * Math.log10((255 * 255) / 64), 10);
     expect(ssim(base, noisy, w, h)).toBeLessThan(1);
+  });
+});
+
+describe('error breakdown', () => {
+  // A 40x40 square object (mask) on a 64x64 view; the render misses a 6x6 hole in its middle-left, paints a flat
+  // +20 over a 10x10 interior patch and gets the outline's colour wrong. Each error must land in its own class.
+  const w = 64, h = 64;
+  const inside = (x: number, y: number) => x >= 12 && x < 52 && y >= 12 && y < 52;
+  const hole = (x: number, y: number) => x >= 20 && x < 26 && y >= 30 && y < 36;
+  const patch = (x: number, y: number) => x >= 34 && x < 44 && y >= 20 && y < 30;
+  const mask = new Uint8Array(w * h), truth = new Uint8Array(w * h * 4), rendered = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x;
+    mask[i] = inside(x, y) ? 255 : 0;
+    for (let c = 0; c < 3; c++) truth[4 * i + c] = inside(x, y) ? 100 : 0;
+    truth[4 * i + 3] = 255;
+    const covered = (inside(x, y) || (x === 52 && y > 20 && y < 40)) && !hole(x, y);
+    const onOutline = inside(x, y) && (x < 14 || x >= 50 || y < 14 || y >= 50);
+    for (let c = 0; c < 3; c++) rendered[4 * i + c] = !covered ? 0 : onOutline ? 110 : patch(x, y) ? 120 : 100;
+    rendered[4 * i + 3] = covered ? 255 : 0;
+  }
+  const b = errorBreakdown(rendered, truth, mask, w, h, 2, 4);
+  it('puts each error in its class and the shares add up to one', () => {
+    const holeSse = 36 * 3 * 100 * 100, patchSse = 100 * 3 * 400;
+    const outlinePixels = 40 * 40 - 36 * 36, outlineSse = outlinePixels * 3 * 100;
+    const total = holeSse + patchSse + outlineSse;
+    expect(b.pixels).toBe(1600);
+    expect(b.classes.outline.pixels).toBe(outlinePixels);
+    expect(b.classes.outline.sse).toBe(outlineSse);
+    expect(b.classes.miss.pixels).toBe(36);
+    expect(b.classes.miss.sse).toBe(holeSse);
+    // the ring of covered pixels within 2 px of the hole: 10x10 minus the hole, error free
+    expect(b.classes.meshEdge.pixels).toBe(100 - 36);
+    expect(b.classes.meshEdge.sse).toBe(0);
+    expect(b.classes.interior.sse).toBe(patchSse);
+    const shares = Object.values(b.classes).reduce((s, c) => s + c.share, 0);
+    expect(shares).toBeCloseTo(1, 12);
+    expect(b.classes.miss.share).toBeCloseTo(holeSse / total, 12);
+    expect(b.psnr).toBeCloseTo(psnr(rendered, truth, mask), 10);
+    expect(b.classes.miss.psnrWithout).toBeCloseTo(10 * Math.log10((255 * 255 * 3 * 1600) / (total - holeSse)), 10);
+    // the render's strip right of the object, outside the mask
+    expect(b.spillPixels).toBe(19);
+  });
+  it('calls a flat offset low-frequency and pixel noise detail', () => {
+    // the patch's flat +20 survives the 9x9 box mostly (its edges do not)
+    expect(b.interiorLowShare).toBeGreaterThan(0.4);
+    const noisy = truth.map((v, i) => (i % 4 === 3 || !mask[i >> 2] ? v : v + (((i >> 2) + ((i >> 2) >> 6)) % 2 ? 10 : -10)));
+    const n = errorBreakdown(noisy, truth, mask, w, h, 2, 4);
+    expect(n.interiorHighShare).toBeGreaterThan(0.95);
+    expect(n.interiorLowShare).toBeLessThan(0.05);
   });
 });

@@ -30,6 +30,8 @@ export interface TextureOptions {
   decodePhoto?: PhotoDecoder;
   /** Override BAKE_LONG_SIDE[preset]. */
   bakeLongSide?: number;
+  /** Override ATLAS_SIZE[preset] (texels per side; benchmarks). */
+  atlasSize?: number;
   /** Bake settings passed through to bakeTexture; set bake.edgeMargin to the geometry's uncertainty (the fusion voxel
    * size, world units) so views give no weight near depth edges within it (else 2 pixels). */
   bake?: BakeSettings;
@@ -96,7 +98,7 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   const t1 = performance.now();
   // The atlas is seconds of CPU work on a large mesh (6 s for 200k faces on the H200's CPU): say so before it starts.
   ctx.progress(0, 1, `UV atlas for ${(decimated.indices.length / 3).toLocaleString('en-US')} faces`);
-  const size = ATLAS_SIZE[preset];
+  const size = options.atlasSize ?? ATLAS_SIZE[preset];
   const atlas = buildAtlas(decimated, size, 4);
   const t2 = performance.now();
   const sourceNormals = decimated.normals ?? computeVertexNormals(decimated.positions, decimated.indices);
