@@ -141,4 +141,20 @@ describe('texture stage geometry', () => {
     expect(q.overlaps).toBe(0);
     expect(q.covered).toBeGreaterThan(0.6);
   }, 60_000);
+  it('packs more charts than the coarse packing grid has room for (lego at high: 75,811 charts on 4096^2)', () => {
+    // 100k separate triangles = 100k charts. On the default 512-cell grid of a 2048 atlas each chart takes at least a
+    // cell plus its share of the padding ring: more than the 262k cells, so no density fits; a finer cell must be chosen.
+    const n = 100_000, positions = new Float32Array(9 * n), indices = Uint32Array.from({ length: 3 * n }, (_, k) => k);
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let f = 0; f < n; f++) {
+      const x = rand() * 10, y = rand() * 10, z = rand() * 10, s = 0.01 + 0.02 * rand();
+      positions.set([x, y, z, x + s, y, z, x, y + s, z + 0.3 * s], 9 * f);
+    }
+    const atlas = buildAtlas({ positions, indices }, 2048, 4);
+    const q = atlasQuality(atlas.positions, atlas.indices, atlas.uvs, 2048, atlas.texelsPerUnit);
+    expect(atlas.charts).toBe(n);
+    expect(q.overlaps).toBe(0);
+    expect(atlas.texelsPerUnit).toBeGreaterThan(0);
+  }, 120_000);
 });

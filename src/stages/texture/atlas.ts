@@ -697,6 +697,10 @@ function rasteriseChart(c: ProjectedChart, scale: number, cell: number, d: numbe
 /** Placement steps a chart may spend in the packed interior before it is placed at the bottom band. */
 const PACK_EFFORT = 16384;
 
+/** Packing-grid cells a chart should have at least (packCharts' cell choice): room for ~5 cells of a one-cell chart
+ * with its padding ring, and for the density to grow past that. */
+const CELLS_PER_CHART = 8;
+
 /**
  * Packs the charts at one texel density: largest first, each at the first place in scan order (top to bottom, left
  * to right) where its dilated cells miss every cell taken so far, in a strip `grid` cells wide and up to `maxRows`
@@ -832,7 +836,11 @@ function stamp(atlas: Uint32Array, atlasRow: number, chart: Uint32Array, chartRo
  * F is solved for its target by a secant on sqrt(F) (nearly linear in s), and eta is re-measured after each packing.
  */
 function packCharts(charts: ProjectedChart[], atlasSize: number, padding: number): { scale: number; offsets: [number, number][]; attempts: number } {
-  const cell = Math.max(1, atlasSize >> 9);
+  // The packing cell: 1/512 of the atlas (packing time grows with the grid), halved while the grid has fewer than
+  // CELLS_PER_CHART cells a chart. However small the density, a chart takes a cell and its share of the padding ring:
+  // lego's 1M-face mesh at high has 75,811 charts, which on 512^2 cells of a 4096 atlas fitted at no density at all.
+  let cell = Math.max(1, atlasSize >> 9);
+  while (cell > 1 && (atlasSize / cell) ** 2 < CELLS_PER_CHART * charts.length) cell >>= 1;
   const grid = Math.floor(atlasSize / cell);
   const d = Math.max(1, Math.ceil(padding / cell));
   const uvArea = charts.reduce((s, c) => s + c.uvArea, 0);
