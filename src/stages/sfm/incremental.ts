@@ -70,7 +70,23 @@ export interface VerificationCache {
   verified?: VerifiedPair[];
 }
 
-export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
+/**
+ * GUIDED_E_RULE: a pass whose focal lengths are trusted verifies with E, and where the same matches were already
+ * verified with F (solveCameras' focal tries: `guide`), that verification guides it:
+ * - a pair F rejected is not tried: an essential matrix is a fundamental matrix (K^-T E K^-1), so no E has more
+ *   inliers than the best F at the same pixel threshold, and F's RANSAC ran to its minInliers bound (temple: 83 of
+ *   120 pairs, 4 of its 6.5 s; the one pair E found that F missed, with exactly the minimum 15 inliers, joins no
+ *   track the result needs: same registrations, median rotation 0.25 deg either way).
+ * - a pair F verified fits E on F's inliers only (the inlier ratio is high there, so RANSAC stops at its minimum
+ *   iterations instead of up to 2000 five-point samples on a low-overlap pair), and that E then classifies every
+ *   match. When it explains fewer than GUIDED_E_MIN_SHARE of F's inliers, F's consensus was not a calibrated
+ *   geometry (a symmetric object's mirrored matches, or an inlier set E splits) and the pair is verified from all
+ *   matches as without a guide. The homography ratio is F's (same matches and threshold; it only ranks pairs for an
+ *   initial pair).
+ */
+const GUIDED_E_MIN_SHARE = 0.9;
+
+export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache, guide?: VerifiedPair[]): Promise<SfmResult> {
   const opt: SfmOptions = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
   const t0 = performance.now();
   const { images, signal } = input;
@@ -101,7 +117,37 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
   const reuse = cache?.verified && cache.key === cacheKey;
   const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
-  const pairStats = { pairs: input.pairs.length, verified: 0 };
+  const pairStats = { pairs: input.pairs.length, verified: 0, guidedSkipped: 0, guided: 0, guidedFallback: 0 };
+  const guideOf = new Map<number, VerifiedPair>();
+  if (guide) for (const g of guide) guideOf.set(g.i * nImg + g.j, g);
+  /** GUIDED_E_RULE: the pair's E-inliers (feature pairs in the pair's order) from E fitted on F's inliers; null: verify unguided. */
+  const guidedEssential = (pair: { i: number; j: number; matches: Uint32Array }, g: VerifiedPair, x1: Float64Array, x2: Float64Array, thr: number, p: number): Uint32Array | null => {
+    const m = pair.matches.length / 2, fCount = g.inliers.length / 2;
+    // F's inliers as keys (feature in g.i, feature in g.j); the pair's matches may list the images the other way round.
+    const nj = images[g.j].points.length / 2 + 1;
+    const inF = new Set<number>();
+    for (let k = 0; k < g.inliers.length; k += 2) inF.add(g.inliers[k] * nj + g.inliers[k + 1]);
+    const sel: number[] = [];
+    for (let k = 0; k < m; k++) {
+      const a = pair.matches[2 * k], b = pair.matches[2 * k + 1];
+      if (inF.has(pair.i < pair.j ? a * nj + b : b * nj + a)) sel.push(k);
+    }
+    if (sel.length < opt.minPairInliers) return null;
+    let g1: Float64Array = new Float64Array(2 * sel.length), g2: Float64Array = new Float64Array(2 * sel.length);
+    sel.forEach((k, q) => { g1[2 * q] = x1[2 * k]; g1[2 * q + 1] = x1[2 * k + 1]; g2[2 * q] = x2[2 * k]; g2[2 * q + 1] = x2[2 * k + 1]; });
+    if (sel.length > VERIFY_SUBSET) [g1, g2] = randomSubset(g1, g2, VERIFY_SUBSET, p + 3);
+    const model = estimateEssential(g1, g2, thr, { seed: p + 1 });
+    if (!model) return null;
+    const thr2 = thr * thr;
+    const mask = new Uint8Array(m);
+    let count = 0;
+    for (let k = 0; k < m; k++) if (sampson2(model.model, x1, x2, k) < thr2) { mask[k] = 1; count++; }
+    if (count < opt.minPairInliers || count < GUIDED_E_MIN_SHARE * fCount) return null;
+    const inl = new Uint32Array(2 * count);
+    let q = 0;
+    for (let k = 0; k < m; k++) if (mask[k]) { inl[q++] = pair.matches[2 * k]; inl[q++] = pair.matches[2 * k + 1]; }
+    return inl;
+  };
   for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
     if (p % 8 === 0) {
       throwIfAborted(signal);
@@ -121,6 +167,17 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+    const g = guide && calibrated ? guideOf.get(Math.min(pair.i, pair.j) * nImg + Math.max(pair.i, pair.j)) : undefined;
+    if (guide && calibrated && !g) { pairStats.guidedSkipped++; continue; }
+    if (g) {
+      const inl = guidedEssential(pair, g, x1, x2, thr, p);
+      if (inl) {
+        pairStats.guided++;
+        verified.push({ i: g.i, j: g.j, inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: g.hRatio, calibrated });
+        continue;
+      }
+      pairStats.guidedFallback++;
+    }
     // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
     // inliers, plenty for a well-determined model); all matches are then classified with the final model.
     const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
@@ -505,17 +562,79 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     return init;
   };
+  /**
+   * SEED_START_RULE: with input.initialCameras (solveCameras' trusted pass: the cameras of the focal try that won)
+   * the reconstruction continues from those views instead of searching an initial pair and registering them again
+   * one by one: their poses and intrinsics (re-expressed in the frame of the seed's initial-pair camera, baseline to
+   * its partner 1, as an initial pair is) start one global adjustment on every track this pass verified, and the
+   * registration loop goes on from there. The try already found these views' poses with a focal within ~1% of the
+   * final one; what the trusted pass adds is the calibrated (E) verification and all tracks, which this adjustment
+   * and the later ones take in. A seeded view that keeps fewer than minPnpInliers observations after that adjustment
+   * leaves the model again (its pose rested on matches the calibrated verification rejected) and is registered by
+   * PnP like any other view, or not at all. Fountain: the init search, 4 registrations and 5 global adjustments
+   * (466k observation-iterations) become one adjustment.
+   */
+  const seedStart = (): [number, number] | null => {
+    const seed = input.initialCameras;
+    if (!seed) return null;
+    const reg: number[] = [];
+    seed.cameras.forEach((c, i) => { if (c && i < nImg) reg.push(i); });
+    if (reg.length < 2) return null;
+    const pairOk = seed.initialPair && seed.cameras[seed.initialPair[0]] && seed.cameras[seed.initialPair[1]] && seed.initialPair[0] !== seed.initialPair[1];
+    const [gi, sj] = pairOk ? seed.initialPair! : [reg[0], reg[1]];
+    const Pi = seed.cameras[gi]!.camFromWorld;
+    // P' = P o Pi^-1: R' = R Ri^T, t' = t - R' ti (the gauge camera at the identity).
+    const rel = (P: ArrayLike<number>): number[] => {
+      const out = new Array<number>(12);
+      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) out[4 * r + c] = P[4 * r] * Pi[4 * c] + P[4 * r + 1] * Pi[4 * c + 1] + P[4 * r + 2] * Pi[4 * c + 2];
+      for (let r = 0; r < 3; r++) out[4 * r + 3] = P[4 * r + 3] - (out[4 * r] * Pi[3] + out[4 * r + 1] * Pi[7] + out[4 * r + 2] * Pi[11]);
+      return out;
+    };
+    const tj = rel(seed.cameras[sj]!.camFromWorld);
+    const baseline = Math.hypot(tj[3], tj[7], tj[11]);
+    if (!(baseline > 0)) return null;
+    for (const i of reg) {
+      const c = seed.cameras[i]!, P = rel(c.camFromWorld), io = camBlock[i] * INTRINSICS_STRIDE;
+      for (let r = 0; r < 3; r++) P[4 * r + 3] /= baseline;
+      poses.set(P, 12 * i);
+      registered[i] = 1;
+      intr[io] = c.K[0]; intr[io + 1] = c.K[2]; intr[io + 2] = c.K[5]; intr[io + 3] = c.k1; intr[io + 4] = c.k2;
+    }
+    gaugeCam = gi; scaleCam = sj;
+    const t = [poses[12 * sj + 3], poses[12 * sj + 7], poses[12 * sj + 11]].map(Math.abs);
+    scaleCoord = t[0] >= t[1] && t[0] >= t[2] ? 0 : t[1] >= t[2] ? 1 : 2;
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2]) triangulateTrack(t2);
+    const tracks = allPointTracks();
+    runBundle(registeredSet(), tracks, true);
+    filterTracks(tracks);
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
+    let dropped = 0;
+    for (const i of reg) {
+      if (i === gi || i === sj) continue;
+      let n = 0;
+      for (let node = featOffset[i]; node < featOffset[i + 1]; node++) { const t2 = nodeTrack[node]; if (t2 >= 0 && hasPoint[t2] && obsOk[node]) n++; }
+      if (n >= opt.minPnpInliers) continue;
+      registered[i] = 0;
+      failReason[i] = `seed view kept only ${n} observations after calibrated verification`;
+      dropped++;
+    }
+    if (dropped) filterTracks(allPointTracks());
+    seededViews = reg.length - dropped;
+    return [gi, sj];
+  };
+  let seededViews = 0;
+  const seeded = seedStart();
   // A scene dominated by one plane (a facade, a table top) has no pair passing the homography check: then the
   // pairs with the lowest H/E ratio are tried anyway (BA and more views resolve the plane's ambiguity).
-  let init = searchInit(candidates);
-  if (!init) {
+  let init = seeded ? null : searchInit(candidates);
+  if (!init && !seeded) {
     init = searchInit([...verified].sort((a, b) => a.hRatio - b.hRatio).slice(0, 30));
     if (init) initDespiteHomography = 1;
   }
-  if (!init) {
+  if (!init && !seeded) {
     return result(verified.length ? 'no image pair suitable for initialisation (too little parallax or too few inliers)' : 'no verified matches between any two images');
   }
-  {
+  if (init) {
     const { i, j } = init.pair;
     poses.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 12 * i);
     const R = init.pose.R, t = init.pose.t;
@@ -529,10 +648,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     filterTracks(tracks);
     for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
   }
-  const initPair = [init.pair.i, init.pair.j];
+  const initPair = init ? [init.pair.i, init.pair.j] : seeded!;
 
   // ---- 4./5. registration loop ----
-  let lastGlobal = 2;
+  let lastGlobal = seeded ? seededViews : 2;
   const visibleCount = new Uint32Array(nImg);
   const countVisible = () => {
     visibleCount.fill(0);
@@ -645,7 +764,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     return true;
   };
 
-  let nRegistered = 2;
+  let nRegistered = seeded ? seededViews : 2;
   progress(nRegistered, nImg, 'Registering images');
   for (;;) {
     throwIfAborted(signal);
@@ -801,10 +920,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, guidedSkipped: pairStats.guidedSkipped, guidedPairs: pairStats.guided, guidedFallback: pairStats.guidedFallback,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
-        bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
+        seededViews, bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
         distortionTerms: distortionUsed,
         noiseThresholdPx, noiseObsRemoved,
