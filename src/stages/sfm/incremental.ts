@@ -74,9 +74,10 @@ export interface VerificationCache {
  * GUIDED_E_RULE: a pass whose focal lengths are trusted verifies with E, and where the same matches were already
  * verified with F (solveCameras' focal tries: `guide`), that verification guides it:
  * - a pair F rejected is not tried: an essential matrix is a fundamental matrix (K^-T E K^-1), so no E has more
- *   inliers than the best F at the same pixel threshold, and F's RANSAC ran to its minInliers bound (temple: 83 of
- *   120 pairs, 4 of its 6.5 s; the one pair E found that F missed, with exactly the minimum 15 inliers, joins no
- *   track the result needs: same registrations, median rotation 0.25 deg either way).
+ *   inliers than the best F at the same pixel threshold, and F's RANSAC ran to its minInliers bound. Temple: 74 of
+ *   its 120 pairs skipped, the trusted pass's verification 4.4 -> 0.75 s CPU; the one pair an unguided E verified
+ *   that F had missed (RANSAC luck, exactly the minimum 15 inliers) is lost, with the same 16/16 registrations,
+ *   median relative rotation 0.256 deg (0.255 before) and focal 0.30% off (0.31%).
  * - a pair F verified fits E on F's inliers only (the inlier ratio is high there, so RANSAC stops at its minimum
  *   iterations instead of up to 2000 five-point samples on a low-overlap pair), and that E then classifies every
  *   match. When it explains fewer than GUIDED_E_MIN_SHARE of F's inliers, F's consensus was not a calibrated
@@ -562,6 +563,42 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     return init;
   };
+  const verifiedOf = new Map<number, VerifiedPair>();
+  for (const v of verified) verifiedOf.set(v.i * nImg + v.j, v);
+  const xa = new Float64Array(2), xb = new Float64Array(2);
+  /** Verified matches of `im` with registered images that fit pose `pose` (Sampson error within the PnP threshold). */
+  const epipolarAgreement = (im: number, pose: ArrayLike<number>): { consistent: number; total: number } => {
+    let consistent = 0, total = 0;
+    for (let other = 0; other < nImg; other++) {
+      if (!registered[other] || other === im) continue;
+      const pair = verifiedOf.get(Math.min(im, other) * nImg + Math.max(im, other));
+      if (!pair) continue;
+      // E of (first -> second) from the two poses: R = R2 R1^T, t = t2 - R t1.
+      const [first, second] = pair.i === im ? [im, other] : [other, im];
+      const P1 = first === im ? pose : poses.subarray(12 * first, 12 * first + 12);
+      const P2 = second === im ? pose : poses.subarray(12 * second, 12 * second + 12);
+      const R = new Float64Array(9), t = new Float64Array(3);
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
+      }
+      for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
+      const E = new Float64Array([
+        -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
+        t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
+        -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
+      ]);
+      const A = images[pair.i].points, B = images[pair.j].points;
+      const thr = (2 * opt.pnpErrorPx) / Math.min(focalOf(pair.i), focalOf(pair.j));
+      const m = pair.inliers.length / 2;
+      for (let k = 0; k < m; k++) {
+        normalise(pair.i, A[2 * pair.inliers[2 * k]], A[2 * pair.inliers[2 * k] + 1], xa, 0);
+        normalise(pair.j, B[2 * pair.inliers[2 * k + 1]], B[2 * pair.inliers[2 * k + 1] + 1], xb, 0);
+        total++;
+        if (sampson2(E, xa, xb, 0) <= thr * thr) consistent++;
+      }
+    }
+    return { consistent, total };
+  };
   /**
    * SEED_START_RULE: with input.initialCameras (solveCameras' trusted pass: the cameras of the focal try that won)
    * the reconstruction continues from those views instead of searching an initial pair and registering them again
@@ -569,9 +606,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
    * its partner 1, as an initial pair is) start one global adjustment on every track this pass verified, and the
    * registration loop goes on from there. The try already found these views' poses with a focal within ~1% of the
    * final one; what the trusted pass adds is the calibrated (E) verification and all tracks, which this adjustment
-   * and the later ones take in. A seeded view that keeps fewer than minPnpInliers observations after that adjustment
-   * leaves the model again (its pose rested on matches the calibrated verification rejected) and is registered by
-   * PnP like any other view, or not at all. Fountain: the init search, 4 registrations and 5 global adjustments
+   * and the later ones take in. A seeded view leaves the model again, to be registered by PnP like any other view or
+   * not at all, when its pose disagrees with its calibrated two-view geometry (the check tryRegister applies), or when
+   * it keeps fewer than minPnpInliers observations after the adjustment (its pose rested on matches the calibrated
+   * verification rejected). Fountain: the init search, 4 registrations and 5 global adjustments
    * (466k observation-iterations) become one adjustment.
    */
   const seedStart = (): [number, number] | null => {
@@ -600,6 +638,14 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       registered[i] = 1;
       intr[io] = c.K[0]; intr[io + 1] = c.K[2]; intr[io + 2] = c.K[5]; intr[io + 3] = c.k1; intr[io + 4] = c.k2;
     }
+    // Each seeded view must agree with its calibrated two-view geometry, as a PnP registration must (tryRegister): a
+    // pose the try got wrong on F-verified matches leaves before it can pull the first adjustment.
+    const disagree = reg.filter((i) => {
+      if (i === gi || i === sj) return false;
+      const a = epipolarAgreement(i, poses.subarray(12 * i, 12 * i + 12));
+      return a.total >= 20 && a.consistent < 0.5 * a.total;
+    });
+    for (const i of disagree) { registered[i] = 0; failReason[i] = 'seed pose disagrees with its calibrated two-view geometry'; }
     gaugeCam = gi; scaleCam = sj;
     const t = [poses[12 * sj + 3], poses[12 * sj + 7], poses[12 * sj + 11]].map(Math.abs);
     scaleCoord = t[0] >= t[1] && t[0] >= t[2] ? 0 : t[1] >= t[2] ? 1 : 2;
@@ -608,9 +654,9 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     runBundle(registeredSet(), tracks, true);
     filterTracks(tracks);
     for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
-    let dropped = 0;
+    let dropped = disagree.length;
     for (const i of reg) {
-      if (i === gi || i === sj) continue;
+      if (i === gi || i === sj || !registered[i]) continue;
       let n = 0;
       for (let node = featOffset[i]; node < featOffset[i + 1]; node++) { const t2 = nodeTrack[node]; if (t2 >= 0 && hasPoint[t2] && obsOk[node]) n++; }
       if (n >= opt.minPnpInliers) continue;
@@ -659,42 +705,6 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       const t = nodeTrack[node];
       if (t >= 0 && hasPoint[t] && !registered[nodeImage[node]]) visibleCount[nodeImage[node]]++;
     }
-  };
-  const verifiedOf = new Map<number, VerifiedPair>();
-  for (const v of verified) verifiedOf.set(v.i * nImg + v.j, v);
-  const xa = new Float64Array(2), xb = new Float64Array(2);
-  /** Verified matches of `im` with registered images that fit pose `pose` (Sampson error within the PnP threshold). */
-  const epipolarAgreement = (im: number, pose: ArrayLike<number>): { consistent: number; total: number } => {
-    let consistent = 0, total = 0;
-    for (let other = 0; other < nImg; other++) {
-      if (!registered[other] || other === im) continue;
-      const pair = verifiedOf.get(Math.min(im, other) * nImg + Math.max(im, other));
-      if (!pair) continue;
-      // E of (first -> second) from the two poses: R = R2 R1^T, t = t2 - R t1.
-      const [first, second] = pair.i === im ? [im, other] : [other, im];
-      const P1 = first === im ? pose : poses.subarray(12 * first, 12 * first + 12);
-      const P2 = second === im ? pose : poses.subarray(12 * second, 12 * second + 12);
-      const R = new Float64Array(9), t = new Float64Array(3);
-      for (let r = 0; r < 3; r++) {
-        for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
-      }
-      for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
-      const E = new Float64Array([
-        -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
-        t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
-        -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
-      ]);
-      const A = images[pair.i].points, B = images[pair.j].points;
-      const thr = (2 * opt.pnpErrorPx) / Math.min(focalOf(pair.i), focalOf(pair.j));
-      const m = pair.inliers.length / 2;
-      for (let k = 0; k < m; k++) {
-        normalise(pair.i, A[2 * pair.inliers[2 * k]], A[2 * pair.inliers[2 * k] + 1], xa, 0);
-        normalise(pair.j, B[2 * pair.inliers[2 * k + 1]], B[2 * pair.inliers[2 * k + 1] + 1], xb, 0);
-        total++;
-        if (sampson2(E, xa, xb, 0) <= thr * thr) consistent++;
-      }
-    }
-    return { consistent, total };
   };
   /** localBundle false: a global adjustment follows the registration at once (it frees a superset of the local one). */
   const tryRegister = (im: number, localBundle = true): boolean => {
