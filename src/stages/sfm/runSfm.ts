@@ -14,6 +14,7 @@ import { InputError, throwIfAborted } from '../../core/errors';
 import type { RgbaImage } from '../../core/mesh';
 import type { PhotoDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
+import { decodeAhead } from './features/decodeAhead';
 import { extractFeatures } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
@@ -22,8 +23,18 @@ import { sfmInputOf, solveCameras, type FocalTry } from './solve';
 import { undistortView } from './undistort';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
-/** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
-const FEATURE_BATCH = 8;
+/**
+ * DECODE_AHEAD_RULE: photos decoded for the feature kernels ahead of the one the GPU works on. Decoding the
+ * original again at SFM_FEATURE_LONG_SIDE (JPEG decode + high-quality resize + getImageData) costs more than the
+ * GPU's SIFT: fountain's 3072x2048 JPEGs take 180-260 ms each in Chromium on a 2-core machine (decode ~60%, resize
+ * ~30%, readback ~10%; the H200 host's CPU is about as fast per core), so probably most of the stage's 2.6 s on the
+ * H200, where they ran one after another, a batch of 8 before the GPU started. Now images i + 1 .. i +
+ * FEATURE_DECODE_AHEAD decode while the GPU works on image i (Chromium decodes createImageBitmap blobs off the
+ * calling thread, so several in flight can use several cores); the features are the same bits, only the timing
+ * changes. It also bounds memory: at most FEATURE_DECODE_AHEAD + 2
+ * decoded photos are alive (was a batch of 8).
+ */
+const FEATURE_DECODE_AHEAD = 3;
 
 export interface SfmStageStats {
   views: number;
@@ -73,25 +84,19 @@ export function needsSfm(capture: CaptureSet): boolean {
 export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array; colors: Uint8Array }> {
   const views = capture.views;
   if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
-  // 1. Features, in batches; keypoints in the pixels of the image they were found in.
+  // 1. Features, photos decoded ahead of the GPU (DECODE_AHEAD_RULE); keypoints in the pixels of the image they were
+  // found in.
   const t0 = performance.now();
-  const features: ImageFeatures[] = [];
-  const featureScale: number[] = [];
+  const featureScale: number[] = new Array(views.length).fill(1);
   let featureLongSide = 0;
-  for (let start = 0; start < views.length; start += FEATURE_BATCH) {
-    throwIfAborted(ctx.signal);
-    const batch = views.slice(start, start + FEATURE_BATCH);
-    const images: RgbaImage[] = [];
-    for (const v of batch) {
-      const image = await featureImage(v, options.decodePhoto, ctx);
-      images.push(image);
-      featureScale.push(image.width / v.width);
-      featureLongSide = Math.max(featureLongSide, image.width, image.height);
-    }
-    const sub: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(start + done, views.length * 3, `features: ${message}`) };
-    features.push(...(await extractFeatures(sub, images, { maxFeatures: options.maxFeatures ?? 8000 })));
-    ctx.progress(Math.min(views.length, start + batch.length), views.length * 3, `features ${Math.min(views.length, start + batch.length)}/${views.length}`);
-  }
+  const source = decodeAhead(views.length, FEATURE_DECODE_AHEAD, async (index) => {
+    const image = await featureImage(views[index], options.decodePhoto, ctx);
+    featureScale[index] = image.width / views[index].width;
+    featureLongSide = Math.max(featureLongSide, image.width, image.height);
+    return image;
+  });
+  const featureCtx: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(done, views.length * 3, message) };
+  const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 });
   // 2. Pairs and matches.
   const t1 = performance.now();
   const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
