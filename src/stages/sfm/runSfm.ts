@@ -15,7 +15,7 @@ import type { RgbaImage } from '../../core/mesh';
 import type { PhotoDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
 import { decodeAhead } from './features/decodeAhead';
-import { extractFeatures } from './features/siftGpu';
+import { extractFeatures, type ExtractStats } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
@@ -48,6 +48,12 @@ export interface SfmStageStats {
   points: number;
   meanReprojectionError: number;
   featuresMs: number;
+  /**
+   * DECODE_AHEAD_RULE's split of featuresMs: the photos' decode time summed over photos (decodes overlap, so it can
+   * exceed featuresMs), and the time the GPU loop waited for a decoded photo (decoding the GPU did not hide).
+   */
+  featureDecodeMs: number;
+  featureDecodeWaitMs: number;
   matchingMs: number;
   reconstructionMs: number;
   /**
@@ -89,14 +95,18 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const t0 = performance.now();
   const featureScale: number[] = new Array(views.length).fill(1);
   let featureLongSide = 0;
+  let featureDecodeMs = 0;
   const source = decodeAhead(views.length, FEATURE_DECODE_AHEAD, async (index) => {
+    const td = performance.now();
     const image = await featureImage(views[index], options.decodePhoto, ctx);
+    featureDecodeMs += performance.now() - td;
     featureScale[index] = image.width / views[index].width;
     featureLongSide = Math.max(featureLongSide, image.width, image.height);
     return image;
   });
   const featureCtx: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(done, views.length * 3, message) };
-  const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 });
+  const extractStats: ExtractStats = { found: [], retries: 0, imageWaitMs: 0 };
+  const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 }, extractStats);
   // 2. Pairs and matches.
   const t1 = performance.now();
   const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
@@ -152,6 +162,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     points: result.points.length / 3,
     meanReprojectionError: result.meanReprojectionError,
     featuresMs: t1 - t0,
+    featureDecodeMs,
+    featureDecodeWaitMs: extractStats.imageWaitMs ?? 0,
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
     focalTries,

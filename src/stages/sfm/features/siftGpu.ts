@@ -29,6 +29,8 @@ export interface ExtractStats {
   /** Per image: oriented keypoints found before keeping the strongest N, and whether a buffer overflowed. */
   found: number[];
   retries: number;
+  /** Milliseconds the loop waited for source images (decoding not hidden behind the GPU's work); set when given. */
+  imageWaitMs?: number;
 }
 
 type Entry = 'luma' | 'blur_h' | 'blur_v' | 'blur_h_direct' | 'blur_v_direct' | 'downsample' | 'dog' | 'extrema' | 'indirect' | 'orient' | 'descr';
@@ -146,7 +148,9 @@ export async function extractFeatures(ctx: StageContext, source: RgbaImage[] | F
     ctx.progress(0, images.length, `features: image 1/${images.length}`);
     for (let index = 0; index < images.length; index++) {
       throwIfAborted(ctx.signal);
+      const tWait = performance.now();
       const image = await images.at(index);
+      if (stats && stats.imageWaitMs !== undefined) stats.imageWaitMs += performance.now() - tWait;
       throwIfAborted(ctx.signal);
       if (image.width * image.height * 4 !== image.data.length) throw new InputError(`Image ${index + 1}: ${image.data.length} bytes do not make a ${image.width}x${image.height} RGBA image.`);
       const plan = scaleSpacePlan(image.width, image.height, settings);
