@@ -12,9 +12,10 @@ import { scaleK } from '../../core/camera';
 import type { CaptureSet, CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import type { RgbaImage } from '../../core/mesh';
-import type { PhotoDecoder } from '../../io/decode';
+import { workingSize, type PhotoDecoder } from '../../io/decode';
+import { sniffImage } from '../../io/imageHeader';
 import type { StageContext } from '../context';
-import { decodeAhead } from './features/decodeAhead';
+import { canDecodeResized, decodeAhead } from './features/decodeAhead';
 import { extractFeatures, type ExtractStats } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
@@ -78,6 +79,11 @@ export interface SfmStageStats {
 
 export interface SfmStageOptions {
   decodePhoto?: PhotoDecoder;
+  /**
+   * Decodes a photo straight to a given size (decodeResizedInBrowser in the browser): the features' photos then
+   * decode and resize off the worker thread; the same pixels as decodePhoto's (see decodeResizedInBrowser).
+   */
+  decodeResized?: (bytes: ArrayBuffer, mime: string, width: number, height: number) => Promise<RgbaImage>;
   maxFeatures?: number;
 }
 
@@ -98,7 +104,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   let featureDecodeMs = 0;
   const source = decodeAhead(views.length, FEATURE_DECODE_AHEAD, async (index) => {
     const td = performance.now();
-    const image = await featureImage(views[index], options.decodePhoto, ctx);
+    const image = await featureImage(views[index], options, ctx);
     featureDecodeMs += performance.now() - td;
     featureScale[index] = image.width / views[index].width;
     featureLongSide = Math.max(featureLongSide, image.width, image.height);
@@ -202,10 +208,18 @@ function distortionSummary(cameras: SfmResult['cameras'], undistortedViews: numb
 }
 
 /** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
-async function featureImage(v: CaptureView, decodePhoto: PhotoDecoder | undefined, ctx: StageContext): Promise<RgbaImage> {
+async function featureImage(v: CaptureView, options: Pick<SfmStageOptions, 'decodePhoto' | 'decodeResized'>, ctx: StageContext): Promise<RgbaImage> {
+  const { decodePhoto, decodeResized } = options;
   const target = Math.min(SFM_FEATURE_LONG_SIDE, Math.max(v.fullWidth, v.fullHeight));
   if (!decodePhoto || target <= Math.max(v.width, v.height)) return v.image;
   try {
+    // The size decodePhoto would give (workingSize of the full size), decoded in one step where that is the same.
+    const size = workingSize(v.fullWidth, v.fullHeight, target);
+    if (decodeResized && canDecodeResized(sniffImage(new Uint8Array(v.source.bytes)), v.fullWidth, v.fullHeight, size.width, size.height)) {
+      const image = await decodeResized(v.source.bytes, v.source.mime, size.width, size.height);
+      if (Math.abs(image.width / v.width - image.height / v.height) <= 0.01) return image;
+      return v.image;
+    }
     const decoded = await decodePhoto(v.source.bytes, v.source.mime, target);
     // Keep the working image's aspect exactly, so one scale factor maps between the two.
     if (Math.abs(decoded.image.width / v.width - decoded.image.height / v.height) > 0.01) return v.image;
