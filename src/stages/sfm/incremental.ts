@@ -72,18 +72,15 @@ export interface VerificationCache {
 
 /**
  * GUIDED_E_RULE: a pass whose focal lengths are trusted verifies with E, and where the same matches were already
- * verified with F (solveCameras' focal tries: `guide`), that verification guides it:
- * - a pair F rejected is not tried: an essential matrix is a fundamental matrix (K^-T E K^-1), so no E has more
- *   inliers than the best F at the same pixel threshold, and F's RANSAC ran to its minInliers bound. Temple: 74 of
- *   its 120 pairs skipped, the trusted pass's verification 4.4 -> 0.75 s CPU; the one pair an unguided E verified
- *   that F had missed (RANSAC luck, exactly the minimum 15 inliers) is lost, with the same 16/16 registrations,
- *   median relative rotation 0.256 deg (0.255 before) and focal 0.30% off (0.31%).
- * - a pair F verified fits E on F's inliers only (the inlier ratio is high there, so RANSAC stops at its minimum
- *   iterations instead of up to 2000 five-point samples on a low-overlap pair), and that E then classifies every
- *   match. When it explains fewer than GUIDED_E_MIN_SHARE of F's inliers, F's consensus was not a calibrated
- *   geometry (a symmetric object's mirrored matches, or an inlier set E splits) and the pair is verified from all
- *   matches as without a guide. The homography ratio is F's (same matches and threshold; it only ranks pairs for an
- *   initial pair).
+ * verified with F (solveCameras' focal tries: `guide`), a pair F verified fits E on F's inliers only: the inlier
+ * ratio is high there, so RANSAC stops after a few five-point samples instead of up to 2000 on a low-overlap pair,
+ * and that E then classifies every match. When it explains fewer than GUIDED_E_MIN_SHARE of F's inliers, F's
+ * consensus was not a calibrated geometry (a symmetric object's mirrored matches, or an inlier set E splits) and the
+ * pair is verified from all its matches as without a guide (fountain: 1 of 52 pairs; lego: 289 of 546). The
+ * homography ratio is F's (same matches and threshold; it only ranks pairs for an initial pair).
+ * A pair F rejected is verified from all its matches as well, not skipped: in theory no E has more inliers than the
+ * best F, but F's 8-point RANSAC misses low-ratio pairs that the 5-point E finds (skipping them lost 29 of lego's 486
+ * verified pairs, 1 of temple's 37).
  */
 const GUIDED_E_MIN_SHARE = 0.9, GUIDED_E_MIN_ITERATIONS = 10;
 
@@ -118,7 +115,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
   const reuse = cache?.verified && cache.key === cacheKey;
   const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
-  const pairStats = { pairs: input.pairs.length, verified: 0, guidedSkipped: 0, guided: 0, guidedFallback: 0 };
+  const pairStats = { pairs: input.pairs.length, verified: 0, unguided: 0, guided: 0, guidedFallback: 0 };
   const guideOf = new Map<number, VerifiedPair>();
   if (guide) for (const g of guide) guideOf.set(g.i * nImg + g.j, g);
   /** GUIDED_E_RULE: the pair's E-inliers (feature pairs in the pair's order) from E fitted on F's inliers; null: verify unguided. */
@@ -172,7 +169,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
     const g = guide && calibrated ? guideOf.get(Math.min(pair.i, pair.j) * nImg + Math.max(pair.i, pair.j)) : undefined;
-    if (guide && calibrated && !g) { pairStats.guidedSkipped++; continue; }
+    if (guide && calibrated && !g) pairStats.unguided++;
     if (g) {
       const inl = guidedEssential(pair, g, x1, x2, thr, p);
       if (inl) {
@@ -566,6 +563,42 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     }
     return init;
   };
+  // A scene dominated by one plane (a facade, a table top) has no pair passing the homography check: then the
+  // pairs with the lowest H/E ratio are tried anyway (BA and more views resolve the plane's ambiguity).
+  let init = searchInit(candidates);
+  if (!init) {
+    init = searchInit([...verified].sort((a, b) => a.hRatio - b.hRatio).slice(0, 30));
+    if (init) initDespiteHomography = 1;
+  }
+  if (!init) {
+    return result(verified.length ? 'no image pair suitable for initialisation (too little parallax or too few inliers)' : 'no verified matches between any two images');
+  }
+  {
+    const { i, j } = init.pair;
+    poses.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 12 * i);
+    const R = init.pose.R, t = init.pose.t;
+    poses.set([R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2]], 12 * j);
+    registered[i] = 1; registered[j] = 1;
+    gaugeCam = i; scaleCam = j;
+    scaleCoord = Math.abs(t[0]) >= Math.abs(t[1]) && Math.abs(t[0]) >= Math.abs(t[2]) ? 0 : Math.abs(t[1]) >= Math.abs(t[2]) ? 1 : 2;
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2]) triangulateTrack(t2);
+    const tracks = allPointTracks();
+    runBundle(new Set([i, j]), tracks, true);
+    filterTracks(tracks);
+    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
+  }
+  const initPair = [init.pair.i, init.pair.j];
+
+  // ---- 4./5. registration loop ----
+  let lastGlobal = 2;
+  const visibleCount = new Uint32Array(nImg);
+  const countVisible = () => {
+    visibleCount.fill(0);
+    for (let node = 0; node < nNodes; node++) {
+      const t = nodeTrack[node];
+      if (t >= 0 && hasPoint[t] && !registered[nodeImage[node]]) visibleCount[nodeImage[node]]++;
+    }
+  };
   const verifiedOf = new Map<number, VerifiedPair>();
   for (const v of verified) verifiedOf.set(v.i * nImg + v.j, v);
   const xa = new Float64Array(2), xb = new Float64Array(2);
@@ -601,113 +634,6 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       }
     }
     return { consistent, total };
-  };
-  /**
-   * SEED_START_RULE: with input.initialCameras (solveCameras' trusted pass: the cameras of the focal try that won)
-   * the reconstruction continues from those views instead of searching an initial pair and registering them again
-   * one by one: their poses and intrinsics (re-expressed in the frame of the seed's initial-pair camera, baseline to
-   * its partner 1, as an initial pair is) start one global adjustment on every track this pass verified, and the
-   * registration loop goes on from there. The try already found these views' poses with a focal within ~1% of the
-   * final one; what the trusted pass adds is the calibrated (E) verification and all tracks, which this adjustment
-   * and the later ones take in. A seeded view leaves the model again, to be registered by PnP like any other view or
-   * not at all, when its pose disagrees with its calibrated two-view geometry (the check tryRegister applies), or when
-   * it keeps fewer than minPnpInliers observations after the adjustment (its pose rested on matches the calibrated
-   * verification rejected). Fountain: the init search, 4 registrations and 5 global adjustments
-   * (466k observation-iterations) become one adjustment.
-   */
-  const seedStart = (): [number, number] | null => {
-    const seed = input.initialCameras;
-    if (!seed) return null;
-    const reg: number[] = [];
-    seed.cameras.forEach((c, i) => { if (c && i < nImg) reg.push(i); });
-    if (reg.length < 2) return null;
-    const pairOk = seed.initialPair && seed.cameras[seed.initialPair[0]] && seed.cameras[seed.initialPair[1]] && seed.initialPair[0] !== seed.initialPair[1];
-    const [gi, sj] = pairOk ? seed.initialPair! : [reg[0], reg[1]];
-    const Pi = seed.cameras[gi]!.camFromWorld;
-    // P' = P o Pi^-1: R' = R Ri^T, t' = t - R' ti (the gauge camera at the identity).
-    const rel = (P: ArrayLike<number>): number[] => {
-      const out = new Array<number>(12);
-      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) out[4 * r + c] = P[4 * r] * Pi[4 * c] + P[4 * r + 1] * Pi[4 * c + 1] + P[4 * r + 2] * Pi[4 * c + 2];
-      for (let r = 0; r < 3; r++) out[4 * r + 3] = P[4 * r + 3] - (out[4 * r] * Pi[3] + out[4 * r + 1] * Pi[7] + out[4 * r + 2] * Pi[11]);
-      return out;
-    };
-    const tj = rel(seed.cameras[sj]!.camFromWorld);
-    const baseline = Math.hypot(tj[3], tj[7], tj[11]);
-    if (!(baseline > 0)) return null;
-    for (const i of reg) {
-      const c = seed.cameras[i]!, P = rel(c.camFromWorld), io = camBlock[i] * INTRINSICS_STRIDE;
-      for (let r = 0; r < 3; r++) P[4 * r + 3] /= baseline;
-      poses.set(P, 12 * i);
-      registered[i] = 1;
-      intr[io] = c.K[0]; intr[io + 1] = c.K[2]; intr[io + 2] = c.K[5]; intr[io + 3] = c.k1; intr[io + 4] = c.k2;
-    }
-    // Each seeded view must agree with its calibrated two-view geometry, as a PnP registration must (tryRegister): a
-    // pose the try got wrong on F-verified matches leaves before it can pull the first adjustment.
-    const disagree = reg.filter((i) => {
-      if (i === gi || i === sj) return false;
-      const a = epipolarAgreement(i, poses.subarray(12 * i, 12 * i + 12));
-      return a.total >= 20 && a.consistent < 0.5 * a.total;
-    });
-    for (const i of disagree) { registered[i] = 0; failReason[i] = 'seed pose disagrees with its calibrated two-view geometry'; }
-    gaugeCam = gi; scaleCam = sj;
-    const t = [poses[12 * sj + 3], poses[12 * sj + 7], poses[12 * sj + 11]].map(Math.abs);
-    scaleCoord = t[0] >= t[1] && t[0] >= t[2] ? 0 : t[1] >= t[2] ? 1 : 2;
-    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2]) triangulateTrack(t2);
-    const tracks = allPointTracks();
-    runBundle(registeredSet(), tracks, true);
-    filterTracks(tracks);
-    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
-    let dropped = disagree.length;
-    for (const i of reg) {
-      if (i === gi || i === sj || !registered[i]) continue;
-      let n = 0;
-      for (let node = featOffset[i]; node < featOffset[i + 1]; node++) { const t2 = nodeTrack[node]; if (t2 >= 0 && hasPoint[t2] && obsOk[node]) n++; }
-      if (n >= opt.minPnpInliers) continue;
-      registered[i] = 0;
-      failReason[i] = `seed view kept only ${n} observations after calibrated verification`;
-      dropped++;
-    }
-    if (dropped) filterTracks(allPointTracks());
-    seededViews = reg.length - dropped;
-    return [gi, sj];
-  };
-  let seededViews = 0;
-  const seeded = seedStart();
-  // A scene dominated by one plane (a facade, a table top) has no pair passing the homography check: then the
-  // pairs with the lowest H/E ratio are tried anyway (BA and more views resolve the plane's ambiguity).
-  let init = seeded ? null : searchInit(candidates);
-  if (!init && !seeded) {
-    init = searchInit([...verified].sort((a, b) => a.hRatio - b.hRatio).slice(0, 30));
-    if (init) initDespiteHomography = 1;
-  }
-  if (!init && !seeded) {
-    return result(verified.length ? 'no image pair suitable for initialisation (too little parallax or too few inliers)' : 'no verified matches between any two images');
-  }
-  if (init) {
-    const { i, j } = init.pair;
-    poses.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 12 * i);
-    const R = init.pose.R, t = init.pose.t;
-    poses.set([R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2]], 12 * j);
-    registered[i] = 1; registered[j] = 1;
-    gaugeCam = i; scaleCam = j;
-    scaleCoord = Math.abs(t[0]) >= Math.abs(t[1]) && Math.abs(t[0]) >= Math.abs(t[2]) ? 0 : Math.abs(t[1]) >= Math.abs(t[2]) ? 1 : 2;
-    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2]) triangulateTrack(t2);
-    const tracks = allPointTracks();
-    runBundle(new Set([i, j]), tracks, true);
-    filterTracks(tracks);
-    for (let t2 = 0; t2 < nTracks; t2++) if (trackValid[t2] && !hasPoint[t2]) triangulateTrack(t2);
-  }
-  const initPair = init ? [init.pair.i, init.pair.j] : seeded!;
-
-  // ---- 4./5. registration loop ----
-  let lastGlobal = seeded ? seededViews : 2;
-  const visibleCount = new Uint32Array(nImg);
-  const countVisible = () => {
-    visibleCount.fill(0);
-    for (let node = 0; node < nNodes; node++) {
-      const t = nodeTrack[node];
-      if (t >= 0 && hasPoint[t] && !registered[nodeImage[node]]) visibleCount[nodeImage[node]]++;
-    }
   };
   /** localBundle false: a global adjustment follows the registration at once (it frees a superset of the local one). */
   const tryRegister = (im: number, localBundle = true): boolean => {
@@ -777,7 +703,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     return true;
   };
 
-  let nRegistered = seeded ? seededViews : 2;
+  let nRegistered = 2;
   progress(nRegistered, nImg, 'Registering images');
   for (;;) {
     throwIfAborted(signal);
@@ -933,10 +859,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, guidedSkipped: pairStats.guidedSkipped, guidedPairs: pairStats.guided, guidedFallback: pairStats.guidedFallback,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, unguidedPairs: pairStats.unguided, guidedPairs: pairStats.guided, guidedFallback: pairStats.guidedFallback,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
-        seededViews, bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
+        bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
         bundleSeconds: baStats.seconds, bundleAssemblySeconds: baStats.assembly, bundleFactorSeconds: baStats.factor,
         distortionTerms: distortionUsed,
         noiseThresholdPx, noiseObsRemoved,

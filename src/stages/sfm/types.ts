@@ -52,11 +52,6 @@ export interface SfmInput {
   progress?(done: number, total: number, message: string): void;
   /** Thresholds of the reconstruction (DEFAULT_SFM_OPTIONS in incremental.ts where absent). */
   options?: Partial<SfmOptions>;
-  /**
-   * Start from these registered cameras (one entry per image, null = not registered; any frame and scale) instead of
-   * an initial pair: SEED_START_RULE in incremental.ts. initialPair: the two whose frame and baseline fix the gauge.
-   */
-  initialCameras?: { cameras: (SfmCamera | null)[]; initialPair?: [number, number] };
 }
 
 /** Thresholds of the incremental reconstruction (defaults: DEFAULT_SFM_OPTIONS in incremental.ts). */
