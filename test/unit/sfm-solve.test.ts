@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scoreCameras, type CameraPair } from '../../src/eval/cameras';
-import { reconstructIncremental } from '../../src/stages/sfm/incremental';
-import { FOCAL_SEED_VIEWS, solveCameras } from '../../src/stages/sfm/solve';
+import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
+import { FOCAL_AGREE_TOL, FOCAL_SEED_VIEWS, focalTriesAgree, solveCameras, type FocalTry } from '../../src/stages/sfm/solve';
 import type { SfmResult } from '../../src/stages/sfm/types';
 import { synthInput, type SynthCamera } from './sfmSynthetic';
 
@@ -70,5 +70,71 @@ describe('SfM final refinement and focal search', () => {
     // The focal guess was 30% long: the try recovers it to a fraction of a percent.
     expect(sSub.focalErrorRel.max).toBeLessThan(0.005);
   });
-});
 
+  it('FOCAL_AGREE_RULE: two tries from different priors refined to one focal end the search', async () => {
+    const t = (factor: number, refined: number, registered = 6): FocalTry => ({ factor, refined, registered, error: 0.2, seed: true, seconds: 0 });
+    expect(focalTriesAgree([t(1, 0.7475)], 6)).toBe(false);
+    expect(focalTriesAgree([t(1, 0.7475), t(0.6, 0.7461)], 6)).toBe(true);
+    // Just inside and just outside the tolerance.
+    expect(focalTriesAgree([t(1, 1), t(0.6, 1 - 0.9 * FOCAL_AGREE_TOL)], 6)).toBe(true);
+    expect(focalTriesAgree([t(1, 1), t(0.6, 1 - 1.1 * FOCAL_AGREE_TOL)], 6)).toBe(false);
+    // A try that lost seed views is no evidence (temple's 1 and 0.6 registered 5 of 6).
+    expect(focalTriesAgree([t(1, 0.75, 5), t(0.6, 0.75)], 6)).toBe(false);
+    expect(focalTriesAgree([t(1, 0.75), t(0.6, 0.75, 5)], 6)).toBe(false);
+    // Temple's four tries: never two within the tolerance.
+    expect([2, 3, 4].some((k) => focalTriesAgree([t(1, 1.3876, 5), t(0.6, 0.9798, 5), t(1.7, 2.0395), t(2.6, 2.1722)].slice(0, k), 6))).toBe(false);
+    // Only the last try is compared with the earlier ones (each is checked as it comes in).
+    expect(focalTriesAgree([t(1, 0.75), t(0.6, 0.75), t(1.7, 1.4)], 6)).toBe(false);
+
+    // On a scene whose focal is 0.77 x the guess (fountain-like), the tries from 1 and 0.6 both converge: the search
+    // stops after them, and the trusted pass finds the focal.
+    const { input, cams } = synthInput({ nCam: 12, nPts: 1200, sigma: 0.4, outliers: 0.2, missing: 0.2, focalPriorFactor: 1.3, neighbours: 3, seed: 43 });
+    const { result, focalTries } = await solveCameras(input, true);
+    const s = score(result, cams);
+    console.log(`agreeing tries: ${JSON.stringify(focalTries.map((x) => [x.factor, +x.refined.toFixed(4), x.registered]))}; focal ${(100 * s.focalErrorRel.max).toFixed(3)}%`);
+    expect(focalTries.map((x) => x.factor).slice(0, 2)).toEqual([1, 0.6]);
+    expect(focalTries.length).toBe(3);
+    expect(focalTries[2].seed).toBe(false);
+    expect(s.registered).toBe(12);
+    expect(s.focalErrorRel.max).toBeLessThan(0.005);
+  });
+
+  it('GUIDED_E_RULE: the trusted pass fits E on the tries\' F inliers, and verifies from all matches where that fails', async () => {
+    const { input, cams } = synthInput({ nCam: 10, nPts: 900, sigma: 0.4, outliers: 0.3, missing: 0.2, focalPriorFactor: 1.15, neighbours: 3, seed: 47 });
+    // A seed try as solveCameras runs it: untrusted (F verification, cached), 6 views.
+    const cache: VerificationCache = {};
+    const seed = await reconstructIncremental({ ...input, options: { ...input.options, maxImages: 6, noiseSigmas: 0 } }, cache);
+    expect(seed.cameras.filter(Boolean).length).toBe(6);
+    const fVerified = cache.verified!;
+    const f = seed.cameras.find(Boolean)!.K[0];
+    const trusted = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) };
+    const plain = await reconstructIncremental(trusted);
+    const guided = await reconstructIncremental(trusted, undefined, fVerified);
+    const sPlain = score(plain, cams), sGuided = score(guided, cams);
+    console.log(`trusted pass: plain verification ${plain.stats.verifySeconds.toFixed(2)} s, rel rot median ${sPlain.relativeRotationErrorDeg.median.toFixed(4)} deg; guided ${guided.stats.verifySeconds.toFixed(2)} s, ${sGuided.relativeRotationErrorDeg.median.toFixed(4)} deg; guided ${guided.stats.guidedPairs}, unguided ${guided.stats.unguidedPairs}, fallback ${guided.stats.guidedFallback}`);
+    // Every pair F verified was fitted from F's inliers; every other pair with enough matches from all its matches.
+    const tried = input.pairs.filter((p) => p.matches.length / 2 >= 15).length;
+    expect(guided.stats.guidedPairs + guided.stats.guidedFallback).toBe(fVerified.length);
+    expect(guided.stats.guidedPairs).toBeGreaterThan(0);
+    expect(guided.stats.unguidedPairs).toBe(tried - fVerified.length);
+    expect(plain.stats.guidedPairs).toBe(0);
+    // Same result as the unguided pass.
+    expect(guided.stats.verifiedPairs).toBe(plain.stats.verifiedPairs);
+    expect(sGuided.registered).toBe(10);
+    expect(sPlain.registered).toBe(10);
+    expect(sGuided.relativeRotationErrorDeg.median).toBeLessThan(1.2 * sPlain.relativeRotationErrorDeg.median + 0.002);
+    expect(Math.abs(sGuided.focalErrorRel.max - sPlain.focalErrorRel.max)).toBeLessThan(0.002);
+
+    // A guide whose F inliers for one pair are wrong matches (a consensus no calibrated geometry explains): the
+    // guided fit finds too few of them, and the pair is verified from all its matches instead (the fallback).
+    const victim = fVerified.reduce((a, b) => (b.inliers.length > a.inliers.length ? b : a));
+    const nA = input.images[victim.i].points.length / 2, nB = input.images[victim.j].points.length / 2;
+    const junk = new Uint32Array(victim.inliers.length);
+    for (let k = 0; k < junk.length; k += 2) { junk[k] = (k * 7919) % nA; junk[k + 1] = (k * 104729 + 13) % nB; }
+    const badGuide = fVerified.map((v) => (v === victim ? { ...v, inliers: junk } : v));
+    const fellBack = await reconstructIncremental(trusted, undefined, badGuide);
+    expect(fellBack.stats.guidedFallback).toBe(guided.stats.guidedFallback + 1);
+    expect(fellBack.stats.verifiedPairs).toBe(guided.stats.verifiedPairs);
+    expect(score(fellBack, cams).registered).toBe(10);
+  });
+});

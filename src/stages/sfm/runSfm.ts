@@ -12,9 +12,11 @@ import { scaleK } from '../../core/camera';
 import type { CaptureSet, CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import type { RgbaImage } from '../../core/mesh';
-import type { PhotoDecoder } from '../../io/decode';
+import { workingSize, type PhotoDecoder } from '../../io/decode';
+import { sniffImage } from '../../io/imageHeader';
 import type { StageContext } from '../context';
-import { extractFeatures } from './features/siftGpu';
+import { canDecodeResized, decodeAhead } from './features/decodeAhead';
+import { extractFeatures, type ExtractStats } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
@@ -22,8 +24,18 @@ import { sfmInputOf, solveCameras, type FocalTry } from './solve';
 import { undistortView } from './undistort';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
-/** Images decoded and handed to the feature kernels at a time (bounds CPU memory on large captures). */
-const FEATURE_BATCH = 8;
+/**
+ * DECODE_AHEAD_RULE: photos decoded for the feature kernels ahead of the one the GPU works on. Decoding the
+ * original again at SFM_FEATURE_LONG_SIDE (JPEG decode + high-quality resize + getImageData) costs more than the
+ * GPU's SIFT: fountain's 3072x2048 JPEGs take 180-260 ms each in Chromium on a 2-core machine (decode ~60%, resize
+ * ~30%, readback ~10%; the H200 host's CPU is about as fast per core), so probably most of the stage's 2.6 s on the
+ * H200, where they ran one after another, a batch of 8 before the GPU started. Now images i + 1 .. i +
+ * FEATURE_DECODE_AHEAD decode while the GPU works on image i (Chromium decodes createImageBitmap blobs off the
+ * calling thread, so several in flight can use several cores); the features are the same bits, only the timing
+ * changes. It also bounds memory: at most FEATURE_DECODE_AHEAD + 2
+ * decoded photos are alive (was a batch of 8).
+ */
+const FEATURE_DECODE_AHEAD = 3;
 
 export interface SfmStageStats {
   views: number;
@@ -37,6 +49,12 @@ export interface SfmStageStats {
   points: number;
   meanReprojectionError: number;
   featuresMs: number;
+  /**
+   * DECODE_AHEAD_RULE's split of featuresMs: the photos' decode time summed over photos (decodes overlap, so it can
+   * exceed featuresMs), and the time the GPU loop waited for a decoded photo (decoding the GPU did not hide).
+   */
+  featureDecodeMs: number;
+  featureDecodeWaitMs: number;
   matchingMs: number;
   reconstructionMs: number;
   /**
@@ -61,6 +79,11 @@ export interface SfmStageStats {
 
 export interface SfmStageOptions {
   decodePhoto?: PhotoDecoder;
+  /**
+   * Decodes a photo straight to a given size (decodeResizedInBrowser in the browser): the features' photos then
+   * decode and resize off the worker thread; the same pixels as decodePhoto's (see decodeResizedInBrowser).
+   */
+  decodeResized?: (bytes: ArrayBuffer, mime: string, width: number, height: number) => Promise<RgbaImage>;
   maxFeatures?: number;
 }
 
@@ -73,25 +96,23 @@ export function needsSfm(capture: CaptureSet): boolean {
 export async function runSfm(capture: CaptureSet, ctx: StageContext, options: SfmStageOptions = {}): Promise<{ stats: SfmStageStats; points: Float32Array; colors: Uint8Array }> {
   const views = capture.views;
   if (views.length < 2) throw new InputError(`Structure from motion needs at least 2 photos of the object from different viewpoints; this capture has ${views.length}.`);
-  // 1. Features, in batches; keypoints in the pixels of the image they were found in.
+  // 1. Features, photos decoded ahead of the GPU (DECODE_AHEAD_RULE); keypoints in the pixels of the image they were
+  // found in.
   const t0 = performance.now();
-  const features: ImageFeatures[] = [];
-  const featureScale: number[] = [];
+  const featureScale: number[] = new Array(views.length).fill(1);
   let featureLongSide = 0;
-  for (let start = 0; start < views.length; start += FEATURE_BATCH) {
-    throwIfAborted(ctx.signal);
-    const batch = views.slice(start, start + FEATURE_BATCH);
-    const images: RgbaImage[] = [];
-    for (const v of batch) {
-      const image = await featureImage(v, options.decodePhoto, ctx);
-      images.push(image);
-      featureScale.push(image.width / v.width);
-      featureLongSide = Math.max(featureLongSide, image.width, image.height);
-    }
-    const sub: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(start + done, views.length * 3, `features: ${message}`) };
-    features.push(...(await extractFeatures(sub, images, { maxFeatures: options.maxFeatures ?? 8000 })));
-    ctx.progress(Math.min(views.length, start + batch.length), views.length * 3, `features ${Math.min(views.length, start + batch.length)}/${views.length}`);
-  }
+  let featureDecodeMs = 0;
+  const source = decodeAhead(views.length, FEATURE_DECODE_AHEAD, async (index) => {
+    const td = performance.now();
+    const image = await featureImage(views[index], options, ctx);
+    featureDecodeMs += performance.now() - td;
+    featureScale[index] = image.width / views[index].width;
+    featureLongSide = Math.max(featureLongSide, image.width, image.height);
+    return image;
+  });
+  const featureCtx: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(done, views.length * 3, message) };
+  const extractStats: ExtractStats = { found: [], retries: 0, imageWaitMs: 0 };
+  const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 }, extractStats);
   // 2. Pairs and matches.
   const t1 = performance.now();
   const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
@@ -147,6 +168,8 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     points: result.points.length / 3,
     meanReprojectionError: result.meanReprojectionError,
     featuresMs: t1 - t0,
+    featureDecodeMs,
+    featureDecodeWaitMs: extractStats.imageWaitMs ?? 0,
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
     focalTries,
@@ -185,10 +208,18 @@ function distortionSummary(cameras: SfmResult['cameras'], undistortedViews: numb
 }
 
 /** The photo for feature detection: the original at up to SFM_FEATURE_LONG_SIDE when larger than the working image. */
-async function featureImage(v: CaptureView, decodePhoto: PhotoDecoder | undefined, ctx: StageContext): Promise<RgbaImage> {
+async function featureImage(v: CaptureView, options: Pick<SfmStageOptions, 'decodePhoto' | 'decodeResized'>, ctx: StageContext): Promise<RgbaImage> {
+  const { decodePhoto, decodeResized } = options;
   const target = Math.min(SFM_FEATURE_LONG_SIDE, Math.max(v.fullWidth, v.fullHeight));
   if (!decodePhoto || target <= Math.max(v.width, v.height)) return v.image;
   try {
+    // The size decodePhoto would give (workingSize of the full size), decoded in one step where that is the same.
+    const size = workingSize(v.fullWidth, v.fullHeight, target);
+    if (decodeResized && canDecodeResized(sniffImage(new Uint8Array(v.source.bytes)), v.fullWidth, v.fullHeight, size.width, size.height)) {
+      const image = await decodeResized(v.source.bytes, v.source.mime, size.width, size.height);
+      if (Math.abs(image.width / v.width - image.height / v.height) <= 0.01) return image;
+      return v.image;
+    }
     const decoded = await decodePhoto(v.source.bytes, v.source.mime, target);
     // Keep the working image's aspect exactly, so one scale factor maps between the two.
     if (Math.abs(decoded.image.width / v.width - decoded.image.height / v.height) > 0.01) return v.image;

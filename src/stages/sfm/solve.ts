@@ -49,6 +49,18 @@ export const FOCAL_SEED_VIEWS = 6;
 export const FOCAL_TRY_TRACKS = 2500;
 
 /**
+ * FOCAL_AGREE_RULE: the focal search stops early once two tries from different priors refined to the same focal
+ * (relative difference under FOCAL_AGREE_TOL) with every view of their seed registered: bundle adjustment pulled both
+ * priors into one basin, and that basin is the focal. The remaining tries start further out (1.7, 2.6 x the guess)
+ * and could only win by registering more views or fitting better, which a prior outside the basin two tries agreed on
+ * does not do. Why 1%: tries in the right basin agree to ~0.2% (fountain: 0.7475 / 0.7461 x the guess; the trusted
+ * pass then moves the focal by 0.1%), while tries in wrong basins land far apart (fountain 1.42 / 2.34; temple, a long
+ * lens guessed 2.4x short, refines 1 / 0.6 / 1.7 / 2.6 to 1.39 / 0.98 / 2.04 / 2.17: no two within 7%, so all four run).
+ * Fountain skips its last two tries (0.7 s in the browser).
+ */
+export const FOCAL_AGREE_TOL = 0.01;
+
+/**
  * The reconstruction from the views' focal priors. Without EXIF the focal is a guess (1.2 x the long side), and a guess
  * far from the truth gives a wrong initial two-view geometry that bundle adjustment cannot pull back (Middlebury's
  * temple is shot at ~2.4 x). Self-calibration from fundamental matrices is degenerate exactly for object captures (the
@@ -68,8 +80,10 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
   };
   const focalTries: FocalTry[] = [];
   let result: SfmResult | null = null, bestFactor = 1;
+  const seedSize = seedCap || input.images.length;
   for (const factor of factors) {
-    // (every try runs: all views registering at a low error is no sign of the right focal when baselines are short)
+    // (all views registering at a low error is no sign of the right focal when baselines are short: only two tries
+    // agreeing stop the search, FOCAL_AGREE_RULE)
     throwIfAborted(signal);
     const tryInput: SfmInput = {
       ...input,
@@ -84,6 +98,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       result = r;
       bestFactor = factor;
     }
+    if (focalTriesAgree(focalTries, seedSize)) break;
   }
   if (!result) throw new Error('unreachable: no focal tried');
   // Second pass with the focal the first one found, now trusted: pair verification then uses the calibrated
@@ -94,7 +109,9 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       throwIfAborted(signal);
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) });
+      // Its E verification is guided by the tries' F verification of the same matches (GUIDED_E_RULE).
+      const guide = verification.key && !verification.key.includes('1') ? verification.verified : undefined;
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, undefined, guide);
       focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {
@@ -107,6 +124,13 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
     }
   }
   return { result, focalTries };
+}
+
+/** FOCAL_AGREE_RULE: the last try and an earlier one, both with every seed view registered, refined to the same focal. */
+export function focalTriesAgree(tries: FocalTry[], seedSize: number): boolean {
+  const last = tries[tries.length - 1];
+  if (!last || last.registered < seedSize || !(last.refined > 0)) return false;
+  return tries.slice(0, -1).some((t) => t.factor !== last.factor && t.registered >= seedSize && Math.abs(t.refined - last.refined) <= FOCAL_AGREE_TOL * Math.max(t.refined, last.refined));
 }
 
 /** One physical camera: every photo has the same full size and, when EXIF says, the same make, model and focal. */

@@ -29,6 +29,8 @@ export interface ExtractStats {
   /** Per image: oriented keypoints found before keeping the strongest N, and whether a buffer overflowed. */
   found: number[];
   retries: number;
+  /** Milliseconds the loop waited for source images (decoding not hidden behind the GPU's work); set when given. */
+  imageWaitMs?: number;
 }
 
 type Entry = 'luma' | 'blur_h' | 'blur_v' | 'blur_h_direct' | 'blur_v_direct' | 'downsample' | 'dog' | 'extrema' | 'indirect' | 'orient' | 'descr';
@@ -94,11 +96,21 @@ function release(ctx: StageContext, b: Buffers): void {
 }
 
 /**
+ * Images handed to extractFeatures one at a time, in index order: image(i) is awaited just before image i is
+ * uploaded, while the GPU still works on image i - 1 (runSfm decodes photos ahead through this).
+ */
+export interface FeatureImageSource {
+  count: number;
+  image(index: number): Promise<RgbaImage>;
+}
+
+/**
  * Features of every image (RGBA working images, rows top to bottom). Keypoints are in the pixels of the image given
  * (detection runs on it downscaled to maxLongSide at most, coordinates are mapped back). Progress per image;
  * cancellable between images.
  */
-export async function extractFeatures(ctx: StageContext, images: RgbaImage[], options: ExtractOptions = {}, stats?: ExtractStats): Promise<ImageFeatures[]> {
+export async function extractFeatures(ctx: StageContext, source: RgbaImage[] | FeatureImageSource, options: ExtractOptions = {}, stats?: ExtractStats): Promise<ImageFeatures[]> {
+  const images = Array.isArray(source) ? { length: source.length, at: (i: number) => Promise.resolve(source[i]) } : { length: source.count, at: (i: number) => source.image(i) };
   const settings = siftSettings(options);
   const { device } = ctx.gpu;
   const pipelines = new Map<Entry, GPUComputePipeline>();
@@ -136,7 +148,10 @@ export async function extractFeatures(ctx: StageContext, images: RgbaImage[], op
     ctx.progress(0, images.length, `features: image 1/${images.length}`);
     for (let index = 0; index < images.length; index++) {
       throwIfAborted(ctx.signal);
-      const image = images[index];
+      const tWait = performance.now();
+      const image = await images.at(index);
+      if (stats && stats.imageWaitMs !== undefined) stats.imageWaitMs += performance.now() - tWait;
+      throwIfAborted(ctx.signal);
       if (image.width * image.height * 4 !== image.data.length) throw new InputError(`Image ${index + 1}: ${image.data.length} bytes do not make a ${image.width}x${image.height} RGBA image.`);
       const plan = scaleSpacePlan(image.width, image.height, settings);
       if (plan.octaves.length === 0) throw new InputError(`Image ${index + 1} (${image.width}x${image.height}) is too small for feature detection.`);

@@ -348,6 +348,24 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         for (let g2 = g1; g2 < nG; g2++) {
           const lo = groupBase[g1] <= groupBase[g2] ? g1 : g2, hi = lo === g1 ? g2 : g1;
           const yb = 18 * lo, wb = 18 * hi, nr = groupSize[lo], nc = groupSize[hi], cb = groupBase[hi];
+          if (nc === 6) {
+            // Pose column group (nearly all the work: a 6-row block per pair of observations): W_hi in registers,
+            // each entry the same expression in the same order as the general loop below (bit-identical results).
+            const q00 = Wbuf[wb], q01 = Wbuf[wb + 1], q02 = Wbuf[wb + 2], q10 = Wbuf[wb + 3], q11 = Wbuf[wb + 4], q12 = Wbuf[wb + 5];
+            const q20 = Wbuf[wb + 6], q21 = Wbuf[wb + 7], q22 = Wbuf[wb + 8], q30 = Wbuf[wb + 9], q31 = Wbuf[wb + 10], q32 = Wbuf[wb + 11];
+            const q40 = Wbuf[wb + 12], q41 = Wbuf[wb + 13], q42 = Wbuf[wb + 14], q50 = Wbuf[wb + 15], q51 = Wbuf[wb + 16], q52 = Wbuf[wb + 17];
+            for (let a = 0; a < nr; a++) {
+              const row = (groupBase[lo] + a) * N + cb;
+              const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
+              S0[row] -= y0 * q00 + y1 * q01 + y2 * q02;
+              S0[row + 1] -= y0 * q10 + y1 * q11 + y2 * q12;
+              S0[row + 2] -= y0 * q20 + y1 * q21 + y2 * q22;
+              S0[row + 3] -= y0 * q30 + y1 * q31 + y2 * q32;
+              S0[row + 4] -= y0 * q40 + y1 * q41 + y2 * q42;
+              S0[row + 5] -= y0 * q50 + y1 * q51 + y2 * q52;
+            }
+            continue;
+          }
           for (let a = 0; a < nr; a++) {
             const row = (groupBase[lo] + a) * N + cb;
             const y0 = Ybuf[yb + 3 * a], y1 = Ybuf[yb + 3 * a + 1], y2 = Ybuf[yb + 3 * a + 2];
