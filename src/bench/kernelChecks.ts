@@ -298,14 +298,14 @@ async function checkHullFill(ctx: StageContext, shape: AnalyticShape, voxels: nu
  */
 async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number) {
   const { ingestCapture } = await import('../io/ingest');
-  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { decodePhotoInBrowser, decodeResizedInBrowser } = await import('../io/decode');
   const { runSfm } = await import('../stages/sfm/runSfm');
   const { scoreCameras } = await import('../eval/cameras');
   const copy = (list: typeof files) => list.map((f) => ({ path: f.path, bytes: f.bytes.slice(0) }));
   const truth = await ingestCapture(copy(files), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const photos = await ingestCapture(copy(files.filter((f) => photoPattern.test(f.path))), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const t0 = performance.now();
-  const { stats } = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, maxFeatures });
+  const { stats } = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures });
   const ms = performance.now() - t0;
   const pairs = photos.views.map((v) => {
     const t = truth.views.find((w) => w.name === v.name)!;

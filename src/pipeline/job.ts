@@ -13,7 +13,7 @@ import { availableModels, MODEL_REGISTRY } from '../models/registry';
 import type { JobInput, JobOutput } from './jobTypes';
 import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
-import { availablePhotoDecoder } from '../io/decode';
+import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
 import { needsSfm, runSfm } from '../stages/sfm/runSfm';
 import { encodePly } from '../export/ply';
 
@@ -82,7 +82,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
           signal: env.signal,
           warn,
           progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
-        }, { decodePhoto: availablePhotoDecoder() });
+        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder() });
         report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
         sparsePoints = sfm.points;
         sparseColors = sfm.colors;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAhead } from '../../src/io/decode';
+import { canDecodeResized, decodeAhead } from '../../src/io/decode';
 
 describe('decodeAhead', () => {
   it('keeps `ahead` decodes in flight, in order, and isolates failures', async () => {
@@ -37,5 +37,15 @@ describe('decodeAhead', () => {
     expect(started).toEqual([0, 1, 2, 3]);
     // Items 1-3 are never taken (a cancelled job): their rejections must not surface as unhandled.
     await new Promise((r) => setTimeout(r, 10));
+  });
+
+  it('one-step decode only where it gives the working decoder\'s pixels: a downscale, header size = oriented size', () => {
+    // Fountain: 3072x2048 stored and displayed, decoded to 1600x1067.
+    expect(canDecodeResized({ width: 3072, height: 2048 }, 3072, 2048, 1600, 1067)).toBe(true);
+    // An EXIF rotation by 90 degrees: the header says 4000x3000, the photo is 3000x4000.
+    expect(canDecodeResized({ width: 4000, height: 3000 }, 3000, 4000, 1200, 1600)).toBe(false);
+    // No resize (the working decoder does not resample a photo that fits), or no header.
+    expect(canDecodeResized({ width: 1600, height: 1200 }, 1600, 1200, 1600, 1200)).toBe(false);
+    expect(canDecodeResized(null, 3072, 2048, 1600, 1067)).toBe(false);
   });
 });

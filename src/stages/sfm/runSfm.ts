@@ -15,8 +15,8 @@ import type { RgbaImage } from '../../core/mesh';
 import { workingSize, type PhotoDecoder } from '../../io/decode';
 import { sniffImage } from '../../io/imageHeader';
 import type { StageContext } from '../context';
-import { canDecodeResized, decodeAhead } from './features/decodeAhead';
-import { extractFeatures, type ExtractStats } from './features/siftGpu';
+import { canDecodeResized, decodeAhead } from '../../io/decode';
+import { extractFeatures, type ExtractStats, type FeatureImageSource } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
@@ -102,14 +102,15 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const featureScale: number[] = new Array(views.length).fill(1);
   let featureLongSide = 0;
   let featureDecodeMs = 0;
-  const source = decodeAhead(views.length, FEATURE_DECODE_AHEAD, async (index) => {
+  const take = decodeAhead(views.length, async (index) => {
     const td = performance.now();
     const image = await featureImage(views[index], options, ctx);
     featureDecodeMs += performance.now() - td;
     featureScale[index] = image.width / views[index].width;
     featureLongSide = Math.max(featureLongSide, image.width, image.height);
     return image;
-  });
+  }, FEATURE_DECODE_AHEAD);
+  const source: FeatureImageSource = { count: views.length, image: (index) => take(index)! };
   const featureCtx: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(done, views.length * 3, message) };
   const extractStats: ExtractStats = { found: [], retries: 0, imageWaitMs: 0 };
   const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 }, extractStats);
