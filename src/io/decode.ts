@@ -4,6 +4,7 @@
  * so RGBA renders keep their colours under the mask).
  */
 import type { RgbaImage } from '../core/mesh';
+import { sniffImage } from './imageHeader';
 
 export interface DecodedPhoto {
   /** Size after orientation, before downscaling. */
@@ -125,4 +126,20 @@ export function availablePhotoDecoder(): PhotoDecoder | undefined {
 /** decodeResizedInBrowser where createImageBitmap exists; undefined in Node. */
 export function availableResizingDecoder(): typeof decodeResizedInBrowser | undefined {
   return typeof createImageBitmap === 'function' ? decodeResizedInBrowser : undefined;
+}
+
+/** Decodes a photo straight to width x height (decodeResizedInBrowser). */
+export type ResizingDecoder = (bytes: ArrayBuffer, mime: string, width: number, height: number) => Promise<RgbaImage>;
+
+/**
+ * A photo decoded again with its long side at most `maxLongSide` (workingSize of its full size): in one step through
+ * `decodeResized` where that gives decodePhoto's pixels (canDecodeResized), so the resize runs on the decoder threads
+ * and not on the caller's; otherwise through `decodePhoto`.
+ */
+export async function decodeAtMost(source: { bytes: ArrayBuffer; mime: string }, fullWidth: number, fullHeight: number, maxLongSide: number, decodePhoto: PhotoDecoder, decodeResized?: ResizingDecoder): Promise<RgbaImage> {
+  const size = workingSize(fullWidth, fullHeight, maxLongSide);
+  if (decodeResized && canDecodeResized(sniffImage(new Uint8Array(source.bytes)), fullWidth, fullHeight, size.width, size.height)) {
+    return decodeResized(source.bytes, source.mime, size.width, size.height);
+  }
+  return (await decodePhoto(source.bytes, source.mime, maxLongSide)).image;
 }

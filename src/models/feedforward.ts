@@ -7,7 +7,7 @@
  */
 import { CancelledError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
-import { availablePhotoDecoder } from '../io/decode';
+import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
 import { DEFAULT_MVS_MODEL, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, type MvsNetwork, type NetworkMvsStats } from '../stages/depth/mvsNet';
@@ -95,6 +95,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       textureMesh(fused.mesh, capture.views, input.options.preset, stage('texture', 85, 97), {
         // Sharper textures from the original photos where they are larger than the working images.
         decodePhoto: availablePhotoDecoder(),
+        decodeResized: availableResizingDecoder(),
         bake: bakeSettingsOf(input.options, depthSource, fused.spec.voxelSize),
       }),
     );

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../core/errors';
 import { computeVertexNormals, type TexturedMesh } from '../core/mesh';
-import { availablePhotoDecoder } from '../io/decode';
+import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
 import type { StageContext } from '../stages/context';
@@ -96,7 +96,7 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
 export async function rebake(mesh: TexturedMesh, views: JobInput['capture']['views'], preset: JobInput['options']['preset'], ctx: StageContext): Promise<TexturedMesh> {
   const normals = mesh.normals ?? computeVertexNormals(mesh.positions, mesh.indices);
   const decodePhoto = availablePhotoDecoder();
-  const { views: bakeViews } = await bakeViewsOf(views, BAKE_LONG_SIDE[preset], ctx, decodePhoto);
+  const { views: bakeViews } = await bakeViewsOf(views, BAKE_LONG_SIDE[preset], ctx, decodePhoto, availableResizingDecoder());
   const baked = await bakeTexture({ positions: mesh.positions, normals, indices: mesh.indices, uvs: mesh.uvs, atlasSize: mesh.texture.width, padding: 4 }, bakeViews, ctx);
   const out: TexturedMesh = { ...mesh, normals, texture: baked.texture };
   out.colors = sampleVertexColors(out);

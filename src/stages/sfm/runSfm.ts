@@ -12,10 +12,8 @@ import { scaleK } from '../../core/camera';
 import type { CaptureSet, CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import type { RgbaImage } from '../../core/mesh';
-import { workingSize, type PhotoDecoder } from '../../io/decode';
-import { sniffImage } from '../../io/imageHeader';
+import { decodeAhead, decodeAtMost, type PhotoDecoder, type ResizingDecoder } from '../../io/decode';
 import type { StageContext } from '../context';
-import { canDecodeResized, decodeAhead } from '../../io/decode';
 import { extractFeatures, type ExtractStats, type FeatureImageSource } from './features/siftGpu';
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
@@ -83,7 +81,7 @@ export interface SfmStageOptions {
    * Decodes a photo straight to a given size (decodeResizedInBrowser in the browser): the features' photos then
    * decode and resize off the worker thread; the same pixels as decodePhoto's (see decodeResizedInBrowser).
    */
-  decodeResized?: (bytes: ArrayBuffer, mime: string, width: number, height: number) => Promise<RgbaImage>;
+  decodeResized?: ResizingDecoder;
   maxFeatures?: number;
 }
 
@@ -214,17 +212,9 @@ async function featureImage(v: CaptureView, options: Pick<SfmStageOptions, 'deco
   const target = Math.min(SFM_FEATURE_LONG_SIDE, Math.max(v.fullWidth, v.fullHeight));
   if (!decodePhoto || target <= Math.max(v.width, v.height)) return v.image;
   try {
-    // The size decodePhoto would give (workingSize of the full size), decoded in one step where that is the same.
-    const size = workingSize(v.fullWidth, v.fullHeight, target);
-    if (decodeResized && canDecodeResized(sniffImage(new Uint8Array(v.source.bytes)), v.fullWidth, v.fullHeight, size.width, size.height)) {
-      const image = await decodeResized(v.source.bytes, v.source.mime, size.width, size.height);
-      if (Math.abs(image.width / v.width - image.height / v.height) <= 0.01) return image;
-      return v.image;
-    }
-    const decoded = await decodePhoto(v.source.bytes, v.source.mime, target);
+    const image = await decodeAtMost(v.source, v.fullWidth, v.fullHeight, target, decodePhoto, decodeResized);
     // Keep the working image's aspect exactly, so one scale factor maps between the two.
-    if (Math.abs(decoded.image.width / v.width - decoded.image.height / v.height) > 0.01) return v.image;
-    return decoded.image;
+    return Math.abs(image.width / v.width - image.height / v.height) > 0.01 ? v.image : image;
   } catch (error) {
     ctx.warn(`SfM: ${v.name} could not be decoded again at ${target} px (${(error as Error).message}); features come from the working image.`);
     return v.image;

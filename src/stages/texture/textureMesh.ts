@@ -5,7 +5,7 @@
 import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
-import { decodeAhead, type PhotoDecoder } from '../../io/decode';
+import { decodeAhead, decodeAtMost, type PhotoDecoder, type ResizingDecoder } from '../../io/decode';
 import { computeVertexNormals, removeSmallComponents, type Mesh, type TexturedMesh } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { buildAtlas } from './atlas';
@@ -28,6 +28,8 @@ const BAKE_PHOTO_BUDGET = 1024 * 1024 * 1024;
 export interface TextureOptions {
   /** Decodes the original photos again at the bake resolution; without it the working images are used. */
   decodePhoto?: PhotoDecoder;
+  /** Decodes and resizes in one step where that gives decodePhoto's pixels (decodeAtMost): the resize leaves the worker's thread. */
+  decodeResized?: ResizingDecoder;
   /** Override BAKE_LONG_SIDE[preset]. */
   bakeLongSide?: number;
   /** Override ATLAS_SIZE[preset] (texels per side; benchmarks). */
@@ -42,7 +44,7 @@ export interface TextureOptions {
  * its K scaled and its mask carried over (nearest); the long side shrinks until all of them fit the byte budget.
  * Views whose original cannot be decoded again fall back to the working image.
  */
-export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: StageContext, decodePhoto?: PhotoDecoder): Promise<{ views: BakeView[]; longSide: number }> {
+export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: StageContext, decodePhoto?: PhotoDecoder, decodeResized?: ResizingDecoder): Promise<{ views: BakeView[]; longSide: number }> {
   const posed = views.filter((v) => v.camFromWorld && !v.heldOut);
   const working = (v: CaptureView): BakeView => ({ width: v.width, height: v.height, K: v.K, camFromWorld: v.camFromWorld!, rgba: v.image.data });
   const workingLong = Math.max(...posed.map((v) => Math.max(v.width, v.height)), 1);
@@ -56,7 +58,7 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
   const sideOf = (v: CaptureView) => Math.min(target, Math.max(v.fullWidth, v.fullHeight));
   const decodeOf = decodeAhead(posed.length, (k) => {
     const v = posed[k];
-    return sideOf(v) <= Math.max(v.width, v.height) ? null : decodePhoto(v.source.bytes, v.source.mime, sideOf(v));
+    return sideOf(v) <= Math.max(v.width, v.height) ? null : decodeAtMost(v.source, v.fullWidth, v.fullHeight, sideOf(v), decodePhoto, decodeResized);
   });
   for (const [k, v] of posed.entries()) {
     throwIfAborted(ctx.signal);
@@ -68,7 +70,7 @@ export async function bakeViewsOf(views: CaptureView[], longSide: number, ctx: S
     try {
       const decoded = await decoding;
       // The original is distorted where SfM estimated a lens distortion (the working image was resampled then).
-      const { width, height, data } = pinholeOfOriginal(v, decoded.image);
+      const { width, height, data } = pinholeOfOriginal(v, decoded);
       if (v.mask) {
         for (let y = 0; y < height; y++) {
           const my = Math.min(v.height - 1, Math.floor(((y + 0.5) * v.height) / height));
@@ -104,7 +106,7 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   const sourceNormals = decimated.normals ?? computeVertexNormals(decimated.positions, decimated.indices);
   const normals = new Float32Array(atlas.positions.length);
   atlas.sourceVertex.forEach((src, v) => normals.set(sourceNormals.subarray(3 * src, 3 * src + 3), 3 * v));
-  const { views: bakeViews, longSide } = await bakeViewsOf(views, options.bakeLongSide ?? BAKE_LONG_SIDE[preset], ctx, options.decodePhoto);
+  const { views: bakeViews, longSide } = await bakeViewsOf(views, options.bakeLongSide ?? BAKE_LONG_SIDE[preset], ctx, options.decodePhoto, options.decodeResized);
   const t3 = performance.now();
   const baked = await bakeTexture({ positions: atlas.positions, normals, indices: atlas.indices, uvs: atlas.uvs, atlasSize: size, padding: 4, ...options.bake }, bakeViews, ctx);
   const textured: TexturedMesh = { positions: atlas.positions, indices: atlas.indices, normals, uvs: atlas.uvs, texture: baked.texture };
