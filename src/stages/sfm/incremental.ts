@@ -101,7 +101,17 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
   const reuse = cache?.verified && cache.key === cacheKey;
   const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
-  const pairStats = { pairs: input.pairs.length, verified: 0 };
+  // F_SUBSET_RULE: a cache from a run with other trusted focals (solveCameras' focal tries, F for the untrusted pairs)
+  // prunes this run's E verification: E's models are a subset of F's (E = K2^T F K1 with the rank-2 F restricted to
+  // equal singular values), so a pair that no F fitted with minPairInliers inliers at the same pixel threshold has no
+  // E with that many either, up to RANSAC's randomness. Such pairs are skipped instead of re-verified (on lego's
+  // 1468 pairs the 643 that F rejected ran E's RANSAC to its iteration limit). Pairs F verified are re-verified with
+  // E, which rejects matches F let through (symmetric objects).
+  const prior = !reuse && cache?.verified && cache.key?.length === nImg ? cache : null;
+  const priorKey = prior?.key ?? '';
+  const priorVerified = new Set<number>();
+  if (prior) for (const v of prior.verified!) priorVerified.add(v.i * nImg + v.j);
+  const pairStats = { pairs: input.pairs.length, verified: 0, skippedByF: 0 };
   for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
     if (p % 8 === 0) {
       throwIfAborted(signal);
@@ -121,6 +131,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
     const thr = opt.twoViewErrorPx / fAvg;
     const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+    if (prior && calibrated && (priorKey[pair.i] === '0' || priorKey[pair.j] === '0') && !priorVerified.has(Math.min(pair.i, pair.j) * nImg + Math.max(pair.i, pair.j))) {
+      pairStats.skippedByF++;
+      continue;
+    }
     // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
     // inliers, plenty for a well-determined model); all matches are then classified with the final model.
     const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
@@ -141,7 +155,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated });
   }
   pairStats.verified = verified.length;
-  if (cache && !reuse) {
+  // A cache that already holds another run's verification keeps it (solveCameras' fallback reuses the F pairs).
+  if (cache && !reuse && !prior) {
     cache.key = cacheKey;
     cache.verified = verified;
   }
@@ -801,7 +816,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
