@@ -19,12 +19,13 @@
 import { throwIfAborted } from '../../core/errors';
 import { INTRINSICS_STRIDE, pixelToNormalised } from './geometry/camera';
 import { bundleAdjust, type BundleOptions, type BundleProblem } from './geometry/bundle';
-import { estimateEssential, estimateFundamental, sampson2, type RelativePose } from './geometry/essential';
+import { estimateEssential, estimateFundamental, sampson2, type EssentialResult, type RelativePose } from './geometry/essential';
 import { makeRng } from './geometry/linalg';
 import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
+import { inconsistentPairs, LOOP_AGREE_DEG } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   twoViewErrorPx: 4,
@@ -49,6 +50,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   noiseSigmas: 3.72,
   maxImages: 0,
   maxTracks: 0,
+  loopAgreeDeg: LOOP_AGREE_DEG,
 };
 
 export interface VerifiedPair {
@@ -58,6 +60,8 @@ export interface VerifiedPair {
   inliers: Uint32Array;
   hRatio: number;
   calibrated: boolean;
+  /** Calibrated pairs: the two-view relative rotation, camera j from camera i (X_j = R X_i + t), row-major. */
+  R?: Float64Array;
 }
 
 /**
@@ -100,7 +104,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   // ---- 1. geometric verification ----
   const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
   const reuse = cache?.verified && cache.key === cacheKey;
-  const verified: VerifiedPair[] = reuse ? cache!.verified! : [];
+  let verified: VerifiedPair[] = reuse ? cache!.verified! : [];
   // F_SUBSET_RULE: a cache from a run with other trusted focals (solveCameras' focal tries, F for the untrusted pairs)
   // prunes this run's E verification: E's models are a subset of F's (E = K2^T F K1 with the rank-2 F restricted to
   // equal singular values), so a pair that no F fitted with minPairInliers inliers at the same pixel threshold has no
@@ -152,7 +156,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const inl = new Uint32Array(2 * count);
     let k2 = 0;
     for (let k = 0; k < m; k++) if (inlierMask[k]) { inl[k2++] = pair.matches[2 * k]; inl[k2++] = pair.matches[2 * k + 1]; }
-    verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated });
+    const R = calibrated ? (pair.i < pair.j ? (model as EssentialResult).pose.R : transpose3((model as EssentialResult).pose.R)) : undefined;
+    verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated, R });
   }
   pairStats.verified = verified.length;
   // A cache that already holds another run's verification keeps it (solveCameras' fallback reuses the F pairs).
@@ -161,6 +166,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     cache.verified = verified;
   }
   const tVerify = performance.now();
+  // SYMMETRY_RULE (viewGraph.ts): calibrated pairs whose relative rotation most loops of three views contradict are
+  // left out of everything that follows (the cache keeps them: the check is cheap and depends on the option).
+  let loopRejected = 0;
+  if (opt.loopAgreeDeg > 0) {
+    const withR = verified.filter((v) => v.R);
+    const drop = new Set(inconsistentPairs(withR as Required<VerifiedPair>[], nImg, opt.loopAgreeDeg).map((k) => withR[k]));
+    loopRejected = drop.size;
+    if (drop.size) verified = verified.filter((v) => !drop.has(v));
+  }
 
   // ---- 2. tracks ----
   const featOffset = new Uint32Array(nImg + 1);
@@ -816,7 +830,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF, pairsLoopRejected: loopRejected,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,
@@ -850,6 +864,10 @@ function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed: numbe
   const a = new Float64Array(2 * k), b = new Float64Array(2 * k);
   for (let i = 0; i < k; i++) { a[2 * i] = x1[2 * idx[i]]; a[2 * i + 1] = x1[2 * idx[i] + 1]; b[2 * i] = x2[2 * idx[i]]; b[2 * i + 1] = x2[2 * idx[i] + 1]; }
   return [a, b];
+}
+
+function transpose3(R: ArrayLike<number>): Float64Array {
+  return Float64Array.of(R[0], R[3], R[6], R[1], R[4], R[7], R[2], R[5], R[8]);
 }
 
 function swapPairs(a: Uint32Array): Uint32Array {
