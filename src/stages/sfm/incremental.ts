@@ -171,7 +171,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   let loopRejected = 0;
   if (opt.loopAgreeDeg > 0) {
     const withR = verified.filter((v) => v.R);
-    const drop = new Set(inconsistentPairs(withR as Required<VerifiedPair>[], nImg, opt.loopAgreeDeg).map((k) => withR[k]));
+    const edges = withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }));
+    const drop = new Set(inconsistentPairs(edges, nImg, opt.loopAgreeDeg).map((k) => withR[k]));
     loopRejected = drop.size;
     if (drop.size) verified = verified.filter((v) => !drop.has(v));
   }

@@ -13,10 +13,10 @@
  */
 
 /** A verified pair with its two-view relative rotation (camera j from camera i: X_j = R X_i + t), row-major. */
-export interface RotationEdge { i: number; j: number; R: ArrayLike<number> }
+export interface RotationEdge { i: number; j: number; R: ArrayLike<number>; /** Evidence, e.g. the inlier count. */ weight: number }
 
 /** Triplets whose loop rotation is within this many degrees of identity support each of their pairs. */
-export const LOOP_AGREE_DEG = 5;
+export const LOOP_AGREE_DEG = 10;
 
 function loopAngleDeg(a: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>): number {
   // trace(B A C^T) for the loop i -> j -> k against i -> k: A = R_ij, B = R_jk, C = R_ik.
@@ -48,8 +48,12 @@ export function inconsistentPairs(edges: RotationEdge[], nImages: number, agreeD
   };
   const edgeOf = (a: number, b: number) => id.get(Math.min(a, b) * nImages + Math.max(a, b)) ?? id.get(Math.max(a, b) * nImages + Math.min(a, b))!;
   // Triplets as (edge, edge, edge, consistent); each edge's live triplets.
-  const support = new Int32Array(edges.length), contra = new Int32Array(edges.length);
+  // A triplet speaks about one of its pairs with the weight of the weaker of its two other pairs: a wrong pair of 15
+  // inliers (lego's studs verify between unrelated views) must not outvote a true pair of 800 through the triplets
+  // it spoils, while two strong pairs that agree with each other outvote it.
+  const support = new Float64Array(edges.length), contra = new Float64Array(edges.length), contraCount = new Int32Array(edges.length);
   const triplets: { e: [number, number, number]; ok: boolean }[] = [];
+  const tw = (e: [number, number, number], x: number) => { const o = e.filter((y) => y !== x); return Math.min(edges[o[0]].weight, edges[o[1]].weight); };
   const tripletsOf: number[][] = edges.map(() => []);
   for (let a = 0; a < nImages; a++) for (const b of nb[a]) {
     if (b <= a) continue;
@@ -59,7 +63,7 @@ export function inconsistentPairs(edges: RotationEdge[], nImages: number, agreeD
       const e: [number, number, number] = [edgeOf(a, b), edgeOf(b, c), edgeOf(a, c)];
       const t = triplets.length;
       triplets.push({ e, ok });
-      for (const x of e) { tripletsOf[x].push(t); if (ok) support[x]++; else contra[x]++; }
+      for (const x of e) { tripletsOf[x].push(t); if (ok) support[x] += tw(e, x); else { contra[x] += tw(e, x); contraCount[x]++; } }
     }
   }
   const removed = new Uint8Array(edges.length), deadTriplet = new Uint8Array(triplets.length);
@@ -67,8 +71,8 @@ export function inconsistentPairs(edges: RotationEdge[], nImages: number, agreeD
   for (;;) {
     let worst = -1, worstScore = 0;
     for (let k = 0; k < edges.length; k++) {
-      if (removed[k] || contra[k] < minContradictions || contra[k] <= support[k]) continue;
-      const score = contra[k] - support[k];
+      if (removed[k] || contraCount[k] < minContradictions || contra[k] <= support[k]) continue;
+      const score = (contra[k] - support[k]) / edges[k].weight;
       if (score > worstScore || (score === worstScore && worst >= 0 && contra[k] > contra[worst])) { worst = k; worstScore = score; }
     }
     if (worst < 0) break;
@@ -77,7 +81,10 @@ export function inconsistentPairs(edges: RotationEdge[], nImages: number, agreeD
     for (const t of tripletsOf[worst]) {
       if (deadTriplet[t]) continue;
       deadTriplet[t] = 1;
-      for (const x of triplets[t].e) if (triplets[t].ok) support[x]--; else contra[x]--;
+      for (const x of triplets[t].e) {
+        if (triplets[t].ok) support[x] -= tw(triplets[t].e, x);
+        else { contra[x] -= tw(triplets[t].e, x); contraCount[x]--; }
+      }
     }
   }
   return out.sort((a, b) => a - b);
