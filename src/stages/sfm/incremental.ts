@@ -110,7 +110,11 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   // equal singular values), so a pair that no F fitted with minPairInliers inliers at the same pixel threshold has no
   // E with that many either, up to RANSAC's randomness. Such pairs are skipped instead of re-verified (on lego's
   // 1468 pairs the 643 that F rejected ran E's RANSAC to its iteration limit). Pairs F verified are re-verified with
-  // E, which rejects matches F let through (symmetric objects).
+  // E, which rejects matches F let through (symmetric objects). Measured on lego every 2nd view (1225 pairs, true
+  // focal): F verifies 547, E 485; E alone verifies 28 pairs F rejected, all at 15-19 inliers (F's early-stopping
+  // RANSAC missing a borderline set) and 26 of them with a two-view rotation 10-179 degrees off the truth (the other
+  // two 5 and 9): the pruned pass verifies 457 pairs in 341 s instead of 901 s (CPU shared). Temple, fountain and
+  // sceaux: no pair E verifies that F rejects, so their results are identical.
   const prior = !reuse && cache?.verified && cache.key?.length === nImg ? cache : null;
   const priorKey = prior?.key ?? '';
   const priorVerified = new Set<number>();
