@@ -10,6 +10,13 @@
  * pairs are true; a triplet with exactly one symmetric pair is off by the symmetry's rotation (180 degrees on lego).
  * So a pair that most of its triplets contradict is removed; greedily, the most contradicted first, since each
  * removal takes its contradictions off the true pairs it shared triplets with.
+ *
+ * Measured limits (lego, every 2nd view, true focal): of 485 E-verified pairs, 252 have a two-view rotation > 30 deg
+ * off the truth (mostly 15-25 inliers: the studs repeat everywhere); at 10 deg the check removes 191 of them and one
+ * pair within 3 deg of the truth. It does NOT undo the mirrored sub-model: the 14 views that register rotated
+ * 180 degrees share 86 symmetric pairs (2279 inliers) and only 13 true pairs (558 inliers) with the other 36, and
+ * agree among themselves (29 true pairs, 3937 inliers): the view graph itself favours the mirror, so no vote over
+ * it can separate the two; that needs more true pairs between the two sides (matching), not a better vote.
  */
 
 /** A verified pair with its two-view relative rotation (camera j from camera i: X_j = R X_i + t), row-major. */
