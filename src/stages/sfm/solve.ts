@@ -109,9 +109,8 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       throwIfAborted(signal);
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
-      // Its E verification is guided by the tries' F verification of the same matches (GUIDED_E_RULE).
-      const guide = verification.key && !verification.key.includes('1') ? verification.verified : undefined;
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, undefined, guide);
+      // The tries' F verification prunes this pass's E verification (F_SUBSET_RULE in incremental.ts).
+      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, verification);
       focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
       if (registeredOf(r) >= registeredOf(result)) result = r;
       else if (seedCap) {

@@ -93,6 +93,11 @@ export interface SfmOptions {
   maxImages: number;
   /** Use at most this many tracks (a deterministic random subset; a focal try in solveCameras); 0 = all. */
   maxTracks: number;
+  /**
+   * Relative rotations of calibrated pairs around loops of three views must agree within this many degrees; pairs
+   * that most of their loops contradict are dropped before tracks (SYMMETRY_RULE in viewGraph.ts); 0 = off.
+   */
+  loopAgreeDeg: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }

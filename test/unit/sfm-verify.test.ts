@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
+import { lookAt } from '../../src/core/camera';
+import { angleAxisToRotation } from '../../src/stages/sfm/geometry/linalg';
+import { inconsistentPairs, type RotationEdge } from '../../src/stages/sfm/viewGraph';
+import { gaussian, orbitCameras, rng, synthInput } from './sfmSynthetic';
+
+describe('pair verification', () => {
+  it('F_SUBSET_RULE: a trusted pass pruned by the F verification verifies exactly the pairs a full E verification does', async () => {
+    const { input } = synthInput({ nCam: 12, nPts: 1500, sigma: 0.5, outliers: 0.4, missing: 0.2, focalPriorFactor: 1, neighbours: 3, seed: 21, surfaceVisibilityCos: 0.2 });
+    // Pairs across the orbit: 40 random matches only (what most of a large capture's rejected candidate pairs are):
+    // F rejects them (with 100 random matches F still fits 15 of 5 of 6 such pairs, E none: F is the weaker test),
+    // and the pruned pass must not verify them with E either.
+    const r = rng(77);
+    const pairs = [...input.pairs];
+    for (let i = 0; i < 6; i++) {
+      const j = i + 6, m: number[] = [];
+      const na = input.images[i].points.length / 2, nb = input.images[j].points.length / 2;
+      for (let k = 0; k < 40; k++) m.push(Math.floor(r() * na), Math.floor(r() * nb));
+      pairs.push({ i, j, matches: new Uint32Array(m) });
+    }
+    const untrusted = { ...input, pairs, options: { maxImages: 2, noiseSigmas: 0 } };
+    const trusted = { ...untrusted, images: input.images.map((im) => ({ ...im, focalFromExif: true })) };
+    const fCache: VerificationCache = {};
+    await reconstructIncremental(untrusted, fCache);
+    const fKey = fCache.key, fVerified = fCache.verified!;
+    const full: VerificationCache = {};
+    const rFull = await reconstructIncremental(trusted, full);
+    const rPruned = await reconstructIncremental(trusted, fCache);
+    const rows = (c: VerificationCache) => c.verified!.map((v) => `${v.i}-${v.j}:${v.inliers.length / 2}:${v.calibrated}`);
+    console.log(`F verified ${fVerified.length}, E full ${full.verified!.length} (${rFull.stats.verifySeconds.toFixed(2)} s), pruned skipped ${rPruned.stats.pairsSkippedByF} (${rPruned.stats.verifySeconds.toFixed(2)} s) of ${pairs.length}`);
+    expect(fVerified.length).toBeGreaterThan(20);
+    expect(rPruned.stats.pairsSkippedByF).toBe(pairs.length - fVerified.length);
+    expect(rPruned.stats.pairsSkippedByF).toBeGreaterThanOrEqual(6);
+    // Identical verification (same pairs, same inliers: seeds are per pair) and so the identical reconstruction.
+    expect(rPruned.stats.verifiedPairs).toBe(rFull.stats.verifiedPairs);
+    expect(full.verified!.every((v) => v.calibrated)).toBe(true);
+    expect(rPruned.cameras).toEqual(rFull.cameras);
+    // The cache still holds the F verification (solveCameras' untrusted fallback reuses it).
+    expect(fCache.key).toBe(fKey);
+    expect(fCache.verified).toBe(fVerified);
+    expect(rows(full).length).toBe(rFull.stats.verifiedPairs);
+  });
+});
+
+describe('view-graph loop check', () => {
+  it('SYMMETRY_RULE: weak pairs off by a 180-degree symmetry or at random are removed, true pairs kept', () => {
+    const r = rng(3), g = gaussian(r), n = 24;
+    const cams = orbitCameras(n, 5, 1000, 1280, 960, r);
+    // Two views from above (lego's upper hemisphere): they see both sides, and close the loops that judge a pair
+    // of opposite views (a loop check cannot judge a pair whose ends share no neighbour).
+    for (const eye of [[0.8, -5, 0.3], [-0.5, -5, -0.6]]) cams.push({ ...cams[0], pose: Float64Array.from(lookAt(eye, [0, 0, 0], [0, 0, 1])) });
+    const R = (i: number) => { const p = cams[i].pose; return [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]]; };
+    const mul = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, k) => a[3 * Math.floor(k / 3)] * b[k % 3] + a[3 * Math.floor(k / 3) + 1] * b[3 + (k % 3)] + a[3 * Math.floor(k / 3) + 2] * b[6 + (k % 3)]);
+    const T = (a: number[]) => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+    const noisy = (M: number[], deg: number) => mul(Array.from(angleAxisToRotation(...([0, 1, 2].map(() => (g() * deg * Math.PI) / 180) as [number, number, number]))), M);
+    // The orbit's vertical axis is y: the symmetry S rotates 180 degrees about it.
+    const S = [-1, 0, 0, 0, 1, 0, 0, 0, -1];
+    const edges: RotationEdge[] = [], kind: string[] = [];
+    for (let i = 0; i < n; i++) for (let d = 1; d <= 3; d++) {
+      const j = (i + d) % n;
+      edges.push({ i, j, R: noisy(mul(R(j), T(R(i))), 0.3), weight: 80 + Math.floor(300 * r()) }); kind.push('true');
+    }
+    for (let i = 0; i < n; i++) for (const top of [n, n + 1]) {
+      edges.push({ i, j: top, R: noisy(mul(R(top), T(R(i))), 0.3), weight: 40 + Math.floor(60 * r()) }); kind.push('true');
+    }
+    for (let i = 0; i < n / 2; i++) {
+      // A view and the views opposite: matched on the repeated part, the pose of one to the other's mirror image.
+      const j = (i + n / 2 + (i % 2)) % n;
+      edges.push({ i, j, R: noisy(mul(mul(R(j), S), T(R(i))), 0.3), weight: 15 + Math.floor(25 * r()) }); kind.push('symmetric');
+    }
+    for (let k = 0; k < 10; k++) {
+      const i = Math.floor(r() * n), j = (i + 5 + Math.floor(r() * 4)) % n;
+      edges.push({ i, j, R: Array.from(angleAxisToRotation(3 * r() - 1.5, 3 * r() - 1.5, 3 * r() - 1.5)), weight: 15 + Math.floor(10 * r()) }); kind.push('random');
+    }
+    const removed = inconsistentPairs(edges, n + 2);
+    const count = (k: string) => removed.filter((e) => kind[e] === k).length;
+    console.log(`removed ${removed.length}: ${count('symmetric')} of ${kind.filter((k) => k === 'symmetric').length} symmetric, ${count('random')} of 10 random, ${count('true')} true`);
+    expect(count('true')).toBe(0);
+    expect(count('symmetric')).toBe(kind.filter((k) => k === 'symmetric').length);
+    // A random pair needs a triplet to be judged at all: the ones sharing no neighbour with both ends stay.
+    expect(count('random')).toBeGreaterThanOrEqual(8);
+    // Without the weak pairs nothing is removed.
+    expect(inconsistentPairs(edges.filter((_, k) => kind[k] === 'true'), n + 2)).toEqual([]);
+  });
+});
