@@ -25,7 +25,7 @@ import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
-import { inconsistentPairs } from './viewGraph';
+import { inconsistentPairs, MIRROR_PAIR_RATIO, weakClosePairs } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   twoViewErrorPx: 4,
@@ -54,6 +54,7 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   // ones, and registers 50/50 instead of 48/50, but one more view lands mirrored (14 instead of 13; see viewGraph.ts
   // for why no vote fixes those); temple, fountain, sceaux unchanged. Enable with loopAgreeDeg: LOOP_AGREE_DEG.
   loopAgreeDeg: 0,
+  mirrorPairRatio: MIRROR_PAIR_RATIO,
 };
 
 export interface VerifiedPair {
@@ -181,6 +182,15 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     const edges = withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }));
     const drop = new Set(inconsistentPairs(edges, nImg, opt.loopAgreeDeg).map((k) => withR[k]));
     loopRejected = drop.size;
+    if (drop.size) verified = verified.filter((v) => !drop.has(v));
+  }
+  // MIRROR_PAIR_RULE (viewGraph.ts): calibrated pairs too weak for the small rotation they claim.
+  let mirrorRejected = 0;
+  if (opt.mirrorPairRatio > 0) {
+    const withR = verified.filter((v) => v.R);
+    const edges = withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }));
+    const drop = new Set(weakClosePairs(edges, nImg, opt.mirrorPairRatio).map((k) => withR[k]));
+    mirrorRejected = drop.size;
     if (drop.size) verified = verified.filter((v) => !drop.has(v));
   }
 
@@ -838,7 +848,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF, pairsLoopRejected: loopRejected,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF, pairsLoopRejected: loopRejected, pairsMirrorRejected: mirrorRejected,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,

@@ -98,6 +98,11 @@ export interface SfmOptions {
    * that most of their loops contradict are dropped before tracks (SYMMETRY_RULE in viewGraph.ts); 0 = off.
    */
   loopAgreeDeg: number;
+  /**
+   * Calibrated pairs with fewer than this share of the inliers of a pair at an equal or larger rotation at both of
+   * their views are dropped before tracks (MIRROR_PAIR_RULE in viewGraph.ts); 0 = off.
+   */
+  mirrorPairRatio: number;
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }
