@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
 import { lookAt } from '../../src/core/camera';
 import { angleAxisToRotation } from '../../src/stages/sfm/geometry/linalg';
-import { inconsistentPairs, type RotationEdge } from '../../src/stages/sfm/viewGraph';
+import { inconsistentPairs, weakClosePairs, type RotationEdge } from '../../src/stages/sfm/viewGraph';
 import { gaussian, orbitCameras, rng, synthInput } from './sfmSynthetic';
 
 describe('pair verification', () => {
@@ -82,5 +82,43 @@ describe('view-graph loop check', () => {
     expect(count('random')).toBeGreaterThanOrEqual(8);
     // Without the weak pairs nothing is removed.
     expect(inconsistentPairs(edges.filter((_, k) => kind[k] === 'true'), n + 2)).toEqual([]);
+  });
+});
+
+describe('view-graph mirror-pair check', () => {
+  it('MIRROR_PAIR_RULE: pairs too weak for the small rotation they claim are removed; true, wide and weak-view pairs kept', () => {
+    const r = rng(5), g = gaussian(r), n = 24;
+    const cams = orbitCameras(n, 5, 1000, 1280, 960, r);
+    const R = (i: number) => { const p = cams[i].pose; return [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]]; };
+    const mul = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, k) => a[3 * Math.floor(k / 3)] * b[k % 3] + a[3 * Math.floor(k / 3) + 1] * b[3 + (k % 3)] + a[3 * Math.floor(k / 3) + 2] * b[6 + (k % 3)]);
+    const T = (a: number[]) => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+    const noisy = (M: number[], deg: number) => mul(Array.from(angleAxisToRotation(...([0, 1, 2].map(() => (g() * deg * Math.PI) / 180) as [number, number, number]))), M);
+    const S = [-1, 0, 0, 0, 1, 0, 0, 0, -1];
+    // View 7 is a poor photo (blur): every pair it has is weak, its close ones included.
+    const weakView = 7;
+    const edges: RotationEdge[] = [], kind: string[] = [];
+    for (let i = 0; i < n; i++) for (let d = 1; d <= 3; d++) {
+      // Inliers fall with the baseline (15 degrees a step): lego's true pairs, 381 median at < 15 degrees, 20-80 wide.
+      const j = (i + d) % n, weak = i === weakView || j === weakView;
+      const weight = weak ? 20 + Math.floor(20 * r()) : Math.floor((450 / d ** 2) * (0.7 + 0.6 * r()));
+      edges.push({ i, j, R: noisy(mul(R(j), T(R(i))), 0.3), weight }); kind.push(weak ? 'weak-view' : d === 3 ? 'wide' : 'true');
+    }
+    for (let i = 0; i < n; i++) {
+      // Views 165-180 degrees apart matched on the repeated part: a claimed rotation of 0-15 degrees, few inliers.
+      const j = (i + n / 2 + (i % 2)) % n;
+      if (i === weakView || j === weakView || j < i) continue;
+      edges.push({ i, j, R: noisy(mul(mul(R(j), S), T(R(i))), 0.3), weight: 15 + Math.floor(64 * r()) }); kind.push('mirror');
+    }
+    const removed = weakClosePairs(edges, n);
+    const count = (k: string) => removed.filter((e) => kind[e] === k).length;
+    console.log(`removed ${removed.length}: ${count('mirror')} of ${kind.filter((k) => k === 'mirror').length} mirror, ${count('true') + count('wide') + count('weak-view')} true`);
+    expect(count('mirror')).toBe(kind.filter((k) => k === 'mirror').length);
+    expect(count('true') + count('wide') + count('weak-view')).toBe(0);
+    // The rotation condition is what keeps the wide pairs: against every pair of their views they are weak.
+    const noRotation = weakClosePairs(edges, n, undefined, 360);
+    expect(noRotation.filter((e) => kind[e] === 'wide').length).toBeGreaterThan(10);
+    // Each view keeps its strongest pair whatever the ratio, so no view is cut off.
+    const all = weakClosePairs(edges, n, 1);
+    for (let v = 0; v < n; v++) expect(edges.some((e, k) => (e.i === v || e.j === v) && !all.includes(k))).toBe(true);
   });
 });
