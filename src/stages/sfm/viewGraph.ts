@@ -112,11 +112,12 @@ export function inconsistentPairs(edges: RotationEdge[], nImages: number, agreeD
  * 32 degrees), 0.4: 46 / 10 / 33. Without the rotation condition 0.2 flags 83 / 69 / 152: wide-baseline true pairs
  * against their views' close neighbours. Most of the mirror pairs that stay claim 30-170 degrees with 15-25 inliers,
  * like the few true pairs between the two sides (15 pairs, 17-113 inliers): no inlier ratio separates those.
- * End to end (bench/sfmGeometry.ts nerf-synthetic-lego --subset 2 --true-focal): views registered mirrored / registered
- * / relative rotation median / centre error: off 13 / 48 of 50 / 0.309 deg / 19.0%; 0.2: 11 / 49 / 0.303 / 17.5%;
- * 0.3: 4 / 49 / 0.188 / 6.0%; 0.35 (78 pairs dropped): 4 / 49 / 0.198 / 6.0%. Fountain and sceaux: no pair flagged at 0.3, results identical. Temple (16 views, its
- * front and back alike): 0.2 drops 1 pair, 0.3 drops 4: 16/16 either way, relative rotation median / max 0.253 / 0.458
- * deg off, 0.259 / 0.485 at 0.3 (centre error 0.057% -> 0.053%).
+ * End to end (bench/sfmGeometry.ts nerf-synthetic-lego --subset 2 --true-focal): views registered mirrored /
+ * registered / relative rotation median / centre error: off 13 / 48 of 50 / 0.309 deg / 19.0%; 0.2: 11 / 49 / 0.303 /
+ * 17.5%; 0.3: 4 / 49 / 0.188 / 6.0%; 0.35 (78 pairs dropped): 4 / 49 / 0.198 / 6.0%. Fountain and sceaux: no pair
+ * flagged at 0.3, results identical. Temple (16 views, its front and back alike): 0.2 drops 1 pair, 0.3 drops 4:
+ * 16/16 either way, relative rotation median / max 0.253 / 0.458 deg off, 0.259 / 0.485 at 0.3 (centre error
+ * 0.057% -> 0.053%).
  */
 export const MIRROR_PAIR_RATIO = 0.3;
 export const MIRROR_PAIR_MARGIN_DEG = 5;
