@@ -464,6 +464,21 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
   let attemptStarted = 0;
   let jobOpen = false;
   let attempt = 0;
+  /** A new attempt (the job's first, or the retry at a lower preset): its own bars, stages and ETA rates from 0. */
+  const startAttempt = (now: number) => {
+    attempt++;
+    attemptStarted = now;
+    stageTimes.clear();
+    currentStage = null;
+    stageStart = null;
+    stageFraction = 0;
+    lastEstimate = null;
+    el.progress.value = 0;
+    el.stageProgress.value = 0;
+    el.stageName.textContent = 'Stage';
+    el.stageEta.textContent = '';
+    el.overallEta.textContent = '';
+  };
   const onProgress = (attemptOf: number) => (event: ProgressEvent) => {
     // Events can still arrive (through the proxy) after the job's result: the final message must stay, and a failed
     // attempt's late events must not move the retry's bars.
@@ -509,16 +524,10 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
     el.download.hidden = true;
     el.notice.hidden = true;
     el.notice.textContent = '';
-    el.progress.value = 0;
-    el.stageProgress.value = 0;
     el.progressText.textContent = 'Starting…';
     started = performance.now();
-    attemptStarted = started;
-    lastEstimate = null;
-    attempt++;
-    stageTimes.clear();
+    startAttempt(started);
     earlierStages = [];
-    currentStage = null;
     el.stages.replaceChildren();
     jobOpen = true;
     // The ETAs also move between events: through a long silent step (one big GPU submission) the measured rates fall
@@ -565,18 +574,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
         earlierStages = [...earlierStages, ...stageItems(true), retryItem];
         el.stages.replaceChildren(...earlierStages);
         preset = lower;
-        attempt++;
-        attemptStarted = failedAt;
-        stageTimes.clear();
-        currentStage = null;
-        stageStart = null;
-        stageFraction = 0;
-        lastEstimate = null;
-        el.progress.value = 0;
-        el.stageProgress.value = 0;
-        el.stageName.textContent = 'Stage';
-        el.stageEta.textContent = '';
-        el.overallEta.textContent = '';
+        startAttempt(failedAt);
       }
       jobOpen = false;
       finishStages();

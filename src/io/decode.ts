@@ -26,6 +26,16 @@ export function workingSize(width: number, height: number, maxLongSide: number):
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** A bitmap's RGBA bytes (through an OffscreenCanvas; alpha as decoded). */
+function bitmapPixels(bitmap: ImageBitmap): RgbaImage {
+  const { width, height } = bitmap;
+  const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('no 2d context');
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, width, height).data;
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
 export const decodePhotoInBrowser: PhotoDecoder = async (bytes, mime, maxLongSide) => {
   const blob = new Blob([bytes], { type: mime });
   const full = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
@@ -36,12 +46,7 @@ export const decodePhotoInBrowser: PhotoDecoder = async (bytes, mime, maxLongSid
       bitmap = await createImageBitmap(full, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: 'high', premultiplyAlpha: 'none' });
     }
     try {
-      const canvas = new OffscreenCanvas(size.width, size.height);
-      const ctx = canvas.getContext('2d', { willReadFrequently: true });
-      if (!ctx) throw new Error('no 2d context');
-      ctx.drawImage(bitmap, 0, 0);
-      const data = ctx.getImageData(0, 0, size.width, size.height).data;
-      return { fullWidth: full.width, fullHeight: full.height, image: { width: size.width, height: size.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } };
+      return { fullWidth: full.width, fullHeight: full.height, image: bitmapPixels(bitmap) };
     } finally {
       if (bitmap !== full) bitmap.close();
     }
@@ -97,11 +102,7 @@ export async function decodeResizedInBrowser(bytes: ArrayBuffer, mime: string, w
     imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none', resizeWidth: width, resizeHeight: height, resizeQuality: 'high',
   });
   try {
-    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
-    if (!ctx) throw new Error('no 2d context');
-    ctx.drawImage(bitmap, 0, 0);
-    const data = ctx.getImageData(0, 0, width, height).data;
-    return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    return bitmapPixels(bitmap);
   } finally {
     bitmap.close();
   }
@@ -124,7 +125,7 @@ export function availablePhotoDecoder(): PhotoDecoder | undefined {
 }
 
 /** decodeResizedInBrowser where createImageBitmap exists; undefined in Node. */
-export function availableResizingDecoder(): typeof decodeResizedInBrowser | undefined {
+export function availableResizingDecoder(): ResizingDecoder | undefined {
   return typeof createImageBitmap === 'function' ? decodeResizedInBrowser : undefined;
 }
 

@@ -25,7 +25,7 @@ import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
-import { inconsistentPairs, MIRROR_PAIR_RATIO, weakClosePairs } from './viewGraph';
+import { inconsistentPairs, MIRROR_PAIR_RATIO, weakClosePairs, type RotationEdge } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   twoViewErrorPx: 4,
@@ -176,23 +176,17 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const tVerify = performance.now();
   // SYMMETRY_RULE (viewGraph.ts): calibrated pairs whose relative rotation most loops of three views contradict are
   // left out of everything that follows (the cache keeps them: the check is cheap and depends on the option).
-  let loopRejected = 0;
-  if (opt.loopAgreeDeg > 0) {
+  // Each view-graph check sees the calibrated pairs (those with a two-view rotation) left by the one before it and
+  // returns indices into them; the pairs it names leave `verified`. Returns how many it dropped.
+  const dropPairs = (check: (edges: RotationEdge[]) => number[]): number => {
     const withR = verified.filter((v) => v.R);
-    const edges = withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }));
-    const drop = new Set(inconsistentPairs(edges, nImg, opt.loopAgreeDeg).map((k) => withR[k]));
-    loopRejected = drop.size;
+    const drop = new Set(check(withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }))).map((k) => withR[k]));
     if (drop.size) verified = verified.filter((v) => !drop.has(v));
-  }
+    return drop.size;
+  };
+  const loopRejected = opt.loopAgreeDeg > 0 ? dropPairs((edges) => inconsistentPairs(edges, nImg, opt.loopAgreeDeg)) : 0;
   // MIRROR_PAIR_RULE (viewGraph.ts): calibrated pairs too weak for the small rotation they claim.
-  let mirrorRejected = 0;
-  if (opt.mirrorPairRatio > 0) {
-    const withR = verified.filter((v) => v.R);
-    const edges = withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }));
-    const drop = new Set(weakClosePairs(edges, nImg, opt.mirrorPairRatio).map((k) => withR[k]));
-    mirrorRejected = drop.size;
-    if (drop.size) verified = verified.filter((v) => !drop.has(v));
-  }
+  const mirrorRejected = opt.mirrorPairRatio > 0 ? dropPairs((edges) => weakClosePairs(edges, nImg, opt.mirrorPairRatio)) : 0;
 
   // ---- 2. tracks ----
   const featOffset = new Uint32Array(nImg + 1);

@@ -367,7 +367,7 @@ export interface EssentialResult extends RansacResult<Float64Array> {
  * LO-RANSAC for E with the 5-point minimal solver and the 8-point solver for local optimisation. x1, x2: normalised
  * coordinates; `threshold`: Sampson distance in the same normalised units (pixels / focal).
  */
-export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number; minIterations?: number; confidence?: number; minInliers?: number } = {}): EssentialResult | null {
+export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold: number, opts: { seed?: number; maxIterations?: number; confidence?: number; minInliers?: number } = {}): EssentialResult | null {
   const n = x1.length / 2;
   if (n < 5) return null;
   const res = loRansac<Float64Array>(
@@ -378,7 +378,7 @@ export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold:
       residual2: (E, i) => sampson2(E, x1, x2, i),
     },
     n,
-    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 2000, confidence: opts.confidence ?? 0.9999, minIterations: opts.minIterations ?? 30, minInliers: opts.minInliers },
+    { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 2000, confidence: opts.confidence ?? 0.9999, minIterations: 30, minInliers: opts.minInliers },
   );
   if (!res) return null;
   const pose0 = decomposeEssential(res.model, x1, x2, res.inliers);
