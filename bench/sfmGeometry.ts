@@ -228,7 +228,7 @@ async function main() {
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],
     k1: +(cams[0]?.k1 ?? 0).toFixed(4), k2: +(cams[0]?.k2 ?? 0).toFixed(4),
     reprojPx: +result.meanReprojectionError.toFixed(3), points: result.points.length / 3,
-    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs, pairsSkippedByF: result.stats.pairsSkippedByF, pairsLoopRejected: result.stats.pairsLoopRejected, pairsMirrorRejected: result.stats.pairsMirrorRejected, verifySeconds: +result.stats.verifySeconds.toFixed(1) },
+    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs, pairsSkippedByF: result.stats.pairsSkippedByF, pairsMirrorRejected: result.stats.pairsMirrorRejected, verifySeconds: +result.stats.verifySeconds.toFixed(1) },
     geometrySeconds: +seconds.toFixed(1), geometryCpuSeconds: +cpuSeconds.toFixed(1),
   }));
 }

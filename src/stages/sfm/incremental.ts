@@ -25,7 +25,7 @@ import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
-import { inconsistentPairs, MIRROR_PAIR_RATIO, weakClosePairs, type RotationEdge } from './viewGraph';
+import { MIRROR_PAIR_RATIO, weakClosePairs, type RotationEdge } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   twoViewErrorPx: 4,
@@ -50,11 +50,8 @@ export const DEFAULT_SFM_OPTIONS: SfmOptions = {
   noiseSigmas: 3.72,
   maxImages: 0,
   maxTracks: 0,
-  // Off: on lego (every 2nd view, true focal) the check at LOOP_AGREE_DEG drops 226 of 485 pairs, mostly wrong
-  // ones, and registers 50/50 instead of 48/50, but one more view lands mirrored (14 instead of 13; see viewGraph.ts
-  // for why no vote fixes those); temple, fountain, sceaux unchanged. Enable with loopAgreeDeg: LOOP_AGREE_DEG.
-  loopAgreeDeg: 0,
   mirrorPairRatio: MIRROR_PAIR_RATIO,
+  excludePairs: [],
 };
 
 export interface VerifiedPair {
@@ -76,6 +73,8 @@ export interface VerifiedPair {
 export interface VerificationCache {
   key?: string;
   verified?: VerifiedPair[];
+  /** The latest run's verification (a pruned trusted pass's too), reused by a run with the same key. */
+  last?: { key: string; verified: VerifiedPair[] };
 }
 
 export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
@@ -107,8 +106,9 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 
   // ---- 1. geometric verification ----
   const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
-  const reuse = cache?.verified && cache.key === cacheKey;
-  let verified: VerifiedPair[] = reuse ? cache!.verified! : [];
+  const reused = cache?.verified && cache.key === cacheKey ? cache.verified : cache?.last?.key === cacheKey ? cache.last.verified : null;
+  const reuse = !!reused;
+  let verified: VerifiedPair[] = reused ?? [];
   // F_SUBSET_RULE: a cache from a run with other trusted focals (solveCameras' focal tries, F for the untrusted pairs)
   // prunes this run's E verification: E's models are a subset of F's (E = K2^T F K1 with the rank-2 F restricted to
   // equal singular values), so a pair that no F fitted with minPairInliers inliers at the same pixel threshold has no
@@ -174,19 +174,25 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
     cache.verified = verified;
   }
   const tVerify = performance.now();
-  // SYMMETRY_RULE (viewGraph.ts): calibrated pairs whose relative rotation most loops of three views contradict are
-  // left out of everything that follows (the cache keeps them: the check is cheap and depends on the option).
-  // Each view-graph check sees the calibrated pairs (those with a two-view rotation) left by the one before it and
-  // returns indices into them; the pairs it names leave `verified`. Returns how many it dropped.
+  // The latest run's verified pairs, before the checks below: MIRROR_REPAIR_RULE (mirrorCheck.ts) re-runs the
+  // reconstruction from them with some pairs excluded, without verifying again.
+  if (cache) cache.last = { key: cacheKey, verified };
+  // View-graph checks leave pairs out of everything that follows (the cache keeps them: the checks are cheap and
+  // depend on the options). Each view-graph check sees the calibrated pairs (those with a two-view rotation) left by
+  // the one before it and returns indices into them; the pairs it names leave `verified`. Returns how many it dropped.
   const dropPairs = (check: (edges: RotationEdge[]) => number[]): number => {
     const withR = verified.filter((v) => v.R);
     const drop = new Set(check(withR.map((v) => ({ i: v.i, j: v.j, R: v.R!, weight: v.inliers.length / 2 }))).map((k) => withR[k]));
     if (drop.size) verified = verified.filter((v) => !drop.has(v));
     return drop.size;
   };
-  const loopRejected = opt.loopAgreeDeg > 0 ? dropPairs((edges) => inconsistentPairs(edges, nImg, opt.loopAgreeDeg)) : 0;
   // MIRROR_PAIR_RULE (viewGraph.ts): calibrated pairs too weak for the small rotation they claim.
   const mirrorRejected = opt.mirrorPairRatio > 0 ? dropPairs((edges) => weakClosePairs(edges, nImg, opt.mirrorPairRatio)) : 0;
+  // MIRROR_REPAIR_RULE (mirrorCheck.ts): pairs that placed a group of views at its mirrored pose in an earlier run.
+  if (opt.excludePairs.length) {
+    const ex = new Set(opt.excludePairs.map(([a, b]) => Math.min(a, b) * nImg + Math.max(a, b)));
+    verified = verified.filter((v) => !ex.has(v.i * nImg + v.j));
+  }
 
   // ---- 2. tracks ----
   const featOffset = new Uint32Array(nImg + 1);
@@ -842,7 +848,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       stats: {
         normScale: s, normTx: -c[0], normTy: -c[1], normTz: -c[2],
         registered: reg.length, images: nImg,
-        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF, pairsLoopRejected: loopRejected, pairsMirrorRejected: mirrorRejected,
+        pairs: pairStats.pairs, verifiedPairs: pairStats.verified, pairsSkippedByF: pairStats.skippedByF, pairsMirrorRejected: mirrorRejected,
         tracks: nTracks, tracksDropped: dropped, tracksSubsampled, trackConflictsSkipped: conflictsSkipped, points: finalTracks.length, observations: errN,
         initialPairI: reasonAll ? -1 : initPair[0], initialPairJ: reasonAll ? -1 : initPair[1], initDespiteHomography,
         bundleRuns: baStats.runs, bundleGlobalRuns: baStats.globalRuns, bundleIterations: baStats.iterations, lateRegistered,

@@ -5,7 +5,8 @@
 import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
-import { reconstructIncremental, type VerificationCache } from './incremental';
+import { DEFAULT_SFM_OPTIONS, reconstructIncremental, type VerificationCache } from './incremental';
+import { agreeingCrossPairs, MAX_REPAIR_ROUNDS, mirrorCheck } from './mirrorCheck';
 import type { ImageFeatures, PairMatches, SfmInput, SfmResult } from './types';
 
 /** The geometric back end's input for the views: keypoint positions, focal priors and principal points in feature-image pixels. */
@@ -80,6 +81,8 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
   };
   const focalTries: FocalTry[] = [];
   let result: SfmResult | null = null, bestFactor = 1;
+  // The input that produced `result` (MIRROR_REPAIR_RULE re-runs it).
+  let resultInput: SfmInput = input;
   const seedSize = seedCap || input.images.length;
   for (const factor of factors) {
     // (all views registering at a low error is no sign of the right focal when baselines are short: only two tries
@@ -96,6 +99,7 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
     focalTries.push({ factor, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: seedCap > 0, seconds: r.stats.totalSeconds });
     if (!result || registeredOf(r) > registeredOf(result) || (registeredOf(r) === registeredOf(result) && r.meanReprojectionError < result.meanReprojectionError)) {
       result = r;
+      resultInput = tryInput;
       bestFactor = factor;
     }
     if (focalTriesAgree(focalTries, seedSize)) break;
@@ -110,19 +114,66 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
       const f = focals[focals.length >> 1];
       // The result's K is in feature-image pixels, as the priors are.
       // The tries' F verification prunes this pass's E verification (F_SUBSET_RULE in incremental.ts).
-      const r = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) }, verification);
+      const trustedInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: f, focalFromExif: true })) };
+      const r = await reconstructIncremental(trustedInput, verification);
       focalTries.push({ factor: f / input.images[0].focalPrior, refined: refinedOf(r), registered: registeredOf(r), error: r.meanReprojectionError, seed: false, seconds: r.stats.totalSeconds });
-      if (registeredOf(r) >= registeredOf(result)) result = r;
+      if (registeredOf(r) >= registeredOf(result)) { result = r; resultInput = trustedInput; }
       else if (seedCap) {
         // The trusted pass lost views the seed had: the full reconstruction from the best seed's focal prior, untrusted.
         throwIfAborted(signal);
-        const full = await reconstructIncremental({ ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) }, verification);
+        const fullInput: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalPrior: im.focalPrior * bestFactor })) };
+        const full = await reconstructIncremental(fullInput, verification);
         focalTries.push({ factor: bestFactor, refined: refinedOf(full), registered: registeredOf(full), error: full.meanReprojectionError, seed: false, seconds: full.stats.totalSeconds });
-        result = registeredOf(full) >= registeredOf(r) ? full : r;
+        [result, resultInput] = registeredOf(full) >= registeredOf(r) ? [full, fullInput] : [r, trustedInput];
       }
     }
   }
+  // A capped seed (maxImages) is no model to check.
+  if (!resultInput.options?.maxImages) result = await repairMirrored(resultInput, result, verification, signal);
   return { result, focalTries };
+}
+
+/**
+ * MIRROR_REPAIR_RULE (mirrorCheck.ts): while the model holds a group of views that conflicts with the main one (views
+ * placed at the mirror image of their pose), the verified pairs that glued the group there are excluded and the
+ * reconstruction re-run from the same verified pairs (`verification` holds the run's pairs: no re-verification; the
+ * re-run costs one reconstruction without its verification). A round is kept when fewer views are left in flagged
+ * groups; a flagged view the kept re-run cannot place is reported unregistered with why. stats.mirrorRepairRounds:
+ * rounds kept; stats.mirrorFlaggedViews: views in flagged groups of the first check; stats.mirrorPairsExcluded.
+ */
+export async function repairMirrored(input: SfmInput, first: SfmResult, verification: VerificationCache, signal?: AbortSignal): Promise<SfmResult> {
+  let result = first;
+  let check = mirrorCheck(result, input.images);
+  const flaggedCount = (c: ReturnType<typeof mirrorCheck>) => c.flagged.reduce((s, g) => s + g.length, 0);
+  const firstFlagged = flaggedCount(check);
+  const excluded: [number, number][] = [...(input.options?.excludePairs ?? [])];
+  const placedMirrored = new Set<number>();
+  let rounds = 0;
+  for (let round = 0; round < MAX_REPAIR_ROUNDS && check.flagged.length; round++) {
+    throwIfAborted(signal);
+    const pairs = verification.last?.verified;
+    if (!pairs) break;
+    const points = input.images.map((im) => im.points);
+    const drop: [number, number][] = [];
+    // Threshold: the PnP inlier threshold of the registration's own epipolar check (incremental.ts, 2 x pnpErrorPx).
+    const thresholdPx = 2 * (input.options?.pnpErrorPx ?? DEFAULT_SFM_OPTIONS.pnpErrorPx);
+    for (const g of check.flagged) drop.push(...agreeingCrossPairs(result, points, pairs, g, thresholdPx));
+    if (!drop.length) break;
+    const tryExcluded = [...excluded, ...drop];
+    const r = await reconstructIncremental({ ...input, options: { ...input.options, excludePairs: tryExcluded } }, verification);
+    const c = mirrorCheck(r, input.images);
+    if (flaggedCount(c) >= flaggedCount(check)) break;
+    for (const g of check.flagged) for (const v of g) placedMirrored.add(v);
+    excluded.splice(0, excluded.length, ...tryExcluded);
+    result = r;
+    check = c;
+    rounds++;
+  }
+  if (rounds) {
+    result.unregistered = result.unregistered.map((u) => (placedMirrored.has(u.index) ? { ...u, reason: `placed at the mirror image of its pose by pairs on repeated structure; without them: ${u.reason}` } : u));
+  }
+  result.stats = { ...result.stats, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length };
+  return result;
 }
 
 /** FOCAL_AGREE_RULE: the last try and an earlier one, both with every seed view registered, refined to the same focal. */

@@ -94,15 +94,15 @@ export interface SfmOptions {
   /** Use at most this many tracks (a deterministic random subset; a focal try in solveCameras); 0 = all. */
   maxTracks: number;
   /**
-   * Relative rotations of calibrated pairs around loops of three views must agree within this many degrees; pairs
-   * that most of their loops contradict are dropped before tracks (SYMMETRY_RULE in viewGraph.ts); 0 = off.
-   */
-  loopAgreeDeg: number;
-  /**
    * Calibrated pairs with fewer than this share of the inliers of a pair at an equal or larger rotation at both of
    * their views are dropped before tracks (MIRROR_PAIR_RULE in viewGraph.ts); 0 = off.
    */
   mirrorPairRatio: number;
+  /**
+   * Verified pairs [i, j] left out before tracks: those MIRROR_REPAIR_RULE (mirrorCheck.ts) found gluing a group of
+   * views at its mirrored pose in an earlier run on the same pairs.
+   */
+  excludePairs: [number, number][];
   /** Hold every intrinsic at its prior (a known calibration; experiments separating focal from pose errors). */
   fixIntrinsics: boolean;
 }

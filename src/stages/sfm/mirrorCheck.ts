@@ -1,0 +1,212 @@
+/**
+ * MIRROR_REPAIR_RULE: a model-level check for views registered at the mirror image of their true pose, and its repair
+ * (after Heinly et al. 2014, "Correcting for duplicate scene structure in SfM": missing correspondences).
+ *
+ * Why a model-level check: on an object with repeated structure (lego's identical left and right caterpillar tracks)
+ * a whole patch of views can be glued onto the opposite side through "mirror pairs" whose inliers all lie on the
+ * repeated part. The patch is internally consistent and outnumbers, in pairs, the few true pairs between it and the
+ * rest (lego every 2nd view: 86 mirror pairs against 13 true ones), so no vote over pairs separates them
+ * (viewGraph.ts). The finished model does: a flipped view sits among true views of the other side, looking at the
+ * same place from nearly the same viewpoint, yet it shares only the repeated part's points with them; the rest of
+ * what it observes is a mirrored copy of its own side, duplicated structure that its neighbours never observe.
+ *
+ * The check: for two registered views a, b whose optical axes are within CLOSE_AXIS_DEG and whose median point depths
+ * are within CLOSE_DEPTH_RATIO of each other, the points observed by one that project in front of and inside the
+ * other ("expected") should mostly be observed by the other too ("shared"). The pair's co-observation ratio is
+ * shared / expected over both directions, counted when at least MIN_EXPECTED points are expected. Pairs at or above
+ * CONSISTENT_RATIO join views into groups (union-find); pairs below CONFLICT_RATIO are conflicts. A group other than
+ * the largest is flagged when at least MIN_CONFLICTS of its pose-close pairs with the largest group are conflicts and
+ * conflicts are the majority of them (a group is never joined to the largest by a consistent pair, by construction).
+ *
+ * The repair: of the verified pairs between a flagged group and the rest, those that AGREE with the current model
+ * (most inliers within the epipolar threshold of the two registered poses) are the ones that placed the group where it
+ * is, i.e. the mirror pairs; those that disagree are the true pairs the model overruled. The agreeing ones are
+ * excluded and the reconstruction re-run from the same verified pairs (no re-verification). Views that the re-run
+ * cannot place stay unregistered, with the reason, which is better than mirrored. At most MAX_REPAIR_ROUNDS rounds;
+ * a round is kept only when it leaves fewer views in flagged groups.
+ *
+ * Numbers: see the constants.
+ */
+import type { SfmResult } from './types';
+
+/** Optical axes within this angle: the pair is labelled (consistent when its ratio is at least CONSISTENT_RATIO). */
+export const CLOSE_AXIS_DEG = 35;
+/** Optical axes within this angle: a ratio below CONFLICT_RATIO is a conflict. */
+export const CONFLICT_AXIS_DEG = 20;
+/** Median point depths of the two views within this factor of each other. */
+export const CLOSE_DEPTH_RATIO = 1.5;
+/** Fewer expected co-observations than this leave a pair unlabelled. */
+export const MIN_EXPECTED = 40;
+/** Co-observation ratios at or above this join two views into one group. */
+export const CONSISTENT_RATIO = 0.05;
+/** Co-observation ratios below this are conflicts (pose-close within CONFLICT_AXIS_DEG). */
+export const CONFLICT_RATIO = 0.025;
+/** Conflicting pose-close pairs a group needs with the largest group to be flagged. */
+export const MIN_CONFLICTS = 2;
+/** Repair rounds at most (each a full reconstruction from the cached verification). */
+export const MAX_REPAIR_ROUNDS = 2;
+/** A cross pair agrees with the model when this share of its inliers is within the epipolar threshold. */
+export const AGREE_SHARE = 0.5;
+
+/** One pose-close pair of registered views. */
+export interface CoObservation { a: number; b: number; axisDeg: number; expected: number; shared: number; ratio: number }
+
+export interface MirrorCheck {
+  edges: CoObservation[];
+  /** Group id per image (-1: unregistered), groups from consistent pairs. */
+  group: Int32Array;
+  /** The largest group's id. */
+  main: number;
+  /** Flagged groups' views, each list ascending. */
+  flagged: number[][];
+}
+
+type Cam = NonNullable<SfmResult['cameras'][number]>;
+
+/** Pose-close pairs of registered views with their co-observation counts. */
+export function coObservations(result: SfmResult, sizes: { width: number; height: number }[]): CoObservation[] {
+  const n = result.cameras.length, nPts = result.points.length / 3;
+  const obsStart = result.pointObservationStart, obs = result.pointObservations;
+  // Per view: the points it observes (a sorted list) and a mask.
+  const ptsOf: number[][] = Array.from({ length: n }, () => []);
+  for (let p = 0; p < nPts; p++) for (let o = obsStart[p]; o < obsStart[p + 1]; o++) ptsOf[obs[2 * o]].push(p);
+  const masks = new Map<number, Uint8Array>();
+  const maskOf = (v: number) => {
+    let m = masks.get(v);
+    if (!m) { m = new Uint8Array(nPts); for (const p of ptsOf[v]) m[p] = 1; masks.set(v, m); }
+    return m;
+  };
+  const P = result.points;
+  const depth = (c: Cam, p: number) => c.camFromWorld[8] * P[3 * p] + c.camFromWorld[9] * P[3 * p + 1] + c.camFromWorld[10] * P[3 * p + 2] + c.camFromWorld[11];
+  const medDepth = result.cameras.map((c, v) => {
+    if (!c || !ptsOf[v].length) return 0;
+    const d = ptsOf[v].map((p) => depth(c, p)).sort((x, y) => x - y);
+    return d[d.length >> 1];
+  });
+  /** Points of a in front of and inside b (a 2% border left out), and how many of those b observes. */
+  const project = (a: number, b: number): [number, number] => {
+    const c = result.cameras[b]!, q = c.camFromWorld, K = c.K, mb = maskOf(b);
+    const w = sizes[b].width, h = sizes[b].height, mx = 0.02 * w, my = 0.02 * h;
+    let expected = 0, shared = 0;
+    for (const p of ptsOf[a]) {
+      const X = P[3 * p], Y = P[3 * p + 1], Z = P[3 * p + 2];
+      const z = q[8] * X + q[9] * Y + q[10] * Z + q[11];
+      if (z <= 0) continue;
+      const x = (q[0] * X + q[1] * Y + q[2] * Z + q[3]) / z, y = (q[4] * X + q[5] * Y + q[6] * Z + q[7]) / z;
+      const r2 = x * x + y * y, d = 1 + c.k1 * r2 + c.k2 * r2 * r2;
+      const u = K[0] * d * x + K[2], v = K[4] * d * y + K[5];
+      if (u < mx || u > w - mx || v < my || v > h - my) continue;
+      expected++;
+      shared += mb[p];
+    }
+    return [expected, shared];
+  };
+  const out: CoObservation[] = [];
+  for (let a = 0; a < n; a++) {
+    const ca = result.cameras[a];
+    if (!ca || !medDepth[a]) continue;
+    for (let b = a + 1; b < n; b++) {
+      const cb = result.cameras[b];
+      if (!cb || !medDepth[b]) continue;
+      // Optical axis = third row of R.
+      const cos = ca.camFromWorld[8] * cb.camFromWorld[8] + ca.camFromWorld[9] * cb.camFromWorld[9] + ca.camFromWorld[10] * cb.camFromWorld[10];
+      const axisDeg = (Math.acos(Math.max(-1, Math.min(1, cos))) * 180) / Math.PI;
+      if (axisDeg > CLOSE_AXIS_DEG) continue;
+      if (Math.max(medDepth[a], medDepth[b]) > CLOSE_DEPTH_RATIO * Math.min(medDepth[a], medDepth[b])) continue;
+      const [e1, s1] = project(a, b), [e2, s2] = project(b, a);
+      const expected = e1 + e2, shared = s1 + s2;
+      out.push({ a, b, axisDeg, expected, shared, ratio: expected ? shared / expected : 0 });
+    }
+  }
+  return out;
+}
+
+/** The conflict graph's groups and the ones flagged against the largest. */
+export function mirrorCheck(result: SfmResult, sizes: { width: number; height: number }[]): MirrorCheck {
+  const n = result.cameras.length;
+  const edges = coObservations(result, sizes);
+  const parent = Int32Array.from({ length: n }, (_, k) => k);
+  const find = (x: number): number => { while (parent[x] !== x) { parent[x] = parent[parent[x]]; x = parent[x]; } return x; };
+  for (const e of edges) if (e.expected >= MIN_EXPECTED && e.ratio >= CONSISTENT_RATIO) parent[Math.max(find(e.a), find(e.b))] = Math.min(find(e.a), find(e.b));
+  const group = new Int32Array(n).fill(-1);
+  const size = new Map<number, number>();
+  for (let v = 0; v < n; v++) if (result.cameras[v]) { group[v] = find(v); size.set(group[v], (size.get(group[v]) ?? 0) + 1); }
+  let main = -1;
+  for (const [g, s] of size) if (main < 0 || s > size.get(main)!) main = g;
+  const conflicts = new Map<number, number>(), labelled = new Map<number, number>();
+  for (const e of edges) {
+    if (e.expected < MIN_EXPECTED) continue;
+    const ga = group[e.a], gb = group[e.b];
+    if (ga === gb || (ga !== main && gb !== main) || e.axisDeg > CONFLICT_AXIS_DEG) continue;
+    const other = ga === main ? gb : ga;
+    labelled.set(other, (labelled.get(other) ?? 0) + 1);
+    if (e.ratio < CONFLICT_RATIO) conflicts.set(other, (conflicts.get(other) ?? 0) + 1);
+  }
+  const flagged: number[][] = [];
+  for (const [g, c] of conflicts) {
+    if (c < MIN_CONFLICTS || 2 * c <= labelled.get(g)!) continue;
+    const views: number[] = [];
+    for (let v = 0; v < n; v++) if (group[v] === g) views.push(v);
+    flagged.push(views);
+  }
+  return { edges, group, main, flagged };
+}
+
+/** A verified pair's inliers: feature indices [a0, b0, a1, b1, ...] of images i < j. */
+export interface PairInliers { i: number; j: number; inliers: Uint32Array }
+
+/**
+ * The verified pairs between a flagged group and the other registered views that agree with the current model: at
+ * least AGREE_SHARE of their inliers within `thresholdPx` (Sampson distance, in pixels of the smaller focal) of the
+ * epipolar geometry of the two registered poses. Returned as [i, j] with i < j.
+ */
+export function agreeingCrossPairs(result: SfmResult, points: Float32Array[], pairs: PairInliers[], flagged: number[], thresholdPx: number): [number, number][] {
+  const inGroup = new Set(flagged);
+  const out: [number, number][] = [];
+  const x1 = new Float64Array(2), x2 = new Float64Array(2);
+  const norm = (c: Cam, u: number, v: number, out2: Float64Array) => {
+    // Undistorted normalised coordinates (fixed-point iteration on the radial model, as pixelToNormalised).
+    const xd = (u - c.K[2]) / c.K[0], yd = (v - c.K[5]) / c.K[4];
+    let x = xd, y = yd;
+    for (let it = 0; it < 10 && (c.k1 || c.k2); it++) { const r2 = x * x + y * y, d = 1 + c.k1 * r2 + c.k2 * r2 * r2; x = xd / d; y = yd / d; }
+    out2[0] = x; out2[1] = y;
+  };
+  for (const pr of pairs) {
+    if (inGroup.has(pr.i) === inGroup.has(pr.j)) continue;
+    const c1 = result.cameras[pr.i], c2 = result.cameras[pr.j];
+    if (!c1 || !c2) continue;
+    const E = essentialOf(c1.camFromWorld, c2.camFromWorld);
+    const thr = thresholdPx / Math.min(c1.K[0], c2.K[0]);
+    const m = pr.inliers.length / 2;
+    let agree = 0;
+    for (let k = 0; k < m; k++) {
+      const a = pr.inliers[2 * k], b = pr.inliers[2 * k + 1];
+      norm(c1, points[pr.i][2 * a], points[pr.i][2 * a + 1], x1);
+      norm(c2, points[pr.j][2 * b], points[pr.j][2 * b + 1], x2);
+      if (sampson(E, x1, x2) <= thr * thr) agree++;
+    }
+    if (agree >= AGREE_SHARE * m) out.push([pr.i, pr.j]);
+  }
+  return out;
+}
+
+/** E of camera 2 from camera 1 for two world-to-camera poses [R|t] (row-major 3x4): E = [t]x R, R = R2 R1^T, t = t2 - R t1. */
+function essentialOf(P1: ArrayLike<number>, P2: ArrayLike<number>): Float64Array {
+  const R = new Float64Array(9), t = new Float64Array(3);
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
+  for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
+  return Float64Array.of(
+    -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
+    t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
+    -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
+  );
+}
+
+function sampson(E: Float64Array, x1: Float64Array, x2: Float64Array): number {
+  const u1 = x1[0], v1 = x1[1], u2 = x2[0], v2 = x2[1];
+  const ex0 = E[0] * u1 + E[1] * v1 + E[2], ex1 = E[3] * u1 + E[4] * v1 + E[5], ex2 = E[6] * u1 + E[7] * v1 + E[8];
+  const etx0 = E[0] * u2 + E[3] * v2 + E[6], etx1 = E[1] * u2 + E[4] * v2 + E[7];
+  const num = u2 * ex0 + v2 * ex1 + ex2;
+  const den = ex0 * ex0 + ex1 * ex1 + etx0 * etx0 + etx1 * etx1;
+  return den > 0 ? (num * num) / den : Infinity;
+}
