@@ -197,6 +197,19 @@ async function main() {
   const score = scoreCameras(pairs);
   const cams = result.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c));
   const focal = cams.map((c, i) => c.K[0] / scale[i]).sort((a, b) => a - b)[cams.length >> 1];
+  // Views registered at the mirror image of their pose (issue #6): relative rotation error > 90 deg against most
+  // other registered views (lego's flipped views are ~180 deg off).
+  const Rof = (p: number[]) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
+  const flipped = haveGtPoses ? pairs.map((a, i) => {
+    if (!a.estimated) return -1;
+    const e: number[] = [];
+    pairs.forEach((q, j) => {
+      if (j === i || !q.estimated) return;
+      const rel = (x: number[], y: number[]) => mul3(Rof(y), transpose3(Rof(x)));
+      e.push(rotationAngleDeg(rel(a.estimated!.camFromWorld, q.estimated.camFromWorld), rel(a.truth.camFromWorld, q.truth.camFromWorld)));
+    });
+    return e.sort((x, y) => x - y)[e.length >> 1] > 90 ? i : -1;
+  }).filter((i) => i >= 0) : [];
   if (args.includes('--per-camera')) {
     // Per view: rotation and centre error after the similarity alignment, and how many points it observes in the model.
     const obs = new Uint32Array(views.length);
@@ -219,7 +232,7 @@ async function main() {
     }
   }
   console.log(JSON.stringify({
-    dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`,
+    dataset, distortion, trueFocal: args.includes('--true-focal'), centrePp: args.includes('--centre-pp'), fixIntrinsics: args.includes('--fix-intrinsics'), opts: args.filter((a) => a.startsWith('--opt=')), registered: `${cams.length}/${views.length}`, flippedViews: haveGtPoses ? flipped.length : null,
     relRotMedianDeg: haveGtPoses ? +score.relativeRotationErrorDeg.median.toFixed(3) : null,
     relRotMaxDeg: haveGtPoses ? +score.relativeRotationErrorDeg.max.toFixed(3) : null,
     centreErrPct: haveGtPoses ? +(100 * score.centreErrorRel.median).toFixed(4) : null,
@@ -228,7 +241,7 @@ async function main() {
     truePp: [truthSet.views[0].K[2], truthSet.views[0].K[5]],
     k1: +(cams[0]?.k1 ?? 0).toFixed(4), k2: +(cams[0]?.k2 ?? 0).toFixed(4),
     reprojPx: +result.meanReprojectionError.toFixed(3), points: result.points.length / 3,
-    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs, pairsSkippedByF: result.stats.pairsSkippedByF, pairsMirrorRejected: result.stats.pairsMirrorRejected, verifySeconds: +result.stats.verifySeconds.toFixed(1) },
+    focalTries, stats: { noiseThresholdPx: +result.stats.noiseThresholdPx?.toFixed(3), noiseObsRemoved: result.stats.noiseObsRemoved, tracksDropped: result.stats.tracksDropped, tracks: result.stats.tracks, distortionTerms: result.stats.distortionTerms, verifiedPairs: result.stats.verifiedPairs, pairsSkippedByF: result.stats.pairsSkippedByF, pairsMirrorRejected: result.stats.pairsMirrorRejected, mirrorFlaggedViews: result.stats.mirrorFlaggedViews, mirrorRepairRounds: result.stats.mirrorRepairRounds, mirrorPairsExcluded: result.stats.mirrorPairsExcluded, mirrorRepairSeconds: +(result.stats.mirrorRepairSeconds ?? 0).toFixed(1), verifySeconds: +result.stats.verifySeconds.toFixed(1) },
     geometrySeconds: +seconds.toFixed(1), geometryCpuSeconds: +cpuSeconds.toFixed(1),
   }));
 }
