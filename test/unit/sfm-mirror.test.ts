@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { agreeingCrossPairs, CONFLICT_RATIO, CONSISTENT_RATIO, mirrorCheck, type PairInliers } from '../../src/stages/sfm/mirrorCheck';
+import type { SfmResult } from '../../src/stages/sfm/types';
+import { orbitCameras, project, rng } from './sfmSynthetic';
+
+/**
+ * An object whose surface points are seen where the surface faces the camera, with a small repeated part: SYM points
+ * that have an identical twin at the object's 180-degree rotation about the vertical axis (lego's caterpillar
+ * tracks). 24 cameras on an orbit, 15 degrees apart. The "mirrored" model places views 0-3 at the mirror image of
+ * their pose, as SfM does when mirror pairs glue them on: pose P Ry, observing Ry X where the truth has X. Their
+ * observations of the repeated part join the twins' tracks (shared with the true views of the other side); the rest
+ * of what they see becomes a duplicated copy of their own side that no true view observes.
+ */
+const N = 1500, SYM = 20, NCAM = 24, PATCH = [0, 1, 2, 3];
+const W = 1280, H = 960, F = 1000;
+
+function scene(mirrored: boolean) {
+  const r = rng(5);
+  const cams = orbitCameras(NCAM, 5, F, W, H, r);
+  const X: number[] = [];
+  for (let i = 0; i < N; i++) {
+    let x, y, z;
+    do { x = r() * 2 - 1; y = r() * 2 - 1; z = r() * 2 - 1; } while (x * x + y * y + z * z > 1);
+    const n = Math.hypot(x, y, z);
+    X.push((1.6 * x) / n, (1.2 * y) / n, (1.6 * z) / n);
+  }
+  // Twins of the first SYM points: Ry X = (-x, y, -z).
+  const twin = new Map<number, number>();
+  for (let i = 0; i < SYM; i++) { twin.set(i, N + i); twin.set(N + i, i); X.push(-X[3 * i], X[3 * i + 1], -X[3 * i + 2]); }
+  const nTrue = X.length / 3;
+  // Per view: the true points it sees (facing, inside, 80% detected) and their pixels: the view's features.
+  const seen: number[][] = [], feats: Float32Array[] = [];
+  cams.forEach((c) => {
+    const p = c.pose, cc = [0, 1, 2].map((k) => -(p[k] * p[3] + p[4 + k] * p[7] + p[8 + k] * p[11]));
+    const list: number[] = [], uv: number[] = [];
+    for (let i = 0; i < nTrue; i++) {
+      const nx = X[3 * i] / 1.6, ny = X[3 * i + 1] / 1.2, nz = X[3 * i + 2] / 1.6;
+      const dx = cc[0] - X[3 * i], dy = cc[1] - X[3 * i + 1], dz = cc[2] - X[3 * i + 2];
+      if ((nx * dx + ny * dy + nz * dz) / (Math.hypot(nx, ny, nz) * Math.hypot(dx, dy, dz)) < 0.2 || r() < 0.2) continue;
+      const [u, v, z] = project(c, X, 3 * i);
+      if (z <= 0 || u < 0 || v < 0 || u > W - 1 || v > H - 1) continue;
+      list.push(i);
+      uv.push(u, v);
+    }
+    seen.push(list);
+    feats.push(Float32Array.from(uv));
+  });
+  // The model: points (true ones, then the patch's duplicates), observations (image, feature) per point.
+  const pts = X.slice();
+  const obsOf: [number, number][][] = Array.from({ length: nTrue }, () => []);
+  const dup = new Map<number, number>();
+  const poses = cams.map((c) => Array.from(c.pose));
+  cams.forEach((c, v) => {
+    const flip = mirrored && PATCH.includes(v);
+    if (flip) {
+      // P Ry: Ry = diag(-1, 1, -1) multiplies the rotation's first and third columns by -1.
+      const p = poses[v];
+      for (const k of [0, 2]) for (let row = 0; row < 3; row++) p[4 * row + k] = -p[4 * row + k];
+    }
+    seen[v].forEach((i, f) => {
+      let m = i;
+      if (flip) {
+        m = twin.get(i) ?? dup.get(i) ?? -1;
+        if (m < 0) { m = pts.length / 3; dup.set(i, m); pts.push(-X[3 * i], X[3 * i + 1], -X[3 * i + 2]); obsOf.push([]); }
+      }
+      obsOf[m].push([v, f]);
+    });
+  });
+  const obs: number[] = [], start = [0];
+  for (const o of obsOf) { for (const [v, f] of o) obs.push(v, f); start.push(obs.length / 2); }
+  const result: SfmResult = {
+    cameras: cams.map((c, v) => ({ K: [F, 0, c.cx, 0, F, c.cy, 0, 0, 1], camFromWorld: poses[v], k1: 0, k2: 0 })),
+    unregistered: [],
+    points: Float32Array.from(pts),
+    trackLengths: Uint32Array.from(obsOf.map((o) => o.length)),
+    pointObservations: Uint32Array.from(obs),
+    pointObservationStart: Uint32Array.from(start),
+    meanReprojectionError: 0,
+    stats: {},
+  };
+  /** A verified pair of views a < b on the point correspondence `corr` (truth index in a -> truth index in b). */
+  const pair = (a: number, b: number, corr: (i: number) => number | undefined): PairInliers => {
+    const fb = new Map(seen[b].map((i, f) => [i, f]));
+    const inl: number[] = [];
+    seen[a].forEach((i, f) => { const j = corr(i); if (j !== undefined && fb.has(j)) inl.push(f, fb.get(j)!); });
+    return { i: a, j: b, inliers: Uint32Array.from(inl) };
+  };
+  return { result, feats, pair, twin, sizes: cams.map(() => ({ width: W, height: H })) };
+}
+
+describe('MIRROR_REPAIR_RULE', () => {
+  it('flags nothing on a true model', () => {
+    const { result, sizes } = scene(false);
+    const chk = mirrorCheck(result, sizes);
+    expect(chk.flagged).toEqual([]);
+    // Every view in one group: neighbours 15 degrees apart co-observe well above CONSISTENT_RATIO.
+    expect(new Set(chk.group).size).toBe(1);
+  });
+
+  it('flags a mirrored sub-model, and only its mirror pairs agree with the model', () => {
+    const { result, sizes, pair, twin, feats } = scene(true);
+    const chk = mirrorCheck(result, sizes);
+    expect(chk.flagged).toEqual([PATCH]);
+    // The flipped views sit 180 degrees round the orbit, on top of views 12-15, and share only the repeated part.
+    const cross = chk.edges.filter((e) => PATCH.includes(e.a) !== PATCH.includes(e.b) && e.axisDeg < 20);
+    expect(cross.length).toBeGreaterThanOrEqual(4);
+    for (const e of cross) expect(e.ratio).toBeLessThan(CONFLICT_RATIO);
+    const same = chk.edges.filter((e) => PATCH.includes(e.a) === PATCH.includes(e.b) && e.axisDeg < 20);
+    for (const e of same) expect(e.ratio).toBeGreaterThanOrEqual(CONSISTENT_RATIO);
+    // Pairs: a mirror pair (view 1's repeated part against its twins in view 13, opposite), a true pair across the
+    // patch's edge (3-4, 15 degrees apart), a pair inside the patch, a true pair of the rest.
+    const mirror = pair(1, 13, (i) => twin.get(i)), trueCross = pair(3, 4, (i) => i), inside = pair(0, 1, (i) => i), rest = pair(10, 11, (i) => i);
+    for (const p of [mirror, trueCross, inside, rest]) expect(p.inliers.length / 2).toBeGreaterThanOrEqual(4);
+    expect(agreeingCrossPairs(result, feats, [mirror, trueCross, inside, rest], PATCH, 4)).toEqual([[1, 13]]);
+  });
+});
