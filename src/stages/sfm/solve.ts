@@ -178,6 +178,8 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   if (rounds) {
     result.unregistered = result.unregistered.map((u) => (placedMirrored.has(u.index) ? { ...u, reason: `placed at the mirror image of its pose by pairs on repeated structure; without them: ${u.reason}` } : u));
   }
+  // A re-run reused the first run's verification: its verification figures are the first run's.
+  if (rounds) result.stats = { ...result.stats, verifySeconds: first.stats.verifySeconds, pairsSkippedByF: first.stats.pairsSkippedByF };
   result.stats = { ...result.stats, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
   return result;
 }
