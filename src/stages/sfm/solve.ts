@@ -6,7 +6,7 @@ import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
 import { DEFAULT_SFM_OPTIONS, reconstructIncremental, type VerificationCache } from './incremental';
-import { agreeingCrossPairs, MAX_REPAIR_ROUNDS, mirrorCheck } from './mirrorCheck';
+import { agreeingCrossPairs, CONFLICT_AXIS_DEG, CONFLICT_RATIO, MAX_REPAIR_ROUNDS, MIN_EXPECTED, mirrorCheck } from './mirrorCheck';
 import type { ImageFeatures, PairMatches, SfmInput, SfmResult } from './types';
 
 /** The geometric back end's input for the views: keypoint positions, focal priors and principal points in feature-image pixels. */
@@ -139,7 +139,8 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
  * reconstruction re-run from the same verified pairs (`verification` holds the run's pairs: no re-verification; the
  * re-run costs one reconstruction without its verification). A round is kept when fewer views are left in flagged
  * groups; a flagged view the kept re-run cannot place is reported unregistered with why. stats.mirrorRepairRounds:
- * rounds kept; stats.mirrorFlaggedViews: views in flagged groups of the first check; stats.mirrorPairsExcluded.
+ * rounds kept; stats.mirrorFlaggedViews: views in flagged groups of the first check; stats.mirrorPairsExcluded;
+ * the first check's margins (mirrorClosePairs, mirrorConflictPairs, mirrorMinCloseRatio, mirrorGroups).
  */
 export async function repairMirrored(input: SfmInput, first: SfmResult, verification: VerificationCache, signal?: AbortSignal, agreePx = input.options?.twoViewErrorPx ?? DEFAULT_SFM_OPTIONS.twoViewErrorPx): Promise<SfmResult> {
   const t0 = performance.now();
@@ -147,6 +148,15 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   let check = mirrorCheck(result, input.images);
   const flaggedCount = (c: ReturnType<typeof mirrorCheck>) => c.flagged.reduce((s, g) => s + g.length, 0);
   const firstFlagged = flaggedCount(check);
+  // The first check's margins, for reports: pose-close pairs within CONFLICT_AXIS_DEG, how many conflict, the lowest
+  // ratio among them, and the groups.
+  const close = check.edges.filter((e) => e.axisDeg <= CONFLICT_AXIS_DEG && e.expected >= MIN_EXPECTED);
+  const margins = {
+    mirrorClosePairs: close.length,
+    mirrorConflictPairs: close.filter((e) => e.ratio < CONFLICT_RATIO).length,
+    mirrorMinCloseRatio: close.length ? Math.min(...close.map((e) => e.ratio)) : -1,
+    mirrorGroups: new Set(Array.from(check.group).filter((g) => g >= 0)).size,
+  };
   const excluded: [number, number][] = [...(input.options?.excludePairs ?? [])];
   const placedMirrored = new Set<number>();
   let rounds = 0;
@@ -180,7 +190,7 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   }
   // A re-run reused the first run's verification: its verification figures are the first run's.
   if (rounds) result.stats = { ...result.stats, verifySeconds: first.stats.verifySeconds, pairsSkippedByF: first.stats.pairsSkippedByF };
-  result.stats = { ...result.stats, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
+  result.stats = { ...result.stats, ...margins, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
   return result;
 }
 
