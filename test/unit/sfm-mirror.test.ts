@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { agreeingCrossPairs, CONFLICT_RATIO, CONSISTENT_RATIO, mirrorCheck, type PairInliers } from '../../src/stages/sfm/mirrorCheck';
+import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
 import type { SfmResult } from '../../src/stages/sfm/types';
-import { orbitCameras, project, rng } from './sfmSynthetic';
+import { orbitCameras, project, rng, synthInput } from './sfmSynthetic';
 
 /**
  * An object whose surface points are seen where the surface faces the camera, with a small repeated part: SYM points
@@ -112,5 +113,25 @@ describe('MIRROR_REPAIR_RULE', () => {
     const mirror = pair(1, 13, (i) => twin.get(i)), trueCross = pair(3, 4, (i) => i), inside = pair(0, 1, (i) => i), rest = pair(10, 11, (i) => i);
     for (const p of [mirror, trueCross, inside, rest]) expect(p.inliers.length / 2).toBeGreaterThanOrEqual(4);
     expect(agreeingCrossPairs(result, feats, [mirror, trueCross, inside, rest], PATCH, 4)).toEqual([[1, 13]]);
+  });
+
+  it('a re-run with excluded pairs reuses the verification of the pruned trusted pass it repairs', async () => {
+    const { input } = synthInput({ nCam: 8, nPts: 600, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1, neighbours: 2, seed: 4 });
+    const untrusted = { ...input, options: { noiseSigmas: 0 } };
+    const trusted = { ...untrusted, images: input.images.map((im) => ({ ...im, focalFromExif: true })) };
+    const cache: VerificationCache = {};
+    await reconstructIncremental(untrusted, cache);
+    const r1 = await reconstructIncremental(trusted, cache);
+    const last = cache.last!;
+    expect(last.key).toBe('1'.repeat(8));
+    expect(last.verified.length).toBe(r1.stats.verifiedPairs);
+    // Excluding view 0's pairs: same verification object (nothing verified again), view 0 left unregistered.
+    const ex = last.verified.filter((v) => v.i === 0).map((v): [number, number] => [v.i, v.j]);
+    expect(ex.length).toBeGreaterThan(0);
+    const r2 = await reconstructIncremental({ ...trusted, options: { ...trusted.options, excludePairs: ex } }, cache);
+    expect(cache.last!.verified).toBe(last.verified);
+    expect(r1.cameras[0]).not.toBeNull();
+    expect(r2.cameras[0]).toBeNull();
+    expect(r2.cameras.filter(Boolean).length).toBe(7);
   });
 });
