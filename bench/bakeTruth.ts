@@ -17,7 +17,7 @@ async function main() {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const captureDir = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !['--preset', '--holdout', '--variants', '--fused-margins'].includes(argv[i - 1])));
+  const captureDir = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !['--preset', '--holdout', '--variants', '--fused-margins', '--fused-variants'].includes(argv[i - 1])));
   if (!captureDir) throw new Error('usage: npx tsx bench/bakeTruth.ts <synthetic capture dir> [--preset standard] [--holdout 8] [--fused] [--fused-margins 0,2,4] [--variants <json list of texture options>]');
   const gt = JSON.parse(readFileSync(join(captureDir, 'gt.json'), 'utf8')) as { mesh: string; worldFromMesh: number[][] };
   const meshPath = resolve(captureDir, gt.mesh);
@@ -34,7 +34,9 @@ async function main() {
       worldFromMesh: gt.worldFromMesh.flat(),
       preset: (flag('--preset') ?? 'standard') as BakeTruthSpec['preset'],
       holdout: Number(flag('--holdout') ?? 8),
-      fused: argv.includes('--fused') || argv.includes('--fused-margins'),
+      fused: argv.includes('--fused') || argv.includes('--fused-margins') || argv.includes('--fused-variants'),
+      // --fused-variants '[{"faceBudget":1e7}, {"voxelsPerSide":512}]': further fused-mesh bakes
+      ...(flag('--fused-variants') ? { fusedVariants: JSON.parse(flag('--fused-variants')!) as BakeTruthSpec['fusedVariants'] } : {}),
       // --fused-margins 0,2,4: the fused mesh baked with each edge margin (fusion voxels).
       ...(flag('--fused-margins') ? { fusedEdgeMarginVoxels: flag('--fused-margins')!.split(',').map(Number) } : {}),
       // --variants '[{"bake":{"exposureCompensation":false}}, {"bakeLongSide":1024}]'

@@ -10,12 +10,13 @@ import { throwIfAborted } from '../core/errors';
 import { computeVertexNormals, type Mesh, type TexturedMesh } from '../core/mesh';
 import type { GpuContext } from '../gpu/device';
 import { decodePhotoInBrowser } from '../io/decode';
+import { errorBreakdown } from '../eval/image';
 import { ingestCapture } from '../io/ingest';
 import { loadTexturedObj, transformRenderable } from '../io/objMesh';
 import type { StageContext } from '../stages/context';
 import { MeshRenderers } from '../stages/render/renderMesh';
 import { texturedRenderable } from './renderable';
-import type { RenderableMesh } from '../stages/render/types';
+import { FLOATS_PER_CORNER, type RenderableMesh } from '../stages/render/types';
 import { textureMesh, type TextureOptions } from '../stages/texture/textureMesh';
 import type { TexturePreset } from '../stages/texture/decimate';
 
@@ -37,9 +38,11 @@ export interface BakeTruthSpec {
   variants?: Pick<TextureOptions, 'bakeLongSide' | 'atlasSize' | 'bake'>[];
   /** Edge margins for the fused mesh's bakes, in fusion voxels (one bake each; default [0]: the 2-pixel floor). */
   fusedEdgeMarginVoxels?: number[];
+  /** Further fused-mesh bakes, one each: a fusion grid (voxels per side) and texture options (face budget, atlas...). */
+  fusedVariants?: ({ voxelsPerSide?: number } & Pick<TextureOptions, 'bakeLongSide' | 'atlasSize' | 'bake' | 'faceBudget'>)[];
 }
 
-interface HeldOut { name: string; width: number; height: number; K: number[]; camFromWorld: number[]; rgba: Uint8Array; mask: Uint8Array; band: Uint8Array }
+interface HeldOut { name: string; width: number; height: number; K: number[]; camFromWorld: number[]; rgba: Uint8Array; mask: Uint8Array; band: Uint8Array; /** The true mesh's rendered coverage (alpha), once scored. */ trueAlpha?: Uint8Array }
 
 /** Squared-error sums inside the mask, split into the 2-pixel boundary band and the interior. */
 function errorSums(rendered: Uint8Array, v: HeldOut) {
@@ -61,15 +64,63 @@ function errorSums(rendered: Uint8Array, v: HeldOut) {
 
 const db = (sum: number, n: number) => (n ? 10 * Math.log10((255 * 255) / Math.max(1e-9, sum / n)) : NaN);
 
-async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]) {
+/** The mesh in unlit white: its render's red channel is the 4x MSAA coverage of each pixel (the background is black). */
+function whiteOf(mesh: RenderableMesh): RenderableMesh {
+  const corners = new Float32Array(mesh.corners);
+  for (let i = 8; i < corners.length; i += FLOATS_PER_CORNER) corners.set([1, 1, 1], i);
+  return { ...mesh, corners, texture: null, vertexColors: true };
+}
+
+async function coverageOf(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]): Promise<Uint8Array[]> {
+  const renderers = new MeshRenderers(ctx, whiteOf(mesh));
+  try {
+    const out: Uint8Array[] = [];
+    for (const v of views) out.push((await renderers.of(v.width, v.height).render({ K: v.K, camFromWorld: v.camFromWorld })).rgba.filter((_, i) => i % 4 === 0));
+    return out;
+  } finally {
+    renderers.dispose();
+  }
+}
+
+async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[], keepAlpha = false) {
+  const coverage = await coverageOf(ctx, mesh, views);
+  if (keepAlpha) views.forEach((v, k) => (v.trueAlpha = coverage[k]));
   const perView: number[] = [];
   let band = 0, bandN = 0, inner = 0, innerN = 0;
+  // evaluate's classes (outline / miss / meshEdge / interior) summed over the views, and the outline band's error
+  // where the mesh does not render at all (a silhouette inside the true one) apart from where it renders a wrong colour.
+  const classes: Record<string, number> = { outline: 0, miss: 0, meshEdge: 0, interior: 0 };
+  let outlineUncovered = 0, total = 0, spill = 0, bandUncoveredPixels = 0, bandPixels = 0;
+  // Covered band pixels: their error, and what is left of it with the true mesh's coverage (the rendered colour
+  // unpremultiplied from this mesh's coverage, times the true one's; the background is black): the rest is the outline's place.
+  let bandCovered = 0, bandCoveredColourOnly = 0;
   const renderers = new MeshRenderers(ctx, mesh);
   try {
     for (const v of views) {
       throwIfAborted(ctx.signal);
       const r = (await renderers.of(v.width, v.height).render({ K: v.K, camFromWorld: v.camFromWorld })).rgba;
+      const alpha = coverage[perView.length];
       const s = errorSums(r, v);
+      const b = errorBreakdown(r, v.rgba, v.mask, v.width, v.height);
+      for (const [k, c] of Object.entries(b.classes)) classes[k] += c.sse;
+      spill += b.spillPixels;
+      for (let i = 0; i < v.width * v.height; i++) {
+        if (!v.mask[i]) continue;
+        let e = 0;
+        for (let c = 0; c < 3; c++) e += (r[4 * i + c] - v.rgba[4 * i + c]) ** 2;
+        total += e;
+        if (v.band[i]) {
+          bandPixels++;
+          if (r[4 * i + 3] === 0) {
+            outlineUncovered += e;
+            bandUncoveredPixels++;
+          } else if (v.trueAlpha) {
+            bandCovered += e;
+            const scale = v.trueAlpha[i] / Math.max(1, alpha[i]);
+            for (let c = 0; c < 3; c++) bandCoveredColourOnly += (Math.min(255, r[4 * i + c] * scale) - v.rgba[4 * i + c]) ** 2;
+          }
+        }
+      }
       perView.push(db(s.band + s.inner, s.bandN + s.innerN));
       band += s.band;
       bandN += s.bandN;
@@ -86,6 +137,13 @@ async function score(ctx: StageContext, mesh: RenderableMesh, views: HeldOut[]) 
     interiorPsnr: db(inner, innerN),
     bandPsnr: db(band, bandN),
     bandErrorShare: band / Math.max(1e-9, band + inner),
+    classShares: Object.fromEntries(Object.entries(classes).map(([k, v]) => [k, Math.round((1000 * v) / Math.max(1e-9, total)) / 1000])),
+    bandUncoveredShare: Math.round((1000 * outlineUncovered) / Math.max(1e-9, total)) / 1000,
+    bandUncoveredPixels: bandUncoveredPixels / Math.max(1, bandPixels),
+    spillPixels: spill,
+    // shares of the total error: covered band pixels, and the part of it left with the true coverage
+    bandCoveredShare: Math.round((1000 * bandCovered) / Math.max(1e-9, total)) / 1000,
+    bandCoveredColourShare: Math.round((1000 * bandCoveredColourOnly) / Math.max(1e-9, total)) / 1000,
   };
 }
 
@@ -115,7 +173,7 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
   const loaded = loadTexturedObj(spec.objName, files);
   const out: Record<string, unknown> = { heldOut: heldOut.map((v) => v.name), trainingViews: capture.views.filter((v) => !v.heldOut).length };
   // 1. The true mesh with its true texture: the scoring's ceiling.
-  out.trueTexture = await score(ctx, transformRenderable(loaded.renderable, spec.worldFromMesh), heldOut);
+  out.trueTexture = await score(ctx, transformRenderable(loaded.renderable, spec.worldFromMesh), heldOut, true);
   // 2. The true mesh (welded OBJ positions) through the texture stage.
   const m = spec.worldFromMesh;
   const P = new Float32Array(loaded.positions.length);
@@ -143,6 +201,14 @@ export async function runBakeTruth(ctx: StageContext, spec: BakeTruthSpec): Prom
     for (const voxels of spec.fusedEdgeMarginVoxels ?? [0]) {
       const fusedBaked = await textureMesh(fused.mesh, capture.views, spec.preset, ctx, { ...options, bake: { ...options.bake, edgeMargin: voxels * fused.spec.voxelSize } });
       (out.fusedMeshBaked as unknown[]).push({ edgeMarginVoxels: voxels, voxelSize: fused.spec.voxelSize, ...(await score(ctx, texturedRenderable(fusedBaked.mesh, true), heldOut)), faces: fusedBaked.stats.facesOut, removedFaces: fusedBaked.stats.removedFaces, holesFilled: fusedBaked.stats.holesFilled, charts: fusedBaked.stats.charts, coverage: fusedBaked.stats.coveredTexels / Math.max(1, fusedBaked.stats.surfaceTexels) });
+    }
+    for (const variant of spec.fusedVariants ?? []) {
+      const { voxelsPerSide, ...textureOptions } = variant;
+      const t0 = performance.now();
+      const fusedV = voxelsPerSide ? await fuseDepthMaps(posed, { preset: spec.preset, voxelsPerSide }, ctx) : fused;
+      const t1 = performance.now();
+      const b = await textureMesh(fusedV.mesh, capture.views, spec.preset, ctx, { ...options, ...textureOptions });
+      (out.fusedMeshBaked as unknown[]).push({ variant, voxelSize: fusedV.spec.voxelSize, ...(await score(ctx, texturedRenderable(b.mesh, true), heldOut)), facesIn: b.stats.facesIn, faces: b.stats.facesOut, charts: b.stats.charts, coverage: b.stats.coveredTexels / Math.max(1, b.stats.surfaceTexels), fuseMs: Math.round(t1 - t0), textureMs: Math.round(performance.now() - t1) });
     }
   }
   return out;

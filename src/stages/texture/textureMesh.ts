@@ -34,6 +34,8 @@ export interface TextureOptions {
   bakeLongSide?: number;
   /** Override ATLAS_SIZE[preset] (texels per side; benchmarks). */
   atlasSize?: number;
+  /** Override FACE_BUDGET[preset] (benchmarks). */
+  faceBudget?: number;
   /** Bake settings passed through to bakeTexture; set bake.edgeMargin to the geometry's uncertainty (the fusion voxel
    * size, world units) so views give no weight near depth edges within it (else 2 pixels). */
   bake?: BakeSettings;
@@ -96,7 +98,7 @@ export async function textureMesh(mesh: Mesh, views: CaptureView[], preset: Text
   const pruned = removeSmallComponents(mesh, SMALL_PIECE_FILTER);
   const filled = fillSmallHoles(pruned);
   if (pruned.removedFaces || filled.holesFilled) ctx.progress(0, 1, `cleanup: ${pruned.removedFaces} faces of small pieces removed, ${filled.holesFilled} holes filled`);
-  const decimated = await decimateMesh(filled, FACE_BUDGET[preset]);
+  const decimated = await decimateMesh(filled, options.faceBudget ?? FACE_BUDGET[preset]);
   const t1 = performance.now();
   // The atlas is seconds of CPU work on a large mesh (6 s for 200k faces on the H200's CPU): say so before it starts.
   ctx.progress(0, 1, `UV atlas for ${(decimated.indices.length / 3).toLocaleString('en-US')} faces`);
