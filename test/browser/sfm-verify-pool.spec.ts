@@ -12,41 +12,51 @@ import { openApp, type WindowWithClient } from './helpers';
 const TEMPLE = resolve(import.meta.dirname, '../../../shared/datasets/middlebury-temple-sparse');
 const VIEWS = process.env.WEBRECON_VERIFY_VIEWS ?? '0001|0002|0003|0004|0010|0011';
 
-type SfmRun = { registered: number; views: number; cameras: (number[] | null)[]; warnings: string[]; liveWorkersAfter: number; ms: number; stats: { verifyMs: number; verifyWorkers: number; verifiedPairs: number; pairs: number; reconstructionMs: number } };
+type Run = { workers: number; verifyMs: number; calls: { pairs: number; ms: number }[]; reconstructionMs: number; verifiedPairs: number; registered: number; cameras: (number[] | null)[]; warnings: string[]; liveDuring: number };
 
-function sfmRun(page: Page, extra: Record<string, unknown>) {
-  return page.evaluate(async ({ views, extra }) => {
+function check(page: Page, views: string, spec: Record<string, unknown>) {
+  return page.evaluate(async ({ views, spec }) => {
     const client = (window as unknown as WindowWithClient).webrecon;
-    const files = await client.fetchDataFiles('middlebury-temple-sparse', `^templeSR(${views})\\.png$|_par\\.txt$`);
-    return client.api.kernelCheck({ kind: 'sfm-run', files, photoPattern: '\\.png$', maxFeatures: 3000, ...extra } as never);
-  }, { views: VIEWS, extra });
+    const files = await client.fetchDataFiles('middlebury-temple-sparse', `^templeSR(${views})\\.png$`);
+    return client.api.kernelCheck({ ...spec, files } as never);
+  }, { views, spec }) as Promise<Record<string, any>>;
 }
 
-test('pooled pair verification gives the in-process cameras; cancel during verification leaves no workers or GPU memory', async ({ page }) => {
+test('pooled pair verification gives the in-process reconstruction, bit for bit', async ({ page }) => {
   test.skip(!existsSync(TEMPLE), 'shared datasets not found');
-  test.setTimeout(600_000);
+  test.setTimeout(900_000);
   await openApp(page);
-  const serial = (await sfmRun(page, { verifyWorkers: 0 })) as SfmRun;
-  const pooled = (await sfmRun(page, { verifyWorkers: 2 })) as SfmRun;
-  const figures = (r: SfmRun) => ({ registered: r.registered, pairs: r.stats.pairs, verifiedPairs: r.stats.verifiedPairs, verifyWorkers: r.stats.verifyWorkers, verifyMs: Math.round(r.stats.verifyMs), reconstructionMs: Math.round(r.stats.reconstructionMs), ms: Math.round(r.ms), warnings: r.warnings });
-  console.log(`[verify-pool] temple ${VIEWS}: serial ${JSON.stringify(figures(serial))} pooled ${JSON.stringify(figures(pooled))}`);
-  expect(serial.stats.verifyWorkers).toBe(0);
-  expect(pooled.stats.verifyWorkers).toBe(2);
-  expect(pooled.warnings.filter((w) => /verification workers|cannot start workers/.test(w))).toEqual([]);
+  const r = await check(page, VIEWS, { kind: 'sfm-verify-pool', workers: 2, maxFeatures: 3000 });
+  const [serial, pooled] = r.runs as Run[];
+  const figures = (x: Run) => ({ workers: x.workers, verifyMs: Math.round(x.verifyMs), calls: x.calls.map((c) => `${c.pairs} pairs ${Math.round(c.ms)} ms`), reconstructionMs: Math.round(x.reconstructionMs), verifiedPairs: x.verifiedPairs, registered: x.registered, warnings: x.warnings });
+  console.log(`[verify-pool] temple ${r.views} views, ${r.pairs} pairs: serial ${JSON.stringify(figures(serial))} pooled ${JSON.stringify(figures(pooled))}`);
+  expect(serial.workers).toBe(0);
+  expect(pooled.workers).toBe(2);
+  expect(pooled.warnings).toEqual([]);
+  expect(pooled.liveDuring).toBe(2);
+  expect(r.liveAfter).toBe(0);
   expect(serial.registered).toBeGreaterThanOrEqual(4);
-  expect(pooled.stats.verifiedPairs).toBe(serial.stats.verifiedPairs);
+  expect(pooled.calls.map((c) => c.pairs)).toEqual(serial.calls.map((c) => c.pairs));
+  expect(pooled.verifiedPairs).toBe(serial.verifiedPairs);
   // The same pairs in the same order: the same reconstruction, to the bit.
   expect(pooled.cameras).toEqual(serial.cameras);
-  expect(pooled.liveWorkersAfter).toBe(0);
+});
 
-  const cancelled = (await sfmRun(page, { verifyWorkers: 2, cancelDuringVerify: true })) as { cancelled: boolean; error: string; cancelMs: number; liveWorkersDuring: number; liveWorkersAfter: number };
+test('cancel during pair verification leaves no verify workers and no GPU memory', async ({ page }) => {
+  test.skip(!existsSync(TEMPLE), 'shared datasets not found');
+  test.setTimeout(300_000);
+  await openApp(page);
+  const r = await page.evaluate(async () => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const files = await client.fetchDataFiles('middlebury-temple-sparse', '^templeSR(0001|0002|0010|0011)\\.png$|_par\\.txt$');
+    return client.api.kernelCheck({ kind: 'sfm-run', files, photoPattern: '\\.png$', maxFeatures: 3000, verifyWorkers: 2, cancelDuringVerify: true } as never);
+  }) as { cancelled: boolean; error: string; cancelMs: number; liveWorkersDuring: number; liveWorkersAfter: number };
   const vram = await page.evaluate(() => (window as unknown as WindowWithClient).webrecon.api.getVramUsage());
-  console.log(`[verify-pool] cancel during verification: ${JSON.stringify(cancelled)}; VRAM live after ${vram?.liveBytes} B, owners ${JSON.stringify(vram?.owners)}`);
-  expect(cancelled.cancelled).toBe(true);
-  expect(cancelled.error).toBe('CancelledError');
-  expect(cancelled.liveWorkersDuring).toBe(2);
-  expect(cancelled.liveWorkersAfter).toBe(0);
-  expect(cancelled.cancelMs).toBeLessThan(1000);
-  const sfmOwners = Object.entries(vram?.owners ?? {}).filter(([name, o]) => name.startsWith('check:sfm') && o.liveBytes > 0);
-  expect(sfmOwners).toEqual([]);
+  console.log(`[verify-pool] cancel during verification: ${JSON.stringify(r)}; VRAM live after ${vram?.liveBytes} B, owners ${JSON.stringify(vram?.owners)}`);
+  expect(r.cancelled).toBe(true);
+  expect(r.error).toBe('CancelledError');
+  expect(r.liveWorkersDuring).toBe(2);
+  expect(r.liveWorkersAfter).toBe(0);
+  expect(r.cancelMs).toBeLessThan(1000);
+  expect(vram?.liveBytes).toBe(0);
 });
