@@ -21,7 +21,7 @@ export type KernelCheckSpec =
       verifyWorkers?: number;
       /** Cancel the stage at pair verification's first report of pairs done (then report what is left alive). */
       cancelDuringVerify?: boolean }
-  | { kind: 'sfm-verify-pool'; files: { path: string; bytes: ArrayBuffer }[]; maxFeatures?: number; workers: number }
+  | { kind: 'sfm-verify-pool'; files: { path: string; bytes: ArrayBuffer }[]; maxFeatures?: number; workers: number[] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise'; slabVoxels?: number }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
@@ -348,11 +348,12 @@ async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: Arra
 }
 
 /**
- * The SfM reconstruction (solveCameras from guessed focals, as the stage runs it) twice on the same features and
- * matches: pairs verified in-process, then on a pool of `workers` verify workers. Features come from the working
- * images (no re-decode), so one GPU SIFT pass serves both.
+ * The SfM reconstruction (solveCameras from guessed focals, as the stage runs it) on the same features and matches,
+ * pairs verified in-process, then on pools of each size in `workers`, then in-process again (the spread of the two
+ * in-process times is the machine's noise). Features come from the working images (no re-decode), so one GPU SIFT
+ * pass serves all.
  */
-async function checkSfmVerifyPool(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], workers: number, maxFeatures?: number) {
+async function checkSfmVerifyPool(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], workers: number[], maxFeatures?: number) {
   const { ingestCapture } = await import('../io/ingest');
   const { decodePhotoInBrowser } = await import('../io/decode');
   const { extractFeatures } = await import('../stages/sfm/features/siftGpu');
@@ -365,7 +366,7 @@ async function checkSfmVerifyPool(ctx: StageContext, files: { path: string; byte
   const features = await extractFeatures(ctx, photos.views.map((v) => v.image), { maxFeatures: maxFeatures ?? 8000 });
   const matches = await matchPairs(ctx, features, selectPairs(features));
   const runs = [];
-  for (const size of [0, workers]) {
+  for (const size of [0, ...workers, 0]) {
     const warnings: string[] = [];
     const pool = size ? createVerifyPool(size, (m) => warnings.push(m)) : null;
     const input = sfmInputOf(photos.views, features, features.map(() => 1), matches);
@@ -383,6 +384,7 @@ async function checkSfmVerifyPool(ctx: StageContext, files: { path: string; byte
       liveDuring = liveVerifyWorkers();
       runs.push({
         workers: pool?.size ?? 0,
+        workerBusyMs: pool?.busyMs ?? 0,
         verifyMs: calls.reduce((s, c) => s + c.ms, 0),
         calls,
         reconstructionMs: performance.now() - t0,

@@ -71,9 +71,10 @@ class FakeWorker implements VerifyWorkerLike {
     setTimeout(() => {
       if (this.terminated) return;
       if (n >= this.failAfter) return this.onerror?.({ message: 'simulated crash' } as unknown as Event);
+      const t0 = performance.now();
       const results = jobs.map(verifyPair);
       const back = results.flatMap((r) => (r ? [r.inliers.buffer, ...(r.R ? [r.R.buffer] : [])] : [])) as ArrayBuffer[];
-      this.onmessage?.({ data: structuredClone({ results }, { transfer: back }) } as MessageEvent<VerifyResponse>);
+      this.onmessage?.({ data: structuredClone({ results, ms: performance.now() - t0 }, { transfer: back }) } as MessageEvent<VerifyResponse>);
     }, ((this.id * 7 + n * 3) % 5) + 1);
   }
   terminate(): void {
@@ -119,6 +120,7 @@ describe('pair verification, extracted and pooled', () => {
     expect(Math.max(...workers.flatMap((w) => w.batches))).toBeGreaterThan(1);
     expect(progress[progress.length - 1]).toBe(1);
     expect(warnings).toEqual([]);
+    expect(pool.busyMs).toBeGreaterThan(0);
     expect(fingerprint(pooledF.pairs)).toBe(fingerprint(serialF.pairs));
     expect(fingerprint(pooledE.pairs)).toBe(fingerprint(serialE.pairs));
     expect(pooledE.result.stats.pairsSkippedByF).toBe(serialE.result.stats.pairsSkippedByF);

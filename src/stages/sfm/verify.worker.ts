@@ -12,6 +12,7 @@ declare const self: DedicatedWorkerGlobalScope;
 self.onmessage = (event: MessageEvent<VerifyRequest>) => {
   let response: VerifyResponse;
   const transfer = new Set<ArrayBuffer>();
+  const t0 = performance.now();
   try {
     const results: (VerifiedPair | null)[] = event.data.jobs.map(verifyPair);
     for (const r of results) {
@@ -19,7 +20,7 @@ self.onmessage = (event: MessageEvent<VerifyRequest>) => {
       transfer.add(r.inliers.buffer as ArrayBuffer);
       if (r.R) transfer.add(r.R.buffer as ArrayBuffer);
     }
-    response = { results };
+    response = { results, ms: performance.now() - t0 };
   } catch (error) {
     transfer.clear();
     response = { error: `pair verification failed: ${(error as Error).message}` };

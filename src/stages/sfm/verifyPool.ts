@@ -40,7 +40,8 @@ export interface VerifyWorkerLike {
   onmessageerror: ((event: MessageEvent) => void) | null;
 }
 export interface VerifyRequest { jobs: VerifyJob[] }
-export type VerifyResponse = { results: (VerifiedPair | null)[] } | { error: string };
+/** ms: the worker's time verifying the batch (VerifyPool.busyMs). */
+export type VerifyResponse = { results: (VerifiedPair | null)[]; ms: number } | { error: string };
 
 /** Verify workers alive in this thread (created and not yet terminated), for tests of cancel and cleanup. */
 let liveWorkers = 0;
@@ -51,6 +52,8 @@ export function liveVerifyWorkers(): number {
 export interface VerifyPool {
   /** Workers the pool runs (0 once it fell back to in-process verification). */
   readonly size: number;
+  /** Time the workers spent verifying, summed over workers and calls (against wall time: how well the pool is used). */
+  readonly busyMs: number;
   verify: PairVerifier;
   /** Terminates the workers; later verify calls run in-process. Idempotent. */
   dispose(): void;
@@ -75,6 +78,7 @@ export function createVerifyPool(size: number, warn: (message: string) => void, 
   let workers: VerifyWorkerLike[] = [];
   let off = false;
   let warned = false;
+  let busyMs = 0;
 
   const terminateAll = () => {
     for (const w of workers) {
@@ -157,6 +161,7 @@ export function createVerifyPool(size: number, warn: (message: string) => void, 
           if ('error' in data) return settle({ failure: data.error });
           if (data.results.length !== inFlight.length) return settle({ failure: `a batch of ${inFlight.length} pairs came back with ${data.results.length} results` });
           inFlight.forEach((k, q) => { results[k] = data.results[q]; finishedJob[k] = 1; });
+          busyMs += data.ms;
           done += inFlight.length;
           progress?.(done, jobs.count);
           try {
@@ -188,6 +193,7 @@ export function createVerifyPool(size: number, warn: (message: string) => void, 
 
   return {
     get size() { return off ? 0 : size; },
+    get busyMs() { return busyMs; },
     verify,
     dispose: () => {
       off = true;
