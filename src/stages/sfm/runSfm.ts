@@ -65,6 +65,11 @@ export interface SfmStageStats {
   /** Workers that verified the pairs (VERIFY_POOL_RULE in verifyPool.ts); 0: in-process on the job's thread. */
   verifyWorkers: number;
   /**
+   * The workers' own verification time summed over workers (0 in-process): verifyWorkerMs / (verifyMs x
+   * verifyWorkers) is how busy the pool kept them (per-worker start-up, the last batches' tail, a starved CPU).
+   */
+  verifyWorkerMs: number;
+  /**
    * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
    * of FOCAL_SEED_VIEWS views on larger captures: seed true); then the full pass from the focal found, trusted as if
    * from EXIF, and, when that pass lost views a seed had, a last untrusted full pass from the best seed's focal.
@@ -205,6 +210,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     reconstructionMs: t3 - t2,
     verifyMs,
     verifyWorkers,
+    verifyWorkerMs: pool?.busyMs ?? 0,
     focalTries,
     distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
