@@ -16,7 +16,12 @@ export type KernelCheckSpec =
   | { kind: 'scan'; sizes: number[] }
   | { kind: 'integrate'; dims: [number, number, number]; views: number; size: [number, number]; hullFill?: boolean; slabVoxels?: number }
   | { kind: 'hull-fill'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
-  | { kind: 'sfm-run'; files: { path: string; bytes: ArrayBuffer }[]; photoPattern: string; maxFeatures?: number }
+  | { kind: 'sfm-run'; files: { path: string; bytes: ArrayBuffer }[]; photoPattern: string; maxFeatures?: number;
+      /** Pair verification workers (runSfm's verifyWorkers; absent: the pool's default size, 0: in-process). */
+      verifyWorkers?: number;
+      /** Cancel the stage at pair verification's first report of pairs done (then report what is left alive). */
+      cancelDuringVerify?: boolean }
+  | { kind: 'sfm-verify-pool'; files: { path: string; bytes: ArrayBuffer }[]; maxFeatures?: number; workers: number[] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise'; slabVoxels?: number }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
@@ -66,7 +71,8 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false, spec.slabVoxels);
     if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
-    if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures);
+    if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures, spec.verifyWorkers, spec.cancelDuringVerify);
+    if (spec.kind === 'sfm-verify-pool') return await checkSfmVerifyPool(ctx, spec.files, spec.workers, spec.maxFeatures);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
     if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
@@ -296,23 +302,103 @@ async function checkHullFill(ctx: StageContext, shape: AnalyticShape, voxels: nu
  * truth) and once with the photos alone (`photoPattern`), which runSfm then registers; the cameras are scored
  * against the truth (relative rotations between every pair, focal).
  */
-async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number) {
+async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number, verifyWorkers?: number, cancelDuringVerify = false) {
   const { ingestCapture } = await import('../io/ingest');
   const { decodePhotoInBrowser, decodeResizedInBrowser } = await import('../io/decode');
   const { runSfm } = await import('../stages/sfm/runSfm');
+  const { liveVerifyWorkers } = await import('../stages/sfm/verifyPool');
   const { scoreCameras } = await import('../eval/cameras');
   const copy = (list: typeof files) => list.map((f) => ({ path: f.path, bytes: f.bytes.slice(0) }));
   const truth = await ingestCapture(copy(files), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const photos = await ingestCapture(copy(files.filter((f) => photoPattern.test(f.path))), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
   const t0 = performance.now();
-  const { stats } = await runSfm(photos, ctx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures });
+  const warnings: string[] = [];
+  const controller = new AbortController();
+  let verifyingWorkers = -1, abortedAt = 0;
+  const sfmCtx: StageContext = {
+    ...ctx,
+    signal: controller.signal,
+    warn: (message) => warnings.push(message),
+    progress: (done, _total, message) => {
+      // runSfm maps the reconstruction's progress to 2 x views .. 3 x views: above 2 x views some pairs are verified.
+      if (cancelDuringVerify && message.startsWith('Verifying image pairs') && done > 2 * photos.views.length && !controller.signal.aborted) {
+        verifyingWorkers = liveVerifyWorkers();
+        abortedAt = performance.now();
+        controller.abort();
+      }
+    },
+  };
+  if (cancelDuringVerify) {
+    try {
+      await runSfm(photos, sfmCtx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures, verifyWorkers });
+      return { cancelled: false, liveWorkersDuring: verifyingWorkers, liveWorkersAfter: liveVerifyWorkers(), warnings };
+    } catch (error) {
+      return { cancelled: controller.signal.aborted, error: (error as Error).name, cancelMs: performance.now() - abortedAt, liveWorkersDuring: verifyingWorkers, liveWorkersAfter: liveVerifyWorkers(), warnings };
+    }
+  }
+  const { stats } = await runSfm(photos, sfmCtx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures, verifyWorkers });
   const ms = performance.now() - t0;
   const pairs = photos.views.map((v) => {
     const t = truth.views.find((w) => w.name === v.name)!;
     return { name: v.name, truth: { K: t.K, camFromWorld: t.camFromWorld! }, estimated: v.camFromWorld ? { K: v.K, camFromWorld: v.camFromWorld } : null };
   });
   const score = scoreCameras(pairs);
-  return { registered: stats.registered, views: stats.views, relativeRotationErrorDeg: score.relativeRotationErrorDeg, focalErrorRel: score.focalErrorRel, unregistered: stats.unregistered, ms, stats: { ...stats, extra: undefined, pairMatches: undefined } };
+  const cameras = photos.views.map((v) => (v.camFromWorld ? [...v.K, ...v.camFromWorld] : null));
+  return { registered: stats.registered, views: stats.views, relativeRotationErrorDeg: score.relativeRotationErrorDeg, focalErrorRel: score.focalErrorRel, unregistered: stats.unregistered, ms, cameras, warnings, liveWorkersAfter: liveVerifyWorkers(), stats: { ...stats, extra: undefined, pairMatches: undefined } };
+}
+
+/**
+ * The SfM reconstruction (solveCameras from guessed focals, as the stage runs it) on the same features and matches,
+ * pairs verified in-process, then on pools of each size in `workers`, then in-process again (the spread of the two
+ * in-process times is the machine's noise). Features come from the working images (no re-decode), so one GPU SIFT
+ * pass serves all.
+ */
+async function checkSfmVerifyPool(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], workers: number[], maxFeatures?: number) {
+  const { ingestCapture } = await import('../io/ingest');
+  const { decodePhotoInBrowser } = await import('../io/decode');
+  const { extractFeatures } = await import('../stages/sfm/features/siftGpu');
+  const { selectPairs } = await import('../stages/sfm/matching/pairs');
+  const { matchPairs } = await import('../stages/sfm/matching/matchGpu');
+  const { sfmInputOf, solveCameras } = await import('../stages/sfm/solve');
+  const { createVerifyPool, liveVerifyWorkers } = await import('../stages/sfm/verifyPool');
+  const { verifySerial } = await import('../stages/sfm/verifyPairs');
+  const photos = await ingestCapture(files.map((f) => ({ path: f.path, bytes: f.bytes.slice(0) })), { preset: 'draft', decodePhoto: decodePhotoInBrowser });
+  const features = await extractFeatures(ctx, photos.views.map((v) => v.image), { maxFeatures: maxFeatures ?? 8000 });
+  const matches = await matchPairs(ctx, features, selectPairs(features));
+  const runs = [];
+  for (const size of [0, ...workers, 0]) {
+    const warnings: string[] = [];
+    const pool = size ? createVerifyPool(size, (m) => warnings.push(m)) : null;
+    const input = sfmInputOf(photos.views, features, features.map(() => 1), matches);
+    const calls: { pairs: number; ms: number }[] = [];
+    input.verify = async (jobs, signal, progress) => {
+      const t = performance.now();
+      const out = await (pool?.verify ?? verifySerial)(jobs, signal, progress);
+      calls.push({ pairs: jobs.count, ms: performance.now() - t });
+      return out;
+    };
+    const t0 = performance.now();
+    let liveDuring = 0;
+    try {
+      const { result } = await solveCameras(input, true, ctx.signal);
+      liveDuring = liveVerifyWorkers();
+      runs.push({
+        workers: pool?.size ?? 0,
+        workerBusyMs: pool?.busyMs ?? 0,
+        verifyMs: calls.reduce((s, c) => s + c.ms, 0),
+        calls,
+        reconstructionMs: performance.now() - t0,
+        verifiedPairs: result.stats.verifiedPairs,
+        registered: result.cameras.filter(Boolean).length,
+        cameras: result.cameras.map((c) => (c ? [...c.K, ...c.camFromWorld, c.k1, c.k2] : null)),
+        warnings,
+        liveDuring,
+      });
+    } finally {
+      pool?.dispose();
+    }
+  }
+  return { views: photos.views.length, pairs: matches.length, runs, liveAfter: liveVerifyWorkers() };
 }
 
 function shapeVolume(dims: [number, number, number], shape: 'sphere' | 'empty' | 'full' | 'noise'): CpuVolume {

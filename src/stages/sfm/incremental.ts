@@ -19,12 +19,12 @@
 import { throwIfAborted } from '../../core/errors';
 import { INTRINSICS_STRIDE, pixelToNormalised } from './geometry/camera';
 import { bundleAdjust, type BundleOptions, type BundleProblem } from './geometry/bundle';
-import { estimateEssential, estimateFundamental, sampson2, type EssentialResult, type RelativePose } from './geometry/essential';
+import { estimateEssential, sampson2, type RelativePose } from './geometry/essential';
 import { makeRng } from './geometry/linalg';
-import { estimateHomography } from './geometry/homography';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
+import { randomSubset, verifySerial, type VerifyJob } from './verifyPairs';
 import { MIRROR_PAIR_RATIO, weakClosePairs, type RotationEdge } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
@@ -124,48 +124,36 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const priorVerified = new Set<number>();
   if (prior) for (const v of prior.verified!) priorVerified.add(v.i * nImg + v.j);
   const pairStats = { pairs: input.pairs.length, verified: 0, skippedByF: 0 };
-  for (let p = 0; p < (reuse ? 0 : input.pairs.length); p++) {
-    if (p % 8 === 0) {
-      throwIfAborted(signal);
-      progress(p, input.pairs.length, 'Verifying image pairs');
-      await yieldToEventLoop();
+  if (!reuse) {
+    // The pairs to verify; each is verified on its own (verifyPairs.ts), in-process or by input.verify's worker pool,
+    // with the same result either way.
+    const todo: number[] = [];
+    for (let p = 0; p < input.pairs.length; p++) {
+      const pair = input.pairs[p];
+      if (pair.matches.length / 2 < opt.minPairInliers) continue;
+      const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+      if (prior && calibrated && (priorKey[pair.i] === '0' || priorKey[pair.j] === '0') && !priorVerified.has(Math.min(pair.i, pair.j) * nImg + Math.max(pair.i, pair.j))) {
+        pairStats.skippedByF++;
+        continue;
+      }
+      todo.push(p);
     }
-    const pair = input.pairs[p];
-    const m = pair.matches.length / 2;
-    if (m < opt.minPairInliers) continue;
-    const A = images[pair.i].points, B = images[pair.j].points;
-    const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
-    for (let k = 0; k < m; k++) {
-      const a = pair.matches[2 * k], b = pair.matches[2 * k + 1];
-      normalise(pair.i, A[2 * a], A[2 * a + 1], x1, k);
-      normalise(pair.j, B[2 * b], B[2 * b + 1], x2, k);
-    }
-    const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
-    const thr = opt.twoViewErrorPx / fAvg;
-    const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
-    if (prior && calibrated && (priorKey[pair.i] === '0' || priorKey[pair.j] === '0') && !priorVerified.has(Math.min(pair.i, pair.j) * nImg + Math.max(pair.i, pair.j))) {
-      pairStats.skippedByF++;
-      continue;
-    }
-    // RANSAC runs on a random subset of at most VERIFY_SUBSET matches (its LO step re-fits on the subset's
-    // inliers, plenty for a well-determined model); all matches are then classified with the final model.
-    const [s1, s2] = m > VERIFY_SUBSET ? randomSubset(x1, x2, VERIFY_SUBSET, p + 3) : [x1, x2];
-    // A pair needs minPairInliers inliers: RANSAC stops once a model with that share of the subset would have been
-    // found (most pairs of a capture do not overlap, and ran to the iteration limit: 7 of temple's 8.5 s).
-    const minInliers = Math.max(1, Math.floor((opt.minPairInliers * s1.length) / x1.length));
-    const model = calibrated ? estimateEssential(s1, s2, thr, { seed: p + 1, minInliers }) : estimateFundamental(s1, s2, thr, { seed: p + 1, minInliers });
-    if (!model) continue;
-    const thr2 = thr * thr;
-    let count = 0;
-    const inlierMask = new Uint8Array(m);
-    for (let k = 0; k < m; k++) if (sampson2(model.model, x1, x2, k) < thr2) { inlierMask[k] = 1; count++; }
-    if (count < opt.minPairInliers) continue;
-    const H = estimateHomography(s1, s2, thr, { seed: p + 7 });
-    const inl = new Uint32Array(2 * count);
-    let k2 = 0;
-    for (let k = 0; k < m; k++) if (inlierMask[k]) { inl[k2++] = pair.matches[2 * k]; inl[k2++] = pair.matches[2 * k + 1]; }
-    const R = calibrated ? (pair.i < pair.j ? (model as EssentialResult).pose.R : transpose3((model as EssentialResult).pose.R)) : undefined;
-    verified.push({ i: Math.min(pair.i, pair.j), j: Math.max(pair.i, pair.j), inliers: pair.i < pair.j ? inl : swapPairs(inl), hRatio: H ? H.inlierCount / model.inlierCount : 0, calibrated, R });
+    const jobOf = (k: number): VerifyJob => {
+      const p = todo[k], pair = input.pairs[p];
+      const m = pair.matches.length / 2;
+      const A = images[pair.i].points, B = images[pair.j].points;
+      const x1 = new Float64Array(2 * m), x2 = new Float64Array(2 * m);
+      for (let q = 0; q < m; q++) {
+        const a = pair.matches[2 * q], b = pair.matches[2 * q + 1];
+        normalise(pair.i, A[2 * a], A[2 * a + 1], x1, q);
+        normalise(pair.j, B[2 * b], B[2 * b + 1], x2, q);
+      }
+      const fAvg = (focalOf(pair.i) + focalOf(pair.j)) / 2;
+      const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
+      return { p, i: pair.i, j: pair.j, matches: pair.matches.slice(), x1, x2, thr: opt.twoViewErrorPx / fAvg, calibrated, minPairInliers: opt.minPairInliers };
+    };
+    const results = await (input.verify ?? verifySerial)({ count: todo.length, job: jobOf }, signal, (done, total) => progress(done, total, 'Verifying image pairs'));
+    for (const v of results) if (v) verified.push(v);
   }
   pairStats.verified = verified.length;
   // A cache that already holds another run's verification keeps it (solveCameras' fallback reuses the F pairs).
@@ -861,7 +849,6 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   }
 }
 
-const VERIFY_SUBSET = 1500;
 /** Matches the initial pair search fits E to (see searchInit). */
 const INIT_SUBSET = 500;
 /** NOISE_RULE's floor (see refineToNoise). */
@@ -874,22 +861,3 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed: number): [Float64Array, Float64Array] {
-  const n = x1.length / 2;
-  const rng = makeRng(seed);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) { const j = i + Math.floor(rng() * (n - i)); const t = idx[i]; idx[i] = idx[j]; idx[j] = t; }
-  const a = new Float64Array(2 * k), b = new Float64Array(2 * k);
-  for (let i = 0; i < k; i++) { a[2 * i] = x1[2 * idx[i]]; a[2 * i + 1] = x1[2 * idx[i] + 1]; b[2 * i] = x2[2 * idx[i]]; b[2 * i + 1] = x2[2 * idx[i] + 1]; }
-  return [a, b];
-}
-
-function transpose3(R: ArrayLike<number>): Float64Array {
-  return Float64Array.of(R[0], R[3], R[6], R[1], R[4], R[7], R[2], R[5], R[8]);
-}
-
-function swapPairs(a: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length);
-  for (let k = 0; k < a.length; k += 2) { out[k] = a[k + 1]; out[k + 1] = a[k]; }
-  return out;
-}

@@ -20,6 +20,8 @@ import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
 import { sfmInputOf, solveCameras, type FocalTry } from './solve';
 import { undistortView } from './undistort';
+import { createVerifyPool, verifyPoolSize } from './verifyPool';
+import { verifySerial, type PairVerifier } from './verifyPairs';
 
 export const SFM_FEATURE_LONG_SIDE = 1600;
 /**
@@ -56,6 +58,18 @@ export interface SfmStageStats {
   matchingMs: number;
   reconstructionMs: number;
   /**
+   * Wall time of the pair verification (step 1 of the incremental reconstruction, building the pairs' coordinates
+   * included) summed over the stage's reconstructions (focal tries, trusted pass); part of reconstructionMs.
+   */
+  verifyMs: number;
+  /** Workers that verified the pairs (VERIFY_POOL_RULE in verifyPool.ts); 0: in-process on the job's thread. */
+  verifyWorkers: number;
+  /**
+   * The workers' own verification time summed over workers (0 in-process): verifyWorkerMs / (verifyMs x
+   * verifyWorkers) is how busy the pool kept them (per-worker start-up, the last batches' tail, a starved CPU).
+   */
+  verifyWorkerMs: number;
+  /**
    * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
    * of FOCAL_SEED_VIEWS views on larger captures: seed true); then the full pass from the focal found, trusted as if
    * from EXIF, and, when that pass lost views a seed had, a last untrusted full pass from the best seed's focal.
@@ -83,6 +97,8 @@ export interface SfmStageOptions {
    */
   decodeResized?: ResizingDecoder;
   maxFeatures?: number;
+  /** Pair verification workers (default VERIFY_POOL_RULE's size; 0 = in-process): tests compare the two. */
+  verifyWorkers?: number;
 }
 
 /** True when the capture needs SfM: no view has a pose. */
@@ -124,7 +140,28 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   input.signal = ctx.signal;
   input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
-  const { result, focalTries } = await solveCameras(input, guessed, ctx.signal);
+  // One pool of verification workers for all of the stage's reconstructions (VERIFY_POOL_RULE), ended with the stage.
+  const workers = options.verifyWorkers ?? verifyPoolSize(typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency);
+  const pool = workers > 0 ? createVerifyPool(workers, ctx.warn) : null;
+  let verifyMs = 0, verifyWorkers = 0;
+  const verifier: PairVerifier = pool?.verify ?? verifySerial;
+  input.verify = async (jobs, signal, progress) => {
+    const tv = performance.now();
+    try {
+      return await verifier(jobs, signal, progress);
+    } finally {
+      verifyMs += performance.now() - tv;
+      // The pool's size after the call: 0 when it fell back to in-process verification.
+      verifyWorkers = pool?.size ?? 0;
+    }
+  };
+  let solved: Awaited<ReturnType<typeof solveCameras>>;
+  try {
+    solved = await solveCameras(input, guessed, ctx.signal);
+  } finally {
+    pool?.dispose();
+  }
+  const { result, focalTries } = solved;
   const t3 = performance.now();
   // Colours of the sparse points (for sfm/points.ply), from the photos as they were when the features were found
   // (before undistortion moves the pixels): the mean over each point's observations.
@@ -171,6 +208,9 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     featureDecodeWaitMs: extractStats.imageWaitMs ?? 0,
     matchingMs: t2 - t1,
     reconstructionMs: t3 - t2,
+    verifyMs,
+    verifyWorkers,
+    verifyWorkerMs: pool?.busyMs ?? 0,
     focalTries,
     distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),

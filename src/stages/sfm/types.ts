@@ -5,6 +5,7 @@
  * follow src/core/camera.ts: camFromWorld [R | t] row-major, OpenCV axes.
  */
 import type { Mat3, Pose } from '../../core/camera';
+import type { PairVerifier } from './verifyPairs';
 
 /** Features of one image. */
 export interface ImageFeatures {
@@ -52,6 +53,11 @@ export interface SfmInput {
   progress?(done: number, total: number, message: string): void;
   /** Thresholds of the reconstruction (DEFAULT_SFM_OPTIONS in incremental.ts where absent). */
   options?: Partial<SfmOptions>;
+  /**
+   * Verifies the matched pairs (step 1 of incremental.ts): runSfm passes its worker pool's (verifyPool.ts); absent,
+   * the pairs are verified in-process (verifySerial), as in Node. Either gives the same pairs.
+   */
+  verify?: PairVerifier;
 }
 
 /** Thresholds of the incremental reconstruction (defaults: DEFAULT_SFM_OPTIONS in incremental.ts). */
