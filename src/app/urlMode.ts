@@ -44,6 +44,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as JobOptions['mvs'] } : {}),
           ...(params.get('refine') ? { refine: JSON.parse(params.get('refine')!) as JobOptions['refine'] } : {}),
           ...(params.get('fusion') ? { fusion: JSON.parse(params.get('fusion')!) as JobOptions['fusion'] } : {}),
+          ...(params.get('sfm') ? { sfm: JSON.parse(params.get('sfm')!) as JobOptions['sfm'] } : {}),
           ...(params.get('texture') ? { texture: JSON.parse(params.get('texture')!) as JobOptions['texture'] } : {}),
         };
         const { result, events, fetchMs } = await client.runDataJob(job!, options, params.get('pattern') ?? undefined);
