@@ -233,15 +233,15 @@ export function charPolyHessenberg(a: Float64Array, n: number): Float64Array {
 
 // Scratch of charPolyInto, grown on demand: the Hessenberg matrix, the Householder vector, the leading minors'
 // polynomials (row k: p_k, degree k) and one term.
-let cpH = new Float64Array(100), cpV = new Float64Array(10), cpP = new Float64Array(121), cpT = new Float64Array(11);
+let cpH = new Float64Array(100), cpV = new Float64Array(10), cpP = new Float64Array(121), cpT = new Float64Array(11), cpOut = new Float64Array(11);
 
 /**
- * charPolyHessenberg into scratch (a view of n + 1 coefficients, overwritten by the next call), without allocating.
+ * charPolyHessenberg into scratch (n + 1 coefficients, overwritten by the next call), without allocating (n = 10).
  * Every coefficient goes through the same operations as the polyMul / polySub / map form it replaces (sums start
  * from a zeroed entry), so results are bit-identical, signs of zero included.
  */
 function charPolyInto(a: Float64Array, n: number): Float64Array {
-  if (cpH.length < n * n) { cpH = new Float64Array(n * n); cpV = new Float64Array(n); cpP = new Float64Array((n + 1) * (n + 1)); cpT = new Float64Array(n + 1); }
+  if (cpH.length < n * n) { cpH = new Float64Array(n * n); cpV = new Float64Array(n); cpP = new Float64Array((n + 1) * (n + 1)); cpT = new Float64Array(n + 1); cpOut = new Float64Array(n + 1); }
   const H = cpH;
   for (let k = 0; k < n * n; k++) H[k] = a[k];
   const v = cpV;
@@ -292,7 +292,9 @@ function charPolyInto(a: Float64Array, n: number): Float64Array {
       }
     }
   }
-  return P.subarray(n * w, n * w + n + 1);
+  const out = n + 1 === cpOut.length ? cpOut : new Float64Array(n + 1);
+  for (let x = 0; x <= n; x++) out[x] = P[n * w + x];
+  return out;
 }
 
 /**
@@ -400,8 +402,7 @@ export function decomposeEssential(E: ArrayLike<number>, x1: Float64Array, x2: F
     let positive = 0;
     for (let i = 0; i < n; i++) {
       if (mask && !mask[i]) continue;
-      const d = twoViewDepths(R, t, x1[2 * i], x1[2 * i + 1], x2[2 * i], x2[2 * i + 1]);
-      if (d && d[0] > 0 && d[1] > 0) positive++;
+      if (inFront(R, t, x1[2 * i], x1[2 * i + 1], x2[2 * i], x2[2 * i + 1])) positive++;
     }
     if (!best || positive > best.positive) best = { R, t, positive };
   }
@@ -430,6 +431,16 @@ function copy9(src: Float64Array, dst: Float64Array | null): Float64Array {
   if (!dst) return Float64Array.from(src);
   dst.set(src);
   return dst;
+}
+
+/** twoViewDepths(...) gives two positive depths, without its result array (same arithmetic). */
+function inFront(R: ArrayLike<number>, t: ArrayLike<number>, u1: number, v1: number, u2: number, v2: number): boolean {
+  const a0 = R[0] * u1 + R[1] * v1 + R[2], a1 = R[3] * u1 + R[4] * v1 + R[5], a2 = R[6] * u1 + R[7] * v1 + R[8];
+  const aa = a0 * a0 + a1 * a1 + a2 * a2, ab = -(a0 * u2 + a1 * v2 + a2), bb = u2 * u2 + v2 * v2 + 1;
+  const ra = -(a0 * t[0] + a1 * t[1] + a2 * t[2]), rb = u2 * t[0] + v2 * t[1] + t[2];
+  const det = aa * bb - ab * ab;
+  if (Math.abs(det) < 1e-12 * aa * bb) return false;
+  return (ra * bb - ab * rb) / det > 0 && (aa * rb - ab * ra) / det > 0;
 }
 
 export interface EssentialResult extends RansacResult<Float64Array> {
@@ -494,21 +505,22 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   for (let i = 0; i < mask.length; i++) if (mask[i]) idx.push(i);
   const m = idx.length;
   let R: Float64Array = Float64Array.from(R0), t: Float64Array = Float64Array.from(t0);
-  const apply = (Rb: Float64Array, tb: Float64Array, d: ArrayLike<number>): [Float64Array, Float64Array] => {
-    // Tangent basis of t.
-    const a = Math.abs(tb[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0];
-    const b1 = [tb[1] * a[2] - tb[2] * a[1], tb[2] * a[0] - tb[0] * a[2], tb[0] * a[1] - tb[1] * a[0]];
-    const n1 = Math.hypot(b1[0], b1[1], b1[2]);
-    for (let k = 0; k < 3; k++) b1[k] /= n1;
-    const b2 = [tb[1] * b1[2] - tb[2] * b1[1], tb[2] * b1[0] - tb[0] * b1[2], tb[0] * b1[1] - tb[1] * b1[0]];
-    const Rn = mul3(angleAxisToRotation(d[0], d[1], d[2]), Rb);
-    const tn = Float64Array.of(tb[0] + d[3] * b1[0] + d[4] * b2[0], tb[1] + d[3] * b1[1] + d[4] * b2[1], tb[2] + d[3] * b1[2] + d[4] * b2[2]);
+  // Trial poses go to scratch (rfR, rfT: 11 per iteration); an accepted step is copied out fresh.
+  const apply = (Rb: Float64Array, tb: Float64Array, d: ArrayLike<number>): void => {
+    // Tangent basis of t (a = e_x or e_y).
+    const ax = Math.abs(tb[0]) < 0.9 ? 1 : 0, ay = 1 - ax, az = 0;
+    let b10 = tb[1] * az - tb[2] * ay, b11 = tb[2] * ax - tb[0] * az, b12 = tb[0] * ay - tb[1] * ax;
+    const n1 = Math.hypot(b10, b11, b12);
+    b10 /= n1; b11 /= n1; b12 /= n1;
+    const b20 = tb[1] * b12 - tb[2] * b11, b21 = tb[2] * b10 - tb[0] * b12, b22 = tb[0] * b11 - tb[1] * b10;
+    mul3(angleAxisToRotation(d[0], d[1], d[2], rfRot), Rb, rfR);
+    const tn = rfT;
+    tn[0] = tb[0] + d[3] * b10 + d[4] * b20; tn[1] = tb[1] + d[3] * b11 + d[4] * b21; tn[2] = tb[2] + d[3] * b12 + d[4] * b22;
     const nt = Math.hypot(tn[0], tn[1], tn[2]);
     for (let k = 0; k < 3; k++) tn[k] /= nt;
-    return [Rn, tn];
   };
   const residuals = (Rb: Float64Array, tb: Float64Array, out: Float64Array) => {
-    const E = essentialFromPose(Rb, tb);
+    const E = essentialFromPoseInto(Rb, tb, rfE);
     let c = 0;
     for (let k = 0; k < m; k++) { out[k] = sampsonSigned(E, x1, x2, idx[k]); c += out[k] * out[k]; }
     return c;
@@ -518,33 +530,35 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   let cost = residuals(R, t, r);
   let lambda = 1e-4;
   const h = 1e-7;
-  const d = new Float64Array(5);
+  const d = rfD;
+  const H = rfH, g = rfG, A = rfA, negG = rfNegG;
   for (let it = 0; it < iterations; it++) {
     for (let p = 0; p < 5; p++) {
       d.fill(0); d[p] = h;
-      const [Ra, ta] = apply(R, t, d);
-      residuals(Ra, ta, rp);
+      apply(R, t, d);
+      residuals(rfR, rfT, rp);
       d[p] = -h;
-      const [Rb, tb] = apply(R, t, d);
-      residuals(Rb, tb, rm);
+      apply(R, t, d);
+      residuals(rfR, rfT, rm);
       for (let k = 0; k < m; k++) J[k * 5 + p] = (rp[k] - rm[k]) / (2 * h);
     }
-    const H = new Float64Array(25), g = new Float64Array(5);
+    H.fill(0); g.fill(0);
     for (let k = 0; k < m; k++) for (let a = 0; a < 5; a++) {
       g[a] += J[k * 5 + a] * r[k];
       for (let b = 0; b < 5; b++) H[a * 5 + b] += J[k * 5 + a] * J[k * 5 + b];
     }
     let improved = false;
     for (let attempt = 0; attempt < 6; attempt++) {
-      const A = Float64Array.from(H);
+      A.set(H);
       for (let a = 0; a < 5; a++) A[a * 5 + a] += lambda * Math.max(H[a * 5 + a], 1e-12);
-      const step = solveLinear(A, g.map((v) => -v), 5);
+      for (let a = 0; a < 5; a++) negG[a] = -g[a];
+      const step = solveLinear(A, negG, 5);
       if (!step) { lambda *= 10; continue; }
-      const [Rn, tn] = apply(R, t, step);
-      const c = residuals(Rn, tn, rp);
+      apply(R, t, step);
+      const c = residuals(rfR, rfT, rp);
       if (c < cost) {
         const rel = (cost - c) / cost;
-        R = Rn; t = tn; cost = c; r.set(rp); lambda = Math.max(1e-10, lambda / 10); improved = true;
+        R = Float64Array.from(rfR); t = Float64Array.from(rfT); cost = c; r.set(rp); lambda = Math.max(1e-10, lambda / 10); improved = true;
         // Converged: a relative decrease of 1e-7 moves no Sampson residual by a measurable fraction of a pixel, and
         // each further iteration costs 11 passes over the inliers (the central-difference Jacobian).
         if (rel < 1e-7) return { R, t };
@@ -555,6 +569,17 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
     if (!improved) break;
   }
   return { R, t };
+}
+
+// Scratch of refineRelativePose (not re-entrant; see FIVE_OUT on why).
+const rfRot = new Float64Array(9), rfR = new Float64Array(9), rfT = new Float64Array(3), rfE = new Float64Array(9), rfTx = new Float64Array(9);
+const rfD = new Float64Array(5), rfH = new Float64Array(25), rfG = new Float64Array(5), rfA = new Float64Array(25), rfNegG = new Float64Array(5);
+
+/** essentialFromPose into out (through rfTx). */
+function essentialFromPoseInto(R: ArrayLike<number>, t: ArrayLike<number>, out: Float64Array<ArrayBuffer>): Float64Array {
+  const tx = rfTx;
+  tx[0] = 0; tx[1] = -t[2]; tx[2] = t[1]; tx[3] = t[2]; tx[4] = 0; tx[5] = -t[0]; tx[6] = -t[1]; tx[7] = t[0]; tx[8] = 0;
+  return mul3(tx, R, out);
 }
 
 /**
