@@ -7,7 +7,7 @@
  *
  * Convention: x2^T E x1 = 0 with X2 = R X1 + t (camera 2 from camera 1) and E = [t]x R.
  */
-import { angleAxisToRotation, det3, leastSquares, normaliser, mul3, nullVector, nullVectorMinimal, polyMul, polySub, realRoots, solveLinear, svd } from './linalg';
+import { angleAxisToRotation, det3, leastSquaresInto, normaliserInto, mul3, nullVectorInto, nullVectorMinimalInto, realRootsInto, solveLinear, svd, svdInto } from './linalg';
 import { loRansac, type RansacResult } from './ransac';
 
 // Monomials of degree <= 3 in x, y, z in the order the action matrix needs: the 10 cubics first (eliminated),
@@ -25,7 +25,8 @@ for (let i = 0; i < 20; i++) for (let j = 0; j < 20; j++) {
   PROD[i * 20 + j] = a + b + c + d + e + f > 3 ? -1 : MONO_INDEX[(a + d) * 16 + (b + e) * 4 + (c + f)];
 }
 
-function pmul(p: Float64Array, q: Float64Array, out = new Float64Array(20)): Float64Array {
+/** out += p q (out's degree-3 part; out zeroed by the caller for a plain product). */
+function pmul(p: Float64Array, q: Float64Array, out: Float64Array): Float64Array {
   for (let i = 0; i < 20; i++) {
     const pi = p[i];
     if (pi === 0) continue;
@@ -41,7 +42,36 @@ function pmul(p: Float64Array, q: Float64Array, out = new Float64Array(20)): Flo
 
 /** Real essential matrices (up to 10) through 5 correspondences (indices into x1, x2). */
 export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>): Float64Array[] {
-  const A = new Float64Array(5 * 9);
+  const count = essentialFivePointInto(x1, x2, idx);
+  const out: Float64Array[] = [];
+  for (let k = 0; k < count; k++) out.push(Float64Array.from(FIVE_OUT[k]));
+  return out;
+}
+
+// Scratch of essentialFivePointInto (per module instance, so per worker; the solver does not re-enter itself).
+// Typed arrays over 64 bytes live outside the JS heap: allocating them per RANSAC hypothesis goes through the
+// process's shared array-buffer allocator, which serialises a pool's workers (issue #6).
+const FIVE_OUT = Array.from({ length: 10 }, () => new Float64Array(9));
+/** FIVE_LISTS[c]: the first c buffers of FIVE_OUT, the models of a hypothesis without allocating a list. */
+const FIVE_LISTS = Array.from({ length: 11 }, (_, c) => FIVE_OUT.slice(0, c));
+const fiveA = new Float64Array(45), fiveM = new Float64Array(200), fiveAct = new Float64Array(100), fiveS = new Float64Array(36);
+const fiveRoots = new Float64Array(10), fiveU = new Float64Array(5);
+const fivePoly = new Float64Array(20 * 32);
+const poly = (k: number) => fivePoly.subarray(20 * k, 20 * k + 20);
+const FIVE_E = Array.from({ length: 9 }, (_, k) => poly(k));
+const [PC0, PC1, PC2, PTMP, PT0, PT1, PT2, PD, PTR, PP, PQ] = Array.from({ length: 11 }, (_, k) => poly(9 + k));
+const FIVE_EET: Float64Array[] = new Array(9);
+{
+  let k = 20;
+  for (let i = 0; i < 3; i++) for (let j = i; j < 3; j++) { const q = poly(k++); FIVE_EET[i * 3 + j] = q; FIVE_EET[j * 3 + i] = q; }
+}
+
+/**
+ * essentialFivePoint into FIVE_OUT (overwritten by the next call), without allocating: returns how many models.
+ * Same arithmetic as before the scratch buffers (zeroed where a fresh array was), so results are bit-identical.
+ */
+function essentialFivePointInto(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>): number {
+  const A = fiveA;
   for (let r = 0; r < 5; r++) {
     const i = idx[r];
     const u1 = x1[2 * i], v1 = x1[2 * i + 1], u2 = x2[2 * i], v2 = x2[2 * i + 1];
@@ -51,39 +81,36 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     row[6] = u1; row[7] = v1; row[8] = 1;
   }
   const N = nullspace5x9(A); // rows: 4 basis vectors X, Y, Z, W
-  if (!N) return [];
+  if (!N) return 0;
   // E_k = x X_k + y Y_k + z Z_k + W_k as degree-1 polynomials.
-  const E: Float64Array[] = [];
+  const E = FIVE_E;
   for (let k = 0; k < 9; k++) {
-    const p = new Float64Array(20);
+    const p = E[k].fill(0);
     p[16] = N[k]; p[17] = N[9 + k]; p[18] = N[18 + k]; p[19] = N[27 + k];
-    E.push(p);
   }
-  const M = new Float64Array(10 * 20);
+  const M = fiveM.fill(0);
   // det(E)
   {
-    const c0 = polyMinus(pmul(E[4], E[8]), pmul(E[5], E[7]));
-    const c1 = polyMinus(pmul(E[3], E[8]), pmul(E[5], E[6]));
-    const c2 = polyMinus(pmul(E[3], E[7]), pmul(E[4], E[6]));
-    const d = new Float64Array(20);
-    const t0 = pmul(E[0], c0), t1 = pmul(E[1], c1), t2 = pmul(E[2], c2);
+    const c0 = polyMinus(pmul(E[4], E[8], PC0.fill(0)), pmul(E[5], E[7], PTMP.fill(0)));
+    const c1 = polyMinus(pmul(E[3], E[8], PC1.fill(0)), pmul(E[5], E[6], PTMP.fill(0)));
+    const c2 = polyMinus(pmul(E[3], E[7], PC2.fill(0)), pmul(E[4], E[6], PTMP.fill(0)));
+    const d = PD;
+    const t0 = pmul(E[0], c0, PT0.fill(0)), t1 = pmul(E[1], c1, PT1.fill(0)), t2 = pmul(E[2], c2, PT2.fill(0));
     for (let k = 0; k < 20; k++) d[k] = t0[k] - t1[k] + t2[k];
     M.set(d, 0);
   }
   // EE^T (symmetric, degree 2)
-  const EEt: Float64Array[] = new Array(9);
+  const EEt = FIVE_EET;
   for (let i = 0; i < 3; i++) for (let j = i; j < 3; j++) {
-    const p = new Float64Array(20);
+    const p = EEt[i * 3 + j].fill(0);
     for (let k = 0; k < 3; k++) pmul(E[i * 3 + k], E[j * 3 + k], p);
-    EEt[i * 3 + j] = p;
-    EEt[j * 3 + i] = p;
   }
-  const tr = new Float64Array(20);
+  const tr = PTR;
   for (let k = 0; k < 20; k++) tr[k] = EEt[0][k] + EEt[4][k] + EEt[8][k];
   for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-    const p = new Float64Array(20);
+    const p = PP.fill(0);
     for (let k = 0; k < 3; k++) pmul(EEt[i * 3 + k], E[k * 3 + j], p);
-    const q = pmul(tr, E[i * 3 + j]);
+    const q = pmul(tr, E[i * 3 + j], PQ.fill(0));
     const row = M.subarray((1 + i * 3 + j) * 20, (2 + i * 3 + j) * 20);
     for (let k = 0; k < 20; k++) row[k] = 2 * p[k] - q[k];
   }
@@ -91,7 +118,7 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
   for (let c = 0; c < 10; c++) {
     let piv = c, best = Math.abs(M[c * 20 + c]);
     for (let r = c + 1; r < 10; r++) if (Math.abs(M[r * 20 + c]) > best) { best = Math.abs(M[r * 20 + c]); piv = r; }
-    if (best < 1e-14) return [];
+    if (best < 1e-14) return 0;
     if (piv !== c) for (let k = 0; k < 20; k++) { const t = M[c * 20 + k]; M[c * 20 + k] = M[piv * 20 + k]; M[piv * 20 + k] = t; }
     const inv = 1 / M[c * 20 + c];
     for (let k = c; k < 20; k++) M[c * 20 + k] *= inv;
@@ -103,13 +130,14 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     }
   }
   // Action matrix of multiplication by x on the basis [x^2, xy, xz, y^2, yz, z^2, x, y, z, 1].
-  const Act = new Float64Array(100);
+  const Act = fiveAct.fill(0);
   for (let r = 0; r < 6; r++) for (let j = 0; j < 10; j++) Act[r * 10 + j] = -M[r * 20 + 10 + j];
   Act[6 * 10 + 0] = 1; Act[7 * 10 + 1] = 1; Act[8 * 10 + 2] = 1; Act[9 * 10 + 6] = 1;
-  const xs = realRoots(charPolyHessenberg(Act, 10));
-  const out: Float64Array[] = [];
-  const S = new Float64Array(36);
-  for (const x of xs) {
+  const nx = realRootsInto(charPolyInto(Act, 10), 11, fiveRoots);
+  let count = 0;
+  const S = fiveS;
+  for (let ix = 0; ix < nx; ix++) {
+    const x = fiveRoots[ix];
     // Rows 0..5 of (Act - x I) v = 0 with v = [x^2, x y, x z, y^2, y z, z^2, x, y, z, 1] are linear in
     // u = (y^2, yz, z^2, y, z, 1): solve for u as the nullvector of the 6 x 6 system.
     for (let r = 0; r < 6; r++) {
@@ -126,10 +154,10 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     }
     // Least squares over the 6 rows for the 5 unknowns (consistent at a root).
     for (let r = 0; r < 6; r++) { for (let a = 0; a < 5; a++) NA[r * 5 + a] = S[r * 6 + a]; NB[r] = -S[r * 6 + 5]; }
-    const u = leastSquares(NA, NB, 6, 5);
-    if (!u) continue;
+    if (!leastSquaresInto(NA, NB, 6, 5, fiveU)) continue;
+    const u = fiveU;
     const y = u[3], z = u[4];
-    const e = new Float64Array(9);
+    const e = FIVE_OUT[count];
     let nrm = 0;
     for (let k = 0; k < 9; k++) {
       e[k] = x * N[k] + y * N[9 + k] + z * N[18 + k] + N[27 + k];
@@ -138,9 +166,9 @@ export function essentialFivePoint(x1: Float64Array, x2: Float64Array, idx: Arra
     nrm = Math.sqrt(nrm);
     if (!(nrm > 0) || !Number.isFinite(nrm)) continue;
     for (let k = 0; k < 9; k++) e[k] /= nrm;
-    out.push(e);
+    count++;
   }
-  return out;
+  return count;
 }
 
 const NA = new Float64Array(30), NB = new Float64Array(6);
@@ -150,8 +178,10 @@ const NA = new Float64Array(30), NB = new Float64Array(6);
  * with partial pivoting, [I | F] -> basis [-F; I]: an order of magnitude cheaper than an SVD, and any basis serves
  * the 5-point solver. Null when the first five columns are (nearly) dependent.
  */
+const ns5A = new Float64Array(45), ns5N = new Float64Array(36);
 function nullspace5x9(a: Float64Array): Float64Array | null {
-  const A = Float64Array.from(a);
+  const A = ns5A;
+  A.set(a);
   let scale = 0;
   for (let k = 0; k < 45; k++) scale = Math.max(scale, Math.abs(A[k]));
   for (let c = 0; c < 5; c++) {
@@ -168,7 +198,7 @@ function nullspace5x9(a: Float64Array): Float64Array | null {
       for (let k = c; k < 9; k++) A[r * 9 + k] -= f * A[c * 9 + k];
     }
   }
-  const N = new Float64Array(36);
+  const N = ns5N.fill(0);
   for (let v = 0; v < 4; v++) {
     for (let r = 0; r < 5; r++) N[v * 9 + r] = -A[r * 9 + 5 + v];
     N[v * 9 + 5 + v] = 1;
@@ -198,8 +228,23 @@ function polyMinus(a: Float64Array, b: Float64Array): Float64Array {
  * reduction to upper Hessenberg form, then Hyman's recurrence over the leading principal minors.
  */
 export function charPolyHessenberg(a: Float64Array, n: number): Float64Array {
-  const H = Float64Array.from(a);
-  const v = new Float64Array(n);
+  return Float64Array.from(charPolyInto(a, n));
+}
+
+// Scratch of charPolyInto, grown on demand: the Hessenberg matrix, the Householder vector, the leading minors'
+// polynomials (row k: p_k, degree k) and one term.
+let cpH = new Float64Array(100), cpV = new Float64Array(10), cpP = new Float64Array(121), cpT = new Float64Array(11), cpOut = new Float64Array(11);
+
+/**
+ * charPolyHessenberg into scratch (n + 1 coefficients, overwritten by the next call), without allocating (n = 10).
+ * Every coefficient goes through the same operations as the polyMul / polySub / map form it replaces (sums start
+ * from a zeroed entry), so results are bit-identical, signs of zero included.
+ */
+function charPolyInto(a: Float64Array, n: number): Float64Array {
+  if (cpH.length < n * n) { cpH = new Float64Array(n * n); cpV = new Float64Array(n); cpP = new Float64Array((n + 1) * (n + 1)); cpT = new Float64Array(n + 1); cpOut = new Float64Array(n + 1); }
+  const H = cpH;
+  for (let k = 0; k < n * n; k++) H[k] = a[k];
+  const v = cpV;
   for (let k = 0; k < n - 2; k++) {
     let alpha = 0;
     for (let i = k + 1; i < n; i++) alpha += H[i * n + k] * H[i * n + k];
@@ -226,36 +271,55 @@ export function charPolyHessenberg(a: Float64Array, n: number): Float64Array {
       for (let j = k + 1; j < n; j++) H[i * n + j] -= s * v[j];
     }
   }
-  // p[k] = det of the leading k x k block of (H - lambda I).
-  const p: Float64Array[] = [Float64Array.of(1)];
+  // p_k = det of the leading k x k block of (H - lambda I), at P[k * w .. k * w + k].
+  const w = n + 1, P = cpP, t = cpT;
+  P[0] = 1;
   for (let k = 1; k <= n; k++) {
     const hkk = H[(k - 1) * n + (k - 1)];
-    let cur: Float64Array = polyMul(Float64Array.of(hkk, -1), p[k - 1]);
+    const prev = (k - 1) * w, cur = k * w;
+    // cur = polyMul([hkk, -1], p_{k-1}): out[i + j] += a[i] b[j] from zero, i outer.
+    for (let x = 0; x <= k; x++) P[cur + x] = 0;
+    for (let j = 0; j < k; j++) P[cur + j] += hkk * P[prev + j];
+    for (let j = 0; j < k; j++) P[cur + 1 + j] += -1 * P[prev + j];
     let prod = 1;
     for (let i = k - 1; i >= 1; i--) {
       prod *= -H[i * n + (i - 1)]; // subdiagonal h_{i+1,i} (1-based); the cofactor signs alternate
       const term = H[(i - 1) * n + (k - 1)] * prod;
       if (term !== 0) {
-        const t = p[i - 1].map((c) => -c * term);
-        cur = polySub(cur, t);
+        // cur = polySub(cur, p_{i-1}.map((c) => -c * term)): out = (0 + cur) - t, entry by entry.
+        for (let x = 0; x < i; x++) t[x] = -P[(i - 1) * w + x] * term;
+        for (let x = 0; x <= k; x++) { let o = 0; o += P[cur + x]; if (x < i) o -= t[x]; P[cur + x] = o; }
       }
     }
-    p.push(cur);
   }
-  return p[n];
+  const out = n + 1 === cpOut.length ? cpOut : new Float64Array(n + 1);
+  for (let x = 0; x <= n; x++) out[x] = P[n * w + x];
+  return out;
 }
-
 
 /**
  * Least-squares fundamental-style estimate through n >= 8 correspondences with Hartley normalisation; with
  * `essential` the result is projected onto the essential manifold (singular values 1, 1, 0), otherwise to rank 2.
  */
 export function eightPoint(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>, count: number, essential: boolean): Float64Array | null {
-  if (count < 8) return null;
-  const [s1, a1, b1] = normaliser(x1, idx, count), [s2, a2, b2] = normaliser(x2, idx, count);
-  const AtA = new Float64Array(81);
-  const rows = count === 8 ? new Float64Array(72) : null;
-  const row = new Float64Array(9);
+  const out = new Float64Array(9);
+  return eightPointInto(x1, x2, idx, count, essential, out) ? out : null;
+}
+
+// Scratch of eightPointInto and projectRank2 (see FIVE_OUT on why).
+const epN1 = new Float64Array(3), epN2 = new Float64Array(3), epAtA = new Float64Array(81), epRows = new Float64Array(72);
+const epRow = new Float64Array(9), epF = new Float64Array(9), epT1 = new Float64Array(9), epT2 = new Float64Array(9);
+const epTmp = new Float64Array(9), epE = new Float64Array(9);
+const prS = new Float64Array(3), prV = new Float64Array(9), prU = new Float64Array(9);
+
+/** eightPoint into out (9), without allocating; false when it fails (out unspecified). Bit-identical to eightPoint. */
+function eightPointInto(x1: Float64Array, x2: Float64Array, idx: ArrayLike<number>, count: number, essential: boolean, out: Float64Array): boolean {
+  if (count < 8) return false;
+  normaliserInto(x1, idx, count, epN1); normaliserInto(x2, idx, count, epN2);
+  const s1 = epN1[0], a1 = epN1[1], b1 = epN1[2], s2 = epN2[0], a2 = epN2[1], b2 = epN2[2];
+  const AtA = epAtA.fill(0);
+  const rows = count === 8 ? epRows : null;
+  const row = epRow;
   for (let k = 0; k < count; k++) {
     const i = idx[k];
     const u1 = s1 * x1[2 * i] + a1, v1 = s1 * x1[2 * i + 1] + b1, u2 = s2 * x2[2 * i] + a2, v2 = s2 * x2[2 * i + 1] + b2;
@@ -263,33 +327,34 @@ export function eightPoint(x1: Float64Array, x2: Float64Array, idx: ArrayLike<nu
     if (rows) { rows.set(row, 9 * k); continue; }
     for (let r = 0; r < 9; r++) { const rr = row[r]; for (let c = r; c < 9; c++) AtA[r * 9 + c] += rr * row[c]; }
   }
-  let f: Float64Array | null;
-  if (rows) f = nullVectorMinimal(rows, 9); // minimal sample: exact nullvector without an SVD
+  const f = epF;
+  if (rows) { if (!nullVectorMinimalInto(rows, 9, f)) return false; } // minimal sample: exact nullvector without an SVD
   else {
     for (let r = 0; r < 9; r++) for (let c = 0; c < r; c++) AtA[r * 9 + c] = AtA[c * 9 + r];
-    f = nullVector(AtA, 9, 9);
+    nullVectorInto(AtA, 9, 9, f);
   }
-  if (!f) return null;
   // Denormalise: E = T2^T F T1 with T = [[s,0,a],[0,s,b],[0,0,1]].
-  const T1 = [s1, 0, a1, 0, s1, b1, 0, 0, 1], T2 = [s2, 0, a2, 0, s2, b2, 0, 0, 1];
-  const tmp = new Float64Array(9), E = new Float64Array(9);
+  const T1 = epT1, T2 = epT2;
+  T1[0] = s1; T1[1] = 0; T1[2] = a1; T1[3] = 0; T1[4] = s1; T1[5] = b1; T1[6] = 0; T1[7] = 0; T1[8] = 1;
+  T2[0] = s2; T2[1] = 0; T2[2] = a2; T2[3] = 0; T2[4] = s2; T2[5] = b2; T2[6] = 0; T2[7] = 0; T2[8] = 1;
+  const tmp = epTmp, E = epE;
   for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) tmp[r * 3 + c] = f[r * 3] * T1[c] + f[r * 3 + 1] * T1[3 + c] + f[r * 3 + 2] * T1[6 + c];
   for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) E[r * 3 + c] = T2[r] * tmp[c] + T2[3 + r] * tmp[3 + c] + T2[6 + r] * tmp[6 + c];
-  return projectRank2(E, essential);
+  projectRank2(E, essential, out);
+  return true;
 }
 
-function projectRank2(E: Float64Array, essential: boolean): Float64Array {
-  const { U, s, V } = svd(E, 3, 3, true);
+function projectRank2(E: Float64Array, essential: boolean, out: Float64Array): void {
+  svdInto(E, 3, 3, prS, prV, prU);
+  const s = prS, V = prV, U = prU;
   const d0 = essential ? (s[0] + s[1]) / 2 : s[0], d1 = essential ? d0 : s[1];
-  const out = new Float64Array(9);
   let n = 0;
   for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) {
-    out[r * 3 + c] = U![r * 3] * d0 * V[c * 3] + U![r * 3 + 1] * d1 * V[c * 3 + 1];
+    out[r * 3 + c] = U[r * 3] * d0 * V[c * 3] + U[r * 3 + 1] * d1 * V[c * 3 + 1];
     n += out[r * 3 + c] ** 2;
   }
   n = Math.sqrt(n);
   for (let k = 0; k < 9; k++) out[k] /= n;
-  return out;
 }
 
 /** Squared Sampson distance of correspondence i under E (or F) in the coordinates of x1, x2. */
@@ -337,8 +402,7 @@ export function decomposeEssential(E: ArrayLike<number>, x1: Float64Array, x2: F
     let positive = 0;
     for (let i = 0; i < n; i++) {
       if (mask && !mask[i]) continue;
-      const d = twoViewDepths(R, t, x1[2 * i], x1[2 * i + 1], x2[2 * i], x2[2 * i + 1]);
-      if (d && d[0] > 0 && d[1] > 0) positive++;
+      if (inFront(R, t, x1[2 * i], x1[2 * i + 1], x2[2 * i], x2[2 * i + 1])) positive++;
     }
     if (!best || positive > best.positive) best = { R, t, positive };
   }
@@ -359,6 +423,26 @@ export function twoViewDepths(R: ArrayLike<number>, t: ArrayLike<number>, u1: nu
   return [(ra * bb - ab * rb) / det, (aa * rb - ab * ra) / det];
 }
 
+/** The non-minimal fits' scratch model (distinct from FIVE_OUT: LO runs while a hypothesis' models are iterated). */
+const fitBuf = new Float64Array(9);
+
+/** loRansac's copy for 3 x 3 models: into dst, or a fresh array for a result. */
+function copy9(src: Float64Array, dst: Float64Array | null): Float64Array {
+  if (!dst) return Float64Array.from(src);
+  dst.set(src);
+  return dst;
+}
+
+/** twoViewDepths(...) gives two positive depths, without its result array (same arithmetic). */
+function inFront(R: ArrayLike<number>, t: ArrayLike<number>, u1: number, v1: number, u2: number, v2: number): boolean {
+  const a0 = R[0] * u1 + R[1] * v1 + R[2], a1 = R[3] * u1 + R[4] * v1 + R[5], a2 = R[6] * u1 + R[7] * v1 + R[8];
+  const aa = a0 * a0 + a1 * a1 + a2 * a2, ab = -(a0 * u2 + a1 * v2 + a2), bb = u2 * u2 + v2 * v2 + 1;
+  const ra = -(a0 * t[0] + a1 * t[1] + a2 * t[2]), rb = u2 * t[0] + v2 * t[1] + t[2];
+  const det = aa * bb - ab * ab;
+  if (Math.abs(det) < 1e-12 * aa * bb) return false;
+  return (ra * bb - ab * rb) / det > 0 && (aa * rb - ab * ra) / det > 0;
+}
+
 export interface EssentialResult extends RansacResult<Float64Array> {
   pose: RelativePose;
 }
@@ -373,9 +457,11 @@ export function estimateEssential(x1: Float64Array, x2: Float64Array, threshold:
   const res = loRansac<Float64Array>(
     {
       sampleSize: 5,
-      minimal: (s) => essentialFivePoint(x1, x2, s),
-      nonMinimal: (idx, count) => eightPoint(x1, x2, idx, count, true),
+      // Scratch models (FIVE_OUT, fitBuf), copied by loRansac when it keeps one: no allocation per hypothesis.
+      minimal: (s) => FIVE_LISTS[essentialFivePointInto(x1, x2, s)],
+      nonMinimal: (idx, count) => (eightPointInto(x1, x2, idx, count, true, fitBuf) ? fitBuf : null),
       residual2: (E, i) => sampson2(E, x1, x2, i),
+      copy: copy9,
     },
     n,
     { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 2000, confidence: opts.confidence ?? 0.9999, minIterations: 30, minInliers: opts.minInliers },
@@ -419,21 +505,22 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   for (let i = 0; i < mask.length; i++) if (mask[i]) idx.push(i);
   const m = idx.length;
   let R: Float64Array = Float64Array.from(R0), t: Float64Array = Float64Array.from(t0);
-  const apply = (Rb: Float64Array, tb: Float64Array, d: ArrayLike<number>): [Float64Array, Float64Array] => {
-    // Tangent basis of t.
-    const a = Math.abs(tb[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0];
-    const b1 = [tb[1] * a[2] - tb[2] * a[1], tb[2] * a[0] - tb[0] * a[2], tb[0] * a[1] - tb[1] * a[0]];
-    const n1 = Math.hypot(b1[0], b1[1], b1[2]);
-    for (let k = 0; k < 3; k++) b1[k] /= n1;
-    const b2 = [tb[1] * b1[2] - tb[2] * b1[1], tb[2] * b1[0] - tb[0] * b1[2], tb[0] * b1[1] - tb[1] * b1[0]];
-    const Rn = mul3(angleAxisToRotation(d[0], d[1], d[2]), Rb);
-    const tn = Float64Array.of(tb[0] + d[3] * b1[0] + d[4] * b2[0], tb[1] + d[3] * b1[1] + d[4] * b2[1], tb[2] + d[3] * b1[2] + d[4] * b2[2]);
+  // Trial poses go to scratch (rfR, rfT: 11 per iteration); an accepted step is copied out fresh.
+  const apply = (Rb: Float64Array, tb: Float64Array, d: ArrayLike<number>): void => {
+    // Tangent basis of t (a = e_x or e_y).
+    const ax = Math.abs(tb[0]) < 0.9 ? 1 : 0, ay = 1 - ax, az = 0;
+    let b10 = tb[1] * az - tb[2] * ay, b11 = tb[2] * ax - tb[0] * az, b12 = tb[0] * ay - tb[1] * ax;
+    const n1 = Math.hypot(b10, b11, b12);
+    b10 /= n1; b11 /= n1; b12 /= n1;
+    const b20 = tb[1] * b12 - tb[2] * b11, b21 = tb[2] * b10 - tb[0] * b12, b22 = tb[0] * b11 - tb[1] * b10;
+    mul3(angleAxisToRotation(d[0], d[1], d[2], rfRot), Rb, rfR);
+    const tn = rfT;
+    tn[0] = tb[0] + d[3] * b10 + d[4] * b20; tn[1] = tb[1] + d[3] * b11 + d[4] * b21; tn[2] = tb[2] + d[3] * b12 + d[4] * b22;
     const nt = Math.hypot(tn[0], tn[1], tn[2]);
     for (let k = 0; k < 3; k++) tn[k] /= nt;
-    return [Rn, tn];
   };
   const residuals = (Rb: Float64Array, tb: Float64Array, out: Float64Array) => {
-    const E = essentialFromPose(Rb, tb);
+    const E = essentialFromPoseInto(Rb, tb, rfE);
     let c = 0;
     for (let k = 0; k < m; k++) { out[k] = sampsonSigned(E, x1, x2, idx[k]); c += out[k] * out[k]; }
     return c;
@@ -443,33 +530,35 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   let cost = residuals(R, t, r);
   let lambda = 1e-4;
   const h = 1e-7;
-  const d = new Float64Array(5);
+  const d = rfD;
+  const H = rfH, g = rfG, A = rfA, negG = rfNegG;
   for (let it = 0; it < iterations; it++) {
     for (let p = 0; p < 5; p++) {
       d.fill(0); d[p] = h;
-      const [Ra, ta] = apply(R, t, d);
-      residuals(Ra, ta, rp);
+      apply(R, t, d);
+      residuals(rfR, rfT, rp);
       d[p] = -h;
-      const [Rb, tb] = apply(R, t, d);
-      residuals(Rb, tb, rm);
+      apply(R, t, d);
+      residuals(rfR, rfT, rm);
       for (let k = 0; k < m; k++) J[k * 5 + p] = (rp[k] - rm[k]) / (2 * h);
     }
-    const H = new Float64Array(25), g = new Float64Array(5);
+    H.fill(0); g.fill(0);
     for (let k = 0; k < m; k++) for (let a = 0; a < 5; a++) {
       g[a] += J[k * 5 + a] * r[k];
       for (let b = 0; b < 5; b++) H[a * 5 + b] += J[k * 5 + a] * J[k * 5 + b];
     }
     let improved = false;
     for (let attempt = 0; attempt < 6; attempt++) {
-      const A = Float64Array.from(H);
+      A.set(H);
       for (let a = 0; a < 5; a++) A[a * 5 + a] += lambda * Math.max(H[a * 5 + a], 1e-12);
-      const step = solveLinear(A, g.map((v) => -v), 5);
+      for (let a = 0; a < 5; a++) negG[a] = -g[a];
+      const step = solveLinear(A, negG, 5);
       if (!step) { lambda *= 10; continue; }
-      const [Rn, tn] = apply(R, t, step);
-      const c = residuals(Rn, tn, rp);
+      apply(R, t, step);
+      const c = residuals(rfR, rfT, rp);
       if (c < cost) {
         const rel = (cost - c) / cost;
-        R = Rn; t = tn; cost = c; r.set(rp); lambda = Math.max(1e-10, lambda / 10); improved = true;
+        R = Float64Array.from(rfR); t = Float64Array.from(rfT); cost = c; r.set(rp); lambda = Math.max(1e-10, lambda / 10); improved = true;
         // Converged: a relative decrease of 1e-7 moves no Sampson residual by a measurable fraction of a pixel, and
         // each further iteration costs 11 passes over the inliers (the central-difference Jacobian).
         if (rel < 1e-7) return { R, t };
@@ -482,6 +571,17 @@ export function refineRelativePose(x1: Float64Array, x2: Float64Array, mask: Uin
   return { R, t };
 }
 
+// Scratch of refineRelativePose (not re-entrant; see FIVE_OUT on why).
+const rfRot = new Float64Array(9), rfR = new Float64Array(9), rfT = new Float64Array(3), rfE = new Float64Array(9), rfTx = new Float64Array(9);
+const rfD = new Float64Array(5), rfH = new Float64Array(25), rfG = new Float64Array(5), rfA = new Float64Array(25), rfNegG = new Float64Array(5);
+
+/** essentialFromPose into out (through rfTx). */
+function essentialFromPoseInto(R: ArrayLike<number>, t: ArrayLike<number>, out: Float64Array<ArrayBuffer>): Float64Array {
+  const tx = rfTx;
+  tx[0] = 0; tx[1] = -t[2]; tx[2] = t[1]; tx[3] = t[2]; tx[4] = 0; tx[5] = -t[0]; tx[6] = -t[1]; tx[7] = t[0]; tx[8] = 0;
+  return mul3(tx, R, out);
+}
+
 /**
  * LO-RANSAC for a fundamental matrix (8-point minimal and least-squares solver, rank 2 enforced) on the Sampson
  * error: the verification model when a focal length is only a guess, where E's calibrated constraint would reject
@@ -492,9 +592,11 @@ export function estimateFundamental(x1: Float64Array, x2: Float64Array, threshol
   return loRansac<Float64Array>(
     {
       sampleSize: 8,
-      minimal: (s) => { const F = eightPoint(x1, x2, s, 8, false); return F ? [F] : []; },
-      nonMinimal: (idx, count) => eightPoint(x1, x2, idx, count, false),
+      // Scratch models (see estimateEssential).
+      minimal: (s) => (eightPointInto(x1, x2, s, 8, false, FIVE_OUT[0]) ? FIVE_LISTS[1] : FIVE_LISTS[0]),
+      nonMinimal: (idx, count) => (eightPointInto(x1, x2, idx, count, false, fitBuf) ? fitBuf : null),
       residual2: (F, i) => sampson2(F, x1, x2, i),
+      copy: copy9,
     },
     n,
     { threshold, seed: opts.seed, maxIterations: opts.maxIterations ?? 3000, confidence: 0.999, minIterations: 50, minInliers: opts.minInliers },

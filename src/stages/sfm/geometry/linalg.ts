@@ -16,8 +16,28 @@ export function svd(a: Float64Array, m: number, n: number, wantU = false): { s: 
     padded.set(a.subarray(0, m * n));
     return svd(padded, n, n, wantU);
   }
-  const A = Float64Array.from(a.subarray(0, m * n));
-  const V = new Float64Array(n * n);
+  const s = new Float64Array(n), V = new Float64Array(n * n), U = wantU ? new Float64Array(m * n) : undefined;
+  svdCore(a, m, n, new Float64Array(m * n), new Float64Array(n * n), new Float64Array(n), s, V, U ?? null);
+  return { s, V, U };
+}
+
+// Scratch of svdInto (each worker has its own module instance; svdInto does not re-enter itself).
+const SVD_MAX = 144;
+const svdA = new Float64Array(SVD_MAX), svdV = new Float64Array(SVD_MAX), svdNorms = new Float64Array(12);
+
+/**
+ * svd into the caller's s (n), V (n x n) and U (m x n, or null), without allocating (m >= n, m * n <= 144, n <= 12:
+ * the estimators' 3 x 3 and 9 x 9 cases, per RANSAC hypothesis). Same arithmetic as svd, so bit-identical results.
+ */
+export function svdInto(a: Float64Array, m: number, n: number, s: Float64Array, V: Float64Array, U: Float64Array | null): void {
+  if (m < n || m * n > SVD_MAX || n > 12) throw new Error(`svdInto: ${m} x ${n} is outside its scratch`);
+  svdCore(a, m, n, svdA, svdV, svdNorms, s, V, U);
+}
+
+/** One-sided Jacobi on the scratch A (m x n) and V0 (n x n); results into s, Vs and U. */
+function svdCore(a: Float64Array, m: number, n: number, A: Float64Array, V: Float64Array, norms: Float64Array, s: Float64Array, Vs: Float64Array, U: Float64Array | null): void {
+  for (let k = 0; k < m * n; k++) A[k] = a[k];
+  for (let k = 0; k < n * n; k++) V[k] = 0;
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
   for (let sweep = 0; sweep < 60; sweep++) {
     let rotated = false;
@@ -34,38 +54,49 @@ export function svd(a: Float64Array, m: number, n: number, wantU = false): { s: 
         rotated = true;
         const zeta = (beta - alpha) / (2 * gamma);
         const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
+        const c = 1 / Math.sqrt(1 + t * t), sn = c * t;
         for (let k = 0; k < m; k++) {
           const ap = A[k * n + p], aq = A[k * n + q];
-          A[k * n + p] = c * ap - s * aq;
-          A[k * n + q] = s * ap + c * aq;
+          A[k * n + p] = c * ap - sn * aq;
+          A[k * n + q] = sn * ap + c * aq;
         }
         for (let k = 0; k < n; k++) {
           const vp = V[k * n + p], vq = V[k * n + q];
-          V[k * n + p] = c * vp - s * vq;
-          V[k * n + q] = s * vp + c * vq;
+          V[k * n + p] = c * vp - sn * vq;
+          V[k * n + q] = sn * vp + c * vq;
         }
       }
     }
     if (!rotated) break;
   }
-  const norms = new Float64Array(n);
+  let finite = true;
   for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let k = 0; k < m; k++) s += A[k * n + j] * A[k * n + j];
-    norms[j] = Math.sqrt(s);
+    let sum = 0;
+    for (let k = 0; k < m; k++) sum += A[k * n + j] * A[k * n + j];
+    norms[j] = Math.sqrt(sum);
+    if (!Number.isFinite(norms[j])) finite = false;
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => norms[y] - norms[x]);
-  const s = new Float64Array(n);
-  const Vs = new Float64Array(n * n);
-  const U = wantU ? new Float64Array(m * n) : undefined;
+  // Columns by descending norm, ties in index order. With finite norms the comparator is a consistent order and any
+  // stable sort (Array.prototype.sort is stable) gives this order: a stable insertion sort, without allocating.
+  // Non-finite norms (NaN input) make the comparator inconsistent: the original sort call then decides the order.
+  const order = finite ? svdOrder(norms, n) : Array.from({ length: n }, (_, i) => i).sort((x, y) => norms[y] - norms[x]);
   for (let j = 0; j < n; j++) {
     const o = order[j];
     s[j] = norms[o];
     for (let k = 0; k < n; k++) Vs[k * n + j] = V[k * n + o];
     if (U) for (let k = 0; k < m; k++) U[k * n + j] = norms[o] > 0 ? A[k * n + o] / norms[o] : 0;
   }
-  return { s, V: Vs, U };
+}
+
+const svdOrderBuf = new Int32Array(12);
+function svdOrder(norms: Float64Array, n: number): Int32Array {
+  const order = n <= 12 ? svdOrderBuf : new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    while (j > 0 && norms[order[j - 1]] < norms[i]) { order[j] = order[j - 1]; j--; }
+    order[j] = i;
+  }
+  return order;
 }
 
 /** The right singular vector of the smallest singular value (unit norm): the least-squares nullspace of A. */
@@ -73,6 +104,15 @@ export function nullVector(a: Float64Array, m: number, n: number): Float64Array 
   const { V } = svd(a, m, n);
   const out = new Float64Array(n);
   for (let k = 0; k < n; k++) out[k] = V[k * n + n - 1];
+  return out;
+}
+
+const nvS = new Float64Array(12), nvV = new Float64Array(144);
+
+/** nullVector into out (n), without allocating (svdInto's limits). */
+export function nullVectorInto(a: Float64Array, m: number, n: number, out: Float64Array): Float64Array {
+  svdInto(a, m, n, nvS, nvV, null);
+  for (let k = 0; k < n; k++) out[k] = nvV[k * n + n - 1];
   return out;
 }
 
@@ -93,17 +133,29 @@ export function nullspace(a: Float64Array, m: number, n: number, count: number):
  * rows are (nearly) dependent.
  */
 export function nullVectorMinimal(a: ArrayLike<number>, n: number): Float64Array | null {
+  const x = new Float64Array(n);
+  return nullVectorMinimalInto(a, n, x) ? x : null;
+}
+
+// Scratch of nullVectorMinimalInto, grown on demand (the estimators use n = 9, P6P n = 12).
+let nvmA = new Float64Array(132), nvmPerm = new Int32Array(12);
+
+/** nullVectorMinimal into x (n), without allocating; false (x unspecified) when the rows are (nearly) dependent. */
+export function nullVectorMinimalInto(a: ArrayLike<number>, n: number, x: Float64Array): boolean {
   const m = n - 1;
-  const A = Float64Array.from(a as ArrayLike<number>);
-  const perm = Array.from({ length: n }, (_, i) => i);
+  if (nvmA.length < a.length) nvmA = new Float64Array(a.length);
+  if (nvmPerm.length < n) nvmPerm = new Int32Array(n);
+  const A = nvmA, perm = nvmPerm;
+  for (let k = 0; k < a.length; k++) A[k] = a[k];
+  for (let i = 0; i < n; i++) perm[i] = i;
   let scale = 0;
   for (let k = 0; k < m * n; k++) scale = Math.max(scale, Math.abs(A[k]));
-  if (scale === 0) return null;
+  if (scale === 0) return false;
   for (let c = 0; c < m; c++) {
     // Full pivoting over the remaining rows and columns for stability.
     let pr = c, pc = c, best = 0;
     for (let r = c; r < m; r++) for (let k = c; k < n; k++) { const v = Math.abs(A[r * n + k]); if (v > best) { best = v; pr = r; pc = k; } }
-    if (best < 1e-12 * scale) return null;
+    if (best < 1e-12 * scale) return false;
     if (pr !== c) for (let k = 0; k < n; k++) { const t = A[c * n + k]; A[c * n + k] = A[pr * n + k]; A[pr * n + k] = t; }
     if (pc !== c) { for (let r = 0; r < m; r++) { const t = A[r * n + c]; A[r * n + c] = A[r * n + pc]; A[r * n + pc] = t; } const t = perm[c]; perm[c] = perm[pc]; perm[pc] = t; }
     const inv = 1 / A[c * n + c];
@@ -116,13 +168,12 @@ export function nullVectorMinimal(a: ArrayLike<number>, n: number): Float64Array
     }
   }
   // [I | b] x = 0 with x_last = 1  ->  x_r = -b_r
-  const x = new Float64Array(n);
   let nn = 1;
   for (let r = 0; r < m; r++) nn += A[r * n + m] ** 2;
   nn = 1 / Math.sqrt(nn);
   for (let r = 0; r < m; r++) x[perm[r]] = -A[r * n + m] * nn;
   x[perm[m]] = nn;
-  return x;
+  return true;
 }
 
 /** In-place Cholesky factorisation of a symmetric positive definite n x n matrix (lower triangle used/written). */
@@ -202,14 +253,28 @@ export function solveLinear(a: Float64Array, b: Float64Array, n: number): Float6
  * number, unlike the normal equations); null when A is rank deficient.
  */
 export function leastSquares(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number): Float64Array | null {
-  const A = Float64Array.from(a as ArrayLike<number>), y = Float64Array.from(b as ArrayLike<number>);
+  const x = new Float64Array(n);
+  return leastSquaresCore(a, b, m, n, new Float64Array(a.length), new Float64Array(b.length), x) ? x : null;
+}
+
+const lsA = new Float64Array(64), lsY = new Float64Array(8);
+
+/** leastSquares into x (n) without allocating (m * n <= 64, m <= 8: the 5-point solver's 6 x 5); false when rank deficient. */
+export function leastSquaresInto(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number, x: Float64Array): boolean {
+  if (a.length > lsA.length || b.length > lsY.length) throw new Error(`leastSquaresInto: ${m} x ${n} is outside its scratch`);
+  return leastSquaresCore(a, b, m, n, lsA, lsY, x);
+}
+
+function leastSquaresCore(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number, A: Float64Array, y: Float64Array, x: Float64Array): boolean {
+  for (let k = 0; k < a.length; k++) A[k] = a[k];
+  for (let k = 0; k < b.length; k++) y[k] = b[k];
   let scale = 0;
   for (let k = 0; k < m * n; k++) scale = Math.max(scale, Math.abs(A[k]));
   for (let c = 0; c < n; c++) {
     let norm = 0;
     for (let r = c; r < m; r++) norm += A[r * n + c] * A[r * n + c];
     norm = Math.sqrt(norm);
-    if (norm <= 1e-14 * scale) return null;
+    if (norm <= 1e-14 * scale) return false;
     const alpha = A[c * n + c] > 0 ? -norm : norm;
     // v = x - alpha e1, stored in place below the diagonal (v0 separately).
     const v0 = A[c * n + c] - alpha;
@@ -230,13 +295,12 @@ export function leastSquares(a: ArrayLike<number>, b: ArrayLike<number>, m: numb
     for (let r = c + 1; r < m; r++) y[r] -= s * A[r * n + c];
     A[c * n + c] = alpha;
   }
-  const x = new Float64Array(n);
   for (let r = n - 1; r >= 0; r--) {
     let s = y[r];
     for (let k = r + 1; k < n; k++) s -= A[r * n + k] * x[k];
     x[r] = s / A[r * n + r];
   }
-  return x;
+  return true;
 }
 
 /** Inverse of a symmetric 3x3 (given as 6 unique entries a00 a01 a02 a11 a12 a22) into out (same layout); false if singular. */
@@ -346,40 +410,69 @@ export function polyEval(c: ArrayLike<number>, deg: number, x: number): number {
  * roots that only touch zero are reported when the polynomial nearly vanishes at the derivative's root.
  */
 export function realRoots(coeffs: ArrayLike<number>): number[] {
-  let deg = coeffs.length - 1;
-  let scale = 0;
-  for (let i = 0; i <= deg; i++) scale = Math.max(scale, Math.abs(coeffs[i]));
-  if (scale === 0) return [];
-  while (deg > 0 && Math.abs(coeffs[deg]) <= 1e-14 * scale) deg--;
-  if (deg === 0) return [];
-  const c = new Float64Array(deg + 1);
-  for (let i = 0; i <= deg; i++) c[i] = coeffs[i] / coeffs[deg];
-  return rootsMonic(c, deg);
+  const out = new Float64Array(Math.max(1, coeffs.length - 1));
+  const k = realRootsInto(coeffs, coeffs.length, out);
+  return Array.from(out.subarray(0, k));
 }
 
-function rootsMonic(c: Float64Array, deg: number): number[] {
-  if (deg === 1) return [-c[0] / c[1]];
+/**
+ * realRoots of coeffs[0..len) into out (at least len - 1 long: a degree-d polynomial has at most d roots here, one
+ * per bracket), ascending; returns how many. Allocation-free after the first call of a degree (per-degree scratch).
+ */
+export function realRootsInto(coeffs: ArrayLike<number>, len: number, out: Float64Array): number {
+  let deg = len - 1;
+  let scale = 0;
+  for (let i = 0; i <= deg; i++) scale = Math.max(scale, Math.abs(coeffs[i]));
+  if (scale === 0) return 0;
+  while (deg > 0 && Math.abs(coeffs[deg]) <= 1e-14 * scale) deg--;
+  if (deg === 0) return 0;
+  const c = rootScratch(deg).c;
+  for (let i = 0; i <= deg; i++) c[i] = coeffs[i] / coeffs[deg];
+  return rootsMonic(c, deg, out);
+}
+
+/** Per-degree buffers of rootsMonic: c (deg + 1, realRootsInto's normalised copy), d (the derivative), crit (its
+ * roots), pts (the brackets' ends). Each recursion level has its own degree, hence its own buffers. */
+interface RootScratch { c: Float64Array; d: Float64Array; crit: Float64Array; pts: Float64Array }
+const rootScratches: RootScratch[] = [];
+function rootScratch(deg: number): RootScratch {
+  let r = rootScratches[deg];
+  if (!r) {
+    for (let k = rootScratches.length; k < deg; k++) rootScratches.push(undefined as unknown as RootScratch);
+    r = { c: new Float64Array(deg + 1), d: new Float64Array(deg), crit: new Float64Array(Math.max(1, deg - 1)), pts: new Float64Array(deg + 1) };
+    rootScratches[deg] = r;
+  }
+  return r;
+}
+
+function rootsMonic(c: Float64Array, deg: number, roots: Float64Array): number {
+  if (deg === 1) { roots[0] = -c[0] / c[1]; return 1; }
   if (deg === 2) {
     const a = c[2], b = c[1], cc = c[0];
     const disc = b * b - 4 * a * cc;
-    if (disc < 0) return [];
+    if (disc < 0) return 0;
     const q = -0.5 * (b + Math.sign(b || 1) * Math.sqrt(disc));
     const r1 = q / a, r2 = q !== 0 ? cc / q : r1;
-    return r1 < r2 ? [r1, r2] : [r2, r1];
+    if (r1 < r2) { roots[0] = r1; roots[1] = r2; } else { roots[0] = r2; roots[1] = r1; }
+    return 2;
   }
   let bound = 0;
   for (let i = 0; i < deg; i++) bound = Math.max(bound, Math.abs(c[i] / c[deg]));
   bound += 1;
-  const d = new Float64Array(deg);
+  const { d, crit, pts } = rootScratch(deg);
   for (let i = 1; i <= deg; i++) d[i - 1] = i * c[i];
-  const crit = rootsMonic(d, deg - 1).filter((x) => x > -bound && x < bound);
-  const pts = [-bound, ...crit, bound];
-  const roots: number[] = [];
+  const nCrit = rootsMonic(d, deg - 1, crit);
+  // The brackets: -bound, the derivative's roots inside (-bound, bound) in order, bound.
+  let np = 0;
+  pts[np++] = -bound;
+  for (let k = 0; k < nCrit; k++) { const x = crit[k]; if (x > -bound && x < bound) pts[np++] = x; }
+  pts[np++] = bound;
+  let nr = 0;
   let fa = polyEval(c, deg, pts[0]);
-  for (let k = 0; k + 1 < pts.length; k++) {
+  for (let k = 0; k + 1 < np; k++) {
     const a = pts[k], b = pts[k + 1];
     const fb = polyEval(c, deg, b);
-    if (fa === 0) roots.push(a);
+    if (fa === 0) roots[nr++] = a;
     else if (fa * fb < 0) {
       let lo = a, hi = b, flo = fa;
       for (let it = 0; it < 200; it++) {
@@ -390,16 +483,16 @@ function rootsMonic(c: Float64Array, deg: number): number[] {
         if (fm * flo < 0) hi = mid;
         else { lo = mid; flo = fm; }
       }
-      roots.push(0.5 * (lo + hi));
-    } else if (k + 1 < pts.length - 1) {
+      roots[nr++] = 0.5 * (lo + hi);
+    } else if (k + 1 < np - 1) {
       // A double root at a critical point: keep it when the value is negligible.
       let mag = 0;
       for (let i = 0; i <= deg; i++) mag += Math.abs(c[i]) * Math.abs(b) ** i;
-      if (Math.abs(fb) <= 1e-10 * mag) roots.push(b);
+      if (Math.abs(fb) <= 1e-10 * mag) roots[nr++] = b;
     }
     fa = fb;
   }
-  return roots;
+  return nr;
 }
 
 /** Polynomial product (low -> high). */
@@ -452,6 +545,13 @@ export function ransacIterations(inlierRatio: number, sampleSize: number, confid
 
 /** Hartley normalisation of 2-D points (a subset given by indices): T such that T x has zero mean and mean norm sqrt(2). */
 export function normaliser(x: Float64Array, idx: ArrayLike<number>, count: number): [number, number, number] {
+  const out = new Float64Array(3);
+  normaliserInto(x, idx, count, out);
+  return [out[0], out[1], out[2]];
+}
+
+/** normaliser into out = [s, -s mx, -s my] (allocation-free). */
+export function normaliserInto(x: Float64Array, idx: ArrayLike<number>, count: number, out: Float64Array): void {
   let mx = 0, my = 0;
   for (let k = 0; k < count; k++) { mx += x[2 * idx[k]]; my += x[2 * idx[k] + 1]; }
   mx /= count; my /= count;
@@ -459,5 +559,5 @@ export function normaliser(x: Float64Array, idx: ArrayLike<number>, count: numbe
   for (let k = 0; k < count; k++) d += Math.hypot(x[2 * idx[k]] - mx, x[2 * idx[k] + 1] - my);
   d /= count;
   const s = d > 0 ? Math.SQRT2 / d : 1;
-  return [s, -s * mx, -s * my];
+  out[0] = s; out[1] = -s * mx; out[2] = -s * my;
 }

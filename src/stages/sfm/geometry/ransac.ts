@@ -14,6 +14,13 @@ export interface RansacEstimator<Model> {
   nonMinimal(indices: Uint32Array, count: number): Model | null;
   /** Squared residual of point i under the model (in the units of the threshold, squared). */
   residual2(model: Model, i: number): number;
+  /**
+   * Given, minimal's models (and its list) and nonMinimal's model may be the estimator's scratch, overwritten by its
+   * next call: loRansac keeps a model only through copy(src, dst), into its own dst (null: make a fresh one, which
+   * loRansac reuses for later bests and returns). Lets the estimators run without allocating per hypothesis (issue #6). nonMinimal's scratch must not be
+   * one of minimal's (LO runs while a sample's models are iterated).
+   */
+  copy?(src: Model, dst: Model | null): Model;
 }
 
 export interface RansacOptions {
@@ -61,15 +68,23 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
 
   // Scoring bails out as soon as the partial MSAC score exceeds the bound (the best so far): most hypotheses are
   // bad and are rejected after a fraction of the points.
-  const score = (m: Model, bound = Infinity): { score: number; count: number } => {
+  // The score is returned, its inlier count left in scoreCount (no result object per hypothesis).
+  let scoreCount = 0;
+  const score = (m: Model, bound = Infinity): number => {
     let sc = 0, count = 0;
     for (let i = 0; i < n; i++) {
       const r = est.residual2(m, i);
       if (r < thr2) { sc += r; count++; } else sc += thr2;
-      if (sc >= bound) return { score: Infinity, count: 0 };
+      if (sc >= bound) { scoreCount = 0; return Infinity; }
     }
-    return { score: sc, count };
+    scoreCount = count;
+    return sc;
   };
+  const copy = est.copy;
+  // This call's own model buffer (made by the first copy): it becomes the result, so callers may keep it.
+  let keptBuf: Model | null = null;
+  /** The model to keep as the best: m itself, or (with est.copy) m copied into loRansac's own buffer. */
+  const keep = (m: Model): Model => (copy ? (keptBuf = copy(m, keptBuf)) : m);
   const inliersOf = (m: Model, t2: number): number => {
     let k = 0;
     for (let i = 0; i < n; i++) if (est.residual2(m, i) < t2) idx[k++] = i;
@@ -83,10 +98,11 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
   for (; it < needed && it < cap; it++) {
     sampleDistinct(rng, n, s, sample);
     const models = est.minimal(sample);
-    for (const m of models) {
+    for (let q = 0; q < models.length; q++) {
+      const m = models[q];
       const sc = score(m, bestScore);
-      if (sc.score >= bestScore) continue;
-      best = m; bestScore = sc.score; bestCount = sc.count;
+      if (sc >= bestScore) continue;
+      best = keep(m); bestScore = sc; bestCount = scoreCount;
       // Local optimisation: re-fit on the inliers (with a slightly wider threshold first, as LO-RANSAC does, so
       // that inliers the minimal model just missed are pulled in), keep while the score improves.
       for (let step = 0; step < loSteps; step++) {
@@ -96,7 +112,7 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
         const refined = est.nonMinimal(idx, k);
         if (!refined) break;
         const rs = score(refined);
-        if (rs.score < bestScore) { best = refined; bestScore = rs.score; bestCount = rs.count; }
+        if (rs < bestScore) { best = keep(refined); bestScore = rs; bestCount = scoreCount; }
         else break;
       }
       needed = ransacIterations(bestCount / n, s, confidence, minIt, maxIt);
@@ -109,7 +125,7 @@ export function loRansac<Model>(est: RansacEstimator<Model>, n: number, opts: Ra
     const refined = est.nonMinimal(idx, k);
     if (refined) {
       const rs = score(refined);
-      if (rs.score <= bestScore) { best = refined; bestScore = rs.score; bestCount = rs.count; }
+      if (rs <= bestScore) { best = keep(refined); bestScore = rs; bestCount = scoreCount; }
     }
   }
   const inliers = new Uint8Array(n);
