@@ -192,7 +192,7 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   let transferPlaced = 0;
   if (rounds) {
     const opt = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
-    const t = placeByTransfer(input, first, result, firstGroups, opt);
+    const t = placeByTransfer(input, first, result, firstGroups, opt, check.flagged.flat());
     result = t.result;
     transferPlaced = t.report.placed.length;
     const notes = new Map(t.report.notes.map((n) => [n.index, n.note]));
