@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { agreeingCrossPairs, CONFLICT_RATIO, CONSISTENT_RATIO, mirrorCheck, type PairInliers } from '../../src/stages/sfm/mirrorCheck';
 import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
-import type { SfmResult } from '../../src/stages/sfm/types';
+import { placeByTransfer } from '../../src/stages/sfm/mirrorPlace';
+import { rotationDistanceDeg } from '../../src/stages/sfm/geometry/linalg';
+import type { PairMatches, SfmInput, SfmResult } from '../../src/stages/sfm/types';
 import { orbitCameras, project, rng, synthInput } from './sfmSynthetic';
 
 /**
@@ -86,7 +88,7 @@ function scene(mirrored: boolean) {
     seen[a].forEach((i, f) => { const j = corr(i); if (j !== undefined && fb.has(j)) inl.push(f, fb.get(j)!); });
     return { i: a, j: b, inliers: Uint32Array.from(inl) };
   };
-  return { result, feats, pair, twin, sizes: cams.map(() => ({ width: W, height: H })) };
+  return { result, feats, pair, twin, seen, sizes: cams.map(() => ({ width: W, height: H })) };
 }
 
 describe('MIRROR_REPAIR_RULE', () => {
@@ -133,5 +135,93 @@ describe('MIRROR_REPAIR_RULE', () => {
     expect(r1.cameras[0]).not.toBeNull();
     expect(r2.cameras[0]).toBeNull();
     expect(r2.cameras.filter(Boolean).length).toBe(7);
+  });
+});
+
+describe('MIRROR_TRANSFER_RULE', () => {
+  const OPTS = { minPnpInliers: 20, pnpErrorPx: 8, maxReprojectionPx: 4, minTriangulationAngleDeg: 1.5 };
+  const R = (p: ArrayLike<number>) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
+  const centre = (p: ArrayLike<number>) => [0, 1, 2].map((k) => -(p[k] * p[3] + p[4 + k] * p[7] + p[8 + k] * p[11]));
+  /**
+   * The first run: views 0-3 mirrored (scene(true)). The repair: the true model in another gauge (a similarity:
+   * rotated 40 degrees about y, scaled 0.5, shifted) with only `kept` of the patch registered; `bend` turns view 0's
+   * repaired pose about the vertical axis (a wrong re-placement, so a wrong group motion).
+   */
+  function setupTransfer(kept: number[], bend = 0) {
+    const bad = scene(true), good = scene(false);
+    const a = (40 * Math.PI) / 180, s = 0.5, d = [0.3, -0.2, 0.7];
+    const Q = [Math.cos(a), 0, Math.sin(a), 0, 1, 0, -Math.sin(a), 0, Math.cos(a)];
+    const q = (x: number[]) => [0, 1, 2].map((i) => s * (Q[3 * i] * x[0] + Q[3 * i + 1] * x[1] + Q[3 * i + 2] * x[2]) + d[i]);
+    const gauge = (p: number[]) => {
+      // R' = R Q^T, t' = s t - R' d
+      const Rp = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => p[4 * i] * Q[3 * j] + p[4 * i + 1] * Q[3 * j + 1] + p[4 * i + 2] * Q[3 * j + 2]));
+      return [0, 1, 2].flatMap((i) => [Rp[3 * i], Rp[3 * i + 1], Rp[3 * i + 2], s * p[4 * i + 3] - (Rp[3 * i] * d[0] + Rp[3 * i + 1] * d[1] + Rp[3 * i + 2] * d[2])]);
+    };
+    const truth = good.result.cameras.map((c) => gauge(Array.from(c!.camFromWorld)));
+    const gr = good.result;
+    const pts: number[] = [];
+    for (let p = 0; p < gr.points.length / 3; p++) pts.push(...q([gr.points[3 * p], gr.points[3 * p + 1], gr.points[3 * p + 2]]));
+    const drop = (v: number) => PATCH.includes(v) && !kept.includes(v);
+    const obs: number[] = [], start = [0];
+    for (let p = 0; p < gr.points.length / 3; p++) {
+      for (let o = gr.pointObservationStart[p]; o < gr.pointObservationStart[p + 1]; o++) if (!drop(gr.pointObservations[2 * o])) obs.push(gr.pointObservations[2 * o], gr.pointObservations[2 * o + 1]);
+      start.push(obs.length / 2);
+    }
+    const cameras = gr.cameras.map((c, v) => {
+      if (drop(v)) return null;
+      let pose = truth[v];
+      if (v === 0 && bend) {
+        const b = (bend * Math.PI) / 180, Rb = [Math.cos(b), 0, Math.sin(b), 0, 1, 0, -Math.sin(b), 0, Math.cos(b)];
+        const Rv = R(pose), C = centre(pose);
+        const Rn = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => Rv[3 * i] * Rb[j] + Rv[3 * i + 1] * Rb[3 + j] + Rv[3 * i + 2] * Rb[6 + j]));
+        const t = [0, 1, 2].map((i) => -(Rn[3 * i] * C[0] + Rn[3 * i + 1] * C[1] + Rn[3 * i + 2] * C[2]));
+        pose = [Rn[0], Rn[1], Rn[2], t[0], Rn[3], Rn[4], Rn[5], t[1], Rn[6], Rn[7], Rn[8], t[2]];
+      }
+      return { ...c!, camFromWorld: pose };
+    });
+    const repaired: SfmResult = { ...gr, cameras, points: Float32Array.from(pts), pointObservations: Uint32Array.from(obs), pointObservationStart: Uint32Array.from(start), unregistered: PATCH.filter(drop).map((index) => ({ index, reason: 'PnP failed' })) };
+    // Putative matches: every pair's true correspondences.
+    const pairs: PairMatches[] = [];
+    for (let i = 0; i < NCAM; i++) for (let j = i + 1; j < NCAM; j++) {
+      const m = good.pair(i, j, (x) => x).inliers;
+      if (m.length >= 30) pairs.push({ i, j, matches: m });
+    }
+    const input: SfmInput = { images: good.feats.map((points, v) => ({ width: W, height: H, points, focalPrior: F, focalFromExif: true, cx: gr.cameras[v]!.K[2], cy: gr.cameras[v]!.K[5] })), pairs };
+    return { first: bad.result, repaired, truth, input };
+  }
+
+  it('places the left-out views of a group from a re-placed member, in the repaired gauge', () => {
+    const { first, repaired, truth, input } = setupTransfer([0]);
+    const { result, report } = placeByTransfer(input, first, repaired, [PATCH], OPTS);
+    expect(report.placed.sort()).toEqual([1, 2, 3]);
+    for (const v of [1, 2, 3]) {
+      const c = result.cameras[v]!;
+      expect(rotationDistanceDeg(R(c.camFromWorld), R(truth[v]))).toBeLessThan(0.05);
+      const e = centre(c.camFromWorld).map((x, k) => x - centre(truth[v])[k]);
+      expect(Math.hypot(...e)).toBeLessThan(1e-3);
+    }
+    expect(result.unregistered).toEqual([]);
+    // Each placed view observes model points (its PnP inliers) and the untouched input keeps its own arrays.
+    const seenBy = new Set<number>();
+    for (let o = 0; o < result.pointObservations.length; o += 2) seenBy.add(result.pointObservations[o]);
+    for (const v of [1, 2, 3]) expect(seenBy.has(v)).toBe(true);
+    expect(repaired.cameras[1]).toBeNull();
+  });
+
+  it('places nothing when no flagged view was re-placed', () => {
+    const { first, repaired, input } = setupTransfer([]);
+    const { result, report } = placeByTransfer(input, first, repaired, [PATCH], OPTS);
+    expect(report.placed).toEqual([]);
+    expect(result).toBe(repaired);
+    expect(report.notes.map((n) => n.note)).toEqual(PATCH.map(() => 'no view of any flagged group re-placed'));
+  });
+
+  it('rejects the prediction of a wrong group motion', () => {
+    // View 0 re-placed 25 degrees off: the motion it gives predicts views 1-3 far from any pose the data support.
+    const { first, repaired, input } = setupTransfer([0], 25);
+    const { report } = placeByTransfer(input, first, repaired, [PATCH], OPTS);
+    expect(report.placed).toEqual([]);
+    expect(report.notes).toHaveLength(3);
+    for (const n of report.notes) expect(n.note).toMatch(/within 24 px of the predicted pose|rejected: /);
   });
 });

@@ -7,6 +7,7 @@ import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
 import { DEFAULT_SFM_OPTIONS, reconstructIncremental, type VerificationCache } from './incremental';
 import { agreeingCrossPairs, CONFLICT_AXIS_DEG, CONFLICT_RATIO, MAX_REPAIR_ROUNDS, MIN_EXPECTED, mirrorCheck } from './mirrorCheck';
+import { placeByTransfer } from './mirrorPlace';
 import type { ImageFeatures, PairMatches, SfmInput, SfmResult } from './types';
 
 /** The geometric back end's input for the views: keypoint positions, focal priors and principal points in feature-image pixels. */
@@ -138,7 +139,8 @@ export async function solveCameras(input: SfmInput, guessed: boolean, signal?: A
  * placed at the mirror image of their pose), the verified pairs that glued the group there are excluded and the
  * reconstruction re-run from the same verified pairs (`verification` holds the run's pairs: no re-verification; the
  * re-run costs one reconstruction without its verification). A round is kept when fewer views are left in flagged
- * groups; a flagged view the kept re-run cannot place is reported unregistered with why. stats.mirrorRepairRounds:
+ * groups; a flagged view the kept re-run cannot place is placed by its group's motion where the data verify it
+ * (MIRROR_TRANSFER_RULE, mirrorPlace.ts; stats.mirrorTransferPlaced), else reported unregistered with why. stats.mirrorRepairRounds:
  * rounds kept; stats.mirrorFlaggedViews: views in flagged groups of the first check; stats.mirrorPairsExcluded;
  * the first check's margins (mirrorClosePairs, mirrorConflictPairs, mirrorMinCloseRatio, mirrorGroups).
  */
@@ -148,6 +150,7 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   let check = mirrorCheck(result, input.images);
   const flaggedCount = (c: ReturnType<typeof mirrorCheck>) => c.flagged.reduce((s, g) => s + g.length, 0);
   const firstFlagged = flaggedCount(check);
+  const firstGroups = check.flagged;
   // The first check's margins, for reports: pose-close pairs within CONFLICT_AXIS_DEG, how many conflict, the lowest
   // ratio among them, and the groups.
   const close = check.edges.filter((e) => e.axisDeg <= CONFLICT_AXIS_DEG && e.expected >= MIN_EXPECTED);
@@ -185,12 +188,22 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
     check = c;
     rounds++;
   }
+  // MIRROR_TRANSFER_RULE (mirrorPlace.ts): the flagged views the kept re-run left out, placed by their group's motion.
+  let transferPlaced = 0;
+  if (rounds) {
+    const opt = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
+    const t = placeByTransfer(input, first, result, firstGroups, opt, check.flagged.flat());
+    result = t.result;
+    transferPlaced = t.report.placed.length;
+    const notes = new Map(t.report.notes.map((n) => [n.index, n.note]));
+    result.unregistered = result.unregistered.map((u) => (notes.has(u.index) ? { ...u, reason: `${u.reason}; pose transfer: ${notes.get(u.index)}` } : u));
+  }
   if (rounds) {
     result.unregistered = result.unregistered.map((u) => (placedMirrored.has(u.index) ? { ...u, reason: `placed at the mirror image of its pose by pairs on repeated structure; without them: ${u.reason}` } : u));
   }
   // A re-run reused the first run's verification: its verification figures are the first run's.
   if (rounds) result.stats = { ...result.stats, verifySeconds: first.stats.verifySeconds, pairsSkippedByF: first.stats.pairsSkippedByF };
-  result.stats = { ...result.stats, ...margins, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
+  result.stats = { ...result.stats, ...margins, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorTransferPlaced: transferPlaced, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
   return result;
 }
 
