@@ -4,7 +4,7 @@ import { reconstructIncremental, type VerificationCache, type VerifiedPair } fro
 import type { SfmInput, SfmResult } from '../../src/stages/sfm/types';
 import { verifyPair, verifySerial, type PairVerifier } from '../../src/stages/sfm/verifyPairs';
 import { createVerifyPool, liveVerifyWorkers, verifyPoolSize, type VerifyRequest, type VerifyResponse, type VerifyWorkerLike } from '../../src/stages/sfm/verifyPool';
-import { rng, synthInput } from './sfmSynthetic';
+import { synthInput, withRandomPairs } from './sfmSynthetic';
 
 /** FNV-1a over everything a VerifiedPair holds (hRatio and R as their float64 bits). */
 function fingerprint(pairs: VerifiedPair[]): string {
@@ -26,14 +26,7 @@ function fingerprint(pairs: VerifiedPair[]): string {
  */
 function testInput(): SfmInput {
   const { input } = synthInput({ nCam: 10, nPts: 7000, sigma: 0.5, outliers: 0.4, missing: 0.1, focalPriorFactor: 1, neighbours: 3, seed: 5, surfaceVisibilityCos: 0.2 });
-  const r = rng(91);
-  const pairs = [...input.pairs];
-  for (let i = 0; i < 5; i++) {
-    const j = i + 5, m: number[] = [];
-    const na = input.images[i].points.length / 2, nb = input.images[j].points.length / 2;
-    for (let k = 0; k < 40; k++) m.push(Math.floor(r() * na), Math.floor(r() * nb));
-    pairs.push({ i, j, matches: new Uint32Array(m) });
-  }
+  const pairs = withRandomPairs(input, 5, 91);
   const last = pairs[0], swapped = new Uint32Array(last.matches.length);
   for (let k = 0; k < swapped.length; k += 2) { swapped[k] = last.matches[k + 1]; swapped[k + 1] = last.matches[k]; }
   pairs[0] = { i: last.j, j: last.i, matches: swapped };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
 import { angleAxisToRotation } from '../../src/stages/sfm/geometry/linalg';
 import { weakClosePairs, type RotationEdge } from '../../src/stages/sfm/viewGraph';
-import { gaussian, orbitCameras, rng, synthInput } from './sfmSynthetic';
+import { gaussian, orbitCameras, rng, synthInput, withRandomPairs } from './sfmSynthetic';
 
 describe('pair verification', () => {
   it('F_SUBSET_RULE: a trusted pass pruned by the F verification verifies exactly the pairs a full E verification does', async () => {
@@ -10,14 +10,7 @@ describe('pair verification', () => {
     // Pairs across the orbit: 40 random matches only (what most of a large capture's rejected candidate pairs are):
     // F rejects them (with 100 random matches F still fits 15 of 5 of 6 such pairs, E none: F is the weaker test),
     // and the pruned pass must not verify them with E either.
-    const r = rng(77);
-    const pairs = [...input.pairs];
-    for (let i = 0; i < 6; i++) {
-      const j = i + 6, m: number[] = [];
-      const na = input.images[i].points.length / 2, nb = input.images[j].points.length / 2;
-      for (let k = 0; k < 40; k++) m.push(Math.floor(r() * na), Math.floor(r() * nb));
-      pairs.push({ i, j, matches: new Uint32Array(m) });
-    }
+    const pairs = withRandomPairs(input, 6, 77);
     const untrusted = { ...input, pairs, options: { maxImages: 2, noiseSigmas: 0 } };
     const trusted = { ...untrusted, images: input.images.map((im) => ({ ...im, focalFromExif: true })) };
     const fCache: VerificationCache = {};

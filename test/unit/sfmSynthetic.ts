@@ -152,3 +152,19 @@ export function synthInput(o: SynthOptions): { input: SfmInput; cams: SynthCamer
   return { input: { images, pairs, sharedIntrinsics: true }, cams };
 }
 
+
+/**
+ * The input's pairs plus `count` pairs across the orbit (image i with i + count) of 40 random matches each: what most
+ * of a large capture's rejected candidate pairs are.
+ */
+export function withRandomPairs(input: SfmInput, count: number, seed: number): PairMatches[] {
+  const r = rng(seed);
+  const pairs = [...input.pairs];
+  for (let i = 0; i < count; i++) {
+    const j = i + count, m: number[] = [];
+    const na = input.images[i].points.length / 2, nb = input.images[j].points.length / 2;
+    for (let k = 0; k < 40; k++) m.push(Math.floor(r() * na), Math.floor(r() * nb));
+    pairs.push({ i, j, matches: new Uint32Array(m) });
+  }
+  return pairs;
+}

@@ -19,12 +19,12 @@
 import { throwIfAborted } from '../../core/errors';
 import { INTRINSICS_STRIDE, pixelToNormalised } from './geometry/camera';
 import { bundleAdjust, type BundleOptions, type BundleProblem } from './geometry/bundle';
-import { estimateEssential, sampson2, type RelativePose } from './geometry/essential';
+import { essentialBetween, estimateEssential, sampson2, type RelativePose } from './geometry/essential';
 import { makeRng } from './geometry/linalg';
 import { estimateAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt, twoViewAngleFree } from './geometry/triangulation';
 import type { SfmCamera, SfmInput, SfmOptions, SfmResult } from './types';
-import { randomSubset, verifySerial, type VerifyJob } from './verifyPairs';
+import { randomSubset, verifySerial, yieldToEventLoop, type VerifyJob } from './verifyPairs';
 import { MIRROR_PAIR_RATIO, weakClosePairs, type RotationEdge } from './viewGraph';
 
 export const DEFAULT_SFM_OPTIONS: SfmOptions = {
@@ -586,20 +586,10 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       if (!registered[other] || other === im) continue;
       const pair = verifiedOf.get(Math.min(im, other) * nImg + Math.max(im, other));
       if (!pair) continue;
-      // E of (first -> second) from the two poses: R = R2 R1^T, t = t2 - R t1.
       const [first, second] = pair.i === im ? [im, other] : [other, im];
       const P1 = first === im ? pose : poses.subarray(12 * first, 12 * first + 12);
       const P2 = second === im ? pose : poses.subarray(12 * second, 12 * second + 12);
-      const R = new Float64Array(9), t = new Float64Array(3);
-      for (let r = 0; r < 3; r++) {
-        for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
-      }
-      for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
-      const E = new Float64Array([
-        -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
-        t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
-        -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
-      ]);
+      const E = essentialBetween(P1, P2);
       const A = images[pair.i].points, B = images[pair.j].points;
       const thr = (2 * opt.pnpErrorPx) / Math.min(focalOf(pair.i), focalOf(pair.j));
       const m = pair.inliers.length / 2;
@@ -855,9 +845,4 @@ const INIT_SUBSET = 500;
 const NOISE_MIN_PX = 0.5;
 /** DISTORTION_RULE's thresholds (see distortionTermsOf). */
 const DIST_MIN_HALF_DIAGONAL = 0.4, DIST_MIN_VIEWS = 5, DIST_K1_OBS = 500, DIST_K1_OUTER = 100, DIST_K2_OBS = 3000, DIST_K2_OUTER = 300;
-
-/** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 

@@ -54,6 +54,8 @@
  * sceaux: one group, no conflicting pair (pose-close pairs 3 / 12 / 25, lowest ratio 0.53 / 0.47 / 0.24), results
  * identical; the check costs under 0.1 s (0.5 s once on a loaded machine).
  */
+import { pixelToNormalised } from './geometry/camera';
+import { essentialBetween, sampson2 } from './geometry/essential';
 import type { SfmResult } from './types';
 
 /** Optical axes within this angle: the pair is labelled (consistent when its ratio is at least CONSISTENT_RATIO). */
@@ -88,7 +90,10 @@ export interface MirrorCheck {
   flagged: number[][];
 }
 
-type Cam = NonNullable<SfmResult['cameras'][number]>;
+export type Cam = NonNullable<SfmResult['cameras'][number]>;
+
+/** A result camera's intrinsics in the SfM camera model's layout [f, cx, cy, k1, k2] (geometry/camera.ts; square pixels). */
+export const intrOf = (c: Cam): number[] => [c.K[0], c.K[2], c.K[5], c.k1, c.k2];
 
 /** Pose-close pairs of registered views with their co-observation counts. */
 export function coObservations(result: SfmResult, sizes: { width: number; height: number }[]): CoObservation[] {
@@ -191,49 +196,21 @@ export function agreeingCrossPairs(result: SfmResult, points: Float32Array[], pa
   const inGroup = new Set(flagged);
   const out: [number, number][] = [];
   const x1 = new Float64Array(2), x2 = new Float64Array(2);
-  const norm = (c: Cam, u: number, v: number, out2: Float64Array) => {
-    // Undistorted normalised coordinates (fixed-point iteration on the radial model, as pixelToNormalised).
-    const xd = (u - c.K[2]) / c.K[0], yd = (v - c.K[5]) / c.K[4];
-    let x = xd, y = yd;
-    for (let it = 0; it < 10 && (c.k1 || c.k2); it++) { const r2 = x * x + y * y, d = 1 + c.k1 * r2 + c.k2 * r2 * r2; x = xd / d; y = yd / d; }
-    out2[0] = x; out2[1] = y;
-  };
   for (const pr of pairs) {
     if (inGroup.has(pr.i) === inGroup.has(pr.j)) continue;
     const c1 = result.cameras[pr.i], c2 = result.cameras[pr.j];
     if (!c1 || !c2) continue;
-    const E = essentialOf(c1.camFromWorld, c2.camFromWorld);
+    const E = essentialBetween(c1.camFromWorld, c2.camFromWorld), in1 = intrOf(c1), in2 = intrOf(c2);
     const thr = thresholdPx / Math.min(c1.K[0], c2.K[0]);
     const m = pr.inliers.length / 2;
     let agree = 0;
     for (let k = 0; k < m; k++) {
       const a = pr.inliers[2 * k], b = pr.inliers[2 * k + 1];
-      norm(c1, points[pr.i][2 * a], points[pr.i][2 * a + 1], x1);
-      norm(c2, points[pr.j][2 * b], points[pr.j][2 * b + 1], x2);
-      if (sampson(E, x1, x2) <= thr * thr) agree++;
+      pixelToNormalised(in1, 0, points[pr.i][2 * a], points[pr.i][2 * a + 1], x1);
+      pixelToNormalised(in2, 0, points[pr.j][2 * b], points[pr.j][2 * b + 1], x2);
+      if (sampson2(E, x1, x2, 0) <= thr * thr) agree++;
     }
     if (agree >= AGREE_SHARE * m) out.push([pr.i, pr.j]);
   }
   return out;
-}
-
-/** E of camera 2 from camera 1 for two world-to-camera poses [R|t] (row-major 3x4): E = [t]x R, R = R2 R1^T, t = t2 - R t1. */
-function essentialOf(P1: ArrayLike<number>, P2: ArrayLike<number>): Float64Array {
-  const R = new Float64Array(9), t = new Float64Array(3);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
-  for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
-  return Float64Array.of(
-    -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
-    t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
-    -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
-  );
-}
-
-function sampson(E: Float64Array, x1: Float64Array, x2: Float64Array): number {
-  const u1 = x1[0], v1 = x1[1], u2 = x2[0], v2 = x2[1];
-  const ex0 = E[0] * u1 + E[1] * v1 + E[2], ex1 = E[3] * u1 + E[4] * v1 + E[5], ex2 = E[6] * u1 + E[7] * v1 + E[8];
-  const etx0 = E[0] * u2 + E[3] * v2 + E[6], etx1 = E[1] * u2 + E[4] * v2 + E[7];
-  const num = u2 * ex0 + v2 * ex1 + ex2;
-  const den = ex0 * ex0 + ex1 * ex1 + etx0 * etx0 + etx1 * etx1;
-  return den > 0 ? (num * num) / den : Infinity;
 }

@@ -41,10 +41,11 @@
  * inliers and ended the worst view at 0.618 deg. The rule costs under 0.05 s. Temple, fountain, sceaux: nothing
  * flagged, the rule does not run (results identical).
  */
-import { pixelToNormalised } from './geometry/camera';
-import { nearestRotation, rotationDistanceDeg } from './geometry/linalg';
+import { pixelToNormalised, reprojectionError2 } from './geometry/camera';
+import { mul3, nearestRotation, rotationDistanceDeg, transpose3 } from './geometry/linalg';
 import { estimateAbsolutePose, refineAbsolutePose } from './geometry/pnp';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt } from './geometry/triangulation';
+import { intrOf, type Cam } from './mirrorCheck';
 import type { SfmInput, SfmResult } from './types';
 
 /** Candidate 2D-3D matches whose point the predicted pose projects within this many pixels of the feature. */
@@ -54,26 +55,8 @@ export const TRANSFER_MAX_ROT_DEG = 10;
 /** Median reprojection error of the accepted inliers at most this (pixels). */
 export const TRANSFER_MAX_MEDIAN_PX = 2;
 
-type Cam = NonNullable<SfmResult['cameras'][number]>;
 const rotOf = (p: ArrayLike<number>) => Float64Array.of(p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]);
 const centreOf = (p: ArrayLike<number>): number[] => [0, 1, 2].map((c) => -(p[c] * p[3] + p[4 + c] * p[7] + p[8 + c] * p[11]));
-const mulT = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  // a^T b
-  const r = new Float64Array(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) r[3 * i + j] = a[i] * b[j] + a[3 + i] * b[3 + j] + a[6 + i] * b[6 + j];
-  return r;
-};
-const mul = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  const r = new Float64Array(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) r[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
-  return r;
-};
-const mulBT = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  // a b^T
-  const r = new Float64Array(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) r[3 * i + j] = a[3 * i] * b[3 * j] + a[3 * i + 1] * b[3 * j + 1] + a[3 * i + 2] * b[3 * j + 2];
-  return r;
-};
 const apply = (R: ArrayLike<number>, x: number[]) => [0, 1, 2].map((i) => R[3 * i] * x[0] + R[3 * i + 1] * x[1] + R[3 * i + 2] * x[2]);
 /** camFromWorld from a rotation and a centre. */
 const poseOf = (R: ArrayLike<number>, C: number[]): number[] => {
@@ -133,7 +116,7 @@ export function placeByTransfer(input: SfmInput, first: SfmResult, repaired: Sfm
     return { result: repaired, report };
   }
   /** A first-run pose in the repaired frame: R' = R Q^T, C' = s Q C + d. */
-  const mapped = (c: Cam) => ({ R: mulBT(rotOf(c.camFromWorld), sim.Q), C: apply(sim.Q, centreOf(c.camFromWorld)).map((v, k) => sim.s * v + sim.d[k]) });
+  const mapped = (c: Cam) => ({ R: mul3(rotOf(c.camFromWorld), transpose3(sim.Q)), C: apply(sim.Q, centreOf(c.camFromWorld)).map((v, k) => sim.s * v + sim.d[k]) });
 
   // The model as it grows: points (xyz), their observations, and which point each (view, feature) observes.
   const nImg = repaired.cameras.length;
@@ -170,7 +153,7 @@ export function placeByTransfer(input: SfmInput, first: SfmResult, repaired: Sfm
     const sumM = new Float64Array(9);
     const moves = placedIn.map((v) => {
       const w = mapped(first.cameras[v]!), r = repaired.cameras[v]!;
-      const M = mulT(rotOf(r.camFromWorld), w.R); // R_right = R_wrong M^T  ->  M = R_right^T R_wrong
+      const M = mul3(transpose3(rotOf(r.camFromWorld)), w.R); // R_right = R_wrong M^T  ->  M = R_right^T R_wrong
       for (let k = 0; k < 9; k++) sumM[k] += M[k];
       return { M, w, C: centreOf(r.camFromWorld) };
     });
@@ -180,7 +163,7 @@ export function placeByTransfer(input: SfmInput, first: SfmResult, repaired: Sfm
     for (const v of todo) {
       const w = mapped(first.cameras[v]!);
       const C = apply(M, w.C).map((x, k) => x + e[k]);
-      const R = mul(w.R, transposeOf(M));
+      const R = mul3(w.R, transpose3(M));
       const cam = input.sharedIntrinsics ? repaired.cameras.find((c): c is Cam => !!c)! : first.cameras[v]!;
       predictions.push({ view: v, pose: poseOf(R, C), cam, why: `${own.length ? 'its group' : 'the other groups'}: motion from ${placedIn.length} views, spread ${spread.toFixed(2)} deg` });
     }
@@ -246,17 +229,6 @@ interface Model {
   featBase: Float64Array;
 }
 
-/** Pixel reprojection error squared of point p (xyz at P[3p..]) in a camera; Infinity behind it. */
-function reproj2(pose: ArrayLike<number>, cam: Cam, P: ArrayLike<number>, p: number, u: number, v: number): number {
-  const X = P[3 * p], Y = P[3 * p + 1], Z = P[3 * p + 2];
-  const z = pose[8] * X + pose[9] * Y + pose[10] * Z + pose[11];
-  if (z <= 0) return Infinity;
-  const x = (pose[0] * X + pose[1] * Y + pose[2] * Z + pose[3]) / z, y = (pose[4] * X + pose[5] * Y + pose[6] * Z + pose[7]) / z;
-  const r2 = x * x + y * y, d = 1 + cam.k1 * r2 + cam.k2 * r2 * r2;
-  const du = cam.K[0] * d * x + cam.K[2] - u, dv = cam.K[4] * d * y + cam.K[5] - v;
-  return du * du + dv * dv;
-}
-
 /**
  * New points from a just placed view: its putative matches with registered views where neither feature observes a
  * point yet, triangulated from the two poses and kept when both reprojection errors are within maxReprojectionPx
@@ -277,10 +249,10 @@ function triangulateNew(input: SfmInput, model: Model, v: number, opts: { maxRep
     for (let k = 0; k < pr.matches.length; k += 2) {
       const [fv, fo] = pr.i === v ? [pr.matches[k], pr.matches[k + 1]] : [pr.matches[k + 1], pr.matches[k]];
       if (model.obsPoint.has(model.featBase[v] + fv) || model.obsPoint.has(model.featBase[o] + fo)) continue;
-      pixelToNormalised([cv.K[0], cv.K[2], cv.K[5], cv.k1, cv.k2], 0, A[2 * fv], A[2 * fv + 1], xn, 0);
-      pixelToNormalised([co.K[0], co.K[2], co.K[5], co.k1, co.k2], 0, B[2 * fo], B[2 * fo + 1], xn, 1);
+      pixelToNormalised(intrOf(cv), 0, A[2 * fv], A[2 * fv + 1], xn, 0);
+      pixelToNormalised(intrOf(co), 0, B[2 * fo], B[2 * fo + 1], xn, 1);
       if (!triangulateDlt(poses, [0, 1], xn, 2, X)) continue;
-      if (reproj2(cv.camFromWorld, cv, X, 0, A[2 * fv], A[2 * fv + 1]) > thr2 || reproj2(co.camFromWorld, co, X, 0, B[2 * fo], B[2 * fo + 1]) > thr2) continue;
+      if (reprojectionError2(cv.camFromWorld, 0, intrOf(cv), 0, X, 0, A[2 * fv], A[2 * fv + 1]) > thr2 || reprojectionError2(co.camFromWorld, 0, intrOf(co), 0, X, 0, B[2 * fo], B[2 * fo + 1]) > thr2) continue;
       if (maxRayAngleDeg(centres, 2, X) < opts.minTriangulationAngleDeg) continue;
       const p = model.obs.length;
       model.points.push(X[0], X[1], X[2]);
@@ -293,15 +265,11 @@ function triangulateNew(input: SfmInput, model: Model, v: number, opts: { maxRep
   return added;
 }
 
-function transposeOf(a: ArrayLike<number>): Float64Array {
-  return Float64Array.of(a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]);
-}
-
 /** Steps 3 and 4: guided 2D-3D matching from the predicted pose, PnP, refinement, acceptance. */
 function verifyPlacement(input: SfmInput, model: Model, v: number, predicted: number[], cam: Cam, opts: { minPnpInliers: number; pnpErrorPx: number; maxReprojectionPx: number }): { pose: number[] | null; obs: [number, number][]; note: string } {
-  const intr = Float64Array.of(cam.K[0], cam.K[2], cam.K[5], cam.k1, cam.k2);
+  const intr = intrOf(cam);
   const P = model.points, pts = input.images[v].points;
-  const err2 = (pose: ArrayLike<number>, p: number, f: number) => reproj2(pose, cam, P, p, pts[2 * f], pts[2 * f + 1]);
+  const err2 = (pose: ArrayLike<number>, p: number, f: number) => reprojectionError2(pose, 0, intr, 0, P, 3 * p, pts[2 * f], pts[2 * f + 1]);
   // 3. Candidates: (feature of v, point) through putative matches with registered views, unique, gated.
   const seen = new Set<number>();
   const cand: [number, number][] = [];

@@ -9,7 +9,7 @@
 import { throwIfAborted } from '../../core/errors';
 import { estimateEssential, estimateFundamental, sampson2, type EssentialResult } from './geometry/essential';
 import { estimateHomography } from './geometry/homography';
-import { makeRng } from './geometry/linalg';
+import { makeRng, transpose3 } from './geometry/linalg';
 import type { VerifiedPair } from './incremental';
 
 /** One pair to verify. Every array is the job's own (built for it), so a pool can transfer them. */
@@ -83,7 +83,7 @@ export const verifySerial: PairVerifier = async (jobs, signal, progress) => {
     if (k % SERIAL_YIELD_EVERY === 0) {
       throwIfAborted(signal);
       progress?.(k, jobs.count);
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop();
     }
     out.push(verifyPair(jobs.job(k)));
   }
@@ -102,8 +102,9 @@ export function randomSubset(x1: Float64Array, x2: Float64Array, k: number, seed
   return [a, b];
 }
 
-function transpose3(R: ArrayLike<number>): Float64Array {
-  return Float64Array.of(R[0], R[3], R[6], R[1], R[4], R[7], R[2], R[5], R[8]);
+/** A macrotask yield, so that a cancel message (worker postMessage) is delivered between steps. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function swapPairs(a: Uint32Array): Uint32Array {

@@ -486,6 +486,18 @@ export function essentialFromPose(R: ArrayLike<number>, t: ArrayLike<number>): F
   return mul3(tx, R);
 }
 
+/** E of camera 2 from camera 1 for two world-to-camera poses [R|t] (row-major 3x4): E = [t]x R, R = R2 R1^T, t = t2 - R t1. */
+export function essentialBetween(P1: ArrayLike<number>, P2: ArrayLike<number>): Float64Array {
+  const R = new Float64Array(9), t = new Float64Array(3);
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) R[3 * r + c] = P2[4 * r] * P1[4 * c] + P2[4 * r + 1] * P1[4 * c + 1] + P2[4 * r + 2] * P1[4 * c + 2];
+  for (let r = 0; r < 3; r++) t[r] = P2[4 * r + 3] - (R[3 * r] * P1[3] + R[3 * r + 1] * P1[7] + R[3 * r + 2] * P1[11]);
+  return Float64Array.of(
+    -t[2] * R[3] + t[1] * R[6], -t[2] * R[4] + t[1] * R[7], -t[2] * R[5] + t[1] * R[8],
+    t[2] * R[0] - t[0] * R[6], t[2] * R[1] - t[0] * R[7], t[2] * R[2] - t[0] * R[8],
+    -t[1] * R[0] + t[0] * R[3], -t[1] * R[1] + t[0] * R[4], -t[1] * R[2] + t[0] * R[5],
+  );
+}
+
 /** Signed Sampson residual (numerator / sqrt(denominator)). */
 function sampsonSigned(E: ArrayLike<number>, x1: Float64Array, x2: Float64Array, i: number): number {
   const u1 = x1[2 * i], v1 = x1[2 * i + 1], u2 = x2[2 * i], v2 = x2[2 * i + 1];
