@@ -77,6 +77,15 @@ export interface VerificationCache {
   last?: { key: string; verified: VerifiedPair[] };
 }
 
+/**
+ * Which images' focals a run trusts, as VerificationCache keys it: per image '1' (its pairs are verified with E) or '0'
+ * (F). A shared camera block is trusted when every image's focal came from EXIF.
+ */
+export function verificationKey(input: Pick<SfmInput, 'images' | 'sharedIntrinsics'>): string {
+  const all = input.images.every((im) => im.focalFromExif);
+  return input.images.map((im) => ((input.sharedIntrinsics ? all : im.focalFromExif) ? '1' : '0')).join('');
+}
+
 export async function reconstructIncremental(input: SfmInput, cache?: VerificationCache): Promise<SfmResult> {
   const opt: SfmOptions = { ...DEFAULT_SFM_OPTIONS, ...(input.options ?? {}) };
   const t0 = performance.now();
@@ -105,7 +114,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const normalise = (img: number, u: number, v: number, out: Float64Array, k = 0) => pixelToNormalised(intr, camBlock[img] * INTRINSICS_STRIDE, u, v, out, k);
 
   // ---- 1. geometric verification ----
-  const cacheKey = Array.from(camBlock, (b) => blockTrusted[b]).join('');
+  const cacheKey = verificationKey(input);
   const reused = cache?.verified && cache.key === cacheKey ? cache.verified : cache?.last?.key === cacheKey ? cache.last.verified : null;
   const reuse = !!reused;
   let verified: VerifiedPair[] = reused ?? [];

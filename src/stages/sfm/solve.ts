@@ -5,7 +5,7 @@
 import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
-import { DEFAULT_SFM_OPTIONS, reconstructIncremental, type VerificationCache } from './incremental';
+import { DEFAULT_SFM_OPTIONS, reconstructIncremental, verificationKey, type VerificationCache } from './incremental';
 import { agreeingCrossPairs, CONFLICT_AXIS_DEG, CONFLICT_RATIO, MAX_REPAIR_ROUNDS, MIN_EXPECTED, mirrorCheck } from './mirrorCheck';
 import { placeByTransfer } from './mirrorPlace';
 import type { ImageFeatures, PairMatches, SfmInput, SfmResult } from './types';
@@ -166,9 +166,7 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   for (let round = 0; round < MAX_REPAIR_ROUNDS && check.flagged.length; round++) {
     throwIfAborted(signal);
     // The pairs of the run that produced the result (VerificationCache.last), so the re-run verifies nothing again.
-    const all = input.images.every((im) => im.focalFromExif);
-    const key = input.images.map((im) => ((input.sharedIntrinsics ? all : im.focalFromExif) ? '1' : '0')).join('');
-    const pairs = verification.last?.key === key ? verification.last.verified : null;
+    const pairs = verification.last?.key === verificationKey(input) ? verification.last.verified : null;
     if (!pairs) break;
     const points = input.images.map((im) => im.points);
     const drop: [number, number][] = [];
