@@ -6,6 +6,10 @@
  *
  *   npx tsx bench/sfmGeometry.ts <dataset> [--distortion auto|on|off] [--true-focal [--centre-pp] [--fix-intrinsics]] [--opt=<SfmOptions key>:<number>]
  *     [--cache /tmp/sfmc] [--max-features 8000] [--subset k (every k-th view)] [--seed-views n] [--try-tracks n] [--per-camera] [--true-aspect]
+ *     [--input report.json]
+ *
+ * --input replays a job's own reconstruction input instead (report.sfm.input of a run with `sfm={"dumpInput":true}`,
+ * e.g. from the GPU machine: its GPU features and matches), with the focal guessed or not as the job had it.
  *
  * PNGs are decoded with fast-png; JPEGs (no Node decoder) by Debian's Chromium through Playwright, the same
  * createImageBitmap resize as the app (decodePhotoInBrowser), once per photo (cached).
@@ -21,7 +25,7 @@ import { ingestCapture } from '../src/io/ingest';
 import { sniffImage } from '../src/io/imageHeader';
 import { extractFeaturesCpu } from '../src/stages/sfm/features/siftCpu';
 import { matchPairsCpu } from '../src/stages/sfm/matching/matchCpu';
-import { FOCAL_SEED_VIEWS, FOCAL_TRY_TRACKS, sfmInputOf, solveCameras } from '../src/stages/sfm/solve';
+import { FOCAL_SEED_VIEWS, FOCAL_TRY_TRACKS, parseSfmInput, sfmInputOf, solveCameras, type SerializedSfmInput } from '../src/stages/sfm/solve';
 
 /** runSfm.ts's SFM_FEATURE_LONG_SIDE (that module imports the GPU kernels, which Node cannot load). */
 const SFM_FEATURE_LONG_SIDE = 1600;
@@ -122,9 +126,14 @@ async function main() {
   truthSet.views = truthSet.views.filter(keep);
   const tag = `${dataset}-${maxFeatures}${subset > 1 ? `-every${subset}` : ''}`;
   const featPath = join(cache, `${tag}.features.json`), matchPath = join(cache, `${tag}.matches.json`);
-  let features: ImageFeatures[], scale: number[];
+  let features: ImageFeatures[] = [], scale: number[] = [];
+  let matches: PairMatches[] = [];
   const t0 = performance.now();
-  if (existsSync(featPath)) ({ features, scale } = loadFeatures(featPath));
+  const replay = args.includes('--input') ? parseSfmInput((JSON.parse(readFileSync(arg('--input', ''), 'utf8')) as { sfm: { input: SerializedSfmInput } }).sfm.input) : null;
+  if (replay) {
+    if (replay.input.images.length !== views.length) throw new Error(`--input has ${replay.input.images.length} images, the dataset ${views.length}`);
+    scale = replay.input.images.map((im, i) => im.width / views[i].width);
+  } else if (existsSync(featPath)) ({ features, scale } = loadFeatures(featPath));
   else {
     // Per view files first (an interrupted extraction resumes), assembled into one file at the end.
     const viewDir = join(cache, `${dataset}-${maxFeatures}.views`);
@@ -143,8 +152,7 @@ async function main() {
   }
   if (browser) await (browser as import('@playwright/test').Browser).close();
   if (args.includes('--features-only')) return;
-  let matches: PairMatches[];
-  if (existsSync(matchPath)) matches = (JSON.parse(readFileSync(matchPath, 'utf8')) as { i: number; j: number; m: number[] }[]).map((x) => ({ i: x.i, j: x.j, matches: Uint32Array.from(x.m) }));
+  if (replay) { /* the job's matches */ } else if (existsSync(matchPath)) matches = (JSON.parse(readFileSync(matchPath, 'utf8')) as { i: number; j: number; m: number[] }[]).map((x) => ({ i: x.i, j: x.j, matches: Uint32Array.from(x.m) }));
   else {
     // Exhaustive, as selectPairs does up to 60 images (pairs.ts imports the GPU kernels, which Node cannot load).
     if (features.length > 60) throw new Error('more than 60 images: pair selection needs the GPU retrieval');
@@ -164,7 +172,7 @@ async function main() {
       v.intrinsicsSource = 'file';
     });
   }
-  const input = sfmInputOf(views, features, scale, matches);
+  const input = replay ? replay.input : sfmInputOf(views, features, scale, matches);
   if (args.includes('--dump')) writeFileSync(arg('--dump', ''), JSON.stringify({ ...input, images: input.images.map((im) => ({ ...im, points: Array.from(im.points) })), pairs: input.pairs.map((p) => ({ i: p.i, j: p.j, matches: Array.from(p.matches) })) }));
   if (args.includes('--true-aspect')) {
     // Experiment: the file's fy/fx folded into the keypoints (v' = cy + (v - cy) fx/fy), to measure what square pixels cost.
@@ -178,7 +186,7 @@ async function main() {
   input.refineDistortion = distortion === 'on' ? true : distortion === 'off' ? false : 'auto';
   if (args.includes('--fix-intrinsics')) input.options = { ...input.options, fixIntrinsics: true };
   for (const kv of args.filter((a) => a.startsWith('--opt='))) { const [k, v] = kv.slice(6).split(':'); input.options = { ...input.options, [k]: Number(v) }; }
-  const guessed = views.every((v) => v.intrinsicsSource === 'default');
+  const guessed = replay ? replay.guessed : views.every((v) => v.intrinsicsSource === 'default');
   const t1 = performance.now();
   // CPU time as well: the geometry is single-threaded, and on a shared machine the wall time measures the neighbours.
   const cpu0 = process.cpuUsage();

@@ -39,9 +39,13 @@ export interface JobOptions {
   /** Fusion settings (benchmarks and experiments; the preset chooses the rest). `voxelsPerSide`: grid points along the
    * volume's longest side instead of the preset's (128/256/512); still halved when VRAM says no. */
   fusion?: { voxelsPerSide?: number };
-  /** Structure-from-motion settings (benchmarks). `verifyWorkers`: the pair-verification pool's size instead of
-   * VERIFY_POOL_RULE's (0 = in the job's worker, serial). */
-  sfm?: { verifyWorkers?: number };
+  /**
+   * Structure-from-motion settings (benchmarks and diagnostics). `verifyWorkers`: the pair-verification pool's size
+   * instead of VERIFY_POOL_RULE's (0 = in the job's worker, serial). `dumpInput`: report.sfm.input holds the reconstruction's
+   * input (keypoints, focal priors, matches), so that a run on another machine replays in Node
+   * (`npx tsx bench/sfmGeometry.ts <dataset> --input report.json`).
+   */
+  sfm?: { verifyWorkers?: number; dumpInput?: boolean };
   /** Texture bake settings of the feed-forward model (benchmarks and experiments). `edgeMarginVoxels`: the depth-edge
    * margin in fusion voxels for depth from photos (default 2); `exposureCompensation`: per-view gains (default on). */
   texture?: { edgeMarginVoxels?: number; exposureCompensation?: boolean };

@@ -82,7 +82,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
           signal: env.signal,
           warn,
           progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
-        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers });
+        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers, dumpInput: request.options.sfm?.dumpInput });
         report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
         sparsePoints = sfm.points;
         sparseColors = sfm.colors;

@@ -73,8 +73,14 @@ export interface VerifiedPair {
 export interface VerificationCache {
   key?: string;
   verified?: VerifiedPair[];
-  /** The latest run's verification (a pruned trusted pass's too), reused by a run with the same key. */
-  last?: { key: string; verified: VerifiedPair[] };
+  /** How many of input.pairs (the first ones) `verified` covers; absent: all of them. */
+  pairs?: number;
+  /**
+   * The latest run's verification (a pruned trusted pass's too), reused by a run with the same key. A run whose
+   * input.pairs has pairs beyond the `pairs` it covers (matched later and appended: MIRROR_NEIGHBOUR_RULE) verifies
+   * only those.
+   */
+  last?: { key: string; verified: VerifiedPair[]; pairs?: number };
 }
 
 /**
@@ -115,9 +121,11 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
 
   // ---- 1. geometric verification ----
   const cacheKey = verificationKey(input);
-  const reused = cache?.verified && cache.key === cacheKey ? cache.verified : cache?.last?.key === cacheKey ? cache.last.verified : null;
-  const reuse = !!reused;
-  let verified: VerifiedPair[] = reused ?? [];
+  const from = cache?.verified && cache.key === cacheKey ? { verified: cache.verified, pairs: cache.pairs } : cache?.last?.key === cacheKey ? cache.last : null;
+  const reuse = !!from;
+  let verified: VerifiedPair[] = from ? from.verified.slice() : [];
+  // The pairs a reused verification covers; the ones appended after it are verified below.
+  const covered = from ? Math.min(input.pairs.length, from.pairs ?? input.pairs.length) : 0;
   // F_SUBSET_RULE: a cache from a run with other trusted focals (solveCameras' focal tries, F for the untrusted pairs)
   // prunes this run's E verification: E's models are a subset of F's (E = K2^T F K1 with the rank-2 F restricted to
   // equal singular values), so a pair that no F fitted with minPairInliers inliers at the same pixel threshold has no
@@ -133,11 +141,11 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const priorVerified = new Set<number>();
   if (prior) for (const v of prior.verified!) priorVerified.add(v.i * nImg + v.j);
   const pairStats = { pairs: input.pairs.length, verified: 0, skippedByF: 0 };
-  if (!reuse) {
+  if (covered < input.pairs.length) {
     // The pairs to verify; each is verified on its own (verifyPairs.ts), in-process or by input.verify's worker pool,
     // with the same result either way.
     const todo: number[] = [];
-    for (let p = 0; p < input.pairs.length; p++) {
+    for (let p = covered; p < input.pairs.length; p++) {
       const pair = input.pairs[p];
       if (pair.matches.length / 2 < opt.minPairInliers) continue;
       const calibrated = !!(blockTrusted[camBlock[pair.i]] && blockTrusted[camBlock[pair.j]]);
@@ -169,11 +177,12 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   if (cache && !reuse && !prior) {
     cache.key = cacheKey;
     cache.verified = verified;
+    cache.pairs = input.pairs.length;
   }
   const tVerify = performance.now();
   // The latest run's verified pairs, before the checks below: MIRROR_REPAIR_RULE (mirrorCheck.ts) re-runs the
   // reconstruction from them with some pairs excluded, without verifying again.
-  if (cache) cache.last = { key: cacheKey, verified };
+  if (cache) cache.last = { key: cacheKey, verified, pairs: input.pairs.length };
   // View-graph checks leave pairs out of everything that follows (the cache keeps them: the checks are cheap and
   // depend on the options). Each view-graph check sees the calibrated pairs (those with a two-view rotation) left by
   // the one before it and returns indices into them; the pairs it names leave `verified`. Returns how many it dropped.

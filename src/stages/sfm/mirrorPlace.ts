@@ -90,6 +90,8 @@ export interface TransferReport {
   placed: number[];
   /** Per tried view: why it was not placed (or the accepted figures), for reports and tests. */
   notes: { index: number; note: string }[];
+  /** The predicted pose (camFromWorld, the repaired frame) of every view a motion was found for. */
+  predicted: { index: number; pose: number[] }[];
 }
 
 /**
@@ -99,7 +101,7 @@ export interface TransferReport {
  * the placed views added (a new object; `repaired` is not modified) and the report.
  */
 export function placeByTransfer(input: SfmInput, first: SfmResult, repaired: SfmResult, groups: number[][], opts: { minPnpInliers: number; pnpErrorPx: number; maxReprojectionPx: number; minTriangulationAngleDeg: number }, stillFlagged: number[] = []): { result: SfmResult; report: TransferReport } {
-  const report: TransferReport = { placed: [], notes: [] };
+  const report: TransferReport = { placed: [], notes: [], predicted: [] };
   const flagged = new Set(groups.flat());
   const rePlaced = (v: number) => !!first.cameras[v] && !!repaired.cameras[v] && !stillFlagged.includes(v);
   const left = groups.flat().filter((v) => first.cameras[v] && !repaired.cameras[v]);
@@ -193,7 +195,10 @@ export function placeByTransfer(input: SfmInput, first: SfmResult, repaired: Sfm
       progress = true;
     }
   }
-  for (const pr of predictions) report.notes.push({ index: pr.view, note: last.get(pr.view)! });
+  for (const pr of predictions) {
+    report.notes.push({ index: pr.view, note: last.get(pr.view)! });
+    report.predicted.push({ index: pr.view, pose: pr.pose });
+  }
   if (!report.placed.length) return { result: repaired, report };
   // The placed views join the model with their inlier observations and new points.
   const nPts = model.obs.length;

@@ -18,7 +18,7 @@ import { extractFeatures, type ExtractStats, type FeatureImageSource } from './f
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
-import { sfmInputOf, solveCameras, type FocalTry } from './solve';
+import { serializeSfmInput, sfmInputOf, solveCameras, type FocalTry, type SerializedSfmInput } from './solve';
 import { undistortView } from './undistort';
 import { createVerifyPool, verifyPoolSize } from './verifyPool';
 import { verifySerial, type PairVerifier } from './verifyPairs';
@@ -69,6 +69,8 @@ export interface SfmStageStats {
    * verifyWorkers) is how busy the pool kept them (per-worker start-up, the last batches' tail, a starved CPU).
    */
   verifyWorkerMs: number;
+  /** The reconstruction's input, when the stage was asked for it (SfmStageOptions.dumpInput). */
+  input?: SerializedSfmInput;
   /**
    * Reconstructions tried from focal priors (factor x the default guess) when no photo had EXIF (seed reconstructions
    * of FOCAL_SEED_VIEWS views on larger captures: seed true); then the full pass from the focal found, trusted as if
@@ -99,6 +101,8 @@ export interface SfmStageOptions {
   maxFeatures?: number;
   /** Pair verification workers (default VERIFY_POOL_RULE's size; 0 = in-process): tests compare the two. */
   verifyWorkers?: number;
+  /** Diagnostics: stats.input holds the reconstruction's input (serializeSfmInput), for replaying it in Node. */
+  dumpInput?: boolean;
 }
 
 /** True when the capture needs SfM: no view has a pose. */
@@ -139,7 +143,10 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const input = sfmInputOf(views, features, featureScale, matches);
   input.signal = ctx.signal;
   input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
+  // MIRROR_NEIGHBOUR_RULE (solve.ts) matches a few more pairs once poses are known.
+  input.matchPairs = (more, signal) => matchPairs({ ...ctx, signal: signal ?? ctx.signal, progress: (done, total) => input.progress?.(done, total, 'Matching views with their pose neighbours') }, features, more);
   const guessed = views.every((v) => v.intrinsicsSource === 'default');
+  const dumped = options.dumpInput ? serializeSfmInput(input, guessed) : undefined;
   // One pool of verification workers for all of the stage's reconstructions (VERIFY_POOL_RULE), ended with the stage.
   const workers = options.verifyWorkers ?? verifyPoolSize(typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency);
   const pool = workers > 0 ? createVerifyPool(workers, ctx.warn) : null;
@@ -215,6 +222,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
     ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
     extra: result.stats,
+    ...(dumped ? { input: dumped } : {}),
   };
   return { stats, points: result.points, colors };
 }

@@ -58,6 +58,11 @@ export interface SfmInput {
    * the pairs are verified in-process (verifySerial), as in Node. Either gives the same pairs.
    */
   verify?: PairVerifier;
+  /**
+   * Matches more image pairs on demand (runSfm: the stage's GPU matcher on its features), for MIRROR_NEIGHBOUR_RULE
+   * (solve.ts); absent, the reconstruction uses input.pairs only.
+   */
+  matchPairs?(pairs: [number, number][], signal?: AbortSignal): Promise<PairMatches[]>;
 }
 
 /** Thresholds of the incremental reconstruction (defaults: DEFAULT_SFM_OPTIONS in incremental.ts). */
