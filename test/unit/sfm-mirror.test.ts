@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { agreeingCrossPairs, CONFLICT_RATIO, CONSISTENT_RATIO, mirrorCheck, type PairInliers } from '../../src/stages/sfm/mirrorCheck';
 import { reconstructIncremental, type VerificationCache } from '../../src/stages/sfm/incremental';
 import { placeByTransfer } from '../../src/stages/sfm/mirrorPlace';
+import { NEIGHBOUR_AXIS_DEG, NEIGHBOUR_PAIRS, neighbourPairs } from '../../src/stages/sfm/solve';
+import { verifySerial } from '../../src/stages/sfm/verifyPairs';
 import { rotationDistanceDeg } from '../../src/stages/sfm/geometry/linalg';
 import type { PairMatches, SfmInput, SfmResult } from '../../src/stages/sfm/types';
 import { orbitCameras, project, rng, synthInput } from './sfmSynthetic';
@@ -223,5 +225,53 @@ describe('MIRROR_TRANSFER_RULE', () => {
     expect(report.placed).toEqual([]);
     expect(report.notes).toHaveLength(3);
     for (const n of report.notes) expect(n.note).toMatch(/within 24 px of the predicted pose|rejected: /);
+  });
+});
+
+describe('MIRROR_NEIGHBOUR_RULE', () => {
+  const axis = (p: ArrayLike<number>) => [p[8], p[9], p[10]];
+  const angleDeg = (a: number[], b: number[]) => (Math.acos(Math.min(1, a[0] * b[0] + a[1] * b[1] + a[2] * b[2])) * 180) / Math.PI;
+
+  it('pairs a left-out view with the registered views nearest its predicted pose that it was not matched with', () => {
+    // 24 views on an orbit, 15 degrees apart; view 5 left out and predicted at its true pose; it was matched (by
+    // "retrieval") with view 4, its nearest, and with views 17 and 18 on the far side.
+    const { result } = scene(false);
+    const left = 5;
+    const cameras = result.cameras.map((c, v) => (v === left ? null : c));
+    const pairs: PairMatches[] = [[4, 5], [5, 17], [5, 18]].map(([i, j]) => ({ i, j, matches: new Uint32Array(0) }));
+    const pose = result.cameras[left]!.camFromWorld;
+    const out = neighbourPairs({ pairs }, { cameras }, [{ index: left, pose }]);
+    const others = out.map(([i, j]) => (i === left ? j : i));
+    expect(out.every(([i, j]) => i < j && (i === left || j === left))).toBe(true);
+    // Not view 4 (already matched), nor the far side; the nearest others in order of axis angle, all within the rule's angle.
+    expect(others).not.toContain(4);
+    expect(others.length).toBe(Math.min(NEIGHBOUR_PAIRS, others.length));
+    const angles = others.map((o) => angleDeg(axis(pose), axis(result.cameras[o]!.camFromWorld)));
+    for (const a of angles) expect(a).toBeLessThanOrEqual(NEIGHBOUR_AXIS_DEG);
+    const expected = cameras.map((c, o) => ({ o, a: c ? angleDeg(axis(pose), axis(c.camFromWorld)) : 999 })).filter(({ o, a }) => o !== 4 && a <= NEIGHBOUR_AXIS_DEG).sort((x, y) => x.a - y.a).slice(0, NEIGHBOUR_PAIRS).map(({ o }) => o);
+    expect(new Set(others)).toEqual(new Set(expected));
+    expect(others).toEqual(expect.arrayContaining([3, 6, 2, 7]));
+    // A pose with no registered view within the angle gets no pair.
+    const lonely = cameras.map((c) => (c && angleDeg(axis(pose), axis(c.camFromWorld)) > NEIGHBOUR_AXIS_DEG ? c : null));
+    expect(neighbourPairs({ pairs }, { cameras: lonely }, [{ index: left, pose }])).toEqual([]);
+  });
+
+  it('verifies only the pairs appended after a cached verification, as a full verification would', async () => {
+    const { input } = synthInput({ nCam: 8, nPts: 600, sigma: 0.5, outliers: 0.3, missing: 0.2, focalPriorFactor: 1, neighbours: 3, seed: 7 });
+    const trusted: SfmInput = { ...input, images: input.images.map((im) => ({ ...im, focalFromExif: true })), options: { noiseSigmas: 0 } };
+    let jobs = 0;
+    const counting: SfmInput['verify'] = (j, signal, progress) => { jobs += j.count; return verifySerial(j, signal, progress); };
+    const keep = trusted.pairs.length - 3;
+    const cache: VerificationCache = {};
+    await reconstructIncremental({ ...trusted, pairs: trusted.pairs.slice(0, keep), verify: counting }, cache);
+    expect(cache.last!.pairs).toBe(keep);
+    const before = jobs;
+    const appended = await reconstructIncremental({ ...trusted, verify: counting }, cache);
+    expect(jobs - before).toBe(3);
+    expect(cache.last!.pairs).toBe(trusted.pairs.length);
+    const full = await reconstructIncremental(trusted, {});
+    const keyOf = (v: { i: number; j: number; inliers: Uint32Array }) => `${v.i}-${v.j}:${Array.from(v.inliers).join(',')}`;
+    expect(cache.last!.verified.map(keyOf).sort()).toEqual((await (async () => { const c: VerificationCache = {}; await reconstructIncremental(trusted, c); return c.last!.verified; })()).map(keyOf).sort());
+    expect(appended.cameras.map((c) => c?.camFromWorld.map((x) => +x.toFixed(6)))).toEqual(full.cameras.map((c) => c?.camFromWorld.map((x) => +x.toFixed(6))));
   });
 });

@@ -123,7 +123,7 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
   const cacheKey = verificationKey(input);
   const from = cache?.verified && cache.key === cacheKey ? { verified: cache.verified, pairs: cache.pairs } : cache?.last?.key === cacheKey ? cache.last : null;
   const reuse = !!from;
-  let verified: VerifiedPair[] = from ? from.verified.slice() : [];
+  let verified: VerifiedPair[] = from ? from.verified : [];
   // The pairs a reused verification covers; the ones appended after it are verified below.
   const covered = from ? Math.min(input.pairs.length, from.pairs ?? input.pairs.length) : 0;
   // F_SUBSET_RULE: a cache from a run with other trusted focals (solveCameras' focal tries, F for the untrusted pairs)
@@ -170,7 +170,8 @@ export async function reconstructIncremental(input: SfmInput, cache?: Verificati
       return { p, i: pair.i, j: pair.j, matches: pair.matches.slice(), x1, x2, thr: opt.twoViewErrorPx / fAvg, calibrated, minPairInliers: opt.minPairInliers };
     };
     const results = await (input.verify ?? verifySerial)({ count: todo.length, job: jobOf }, signal, (done, total) => progress(done, total, 'Verifying image pairs'));
-    for (const v of results) if (v) verified.push(v);
+    // A new list: a reused one stays as the cache holds it.
+    verified = verified.concat(results.filter((v): v is VerifiedPair => !!v));
   }
   pairStats.verified = verified.length;
   // A cache that already holds another run's verification keeps it (solveCameras' fallback reuses the F pairs).
