@@ -24,7 +24,7 @@ export default defineConfig({
   },
   webServer: {
     command: `npx vite preview --port ${PORT} --strictPort`,
-    env: { WEBRECON_DATA_DIR: process.env.WEBRECON_DATA_DIR ?? '../shared/datasets' },
+    env: { WEBRECON_DATA_DIR: process.env.WEBRECON_DATA_DIR ?? '../shared/datasets', WEBRECON_THIRD_PARTY_DIR: process.env.WEBRECON_THIRD_PARTY_DIR ?? '../shared/weights/third-party' },
     url: `http://127.0.0.1:${PORT}`,
     reuseExistingServer: false,
     timeout: 60_000,

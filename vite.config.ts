@@ -9,15 +9,16 @@ const isolationHeaders = {
 };
 
 /**
- * Nothing leaves the machine: connections only to the page's own origin (model weights will add their declared
- * download origins here). 'wasm-unsafe-eval' lets onnxruntime-web compile its wasm; blob: images are the viewer's
+ * Nothing leaves the machine: connections only to the page's own origin, and to the declared download origin of the
+ * optional third-party models (public/weights/third-party.json: raw.githubusercontent.com), fetched only when the
+ * user turns the learned features on; nothing is ever sent. 'wasm-unsafe-eval' lets onnxruntime-web compile its wasm; blob: images are the viewer's
  * textures. The dev server also needs its HMR websocket.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
-  "connect-src 'self'",
+  "connect-src 'self' https://raw.githubusercontent.com",
   "img-src 'self' blob: data:",
   "style-src 'self' 'unsafe-inline'",
   "object-src 'none'",
@@ -29,12 +30,12 @@ export const CONTENT_SECURITY_POLICY = [
  * runner). `/data/<dir>/?list` answers the folder's files, recursively, as JSON. This is the same route the GPU
  * machine's serve.py offers, so the URL-driven page mode works in both places.
  */
-function dataDirPlugin(): Plugin {
-  const root = process.env.WEBRECON_DATA_DIR ? resolve(process.env.WEBRECON_DATA_DIR) : null;
+function dataDirPlugin(prefix = '/data/', envVar = 'WEBRECON_DATA_DIR'): Plugin {
+  const root = process.env[envVar] ? resolve(process.env[envVar]!) : null;
   const handler = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
-    if (!root || !req.url?.startsWith('/data/')) return next();
+    if (!root || !req.url?.startsWith(prefix)) return next();
     const url = new URL(req.url, 'http://x');
-    const path = resolve(root, decodeURIComponent(url.pathname.slice('/data/'.length)));
+    const path = resolve(root, decodeURIComponent(url.pathname.slice(prefix.length)));
     if (path !== root && !path.startsWith(root + sep)) {
       res.statusCode = 403;
       return res.end();
@@ -63,14 +64,14 @@ function dataDirPlugin(): Plugin {
     createReadStream(path).pipe(res);
   };
   return {
-    name: 'webrecon-data-dir',
+    name: `webrecon-data-dir${prefix.replace(/\//g, '-')}`,
     configureServer: (server) => void server.middlewares.use(handler),
     configurePreviewServer: (server) => void server.middlewares.use(handler),
   };
 }
 
 export default defineConfig({
-  plugins: [dataDirPlugin()],
+  plugins: [dataDirPlugin(), dataDirPlugin('/third-party/', 'WEBRECON_THIRD_PARTY_DIR')],
   server: { headers: { ...isolationHeaders, 'Content-Security-Policy': CONTENT_SECURITY_POLICY.replace("connect-src 'self'", "connect-src 'self' ws://127.0.0.1:5173 ws://localhost:5173") }, host: '127.0.0.1', port: 5173 },
   preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': CONTENT_SECURITY_POLICY }, host: '127.0.0.1', port: 4173 },
   // onnxruntime-web loads its .wasm/.mjs beside itself; pre-bundling breaks those relative URLs.

@@ -45,7 +45,17 @@ export interface JobOptions {
    * input (keypoints, focal priors, matches), so that a run on another machine replays in Node
    * (`npx tsx bench/sfmGeometry.ts <dataset> --input report.json`).
    */
-  sfm?: { verifyWorkers?: number; dumpInput?: boolean };
+  sfm?: {
+    verifyWorkers?: number;
+    dumpInput?: boolean;
+    /**
+     * 'xfeat': the optional learned features (XFeat + LighterGlue, downloaded from their public source on first use and
+     * verified by sha256) instead of the built-in GPU SIFT; `modelsUrl`: read their files from this folder instead
+     * (tests and benchmarks: '/third-party/').
+     */
+    features?: 'sift' | 'xfeat';
+    modelsUrl?: string;
+  };
   /** Texture bake settings of the feed-forward model (benchmarks and experiments). `edgeMarginVoxels`: the depth-edge
    * margin in fusion voxels for depth from photos (default 2); `exposureCompensation`: per-view gains (default on). */
   texture?: { edgeMarginVoxels?: number; exposureCompensation?: boolean };

@@ -550,6 +550,7 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
             captureName,
             ...(crop ? { cropBox: crop } : {}),
             mvs: { method: ($(doc, 'depth-method') as HTMLSelectElement).value as 'planesweep' | 'network' },
+            ...(($(doc, 'sfm-features') as HTMLSelectElement).value === 'xfeat' ? { sfm: { features: 'xfeat' as const } } : {}),
             ...(vramBudgetBytes ? { vramBudgetBytes } : {}),
             ...(retryOf ? { retryOf } : {}),
           },

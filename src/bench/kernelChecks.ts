@@ -22,7 +22,9 @@ export type KernelCheckSpec =
       /** Cancel the stage at pair verification's first report of pairs done (then report what is left alive). */
       cancelDuringVerify?: boolean;
       /** report the reconstruction's input (runSfm's dumpInput) in stats.input, for replaying it in Node */
-      dumpInput?: boolean }
+      dumpInput?: boolean;
+      /** XFeat + LighterGlue instead of SIFT (runSfm's learnedFeatures), e.g. { baseUrl: '/third-party/' } */
+      learned?: import('../stages/sfm/features/learned').LearnedFeatureOptions }
   | { kind: 'sfm-verify-pool'; files: { path: string; bytes: ArrayBuffer }[]; maxFeatures?: number; workers: number[] }
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise'; slabVoxels?: number }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
@@ -73,7 +75,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'scan') return await checkScan(ctx, spec.sizes);
     if (spec.kind === 'integrate') return await checkIntegrate(ctx, spec.dims, spec.views, spec.size, spec.hullFill ?? false, spec.slabVoxels);
     if (spec.kind === 'hull-fill') return await checkHullFill(ctx, spec.shape, spec.voxels, spec.views, spec.size);
-    if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures, spec.verifyWorkers, spec.cancelDuringVerify, spec.dumpInput);
+    if (spec.kind === 'sfm-run') return await checkSfmRun(ctx, spec.files, new RegExp(spec.photoPattern), spec.maxFeatures, spec.verifyWorkers, spec.cancelDuringVerify, spec.dumpInput, spec.learned);
     if (spec.kind === 'sfm-verify-pool') return await checkSfmVerifyPool(ctx, spec.files, spec.workers, spec.maxFeatures);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
@@ -304,7 +306,7 @@ async function checkHullFill(ctx: StageContext, shape: AnalyticShape, voxels: nu
  * truth) and once with the photos alone (`photoPattern`), which runSfm then registers; the cameras are scored
  * against the truth (relative rotations between every pair, focal).
  */
-async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number, verifyWorkers?: number, cancelDuringVerify = false, dumpInput = false) {
+async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: ArrayBuffer }[], photoPattern: RegExp, maxFeatures?: number, verifyWorkers?: number, cancelDuringVerify = false, dumpInput = false, learned?: import('../stages/sfm/features/learned').LearnedFeatureOptions) {
   const { ingestCapture } = await import('../io/ingest');
   const { decodePhotoInBrowser, decodeResizedInBrowser } = await import('../io/decode');
   const { runSfm } = await import('../stages/sfm/runSfm');
@@ -338,7 +340,7 @@ async function checkSfmRun(ctx: StageContext, files: { path: string; bytes: Arra
       return { cancelled: controller.signal.aborted, error: (error as Error).name, cancelMs: performance.now() - abortedAt, liveWorkersDuring: verifyingWorkers, liveWorkersAfter: liveVerifyWorkers(), warnings };
     }
   }
-  const { stats } = await runSfm(photos, sfmCtx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures, verifyWorkers, dumpInput });
+  const { stats } = await runSfm(photos, sfmCtx, { decodePhoto: decodePhotoInBrowser, decodeResized: decodeResizedInBrowser, maxFeatures, verifyWorkers, dumpInput, learnedFeatures: learned });
   const ms = performance.now() - t0;
   const pairs = photos.views.map((v) => {
     const t = truth.views.find((w) => w.name === v.name)!;

@@ -7,6 +7,8 @@ import { WebReconError, throwIfAborted } from '../core/errors';
 
 export interface WeightsGraphEntry {
   file: string;
+  /** A third-party model's public source (read with LoadWeightsOptions.useSourceUrls instead of baseUrl + file). */
+  url?: string;
   bytes: number;
   sha256: string;
   inputs: Record<string, (number | string)[]>;
@@ -24,8 +26,12 @@ export interface MvsNetConfig {
 
 export interface WeightsModelEntry {
   graphs: Record<string, WeightsGraphEntry>;
-  config: MvsNetConfig;
+  /** Our networks' configuration (third-party models have none). */
+  config?: MvsNetConfig;
   training?: Record<string, unknown>;
+  /** Third-party models: where they come from and under which licence. */
+  source?: string;
+  licence?: string;
 }
 
 export interface WeightsManifest {
@@ -48,6 +54,8 @@ export interface LoadWeightsOptions {
   manifest?: WeightsManifest;
   onProgress?: (loadedBytes: number, totalBytes: number, file: string) => void;
   signal?: AbortSignal;
+  /** Read each file from its entry's `url` (third-party models' public sources) rather than baseUrl + file. */
+  useSourceUrls?: boolean;
   /** Use the Cache API when the context has it (default true). */
   useCache?: boolean;
   fetchImpl?: typeof fetch;
@@ -133,7 +141,8 @@ export async function loadModelWeights(name: string, options: LoadWeightsOptions
   const fromCache: string[] = [];
   for (const [graph, g] of Object.entries(entry.graphs)) {
     throwIfAborted(options.signal);
-    const url = new URL(g.file, baseUrl).href;
+    if (options.useSourceUrls && !g.url) throw new WeightsError(`The weights manifest gives no source URL for ${g.file}.`);
+    const url = options.useSourceUrls ? g.url! : new URL(g.file, baseUrl).href;
     const cacheKey = `${url}?sha256=${g.sha256}`;
     let bytes: Uint8Array | null = null;
     if (cache) {

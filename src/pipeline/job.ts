@@ -82,7 +82,8 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
           signal: env.signal,
           warn,
           progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
-        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers, dumpInput: request.options.sfm?.dumpInput });
+        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers, dumpInput: request.options.sfm?.dumpInput,
+          learnedFeatures: request.options.sfm?.features === 'xfeat' ? { ...(request.options.sfm.modelsUrl ? { baseUrl: request.options.sfm.modelsUrl } : {}) } : undefined });
         report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
         sparsePoints = sfm.points;
         sparseColors = sfm.colors;

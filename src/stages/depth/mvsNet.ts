@@ -40,6 +40,8 @@ export interface NetworkMvsStats extends MvsStats {
 /** Downloads (or takes from the cache), verifies and opens the three graphs of `name` on our device. */
 export async function loadMvsNetwork(name: string, device: GPUDevice, scope: VramScope, options: LoadWeightsOptions = {}): Promise<MvsNetwork> {
   const weights = await loadModelWeights(name, options);
+  const config = weights.entry.config;
+  if (!config) throw new InputError(`The weights of ${name} have no network configuration: not a depth network.`);
   const open = (graph: string) => {
     const bytes = weights.graphs[graph];
     if (!bytes) throw new InputError(`The weights of ${name} have no "${graph}" graph.`);
@@ -48,7 +50,7 @@ export async function loadMvsNetwork(name: string, device: GPUDevice, scope: Vra
   const feature = await open('feature');
   const reg1 = await open('reg1');
   const reg2 = await open('reg2');
-  return { name, config: weights.entry.config, feature, reg1, reg2 };
+  return { name, config, feature, reg1, reg2 };
 }
 
 /** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */

@@ -18,6 +18,7 @@ import { extractFeatures, type ExtractStats, type FeatureImageSource } from './f
 import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
+import { loadLearnedFeatures, type LearnedFeatureOptions, type LearnedFeatures } from './features/learned';
 import { serializeSfmInput, sfmInputOf, solveCameras, type FocalTry, type SerializedSfmInput } from './solve';
 import { undistortView } from './undistort';
 import { createVerifyPool, verifyPoolSize } from './verifyPool';
@@ -43,6 +44,8 @@ export interface SfmStageStats {
   unregistered: { name: string; reason: string }[];
   featureLongSide: number;
   featuresPerImage: number;
+  /** The features and matcher used: the built-in GPU SIFT, or the optional XFeat + LighterGlue. */
+  featureMethod: 'sift' | 'xfeat-lighterglue';
   pairs: number;
   /** Image pairs that passed geometric verification. */
   verifiedPairs: number;
@@ -103,6 +106,11 @@ export interface SfmStageOptions {
   verifyWorkers?: number;
   /** Diagnostics: stats.input holds the reconstruction's input (serializeSfmInput), for replaying it in Node. */
   dumpInput?: boolean;
+  /**
+   * Learned features (XFeat + LighterGlue, features/learned.ts) instead of the GPU SIFT path; when they cannot be
+   * loaded the stage warns and uses SIFT.
+   */
+  learnedFeatures?: LearnedFeatureOptions;
 }
 
 /** True when the capture needs SfM: no view has a pose. */
@@ -131,100 +139,115 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
   const source: FeatureImageSource = { count: views.length, image: (index) => take(index)! };
   const featureCtx: StageContext = { ...ctx, progress: (done, _total, message) => ctx.progress(done, views.length * 3, message) };
   const extractStats: ExtractStats = { found: [], retries: 0, imageWaitMs: 0 };
-  const features: ImageFeatures[] = await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 }, extractStats);
-  // 2. Pairs and matches.
-  const t1 = performance.now();
-  const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
-  const pairs = selectPairs(features, global ? { globalDescriptors: global } : {});
-  const matchCtx: StageContext = { ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), views.length * 3, `matching: ${message}`) };
-  const matches = await matchPairs(matchCtx, features, pairs);
-  const t2 = performance.now();
-  // 3. Geometry. Focal priors and principal points in feature-image pixels.
-  const input = sfmInputOf(views, features, featureScale, matches);
-  input.signal = ctx.signal;
-  input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
-  // MIRROR_NEIGHBOUR_RULE (solve.ts) matches a few more pairs once poses are known.
-  input.matchPairs = (more, signal) => matchPairs({ ...ctx, signal: signal ?? ctx.signal, progress: (done, total) => input.progress?.(done, total, 'Matching views with their pose neighbours') }, features, more);
-  const guessed = views.every((v) => v.intrinsicsSource === 'default');
-  const dumped = options.dumpInput ? serializeSfmInput(input, guessed) : undefined;
-  // One pool of verification workers for all of the stage's reconstructions (VERIFY_POOL_RULE), ended with the stage.
-  const workers = options.verifyWorkers ?? verifyPoolSize(typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency);
-  const pool = workers > 0 ? createVerifyPool(workers, ctx.warn) : null;
-  let verifyMs = 0, verifyWorkers = 0;
-  const verifier: PairVerifier = pool?.verify ?? verifySerial;
-  input.verify = async (jobs, signal, progress) => {
-    const tv = performance.now();
+  let learned: LearnedFeatures | null = null;
+  if (options.learnedFeatures) {
     try {
-      return await verifier(jobs, signal, progress);
-    } finally {
-      verifyMs += performance.now() - tv;
-      // The pool's size after the call: 0 when it fell back to in-process verification.
-      verifyWorkers = pool?.size ?? 0;
+      learned = await loadLearnedFeatures(ctx, options.learnedFeatures);
+    } catch (error) {
+      if (ctx.signal?.aborted) throw error;
+      ctx.warn(`SfM: the learned features (XFeat + LighterGlue) could not be used (${(error as Error).message}); the built-in GPU SIFT features are used instead.`);
     }
-  };
-  let solved: Awaited<ReturnType<typeof solveCameras>>;
+  }
   try {
-    solved = await solveCameras(input, guessed, ctx.signal);
-  } finally {
-    pool?.dispose();
-  }
-  const { result, focalTries } = solved;
-  const t3 = performance.now();
-  // Colours of the sparse points (for sfm/points.ply), from the photos as they were when the features were found
-  // (before undistortion moves the pixels): the mean over each point's observations.
-  const colors = pointColors(result, views, features, featureScale);
-  // 4. Cameras back into the capture, K at the working resolution.
-  let registered = 0, undistorted = 0;
-  result.cameras.forEach((cam, i) => {
-    const v = views[i];
-    if (!cam) {
-      v.camFromWorld = null;
-      return;
+    const features: ImageFeatures[] = learned ? await learned.extract(featureCtx, source, views) : await extractFeatures(featureCtx, source, { maxFeatures: options.maxFeatures ?? 8000 }, extractStats);
+    // 2. Pairs and matches.
+    const t1 = performance.now();
+    const global = views.length > 60 ? await computeGlobalDescriptors(ctx, features) : undefined;
+    const pairs = selectPairs(features, global ? { globalDescriptors: global } : {});
+    const matchCtx: StageContext = { ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), views.length * 3, `matching: ${message}`) };
+    const matchWith = (list: [number, number][], c: StageContext) => (learned ? learned.match(list, c.signal, (done, total) => c.progress(done, total, `LighterGlue ${done} of ${total} pairs`)) : matchPairs(c, features, list));
+    const matches = await matchWith(pairs, matchCtx);
+    const t2 = performance.now();
+    // 3. Geometry. Focal priors and principal points in feature-image pixels.
+    const input = sfmInputOf(views, features, featureScale, matches);
+    input.signal = ctx.signal;
+    input.progress = (done, total, message) => ctx.progress(2 * views.length + (views.length * done) / Math.max(1, total), views.length * 3, message);
+    // MIRROR_NEIGHBOUR_RULE (solve.ts) matches a few more pairs once poses are known.
+    input.matchPairs = (more, signal) => matchWith(more, { ...ctx, signal: signal ?? ctx.signal, progress: (done, total) => input.progress?.(done, total, 'Matching views with their pose neighbours') });
+    const guessed = views.every((v) => v.intrinsicsSource === 'default');
+    const dumped = options.dumpInput ? serializeSfmInput(input, guessed) : undefined;
+    // One pool of verification workers for all of the stage's reconstructions (VERIFY_POOL_RULE), ended with the stage.
+    const workers = options.verifyWorkers ?? verifyPoolSize(typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency);
+    const pool = workers > 0 ? createVerifyPool(workers, ctx.warn) : null;
+    let verifyMs = 0, verifyWorkers = 0;
+    const verifier: PairVerifier = pool?.verify ?? verifySerial;
+    input.verify = async (jobs, signal, progress) => {
+      const tv = performance.now();
+      try {
+        return await verifier(jobs, signal, progress);
+      } finally {
+        verifyMs += performance.now() - tv;
+        // The pool's size after the call: 0 when it fell back to in-process verification.
+        verifyWorkers = pool?.size ?? 0;
+      }
+    };
+    let solved: Awaited<ReturnType<typeof solveCameras>>;
+    try {
+      solved = await solveCameras(input, guessed, ctx.signal);
+    } finally {
+      pool?.dispose();
     }
-    registered++;
-    const s = 1 / featureScale[i];
-    v.K = scaleK(cam.K, s, s);
-    v.camFromWorld = cam.camFromWorld.slice();
-    if (v.intrinsicsSource !== 'file') v.intrinsicsSource = 'sfm';
-    // Downstream is pinhole: a view with an estimated radial distortion gets its working image resampled (same K).
-    if (undistortView(v, cam.k1, cam.k2)) undistorted++;
-  });
-  const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
-  if (registered < 2) {
-    const reasons = [...new Set(unregistered.map((u) => u.reason))];
-    throw new InputError(
-      `Structure from motion could not register the photos: ${reasons.slice(0, 3).join('; ')}. ` +
-        'The photos need to overlap (each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours) and show texture.',
-    );
+    const { result, focalTries } = solved;
+    const t3 = performance.now();
+    // Colours of the sparse points (for sfm/points.ply), from the photos as they were when the features were found
+    // (before undistortion moves the pixels): the mean over each point's observations.
+    const colors = pointColors(result, views, features, featureScale);
+    // 4. Cameras back into the capture, K at the working resolution.
+    let registered = 0, undistorted = 0;
+    result.cameras.forEach((cam, i) => {
+      const v = views[i];
+      if (!cam) {
+        v.camFromWorld = null;
+        return;
+      }
+      registered++;
+      const s = 1 / featureScale[i];
+      v.K = scaleK(cam.K, s, s);
+      v.camFromWorld = cam.camFromWorld.slice();
+      if (v.intrinsicsSource !== 'file') v.intrinsicsSource = 'sfm';
+      // Downstream is pinhole: a view with an estimated radial distortion gets its working image resampled (same K).
+      if (undistortView(v, cam.k1, cam.k2)) undistorted++;
+    });
+    const unregistered = result.unregistered.map((u) => ({ name: views[u.index].name, reason: u.reason }));
+    if (registered < 2) {
+      const reasons = [...new Set(unregistered.map((u) => u.reason))];
+      throw new InputError(
+        `Structure from motion could not register the photos: ${reasons.slice(0, 3).join('; ')}. ` +
+          'The photos need to overlap (each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours) and show texture.',
+      );
+    }
+    capture.cameraFormat = 'sfm';
+    capture.hasPoses = true;
+    const verifiedPairs = result.stats.verifiedPairs ?? 0;
+    const stats: SfmStageStats = {
+      views: views.length,
+      registered,
+      unregistered,
+      featureLongSide,
+      featuresPerImage: features.reduce((s, f) => s + f.count, 0) / features.length,
+      featureMethod: learned ? 'xfeat-lighterglue' : 'sift',
+      pairs: pairs.length,
+      verifiedPairs,
+      points: result.points.length / 3,
+      meanReprojectionError: result.meanReprojectionError,
+      featuresMs: t1 - t0,
+      featureDecodeMs,
+      featureDecodeWaitMs: extractStats.imageWaitMs ?? 0,
+      matchingMs: t2 - t1,
+      reconstructionMs: t3 - t2,
+      verifyMs,
+      verifyWorkers,
+      verifyWorkerMs: pool?.busyMs ?? 0,
+      focalTries,
+      distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
+      ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
+      extra: result.stats,
+      ...(dumped ? { input: dumped } : {}),
+    };
+    return { stats, points: result.points, colors };
+  } finally {
+    await learned?.release();
   }
-  capture.cameraFormat = 'sfm';
-  capture.hasPoses = true;
-  const verifiedPairs = result.stats.verifiedPairs ?? 0;
-  const stats: SfmStageStats = {
-    views: views.length,
-    registered,
-    unregistered,
-    featureLongSide,
-    featuresPerImage: features.reduce((s, f) => s + f.count, 0) / features.length,
-    pairs: pairs.length,
-    verifiedPairs,
-    points: result.points.length / 3,
-    meanReprojectionError: result.meanReprojectionError,
-    featuresMs: t1 - t0,
-    featureDecodeMs,
-    featureDecodeWaitMs: extractStats.imageWaitMs ?? 0,
-    matchingMs: t2 - t1,
-    reconstructionMs: t3 - t2,
-    verifyMs,
-    verifyWorkers,
-    verifyWorkerMs: pool?.busyMs ?? 0,
-    focalTries,
-    distortion: distortionSummary(result.cameras, undistorted, result.stats.distortionTerms ?? 0),
-    ...(views.length <= 40 ? { pairMatches: matches.map((m): [number, number, number] => [m.i, m.j, m.matches.length / 2]) } : {}),
-    extra: result.stats,
-    ...(dumped ? { input: dumped } : {}),
-  };
-  return { stats, points: result.points, colors };
 }
 
 /** Mean RGB of each sparse point over its observations (bilinear at the keypoint, in the working image). */
