@@ -59,12 +59,12 @@ for (const size of SIZES) {
     // Tab order: the pickers, the sample, then the options; every stop shows a ring of at least 2 px on what the user
     // sees (Reconstruct is disabled, so it is no stop yet).
     const stops = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 9; i++) {
       await page.keyboard.press('Tab');
       stops.push(await focusState(page));
       if (i === 0) await page.screenshot({ path: `${SHOTS}/walkthrough-${size.name}-02-focus-photos.png`, clip: { x: 0, y: 0, width: Math.min(size.width, 1200), height: 400 } });
     }
-    expect(stops.map((s) => s.id)).toEqual(['file-input', 'folder-input', 'zip-input', 'sample', 'preset', 'model-refine', 'depth-method', 'self-test']);
+    expect(stops.map((s) => s.id)).toEqual(['file-input', 'folder-input', 'zip-input', 'sample', 'preset', 'model-refine', 'depth-method', 'sfm-features', 'self-test']);
     expect(stops.map((s) => s.shownAs).slice(0, 4)).toEqual(['Photos…', 'Folder…', 'Zip…', 'Try the sample']);
     for (const s of stops) {
       expect(s.outline, s.id).not.toBe('none');
@@ -75,7 +75,7 @@ for (const size of SIZES) {
     // From the keyboard, Zip… opens its picker; a zip of three temple photos and the full camera file is read. The
     // camera file's 13 other entries are a note (the photos are a subset), not a warning.
     await page.keyboard.press('Shift+Tab');
-    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+Tab');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+Tab');
     expect((await focusState(page)).id).toBe('zip-input');
     const names = ['templeSR0001.png', 'templeSR0002.png', 'templeSR0003.png', 'templeSR_par.txt'];
     const zip = zipSync(Object.fromEntries(names.map((n) => [`temple/${n}`, new Uint8Array(readFileSync(resolve(TEMPLE, n)))])));
