@@ -9,6 +9,7 @@
  * Logs go to /log line by line. Returns false when the URL asks for nothing.
  */
 import type { BenchmarkSpec, JobOptions, KernelCheckSpec, Preset } from '../../workers/api';
+import { bytesToBase64 } from '../core/format';
 import type { ReconstructClient } from './client';
 
 async function post(path: string, body: unknown): Promise<void> {
@@ -54,9 +55,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
         }
         const zip = (window as unknown as { webreconLastZip?: Uint8Array | null }).webreconLastZip;
         if (params.get('zip') === '1' && zip) {
-          let binary = '';
-          for (let i = 0; i < zip.length; i += 0x8000) binary += String.fromCharCode(...zip.subarray(i, i + 0x8000));
-          await post('/report', btoa(binary));
+          await post('/report', bytesToBase64(zip));
         }
         await post('/report', { ...result.report, fetchMs, zipBytes: result.zipBytes });
       }

@@ -3,6 +3,7 @@
  * them (through the worker API's `kernelCheck`), and a user's "GPU self-test" can too. Each returns plain numbers.
  */
 import { lookAt } from '../core/camera';
+import { base64ToBytes } from '../core/format';
 import type { GpuContext } from '../gpu/device';
 import { readBuffers, uploadBuffer } from '../gpu/readback';
 import { PrefixSum } from '../gpu/scan';
@@ -597,10 +598,7 @@ async function checkMvsNet(ctx: StageContext, spec: Extract<KernelCheckSpec, { k
 }
 
 function decodeF32(b64: string): Float32Array {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
+  return new Float32Array(base64ToBytes(b64).buffer);
 }
 
 /** ORT-web + our WGSL on export.py's fixed input against PyTorch's outputs for it. */

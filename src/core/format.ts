@@ -9,3 +9,19 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+
+/** Base64 of the bytes of a typed array or buffer view (chunked: no argument-count limit on large arrays). */
+export function bytesToBase64(view: ArrayBufferView): string {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  let s = '';
+  for (let k = 0; k < bytes.length; k += 0x8000) s += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
+  return btoa(s);
+}
+
+/** The bytes of a base64 string (a fresh buffer: view it with any typed array). */
+export function base64ToBytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const bytes = new Uint8Array(s.length);
+  for (let k = 0; k < s.length; k++) bytes[k] = s.charCodeAt(k);
+  return bytes;
+}

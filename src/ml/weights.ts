@@ -81,14 +81,16 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function fetchManifest(baseUrl = defaultWeightsBase(), fetchImpl: typeof fetch = fetch): Promise<WeightsManifest> {
+/** The manifest `file` in `baseUrl`: manifest.json (our networks) or third-party.json (optional third-party models). */
+export async function fetchManifest(baseUrl = defaultWeightsBase(), fetchImpl: typeof fetch = fetch, file = 'manifest.json'): Promise<WeightsManifest> {
+  const url = new URL(file, baseUrl).href;
   let response: Response;
   try {
-    response = await fetchImpl(new URL('manifest.json', baseUrl).href, { cache: 'no-cache' });
+    response = await fetchImpl(url, { cache: 'no-cache' });
   } catch (error) {
-    throw new WeightsError(`Could not fetch the network weights manifest from ${baseUrl}: ${(error as Error).message}`, { cause: error });
+    throw new WeightsError(`Could not fetch the network weights manifest ${url}: ${(error as Error).message}`, { cause: error });
   }
-  if (!response.ok) throw new WeightsError(`The network weights manifest is missing (${response.status} at ${new URL('manifest.json', baseUrl).href}).`);
+  if (!response.ok) throw new WeightsError(`The network weights manifest is missing (${response.status} at ${url}).`);
   return (await response.json()) as WeightsManifest;
 }
 

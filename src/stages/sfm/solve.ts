@@ -5,6 +5,7 @@
 import { scaleK } from '../../core/camera';
 import type { CaptureView } from '../../core/capture';
 import { throwIfAborted } from '../../core/errors';
+import { base64ToBytes, bytesToBase64 } from '../../core/format';
 import { DEFAULT_SFM_OPTIONS, reconstructIncremental, verificationKey, type VerificationCache } from './incremental';
 import { agreeingCrossPairs, CONFLICT_AXIS_DEG, CONFLICT_RATIO, MAX_REPAIR_ROUNDS, MIN_EXPECTED, mirrorCheck } from './mirrorCheck';
 import { placeByTransfer } from './mirrorPlace';
@@ -42,28 +43,14 @@ export interface SerializedSfmInput {
   pairs: { i: number; j: number; matches: string }[];
 }
 
-function toBase64(a: Float32Array | Uint32Array): string {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  let s = '';
-  for (let k = 0; k < bytes.length; k += 0x8000) s += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
-  return btoa(s);
-}
-
-function fromBase64(b64: string): ArrayBuffer {
-  const s = atob(b64);
-  const bytes = new Uint8Array(s.length);
-  for (let k = 0; k < s.length; k++) bytes[k] = s.charCodeAt(k);
-  return bytes.buffer;
-}
-
 export function serializeSfmInput(input: SfmInput, guessed: boolean): SerializedSfmInput {
   return {
     guessed,
     sharedIntrinsics: !!input.sharedIntrinsics,
     refineDistortion: input.refineDistortion,
     options: input.options,
-    images: input.images.map((im) => ({ width: im.width, height: im.height, points: toBase64(im.points), focalPrior: im.focalPrior, focalFromExif: im.focalFromExif, cx: im.cx, cy: im.cy })),
-    pairs: input.pairs.map((p) => ({ i: p.i, j: p.j, matches: toBase64(p.matches) })),
+    images: input.images.map((im) => ({ width: im.width, height: im.height, points: bytesToBase64(im.points), focalPrior: im.focalPrior, focalFromExif: im.focalFromExif, cx: im.cx, cy: im.cy })),
+    pairs: input.pairs.map((p) => ({ i: p.i, j: p.j, matches: bytesToBase64(p.matches) })),
   };
 }
 
@@ -71,14 +58,17 @@ export function parseSfmInput(s: SerializedSfmInput): { input: SfmInput; guessed
   return {
     guessed: s.guessed,
     input: {
-      images: s.images.map((im) => ({ ...im, points: new Float32Array(fromBase64(im.points)) })),
-      pairs: s.pairs.map((p) => ({ i: p.i, j: p.j, matches: new Uint32Array(fromBase64(p.matches)) })),
+      images: s.images.map((im) => ({ ...im, points: new Float32Array(base64ToBytes(im.points).buffer) })),
+      pairs: s.pairs.map((p) => ({ i: p.i, j: p.j, matches: new Uint32Array(base64ToBytes(p.matches).buffer) })),
       sharedIntrinsics: s.sharedIntrinsics,
       refineDistortion: s.refineDistortion,
       options: s.options,
     },
   };
 }
+
+/** Views a reconstruction registered. */
+const registeredOf = (r: SfmResult): number => r.cameras.filter(Boolean).length;
 
 /** factor: the prior tried (x the default guess); refined: the reconstruction's median focal (x the same guess). */
 export type FocalTry = { factor: number; refined: number; registered: number; error: number; seed: boolean; seconds: number };
@@ -122,7 +112,6 @@ export const FOCAL_AGREE_TOL = 0.01;
 export async function solveCameras(input: SfmInput, guessed: boolean, signal?: AbortSignal, seedViews = FOCAL_SEED_VIEWS, tryTracks = FOCAL_TRY_TRACKS, verification: VerificationCache = {}): Promise<{ result: SfmResult; focalTries: FocalTry[] }> {
   const factors = guessed ? [1, 0.6, 1.7, 2.6] : [1];
   const seedCap = guessed && input.images.length > seedViews ? seedViews : 0;
-  const registeredOf = (r: SfmResult) => r.cameras.filter(Boolean).length;
   const refinedOf = (r: SfmResult) => {
     const f = r.cameras.filter((c): c is NonNullable<typeof c> => Boolean(c)).map((c) => c.K[0]).sort((a, b) => a - b);
     return f.length ? f[f.length >> 1] / input.images[0].focalPrior : 0;
@@ -225,8 +214,7 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
     // Kept when it leaves fewer views flagged and loses no view but flagged ones: excluding pairs changes the tracks
     // and the registration order, and a re-run that loses other views is no repair (lego every 2nd view, with the
     // agreement threshold at 16 px instead of 4: 4 flipped views fixed, but 5 unflagged ones lost).
-    const registeredCount = (x: SfmResult) => x.cameras.filter(Boolean).length;
-    if (flaggedCount(c) >= flaggedCount(check) || registeredCount(r) < registeredCount(result) - flaggedCount(check)) break;
+    if (flaggedCount(c) >= flaggedCount(check) || registeredOf(r) < registeredOf(result) - flaggedCount(check)) break;
     for (const g of check.flagged) for (const v of g) placedMirrored.add(v);
     excluded.splice(0, excluded.length, ...tryExcluded);
     result = r;
@@ -256,10 +244,9 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
         const more: SfmInput = { ...input, pairs: [...input.pairs, ...matched], options: { ...input.options, excludePairs: excluded } };
         const r = await reconstructIncremental(more, verification);
         const c = mirrorCheck(r, input.images);
-        const registeredCount = (x: SfmResult) => x.cameras.filter(Boolean).length;
         // Kept when it registers more views and flags none more; every view the result had must stay registered.
-        if (registeredCount(r) > registeredCount(result) && flaggedCount(c) <= flaggedCount(check) && result.cameras.every((cam, v) => !cam || r.cameras[v])) {
-          neighbours.placed = registeredCount(r) - registeredCount(result);
+        if (registeredOf(r) > registeredOf(result) && flaggedCount(c) <= flaggedCount(check) && result.cameras.every((cam, v) => !cam || r.cameras[v])) {
+          neighbours.placed = registeredOf(r) - registeredOf(result);
           const before = new Map(result.unregistered.map((u) => [u.index, u.reason]));
           result = { ...r, unregistered: r.unregistered.map((u) => ({ ...u, reason: before.get(u.index) ?? u.reason })) };
           check = c;
@@ -269,9 +256,9 @@ export async function repairMirrored(input: SfmInput, first: SfmResult, verifica
   }
   if (rounds) {
     result.unregistered = result.unregistered.map((u) => (placedMirrored.has(u.index) ? { ...u, reason: `placed at the mirror image of its pose by pairs on repeated structure; without them: ${u.reason}` } : u));
+    // A re-run reused the first run's verification: its verification figures are the first run's.
+    result.stats = { ...result.stats, verifySeconds: first.stats.verifySeconds, pairsSkippedByF: first.stats.pairsSkippedByF };
   }
-  // A re-run reused the first run's verification: its verification figures are the first run's.
-  if (rounds) result.stats = { ...result.stats, verifySeconds: first.stats.verifySeconds, pairsSkippedByF: first.stats.pairsSkippedByF };
   result.stats = { ...result.stats, ...margins, mirrorRepairRounds: rounds, mirrorFlaggedViews: firstFlagged, mirrorPairsExcluded: excluded.length, mirrorTransferPlaced: transferPlaced, mirrorNeighbourPairs: neighbours.pairs, mirrorNeighbourMatched: neighbours.matched, mirrorNeighbourPlaced: neighbours.placed, mirrorRepairSeconds: (performance.now() - t0) / 1000 };
   return result;
 }

@@ -25,7 +25,7 @@
 import type { RgbaImage } from '../../../core/mesh';
 import { WebReconError, throwIfAborted } from '../../../core/errors';
 import { createSession, type OrtSessionHandle, type TensorOutput } from '../../../ml/ort';
-import { loadModelWeights, type WeightsManifest } from '../../../ml/weights';
+import { defaultWeightsBase, fetchManifest, loadModelWeights, type WeightsManifest } from '../../../ml/weights';
 import type { StageContext } from '../../context';
 import type { ImageFeatures, PairMatches } from '../types';
 import type { FeatureImageSource } from './siftGpu';
@@ -70,19 +70,9 @@ interface PerImage {
   count: number;
 }
 
-async function fetchThirdPartyManifest(): Promise<WeightsManifest> {
-  const origin = (globalThis as { location?: { origin?: string } }).location?.origin ?? 'http://localhost';
-  const url = `${origin}/weights/third-party.json`;
-  const response = await fetch(url, { cache: 'no-cache' }).catch((error: Error) => {
-    throw new WebReconError('model', `Could not fetch the learned features' manifest (${url}): ${error.message}`);
-  });
-  if (!response.ok) throw new WebReconError('model', `The learned features' manifest is missing (HTTP ${response.status} at ${url}).`);
-  return (await response.json()) as WeightsManifest;
-}
-
 /** Loads (downloads, verifies, caches) both models and opens their sessions in the stage's VRAM scope. */
 export async function loadLearnedFeatures(ctx: StageContext, options: LearnedFeatureOptions = {}): Promise<LearnedFeatures> {
-  const manifest = options.manifest ?? (await fetchThirdPartyManifest());
+  const manifest = options.manifest ?? (await fetchManifest(defaultWeightsBase(), fetch, 'third-party.json'));
   const weights = await loadModelWeights(LEARNED_FEATURES_MODEL, {
     manifest,
     ...(options.baseUrl ? { baseUrl: new URL(options.baseUrl, (globalThis as { location?: { href?: string } }).location?.href ?? 'http://localhost/').href } : { useSourceUrls: true }),
@@ -106,10 +96,11 @@ export async function loadLearnedFeatures(ctx: StageContext, options: LearnedFea
       // LEARNED_INPUT_RULE: one orientation for the whole capture, decided from the images' shapes.
       const landscape = shapes.filter((im) => im.width > im.height).length;
       const turn = landscape * 2 > shapes.length !== inW > inH;
+      const planes = new Float32Array(3 * inW * inH);
       for (let k = 0; k < source.count; k++) {
         throwIfAborted(stageCtx.signal);
         const image = await source.image(k);
-        const planes = modelInput(image, inW, inH, turn);
+        modelInput(image, inW, inH, turn, planes);
         const out = await extractor.run({ [extractor.inputNames[0]]: { location: 'cpu', data: planes, dims: [1, 3, inH, inW], dataType: 'float32' } });
         const kpT = pick(out, extractor.outputNames, 'keypoints', 0), descT = pick(out, extractor.outputNames, 'descriptors', 1);
         const n = kpT.dims[kpT.dims.length - 2] ?? 0;
@@ -167,10 +158,9 @@ function pick(out: Record<string, TensorOutput>, names: readonly string[], name:
 
 /**
  * The extractor's input: RGB planes in 0..1 at inW x inH, bilinear from `image` (turned a quarter turn clockwise first
- * when `turn`); alpha is ignored.
+ * when `turn`); alpha is ignored. Written into `out` when given (one buffer for all of a capture's images).
  */
-export function modelInput(image: RgbaImage, inW: number, inH: number, turn: boolean): Float32Array {
-  const out = new Float32Array(3 * inW * inH);
+export function modelInput(image: RgbaImage, inW: number, inH: number, turn: boolean, out = new Float32Array(3 * inW * inH)): Float32Array {
   const srcW = turn ? image.height : image.width, srcH = turn ? image.width : image.height;
   const sx = srcW / inW, sy = srcH / inH;
   const d = image.data;

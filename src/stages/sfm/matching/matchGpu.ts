@@ -110,13 +110,16 @@ export async function nearestBatch(ctx: StageContext, store: DescriptorStore, jo
 /**
  * Putative matches for each pair (i, j): nearest neighbours of i's descriptors among j's with Lowe's ratio test, and
  * (default) the mutual check against j -> i. Pairs are batched (both directions of many pairs per dispatch);
- * progress and cancellation between batches.
+ * progress and cancellation between batches. Only the descriptors of the images the pairs name go to the GPU (a few
+ * extra pairs, MIRROR_NEIGHBOUR_RULE's, upload a few images, not the capture).
  */
 export async function matchPairs(ctx: StageContext, features: ImageFeatures[], pairs: [number, number][], options: GpuMatchOptions = {}): Promise<PairMatches[]> {
   const mutual = options.mutual ?? true;
   const tiled = options.tiled ?? tiledByDefault(ctx);
   const perBatch = options.queriesPerBatch ?? (tiledByDefault(ctx) ? 1 << 21 : 1 << 15);
-  const store = new DescriptorStore(ctx, features.map((f) => f.descriptors.subarray(0, f.count * 128)));
+  const used = new Set(pairs.flat());
+  const none = new Uint8Array(0);
+  const store = new DescriptorStore(ctx, features.map((f, k) => (used.has(k) ? f.descriptors.subarray(0, f.count * 128) : none)));
   const out: PairMatches[] = [];
   try {
     let start = 0;
