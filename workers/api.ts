@@ -165,6 +165,8 @@ export interface RenderRequest {
   files: InputFile[];
   objName: string;
   views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number }[];
+  /** Sample the texture through mip levels (trilinear), as the page's three.js viewer does. */
+  mipmaps?: boolean;
 }
 
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;

@@ -141,7 +141,7 @@ export class WorkerService {
       const ctx = { gpu, scope, signal, progress: () => undefined, warn: () => undefined };
       try {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
-        const renderers = new MeshRenderers(ctx, loadTexturedObj(request.objName, files).renderable);
+        const renderers = new MeshRenderers(ctx, loadTexturedObj(request.objName, files).renderable, { mipmaps: request.mipmaps });
         const out: Record<string, Uint8Array> = {};
         for (const view of request.views) out[view.name] = (await renderers.of(view.width, view.height).render({ K: view.K, camFromWorld: view.camFromWorld })).rgba;
         renderers.dispose();

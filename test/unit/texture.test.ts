@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildAtlas, type AtlasMesh } from '../../src/stages/texture/atlas';
 import { atlasQuality } from '../../src/stages/texture/atlasQuality';
 import { ATLAS_SIZE, decimateMesh, FACE_BUDGET } from '../../src/stages/texture/decimate';
+import { fillEmptyTexels } from '../../src/stages/texture/fill';
+import { mipChain } from '../../src/stages/render/renderMesh';
 import { facadeMesh, sphereMesh } from './atlasMeshes';
 
 /** Chart of each face: faces sharing an output vertex are in one chart (vertices are split at chart borders). */
@@ -157,4 +159,51 @@ describe('texture stage geometry', () => {
     expect(q.overlaps).toBe(0);
     expect(atlas.texelsPerUnit).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('texture fill outside the charts', () => {
+  /** A 64x64 atlas, empty (alpha 0) but for two square charts of two colours. */
+  function twoCharts(): Uint8Array {
+    const n = 64, data = new Uint8Array(n * n * 4);
+    const put = (x0: number, y0: number, side: number, rgb: number[]) => {
+      for (let y = y0; y < y0 + side; y++) for (let x = x0; x < x0 + side; x++) data.set([...rgb, 255], 4 * (y * n + x));
+    };
+    put(4, 4, 12, [200, 40, 10]);
+    put(40, 30, 20, [20, 180, 240]);
+    return data;
+  }
+
+  it('fills every empty texel from the charts, leaves chart texels as they were, and makes the atlas opaque', () => {
+    const data = twoCharts(), before = data.slice();
+    fillEmptyTexels(data, 64, 64);
+    for (let i = 0; i < 64 * 64; i++) {
+      expect(data[4 * i + 3]).toBe(255);
+      if (before[4 * i + 3]) expect([...data.subarray(4 * i, 4 * i + 3)]).toEqual([...before.subarray(4 * i, 4 * i + 3)]);
+      // a blend of the two charts: each channel between theirs
+      else for (const [c, lo, hi] of [[0, 20, 200], [1, 40, 180], [2, 10, 240]]) {
+        expect(data[4 * i + c]).toBeGreaterThanOrEqual(lo);
+        expect(data[4 * i + c]).toBeLessThanOrEqual(hi);
+      }
+    }
+    // next to a chart, its own colour
+    expect([...data.subarray(4 * (10 * 64 + 17), 4 * (10 * 64 + 17) + 3)]).toEqual([200, 40, 10]);
+  });
+
+  it('keeps the mip levels a viewer samples free of black: a one-colour chart stays that colour at every level', () => {
+    const n = 64, data = new Uint8Array(n * n * 4);
+    for (let y = 20; y < 27; y++) for (let x = 33; x < 41; x++) data.set([90, 160, 30, 255], 4 * (y * n + x));
+    fillEmptyTexels(data, n, n);
+    for (const level of mipChain({ width: n, height: n, data })) {
+      for (let i = 0; i < level.width * level.height; i++) expect([...level.data.subarray(4 * i, 4 * i + 4)]).toEqual([90, 160, 30, 255]);
+    }
+  });
+
+  it('builds the mip chain WebGPU expects: sides halved down to 1 and 2x2 box averages', () => {
+    const data = new Uint8Array(6 * 3 * 4).map((_, i) => (i * 7) % 256);
+    const chain = mipChain({ width: 6, height: 3, data });
+    expect(chain.map((l) => [l.width, l.height])).toEqual([[6, 3], [3, 1], [1, 1]]);
+    // level 1 texel 1 = mean of level 0 texels (2,0), (3,0), (2,1), (3,1)
+    const at = (x: number, y: number, c: number) => data[4 * (y * 6 + x) + c];
+    for (let c = 0; c < 4; c++) expect(chain[1].data[4 + c]).toBe(Math.round((at(2, 0, c) + at(3, 0, c) + at(2, 1, c) + at(3, 1, c)) / 4));
+  });
 });

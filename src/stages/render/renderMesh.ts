@@ -21,6 +21,35 @@ export interface RenderOptions {
   light?: { direction: [number, number, number]; diffuse: number; ambient: number };
 }
 
+export interface RendererOptions {
+  /**
+   * Sample the texture through a box-filtered mip chain with trilinear filtering, as three.js (the page's viewer) and
+   * Blender display a texture. Without it the texture is sampled bilinearly at level 0 whatever its footprint.
+   */
+  mipmaps?: boolean;
+}
+
+interface Rgba8Image { width: number; height: number; data: Uint8Array }
+
+/** Level 0 and its box-filtered halvings down to 1x1 (WebGPU's level sizes: each side floor(side / 2), at least 1). */
+export function mipChain(base: Rgba8Image): Rgba8Image[] {
+  const levels = [base];
+  let prev = base;
+  while (prev.width > 1 || prev.height > 1) {
+    const width = Math.max(1, prev.width >> 1), height = Math.max(1, prev.height >> 1);
+    const data = new Uint8Array(width * height * 4);
+    // Source texels of each destination texel: 2 per side, or 1 along a side that is already 1 (odd remainders dropped).
+    const sx = prev.width > 1 ? 2 : 1, sy = prev.height > 1 ? 2 : 1;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 4; c++) {
+      let sum = 0;
+      for (let j = 0; j < sy; j++) for (let i = 0; i < sx; i++) sum += prev.data[4 * ((y * sy + j) * prev.width + x * sx + i) + c];
+      data[4 * (y * width + x) + c] = Math.round(sum / (sx * sy));
+    }
+    levels.push((prev = { width, height, data }));
+  }
+  return levels;
+}
+
 export interface RenderedView {
   width: number;
   height: number;
@@ -114,7 +143,7 @@ export class MeshRenderer {
   private readonly cornerCount: number;
   private copyParams: GPUBuffer | null = null;
 
-  constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh, readonly width: number, readonly height: number) {
+  constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh, readonly width: number, readonly height: number, options: RendererOptions = {}) {
     const { device } = ctx.gpu;
     const scope = ctx.scope;
     this.cornerCount = mesh.corners.length / FLOATS_PER_CORNER;
@@ -122,9 +151,10 @@ export class MeshRenderer {
     device.queue.writeBuffer(this.vertexBuffer, 0, mesh.corners);
     this.uniform = scope.createBuffer({ label: 'render:camera', size: UNIFORM_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const tex = mesh.texture ?? { width: 1, height: 1, data: new Uint8Array([255, 255, 255, 255]) };
-    this.texture = scope.createTexture({ label: 'render:albedo', size: [tex.width, tex.height], format: 'rgba8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
-    device.queue.writeTexture({ texture: this.texture }, tex.data, { bytesPerRow: tex.width * 4 }, [tex.width, tex.height]);
-    this.sampler = device.createSampler({ label: 'render:albedo', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
+    const levels = options.mipmaps ? mipChain(tex) : [tex];
+    this.texture = scope.createTexture({ label: 'render:albedo', size: [tex.width, tex.height], mipLevelCount: levels.length, format: 'rgba8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+    levels.forEach((l, mipLevel) => device.queue.writeTexture({ texture: this.texture, mipLevel }, l.data, { bytesPerRow: l.width * 4 }, [l.width, l.height]));
+    this.sampler = device.createSampler({ label: 'render:albedo', magFilter: 'linear', minFilter: 'linear', mipmapFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
     const p = getPipelines(device);
     this.bindGroup = device.createBindGroup({
       label: 'render.mesh',
@@ -261,13 +291,13 @@ export class MeshRenderer {
 export class MeshRenderers {
   private readonly bySize = new Map<string, MeshRenderer>();
 
-  constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh) {}
+  constructor(private readonly ctx: StageContext, private readonly mesh: RenderableMesh, private readonly options: RendererOptions = {}) {}
 
   /** The renderer for `width` x `height` images. */
   of(width: number, height: number): MeshRenderer {
     const key = `${width}x${height}`;
     let renderer = this.bySize.get(key);
-    if (!renderer) this.bySize.set(key, (renderer = new MeshRenderer(this.ctx, this.mesh, width, height)));
+    if (!renderer) this.bySize.set(key, (renderer = new MeshRenderer(this.ctx, this.mesh, width, height, this.options)));
     return renderer;
   }
 

@@ -6,6 +6,7 @@
  */
 import { cameraCentre } from '../../core/camera';
 import { throwIfAborted } from '../../core/errors';
+import { dilateGutters, fillEmptyTexels } from './fill';
 import type { RgbaImage, TexturedMesh } from '../../core/mesh';
 import { CAMERA_VIEW_WGSL, packViews, VIEW_STRUCT_BYTES } from '../../gpu/cameraViews';
 import { getComputePipeline } from '../../gpu/kernel';
@@ -191,8 +192,10 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   ctx.progress(2 * views.length, progressTotal, 'filling unseen texels and gutters');
   dilateGutters(texels, size, 64, texelsSurface, ctx.signal);
   dilateGutters(texels, size, input.padding ?? 4, undefined, ctx.signal);
-  // Opaque everywhere: viewers and DCC tools must not treat the gutters as transparent.
-  for (let i = 3; i < texels.length; i += 4) texels[i] = 255;
+  // The rest of the empty space from the charts around it (and opaque everywhere: viewers and DCC tools must not
+  // treat it as transparent).
+  throwIfAborted(ctx.signal);
+  fillEmptyTexels(texels, size, size);
   ctx.progress(progressTotal, progressTotal, 'texture baked');
   return {
     texture: { width: size, height: size, data: texels },
@@ -239,42 +242,6 @@ function toRenderable(input: BakeInput): RenderableMesh {
     max[k] = Math.max(max[k], input.positions[v + k]);
   }
   return { corners, texture: null, centre: [0, 1, 2].map((k) => (min[k] + max[k]) / 2) as [number, number, number], radius: Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2 };
-}
-
-/** Fills empty texels from their filled neighbours, `passes` rings outwards (alpha marks filled texels); with `only`,
- * just the texels it marks (and it stops early when a ring fills nothing). */
-export function dilateGutters(data: Uint8Array, size: number, passes: number, only?: Uint8Array, signal?: AbortSignal): void {
-  const filled = new Uint8Array(size * size);
-  for (let i = 0; i < size * size; i++) filled[i] = data[4 * i + 3] > 0 ? 1 : 0;
-  // this ring's fills, kept apart so that a texel filled in this pass does not feed its neighbours in the same pass
-  const next = new Uint8Array(size * size);
-  for (let pass = 0; pass < passes; pass++) {
-    // up to 64 passes over 16.7M texels at a 4096 atlas: Cancel is honoured between passes
-    throwIfAborted(signal);
-    next.set(filled);
-    let changed = 0;
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      if (filled[i] || (only && !only[i])) continue;
-      let r = 0, g = 0, b = 0, n = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx, yy = y + dy;
-        if (xx < 0 || yy < 0 || xx >= size || yy >= size || !filled[yy * size + xx]) continue;
-        const j = 4 * (yy * size + xx);
-        r += data[j];
-        g += data[j + 1];
-        b += data[j + 2];
-        n++;
-      }
-      if (n) {
-        data.set([Math.round(r / n), Math.round(g / n), Math.round(b / n), 255], 4 * i);
-        next[i] = 1;
-        changed++;
-      }
-    }
-    filled.set(next);
-    if (!changed) break;
-  }
 }
 
 /** PLY vertex colours sampled from the texture at each vertex's uv. */
