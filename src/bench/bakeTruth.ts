@@ -15,7 +15,7 @@ import { ingestCapture } from '../io/ingest';
 import { loadTexturedObj, transformRenderable } from '../io/objMesh';
 import type { StageContext } from '../stages/context';
 import { MeshRenderers } from '../stages/render/renderMesh';
-import { texturedRenderable } from './renderable';
+import { texturedRenderable } from '../stages/render/texturedRenderable';
 import { FLOATS_PER_CORNER, type RenderableMesh } from '../stages/render/types';
 import { textureMesh, type TextureOptions } from '../stages/texture/textureMesh';
 import type { TexturePreset } from '../stages/texture/decimate';

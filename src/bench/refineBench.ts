@@ -15,7 +15,7 @@ import type { RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions, type RefineStats } from '../stages/refine/refineMesh';
 import { bakeTexture } from '../stages/texture/bake';
 import { MeshRenderer, MeshRenderers } from '../stages/render/renderMesh';
-import { texturedRenderable } from './renderable';
+import { texturedRenderable } from '../stages/render/texturedRenderable';
 import { makeVase } from '../synth/procedural';
 
 export interface RefineBenchSpec {

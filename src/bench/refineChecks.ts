@@ -5,9 +5,11 @@
  *   (cpuReference.ts) on a tiny bent grid seen by two cameras, for texels, vertex positions, gains, the light,
  *   the silhouette term and the Laplacian;
  * - fit: a known texture is recovered from views rendered of it by the render stage (MeshRenderer), starting grey;
- * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left.
+ * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left;
+ * - keep: REFINE_KEEP_RULE's score (photometricPsnr) ranks the feed-forward mesh of a sphere capture above the same
+ *   mesh grown by a few percent, with the masks and without them.
  */
-import { texturedRenderable } from './renderable';
+import { texturedRenderable } from '../stages/render/texturedRenderable';
 import type { CaptureSet, CaptureView } from '../core/capture';
 import type { ProgressEvent } from '../core/progress';
 import { lookAt } from '../core/camera';
@@ -23,18 +25,21 @@ import { cpuLaplacian, cpuLoss, type CpuProblem } from '../stages/refine/cpuRefe
 import { decodeFixed, RefineProblem, type RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
 import { MeshRenderer } from '../stages/render/renderMesh';
+import { photometricPsnr } from '../models/refine';
 import { buildAtlas } from '../stages/texture/atlas';
 import { analyticViews } from './kernelChecks';
 
 export type RefineCheckSpec =
   | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number }
   | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number; texPyramid?: number }
-  | { kind: 'refine-vram'; views: number; size: number; iterations: number };
+  | { kind: 'refine-vram'; views: number; size: number; iterations: number }
+  | { kind: 'refine-keep'; views: number; size: number; grow: number };
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
   const errorsBefore = ctx.gpu.uncapturedErrors.length;
   const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
     : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.texPyramid)
+    : spec.kind === 'refine-keep' ? await checkKeep(ctx, spec.views, spec.size, spec.grow)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
   return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(errorsBefore) };
@@ -391,4 +396,23 @@ async function checkVram(gpu: GpuContext, viewCount: number, size: number, itera
     refineDetails: run.reports[1]?.details ?? null,
     warnings,
   };
+}
+
+/** The feed-forward mesh of a sphere capture against itself grown by `grow` about its centroid, scored at the views. */
+async function checkKeep(ctx: StageContext, viewCount: number, size: number, grow: number) {
+  const capture = sphereCapture(viewCount, size);
+  const input: JobInput = { options: { preset: 'draft', models: ['feedforward'] }, capture };
+  const output: JobOutput = { files: {}, meshes: [] };
+  const run = await runModels([{ name: 'feedforward', ...MODEL_REGISTRY.feedforward }], input, output, {
+    gpu: ctx.gpu, vram: ctx.gpu.vram, signal: new AbortController().signal, progress: () => undefined, warn: () => undefined, recordStage: () => undefined, overallRange: [0, 100],
+  });
+  const base = output.texturedMeshes?.feedforward;
+  if (!base) throw new Error(`no feed-forward mesh: ${run.reports[0]?.error?.message ?? run.reports[0]?.status}`);
+  const P = base.positions, c = [0, 1, 2].map((k) => P.filter((_, i) => i % 3 === k).reduce((a, b) => a + b, 0) / (P.length / 3));
+  const grown: TexturedMesh = { ...base, positions: P.map((v, i) => c[i % 3] + (1 + grow) * (v - c[i % 3])) };
+  const masked = await photometricPsnr([base, grown], capture.views, ctx);
+  // Without masks: opaque photos, scored where both meshes cover a pixel.
+  const unmaskedViews = capture.views.map((v) => ({ ...v, mask: null, image: { ...v.image, data: v.image.data.map((x, i) => (i % 4 === 3 ? 255 : x)) } }));
+  const unmasked = await photometricPsnr([base, grown], unmaskedViews, ctx);
+  return { masked, unmasked, faces: base.indices.length / 3 };
 }

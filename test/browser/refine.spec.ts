@@ -70,4 +70,22 @@ test('feedforward then refine: each model frees its memory before the next holds
   for (const s of snaps.filter((s) => s.phase === 'after-cleanup')) expect(s.owners).toEqual({});
   for (const f of ['refine/mesh.obj', 'refine/mesh.mtl', 'refine/texture_kd.png', 'refine/mesh.ply', 'feedforward/mesh.obj']) expect(r.files).toContain(f);
   expect(r.meshes).toEqual(['feedforward', 'refine']);
+  // REFINE_KEEP_RULE ran on the validation view and gave out the mesh that scored better there.
+  const keep = (r.refineDetails as { keep: { views: number; inputPsnr: number; refinedPsnr: number; kept: string } }).keep;
+  expect(keep.views).toBeGreaterThan(0);
+  expect(Number.isFinite(keep.inputPsnr) && Number.isFinite(keep.refinedPsnr)).toBe(true);
+  expect(keep.kept).toBe(keep.refinedPsnr < keep.inputPsnr ? 'input' : 'refined');
+  const warned = (r.warnings as string[]).some((w) => w.includes('the refine output is the feedforward mesh unchanged'));
+  expect(warned).toBe(keep.kept === 'input');
+});
+
+test('the refinement keep check ranks a mesh above the same mesh grown by 8%, with masks and without', async ({ page }) => {
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-keep', views: 8, size: 96, grow: 0.08 });
+  console.log(`[refine-keep] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  const [maskedBase, maskedGrown] = r.masked as number[];
+  const [unmaskedBase, unmaskedGrown] = r.unmasked as number[];
+  expect(maskedBase).toBeGreaterThan(maskedGrown + 1);
+  expect(unmaskedBase).toBeGreaterThan(unmaskedGrown + 1);
 });

@@ -61,8 +61,8 @@ export async function releaseMvsNetwork(net: MvsNetwork): Promise<void> {
 }
 
 /** Network input size: the preset's long side, both sides multiples of 16 (the networks downsample 16x). */
-export function networkSize(width: number, height: number, longSide: number): { width: number; height: number } {
-  const scale = Math.min(1, longSide / Math.max(width, height));
+export function networkSize(width: number, height: number, longSide: number, maxUpscale = 1): { width: number; height: number } {
+  const scale = Math.min(maxUpscale, longSide / Math.max(width, height));
   const round16 = (v: number) => Math.max(32, Math.round((v * scale) / 16) * 16);
   return { width: round16(width), height: round16(height) };
 }
@@ -78,6 +78,21 @@ export function planarRgb(view: { width: number; height: number; image: { data: 
   const sx = view.width / width, sy = view.height / height;
   const d = view.image.data;
   const n = width * height;
+  if (sx < 1 || sy < 1) {
+    // enlarged: bilinear between the working image's pixel centres
+    for (let y = 0; y < height; y++) {
+      const fy = Math.min(view.height - 1, Math.max(0, (y + 0.5) * sy - 0.5)), y0 = Math.floor(fy), y1 = Math.min(view.height - 1, y0 + 1), ty = fy - y0;
+      for (let x = 0; x < width; x++) {
+        const fx = Math.min(view.width - 1, Math.max(0, (x + 0.5) * sx - 0.5)), x0 = Math.floor(fx), x1 = Math.min(view.width - 1, x0 + 1), tx = fx - x0;
+        for (let c = 0; c < 3; c++) {
+          const at = (xx: number, yy: number) => d[4 * (yy * view.width + xx) + c];
+          const v = (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
+          out[c * n + y * width + x] = v / 255;
+        }
+      }
+    }
+    return out;
+  }
   for (let y = 0; y < height; y++) {
     const y0 = Math.floor(y * sy), y1 = Math.max(y0 + 1, Math.min(view.height, Math.ceil((y + 1) * sy)));
     for (let x = 0; x < width; x++) {
@@ -428,7 +443,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
   if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
   const first = used[0].v;
-  const size = networkSize(first.width, first.height, options.longSide ?? MVS_LONG_SIDE[options.preset]);
+  const size = networkSize(first.width, first.height, options.longSide ?? MVS_LONG_SIDE[options.preset], options.maxUpscale);
   const ok = used.filter(({ v }) => Math.abs(v.width / v.height - first.width / first.height) < 0.01);
   if (ok.length < used.length) ctx.warn(`${used.length - ok.length} photo(s) have another aspect ratio than ${first.name}: no depth is estimated for them.`);
   const poses = ok.map(({ v }) => v.camFromWorld!);

@@ -25,6 +25,11 @@ export interface MvsOptions {
   preset: MvsPreset;
   /** Override the MVS image long side / the number of depth hypotheses (tests). */
   longSide?: number;
+  /**
+   * The network only: the most its input may be enlarged over the working image (1 = never, the default). Its depth
+   * comes out at half its input, so 2 lets it give depth at the working image's own resolution.
+   */
+  maxUpscale?: number;
   depthCount?: number;
   /** Consistent neighbours needed to keep a depth. */
   minConsistent?: number;

@@ -51,6 +51,12 @@ export interface RefineOptions {
   tuneIterations: number;
   /** Texture learning rate of the fine-tune after the re-bake. */
   tuneLrTex: number;
+  /**
+   * REFINE_KEEP_RULE (refine model): the exported refined mesh and the input mesh are both rendered at the validation
+   * photos; when the refined one is worse there, the model gives the input mesh back unchanged. false: always the
+   * refined mesh.
+   */
+  keepCheck: boolean;
   /** Time passes (timestamp queries) for iterations [from, from + count). */
   timing?: { from: number; count: number };
 }
@@ -78,6 +84,7 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   imageScale: 1,
   texPyramid: 0,
   texFineScale: 1,
+  keepCheck: true,
   texture: 0,
   tuneIterations: 100,
   tuneLrTex: 0.001,

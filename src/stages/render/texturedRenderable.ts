@@ -1,9 +1,9 @@
 /**
- * A textured mesh as the rasteriser's corner array (benchmarks that render held-out views of a result): white vertex
+ * A textured mesh as the rasteriser's corner array (the refinement's keep check, benchmarks that render held-out views): white vertex
  * colours, the mesh's normals when asked for (else +Z: a textured draw does not shade).
  */
-import type { TexturedMesh } from '../core/mesh';
-import { FLOATS_PER_CORNER, type RenderableMesh } from '../stages/render/types';
+import type { TexturedMesh } from '../../core/mesh';
+import { FLOATS_PER_CORNER, type RenderableMesh } from './types';
 
 export function texturedRenderable(mesh: TexturedMesh, useNormals: boolean): RenderableMesh {
   const corners = new Float32Array(mesh.indices.length * FLOATS_PER_CORNER);
