@@ -173,18 +173,18 @@ describe('texture fill outside the charts', () => {
     return data;
   }
 
-  it('fills every empty texel from the charts, leaves chart texels as they were, and makes the atlas opaque', () => {
+  it('fills every empty texel with its nearest chart colour, leaves chart texels as they were, and makes the atlas opaque', () => {
     const data = twoCharts(), before = data.slice();
     fillEmptyTexels(data, 64, 64);
     for (let i = 0; i < 64 * 64; i++) {
       expect(data[4 * i + 3]).toBe(255);
       if (before[4 * i + 3]) expect([...data.subarray(4 * i, 4 * i + 3)]).toEqual([...before.subarray(4 * i, 4 * i + 3)]);
-      // a blend of the two charts: each channel between theirs
-      else for (const [c, lo, hi] of [[0, 20, 200], [1, 40, 180], [2, 10, 240]]) {
-        expect(data[4 * i + c]).toBeGreaterThanOrEqual(lo);
-        expect(data[4 * i + c]).toBeLessThanOrEqual(hi);
-      }
+      // one of the two charts' colours
+      else expect([[200, 40, 10], [20, 180, 240]]).toContainEqual([...data.subarray(4 * i, 4 * i + 3)]);
     }
+    // the nearest chart's colour: left of the blue chart's middle, and right of the red one's
+    expect([...data.subarray(4 * (40 * 64 + 36), 4 * (40 * 64 + 36) + 3)]).toEqual([20, 180, 240]);
+    expect([...data.subarray(4 * (6 * 64 + 20), 4 * (6 * 64 + 20) + 3)]).toEqual([200, 40, 10]);
     // next to a chart, its own colour
     expect([...data.subarray(4 * (10 * 64 + 17), 4 * (10 * 64 + 17) + 3)]).toEqual([200, 40, 10]);
   });
