@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
+import { networkSize, planarRgb } from '../../src/stages/depth/mvsNet';
 import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
@@ -155,5 +156,25 @@ describe('sweep ranges', () => {
     expect(known).toEqual(walk.map(() => ({ invNear: 2, invFar: 0.125 })));
     expect(guessed.every((r) => r.invNear > 2)).toBe(true);
     expect(() => viewRanges({ preset: 'draft', depthRange: { near: 2, far: 1 } }, walk, walk.map(() => K), 160, 120, f.target, sources, f.forward)).toThrow(/near < far/);
+  });
+});
+
+describe('network input size and planes', () => {
+  it('keeps the input at most the working size unless enlarging is allowed, sides multiples of 16', () => {
+    expect(networkSize(512, 384, 320)).toEqual({ width: 320, height: 240 });
+    expect(networkSize(512, 384, 1280)).toEqual({ width: 512, height: 384 });
+    expect(networkSize(512, 384, 1280, 2)).toEqual({ width: 1024, height: 768 });
+    expect(networkSize(500, 300, 640, 2)).toEqual({ width: 640, height: 384 });
+  });
+
+  it('box-filters when shrinking and interpolates bilinearly between pixel centres when enlarging', () => {
+    // 2x1 image: red channel 0 and 200
+    const view = { width: 2, height: 1, image: { data: new Uint8Array([0, 10, 20, 255, 200, 10, 20, 255]) } };
+    const small = planarRgb(view, 1, 1);
+    expect(small[0]).toBeCloseTo(100 / 255, 6);
+    const big = planarRgb(view, 4, 1);
+    // enlarged x2: centres at 0.25, 0.75, 1.25, 1.75 source pixels -> clamped, 0.25, 0.75, clamped
+    expect([...big.subarray(0, 4)].map((v) => Math.round(v * 255))).toEqual([0, 50, 150, 200]);
+    expect(big[4]).toBeCloseTo(10 / 255, 6);
   });
 });
