@@ -72,6 +72,9 @@ export class ResultViewer {
         const url = URL.createObjectURL(new Blob([texture as BlobPart], { type: 'image/png' }));
         material.map = new THREE.TextureLoader().load(url, () => URL.revokeObjectURL(url));
         material.map.colorSpace = THREE.SRGBColorSpace;
+        // Mip-mapped (three.js' default) and anisotropic, so that surfaces seen at a slant stay sharp; the bake fills
+        // the atlas outside the charts, so the mip levels carry no black into chart borders.
+        material.map.anisotropy = this.renderer.capabilities.getMaxAnisotropy();
         material.vertexColors = false;
       }
       const mesh = new THREE.Mesh(geometry, material);
