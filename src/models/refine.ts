@@ -27,8 +27,11 @@ export interface RefineModelResult {
   faces: number;
   source: string;
   refine: Omit<RefineStats, 'lossHistory'> & { lossHistory: RefineStats['lossHistory'] };
-  /** Which texture was exported: the optimised one, or baked again on the refined geometry (+ fine-tune). */
-  texture: 'optimised' | 'rebaked' | 'rebaked+tuned';
+  /**
+   * Which texture was exported: the optimised one, baked again on the refined geometry (+ fine-tune), or the input
+   * mesh's own (REFINE_KEEP_RULE gave the input mesh out).
+   */
+  texture: 'optimised' | 'rebaked' | 'rebaked+tuned' | 'input';
   tune?: RefineStats;
   /**
    * REFINE_KEEP_RULE: PSNR of the input and of the refined mesh (as exported) at the validation photos, and which one
@@ -111,7 +114,7 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     Object.assign(output.files, saved.files);
     output.meshes.push(saved.report);
     output.texturedMeshes = { ...output.texturedMeshes, [this.modelName]: mesh };
-    const texture = options.texture >= 2 && tune ? 'rebaked+tuned' : options.texture >= 1 ? 'rebaked' : 'optimised';
+    const texture = keep?.kept === 'input' ? 'input' : options.texture >= 2 && tune ? 'rebaked+tuned' : options.texture >= 1 ? 'rebaked' : 'optimised';
     return { vertices: saved.report.vertices, faces: saved.report.faces, source, refine: refined.stats, texture, ...(tune ? { tune } : {}), ...(keep ? { keep } : {}) };
   }
 }

@@ -77,6 +77,7 @@ test('feedforward then refine: each model frees its memory before the next holds
   expect(keep.kept).toBe(keep.refinedPsnr < keep.inputPsnr ? 'input' : 'refined');
   const warned = (r.warnings as string[]).some((w) => w.includes('the refine output is the feedforward mesh unchanged'));
   expect(warned).toBe(keep.kept === 'input');
+  expect((r.refineDetails as { texture: string }).texture === 'input').toBe(keep.kept === 'input');
 });
 
 test('the refinement keep check ranks a mesh above the same mesh grown by 8%, with masks and without', async ({ page }) => {
