@@ -92,8 +92,9 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
         tune = tuned.stats;
       }
     }
-    // REFINE_KEEP_RULE. The refinement's early stop watches its own texture at the validation photos, and that does
-    // not always follow the mesh it exports: on spot with its depth maps (H200, standard) its validation improved by 5%
+    // REFINE_KEEP_RULE. The refinement's early stop scores its own rendering at the validation photos (per-view gains,
+    // the fitted light, kd at the footprint's mip level), and that does not always follow the mesh it exports (kd x
+    // mean gain x light baked into the texture, shown unlit): on spot with its depth maps (H200, standard) its validation improved by 5%
     // while the exported mesh scored 29.36 dB at the held-out views against the feed-forward mesh's 30.43. Scored as
     // exported, the two meshes at the validation photos ranked the same way as at the held-out views on spot with and
     // without depth and on lego (docs/benchmarks.md, session 9).
