@@ -25,7 +25,7 @@ import { cpuLaplacian, cpuLoss, type CpuProblem } from '../stages/refine/cpuRefe
 import { decodeFixed, RefineProblem, type RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
 import { MeshRenderer } from '../stages/render/renderMesh';
-import { photometricPsnr } from '../models/refine';
+import { keepBetter, photometricPsnr } from '../models/refine';
 import { buildAtlas } from '../stages/texture/atlas';
 import { analyticViews } from './kernelChecks';
 
@@ -414,5 +414,13 @@ async function checkKeep(ctx: StageContext, viewCount: number, size: number, gro
   // Without masks: opaque photos, scored where both meshes cover a pixel.
   const unmaskedViews = capture.views.map((v) => ({ ...v, mask: null, image: { ...v.image, data: v.image.data.map((x, i) => (i % 4 === 3 ? 255 : x)) } }));
   const unmasked = await photometricPsnr([base, grown], unmaskedViews, ctx);
-  return { masked, unmasked, faces: base.indices.length / 3 };
+  // The rule's choice both ways round: a grown "refined" mesh is refused (with a warning), the true one kept.
+  const warnings: string[] = [];
+  const quiet = { ...ctx, warn: (m: string) => warnings.push(m) };
+  const refuse = await keepBetter(base, grown, capture.views, 'feedforward', quiet);
+  const accept = await keepBetter(grown, base, capture.views, 'feedforward', quiet);
+  return {
+    masked, unmasked, faces: base.indices.length / 3,
+    refused: { kept: refuse.keep.kept, sameMesh: refuse.mesh === base }, accepted: { kept: accept.keep.kept, sameMesh: accept.mesh === base }, warnings,
+  };
 }

@@ -101,13 +101,9 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     let keep: RefineModelResult['keep'];
     if (options.keepCheck && validation.length > 0) {
       this.reportProgress(94, 'checking the refined mesh against the validation photos');
-      const [inputPsnr, refinedPsnr] = await this.stage('keep-check', () => photometricPsnr([base, mesh], validation, ctx));
-      const worse = refinedPsnr < inputPsnr;
-      keep = { views: validation.length, inputPsnr, refinedPsnr, kept: worse ? 'input' : 'refined' };
-      if (worse) {
-        this.ctx.warn(`Refinement made the mesh worse at the ${validation.length} validation photo(s) (${refinedPsnr.toFixed(2)} dB against ${inputPsnr.toFixed(2)} dB): the refine output is the ${source} mesh unchanged.`);
-        mesh = base;
-      }
+      const chosen = await this.stage('keep-check', () => keepBetter(base, mesh, validation, source, ctx));
+      mesh = chosen.mesh;
+      keep = chosen.keep;
     }
     this.reportProgress(95, 'writing the mesh');
     const saved = await this.stage('export', () =>
@@ -118,6 +114,17 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     const texture = keep?.kept === 'input' ? 'input' : options.texture >= 2 && tune ? 'rebaked+tuned' : options.texture >= 1 ? 'rebaked' : 'optimised';
     return { vertices: saved.report.vertices, faces: saved.report.faces, source, refine: refined.stats, texture, ...(tune ? { tune } : {}), ...(keep ? { keep } : {}) };
   }
+}
+
+/**
+ * REFINE_KEEP_RULE's choice: `refined` unless it scores lower than `input` at the validation `views`
+ * (photometricPsnr), in which case `input`, with a warning.
+ */
+export async function keepBetter(input: TexturedMesh, refined: TexturedMesh, views: CaptureView[], source: string, ctx: StageContext): Promise<{ mesh: TexturedMesh; keep: NonNullable<RefineModelResult['keep']> }> {
+  const [inputPsnr, refinedPsnr] = await photometricPsnr([input, refined], views, ctx);
+  const worse = refinedPsnr < inputPsnr;
+  if (worse) ctx.warn(`Refinement made the mesh worse at the ${views.length} validation photo(s) (${refinedPsnr.toFixed(2)} dB against ${inputPsnr.toFixed(2)} dB): the refine output is the ${source} mesh unchanged.`);
+  return { mesh: worse ? input : refined, keep: { views: views.length, inputPsnr, refinedPsnr, kept: worse ? 'input' : 'refined' } };
 }
 
 /**

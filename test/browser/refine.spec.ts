@@ -80,7 +80,7 @@ test('feedforward then refine: each model frees its memory before the next holds
   expect((r.refineDetails as { texture: string }).texture === 'input').toBe(keep.kept === 'input');
 });
 
-test('the refinement keep check ranks a mesh above the same mesh grown by 8%, with masks and without', async ({ page }) => {
+test('the refinement keep check ranks a mesh above the same mesh grown by 8%, with masks and without, and keeps the better one', async ({ page }) => {
   await openApp(page);
   const r = await check(page, { kind: 'refine-keep', views: 8, size: 96, grow: 0.08 });
   console.log(`[refine-keep] ${JSON.stringify(r)}`);
@@ -89,4 +89,9 @@ test('the refinement keep check ranks a mesh above the same mesh grown by 8%, wi
   const [unmaskedBase, unmaskedGrown] = r.unmasked as number[];
   expect(maskedBase).toBeGreaterThan(maskedGrown + 1);
   expect(unmaskedBase).toBeGreaterThan(unmaskedGrown + 1);
+  // keepBetter gives the input back (and warns) when the "refined" mesh is the grown one, and keeps a better one.
+  expect(r.refused).toEqual({ kept: 'input', sameMesh: true });
+  expect(r.accepted).toEqual({ kept: 'refined', sameMesh: true });
+  expect((r.warnings as string[]).length).toBe(1);
+  expect((r.warnings as string[])[0]).toContain('the refine output is the feedforward mesh unchanged');
 });
