@@ -7,7 +7,8 @@
  * - fit: a known texture is recovered from views rendered of it by the render stage (MeshRenderer), starting grey;
  * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left;
  * - keep: REFINE_KEEP_RULE's score (photometricPsnr) ranks the feed-forward mesh of a sphere capture above the same
- *   mesh grown by a few percent, with the masks and without them.
+ *   mesh grown by a few percent, with the masks and without them, and keepBetter gives the input back (with a warning)
+ *   when the "refined" mesh is the grown one.
  */
 import { texturedRenderable } from '../stages/render/texturedRenderable';
 import type { CaptureSet, CaptureView } from '../core/capture';
