@@ -144,9 +144,9 @@ export async function photometricPsnr(meshes: TexturedMesh[], views: CaptureView
       for (let i = 0; i < v.width * v.height; i++) {
         if (v.mask ? v.mask[i] < 128 : rendered.some((r) => r[4 * i + 3] === 0)) continue;
         const alpha = photo[4 * i + 3] / 255;
-        for (let c = 0; c < 3; c++) {
-          const target = photo[4 * i + c] * alpha;
-          rendered.forEach((r, k) => (sums[k] += (r[4 * i + c] - target) ** 2));
+        for (let k = 0; k < rendered.length; k++) {
+          const r = rendered[k];
+          for (let c = 0; c < 3; c++) sums[k] += (r[4 * i + c] - photo[4 * i + c] * alpha) ** 2;
         }
         count += 3;
       }

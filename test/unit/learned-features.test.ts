@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { confidentMatches, LIGHTERGLUE_MIN_SCORE, modelInput, retrievalBytes, toImage } from '../../src/stages/sfm/features/learned';
+import { confidentMatches, LIGHTERGLUE_MIN_SCORE, retrievalBytes, toImage } from '../../src/stages/sfm/features/learned';
+import { bilinearPlanes } from '../../src/ml/planes';
 
 describe('learned features (XFeat + LighterGlue) glue', () => {
   // A 40 x 30 landscape image whose red channel is its column and green its row.
@@ -12,7 +13,7 @@ describe('learned features (XFeat + LighterGlue) glue', () => {
     it(`maps the model input's pixels back to the photo's (${turn ? 'turned a quarter turn' : 'not turned'})`, () => {
       // Portrait model input (as XFeat's 360 x 640); a landscape photo is turned when the capture is mostly landscape.
       const inW = 15, inH = 20;
-      const planes = modelInput(image, inW, inH, turn);
+      const planes = bilinearPlanes(image, inW, inH, turn);
       for (const [mx, my] of [[2, 3], [7, 10], [14, 19], [0, 0]]) {
         const [x, y] = toImage(mx, my, inW, inH, W, H, turn);
         expect(x).toBeGreaterThanOrEqual(-0.5);

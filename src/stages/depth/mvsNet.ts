@@ -13,6 +13,7 @@ import { getComputePipeline } from '../../gpu/kernel';
 import { gpuDone, readBuffer, readBuffers } from '../../gpu/readback';
 import type { VramScope } from '../../gpu/vram';
 import { createSession, type OrtSessionHandle, type TensorOutput } from '../../ml/ort';
+import { bilinearPlanes } from '../../ml/planes';
 import { loadModelWeights, type LoadWeightsOptions, type MvsNetConfig } from '../../ml/weights';
 import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
@@ -78,21 +79,8 @@ export function planarRgb(view: { width: number; height: number; image: { data: 
   const sx = view.width / width, sy = view.height / height;
   const d = view.image.data;
   const n = width * height;
-  if (sx < 1 || sy < 1) {
-    // enlarged: bilinear between the working image's pixel centres
-    for (let y = 0; y < height; y++) {
-      const fy = Math.min(view.height - 1, Math.max(0, (y + 0.5) * sy - 0.5)), y0 = Math.floor(fy), y1 = Math.min(view.height - 1, y0 + 1), ty = fy - y0;
-      for (let x = 0; x < width; x++) {
-        const fx = Math.min(view.width - 1, Math.max(0, (x + 0.5) * sx - 0.5)), x0 = Math.floor(fx), x1 = Math.min(view.width - 1, x0 + 1), tx = fx - x0;
-        for (let c = 0; c < 3; c++) {
-          const at = (xx: number, yy: number) => d[4 * (yy * view.width + xx) + c];
-          const v = (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
-          out[c * n + y * width + x] = v / 255;
-        }
-      }
-    }
-    return out;
-  }
+  // enlarged: bilinear between the working image's pixel centres
+  if (sx < 1 || sy < 1) return bilinearPlanes({ width: view.width, height: view.height, data: d }, width, height, false, out);
   for (let y = 0; y < height; y++) {
     const y0 = Math.floor(y * sy), y1 = Math.max(y0 + 1, Math.min(view.height, Math.ceil((y + 1) * sy)));
     for (let x = 0; x < width; x++) {

@@ -4,6 +4,7 @@
  * single-sample pass writing camera-space z (exact depth and mask). Resources live in the stage's VRAM scope.
  */
 import { FLOATS_PER_CORNER, type RenderableMesh } from './types';
+import type { RgbaImage } from '../../core/mesh';
 import type { StageContext } from '../context';
 import { getComputePipeline } from '../../gpu/kernel';
 import copyDepthWgsl from './copy_depth.wgsl?raw';
@@ -29,10 +30,8 @@ export interface RendererOptions {
   mipmaps?: boolean;
 }
 
-interface Rgba8Image { width: number; height: number; data: Uint8Array }
-
 /** Level 0 and its box-filtered halvings down to 1x1 (WebGPU's level sizes: each side floor(side / 2), at least 1). */
-export function mipChain(base: Rgba8Image): Rgba8Image[] {
+export function mipChain(base: RgbaImage): RgbaImage[] {
   const levels = [base];
   let prev = base;
   while (prev.width > 1 || prev.height > 1) {

@@ -53,9 +53,9 @@ export function dilateGutters(data: Uint8Array, size: number, passes: number, on
  */
 export function fillEmptyTexels(data: Uint8Array, width: number, height: number): void {
   const n = width * height;
-  // Nearest filled texel found so far (-1: none) and its squared distance.
+  // Nearest filled texel found so far (-1: none) and its squared distance (integer; at most 2 x 16384^2 < 2^31).
   const source = new Int32Array(n).fill(-1);
-  const dist2 = new Float64Array(n).fill(Infinity);
+  const dist2 = new Int32Array(n).fill(0x7fffffff);
   for (let i = 0; i < n; i++) if (data[4 * i + 3] > 0) {
     source[i] = i;
     dist2[i] = 0;
@@ -89,7 +89,12 @@ export function fillEmptyTexels(data: Uint8Array, width: number, height: number)
     }
   }
   for (let i = 0; i < n; i++) {
-    if (data[4 * i + 3] === 0 && source[i] >= 0) data.set(data.subarray(4 * source[i], 4 * source[i] + 3), 4 * i);
+    if (data[4 * i + 3] === 0 && source[i] >= 0) {
+      const from = 4 * source[i];
+      data[4 * i] = data[from];
+      data[4 * i + 1] = data[from + 1];
+      data[4 * i + 2] = data[from + 2];
+    }
     data[4 * i + 3] = 255;
   }
 }

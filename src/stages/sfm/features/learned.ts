@@ -23,6 +23,7 @@
  * dropped; geometric verification does the rest.
  */
 import type { RgbaImage } from '../../../core/mesh';
+import { bilinearPlanes } from '../../../ml/planes';
 import { WebReconError, throwIfAborted } from '../../../core/errors';
 import { createSession, type OrtSessionHandle, type TensorOutput } from '../../../ml/ort';
 import { defaultWeightsBase, fetchManifest, loadModelWeights, type WeightsManifest } from '../../../ml/weights';
@@ -100,7 +101,8 @@ export async function loadLearnedFeatures(ctx: StageContext, options: LearnedFea
       for (let k = 0; k < source.count; k++) {
         throwIfAborted(stageCtx.signal);
         const image = await source.image(k);
-        modelInput(image, inW, inH, turn, planes);
+        // the extractor's input: RGB planes at its size (turned when LEARNED_INPUT_RULE says so), alpha ignored
+        bilinearPlanes(image, inW, inH, turn, planes);
         const out = await extractor.run({ [extractor.inputNames[0]]: { location: 'cpu', data: planes, dims: [1, 3, inH, inW], dataType: 'float32' } });
         const kpT = pick(out, extractor.outputNames, 'keypoints', 0), descT = pick(out, extractor.outputNames, 'descriptors', 1);
         const n = kpT.dims[kpT.dims.length - 2] ?? 0;
@@ -154,33 +156,6 @@ function pick(out: Record<string, TensorOutput>, names: readonly string[], name:
   const t = out[key];
   if (!t || t.location !== 'cpu') throw new Error(`learned features: output ${key} missing`);
   return t;
-}
-
-/**
- * The extractor's input: RGB planes in 0..1 at inW x inH, bilinear from `image` (turned a quarter turn clockwise first
- * when `turn`); alpha is ignored. Written into `out` when given (one buffer for all of a capture's images).
- */
-export function modelInput(image: RgbaImage, inW: number, inH: number, turn: boolean, out = new Float32Array(3 * inW * inH)): Float32Array {
-  const srcW = turn ? image.height : image.width, srcH = turn ? image.width : image.height;
-  const sx = srcW / inW, sy = srcH / inH;
-  const d = image.data;
-  for (let y = 0; y < inH; y++) {
-    const fy = Math.min(srcH - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy), y1 = Math.min(srcH - 1, y0 + 1), wy = fy - y0;
-    for (let x = 0; x < inW; x++) {
-      const fx = Math.min(srcW - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx), x1 = Math.min(srcW - 1, x0 + 1), wx = fx - x0;
-      // (u, v) in the turned frame -> the image's own pixel: a clockwise quarter turn maps image (c, r) to
-      // (H - 1 - r, c), so turned (u, v) reads image (v, H - 1 - u).
-      const at = (u: number, v: number) => (turn ? (image.height - 1 - u) * image.width + v : v * image.width + u) * 4;
-      const i00 = at(x0, y0), i10 = at(x1, y0), i01 = at(x0, y1), i11 = at(x1, y1);
-      for (let c = 0; c < 3; c++) {
-        const top = d[i00 + c] * (1 - wx) + d[i10 + c] * wx, bottom = d[i01 + c] * (1 - wx) + d[i11 + c] * wx;
-        out[c * inW * inH + y * inW + x] = (top * (1 - wy) + bottom * wy) / 255;
-      }
-    }
-  }
-  return out;
 }
 
 /** A keypoint of the model input (pixels, centres at +0.5) back in the image's pixels. */
