@@ -1,7 +1,8 @@
 /**
  * `npm run reconstruct -- <input folder or files...> -o out.zip [--report r.json] [--preset draft|standard|high]
  *  [--models feedforward,refine] [--holdout k] [--refine-iterations n] [--refine '{json RefineOptions}']
- *  [--fusion '{"voxelsPerSide":512}'] [--texture '{"edgeMarginVoxels":1}']` (JobOptions.fusion / .texture)
+ *  [--fusion '{"voxelsPerSide":512}'] [--texture '{"edgeMarginVoxels":1}'] [--mvs '{"method":"network"}']`
+ *  (JobOptions.fusion / .texture / .mvs)
  * Runs the REAL page and worker in headless Chromium (system chromium, WebGPU; the GPU when the machine has one),
  * feeds the files through the same worker API the UI uses, and writes the zip and report.json.
  */
@@ -12,7 +13,7 @@ import type { ReconstructClient } from '../src/app/client';
 import type { JobOptions, Preset } from '../workers/api';
 import { openAppInChromium, pullBytes } from './browser';
 
-interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean; refineIterations?: number; refine?: Record<string, number>; fusion?: JobOptions['fusion']; texture?: JobOptions['texture'] }
+interface Args { inputs: string[]; out: string; report: string | null; preset: Preset; models: string[]; holdout: number; quiet: boolean; refineIterations?: number; refine?: Record<string, number>; fusion?: JobOptions['fusion']; texture?: JobOptions['texture']; mvs?: JobOptions['mvs'] }
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { inputs: [], out: 'out.zip', report: null, preset: 'standard', models: ['feedforward'], holdout: 0, quiet: false };
@@ -33,6 +34,7 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--refine') args.refine = JSON.parse(value()) as Record<string, number>;
     else if (a === '--fusion') args.fusion = JSON.parse(value()) as JobOptions['fusion'];
     else if (a === '--texture') args.texture = JSON.parse(value()) as JobOptions['texture'];
+    else if (a === '--mvs') args.mvs = JSON.parse(value()) as JobOptions['mvs'];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else args.inputs.push(a);
   }
@@ -70,7 +72,7 @@ async function main() {
         const run = await client.runDataJob(dir, options);
         return { gpu, ...run };
       },
-      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name, ...(args.refineIterations || args.refine ? { refine: { ...args.refine, ...(args.refineIterations ? { iterations: args.refineIterations } : {}) } } : {}), ...(args.fusion ? { fusion: args.fusion } : {}), ...(args.texture ? { texture: args.texture } : {}) }] as const,
+      [name, { preset: args.preset, models: args.models, holdout: args.holdout, captureName: name, ...(args.refineIterations || args.refine ? { refine: { ...args.refine, ...(args.refineIterations ? { iterations: args.refineIterations } : {}) } } : {}), ...(args.fusion ? { fusion: args.fusion } : {}), ...(args.texture ? { texture: args.texture } : {}), ...(args.mvs ? { mvs: args.mvs } : {}) }] as const,
     );
     const gpuName = out.gpu.available ? `${out.gpu.adapter.vendor} ${out.gpu.adapter.architecture} ${out.gpu.adapter.description}`.trim() : `no WebGPU (${out.gpu.reason})`;
     log(`adapter: ${gpuName}`);

@@ -486,7 +486,23 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   }
   const cpuScore = score([Float32Array.from({ length: size[0] * size[1] }, (_, i) => cpu[2 * i]), ...data.slice(1).map(() => null)]);
   const out = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 2 }, ctx);
-  return { ...out.stats, raw: score(raw.depths), fineRaw: score(fineRaw.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
+  // NETWORK_NCC_RULE's guided pass with a half-resolution prior made from the truth: as it is (the guided pass can only
+  // add better matches) and 25% too far (its search misses the surface; the sweep's own matches must survive the merge).
+  const priorFrom = (factor: number) => {
+    const pw = Math.floor(size[0] / 2), ph = Math.floor(size[1] / 2);
+    const prior = new Float32Array(data.length * pw * ph * 2);
+    data.forEach((v, k) => {
+      for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
+        const d = v.depth[Math.min(size[1] - 1, 2 * y + 1) * size[0] + Math.min(size[0] - 1, 2 * x + 1)];
+        prior.set([d > 0 ? d * factor : 0, 1], 2 * (k * pw * ph + y * pw + x));
+      }
+    });
+    return { data: prior, width: pw, height: ph };
+  };
+  const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const };
+  const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
+  const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
+  return { ...out.stats, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
 }
 
 /** Views of an analytic shape as capture views (RGBA from the analytic colours, background grey), plus the truth. */
@@ -587,7 +603,8 @@ async function checkMvsNet(ctx: StageContext, spec: Extract<KernelCheckSpec, { k
   const { data, views } = analyticCaptureViews(spec.shape, spec.views, spec.size);
   const truths = data.map((d) => d.depth);
   const longSide = Math.max(...spec.size);
-  const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2 }, ctx);
+  // The network on its own (no NCC pass after it): this check is about the network.
+  const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2, nccRefine: false }, ctx);
   // The classical baseline on the same views, filtered the same way (its depth maps are at the full working size).
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const sweep = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide, depthCount: 96, minConsistent: 2 }, ctx);
@@ -672,12 +689,16 @@ async function checkMvsCapture(ctx: StageContext, spec: Extract<KernelCheckSpec,
   };
   const net = await loadMvsNetwork(spec.model ?? 'mvsnet', ctx.gpu.device, ctx.scope);
   const t0 = performance.now();
-  const network = await estimateDepthNetwork(views, net, { preset: spec.preset }, ctx);
+  const network = await estimateDepthNetwork(views, net, { preset: spec.preset, nccRefine: false }, ctx);
   const t1 = performance.now();
   const variants = [];
-  for (const o of spec.networkOptions ?? []) variants.push({ ...o, ...score((await estimateDepthNetwork(views, net, { preset: spec.preset, ...o }, ctx)).depths) });
+  for (const o of spec.networkOptions ?? []) variants.push({ ...o, ...score((await estimateDepthNetwork(views, net, { preset: spec.preset, nccRefine: false, ...o }, ctx)).depths) });
+  // The product's network method: the plane sweep with the network-guided NCC pass (NETWORK_NCC_RULE).
+  const tg = performance.now();
+  const guidedRun = await estimateDepthNetwork(views, net, { preset: spec.preset }, ctx);
+  const guided = { ...score(guidedRun.depths), ms: performance.now() - tg, width: guidedRun.stats.width, height: guidedRun.stats.height };
   await releaseMvsNetwork(net);
   const sweep = await estimateDepthPlaneSweep(views, { preset: spec.preset }, ctx);
   const t2 = performance.now();
-  return { views: views.length, variants, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
+  return { views: views.length, variants, network: { ...score(network.depths), ms: t1 - t0, width: network.stats.width, height: network.stats.height }, guided, planeSweep: { ...score(sweep.depths), ms: t2 - t1, width: sweep.stats.width, height: sweep.stats.height } };
 }

@@ -50,10 +50,11 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       }
       const { method, model, ...mvsOptions } = input.options.mvs ?? {};
       const options = { preset: input.options.preset, ...mvsOptions };
-      // The classical plane sweep is the default: end to end on the H200 (2026-11-24) it beats the shipped network on
-      // the synthetic spot capture (Chamfer 0.52% vs 0.75%, held-out PSNR 17.6 vs 14.5 dB) and on the temple (12,889
-      // faces vs 31). The network runs when asked for (mvs.method = 'network', a failure to load fails the job) or
-      // when a model is named (falling back to the sweep with a warning).
+      // The classical plane sweep is the default. The network method (NETWORK_NCC_RULE: the sweep plus an NCC pass
+      // around the network's depth) measures a little better on the H200 (2026-11-25, standard: spot, bob, lego,
+      // temple; docs/benchmarks.md, session 10) but worse on 7-Scenes, at 2-3x the sweep's VRAM peak, so it stays
+      // opt-in. It runs when asked for (mvs.method = 'network', a failure to load fails the job) or when a model is
+      // named (falling back to the sweep with a warning).
       const wantNet = method === 'network' || (method === undefined && model !== undefined);
       // The depth stage starts now for the page (its bar and timing), not at its first finished view.
       this.reportProgress(1, `depth: ${views.length} views`, 0);

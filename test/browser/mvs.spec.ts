@@ -8,5 +8,9 @@ test('plane-sweep stereo recovers the depth of analytic shapes', async ({ page }
     console.log(`[mvs] ${shape}: ${JSON.stringify(r)}`);
     expect(r.validFraction).toBeGreaterThan(0.3);
     expect(r.medianRelError).toBeLessThan(0.01);
+    // The network-guided pass (NETWORK_NCC_RULE): a true prior adds matches, a wrong one loses none of the sweep's.
+    const fine = r.fineRaw as unknown as Record<string, number>, guidedTrue = r.guidedTrue as unknown as Record<string, number>, guidedWrong = r.guidedWrong as unknown as Record<string, number>;
+    expect(guidedTrue.within1pct * guidedTrue.validFraction).toBeGreaterThan(fine.within1pct * fine.validFraction);
+    expect(guidedWrong.within1pct * guidedWrong.validFraction).toBeGreaterThan(0.9 * fine.within1pct * fine.validFraction);
   }
 });

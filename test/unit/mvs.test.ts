@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
 import { networkSize, planarRgb } from '../../src/stages/depth/mvsNet';
-import { consistencyOptions, convergencePoint, filterConsistent, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
+import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
   const Kr = [300, 0, 159.5, 0, 310, 119.5, 0, 0, 1], Ks = [280, 0, 150, 0, 290, 125, 0, 0, 1];
@@ -176,5 +176,15 @@ describe('network input size and planes', () => {
     // enlarged x2: centres at 0.25, 0.75, 1.25, 1.75 source pixels -> clamped, 0.25, 0.75, clamped
     expect([...big.subarray(0, 4)].map((v) => Math.round(v * 255))).toEqual([0, 50, 150, 200]);
     expect(big[4]).toBeCloseTo(10 / 255, 6);
+  });
+});
+
+describe('merging two NCC passes (NETWORK_NCC_RULE)', () => {
+  it('keeps per pixel the pair with the higher confidence, and never an empty one', () => {
+    // pixels: both found (other better), both found (into better), only into, only other, neither
+    const into = Float32Array.from([1.0, 0.7, 2.0, 0.9, 3.0, 0.8, 0, 0, 0, 0]);
+    const other = Float32Array.from([1.1, 0.8, 2.2, 0.6, 0, 0.95, 4.0, 0.65, 0, 0.99]);
+    mergeBetter(into, other);
+    expect(Array.from(into).map((v) => Math.round(v * 100) / 100)).toEqual([1.1, 0.8, 2.0, 0.9, 3.0, 0.8, 4.0, 0.65, 0, 0]);
   });
 });

@@ -19,7 +19,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { consistencyOptions, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, estimateDepthPlaneSweep, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -36,6 +36,8 @@ export interface NetworkMvsStats extends MvsStats {
   model: string;
   featureMs: number;
   stagesMs: number;
+  /** The plane sweep with its network-guided pass (nccRefine), when it ran. */
+  nccMs?: number;
 }
 
 /** Downloads (or takes from the cache), verifies and opens the three graphs of `name` on our device. */
@@ -440,8 +442,21 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const sources = selectSources(poses, target);
   const ranges = viewRanges(options, poses, Ks, size.width, size.height, target, sources, forward);
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
-  const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, ctx);
+  const refine = options.nccRefine ?? true;
+  const networkCtx = refine ? { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(done, 2 * total, message) } : ctx;
+  const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, networkCtx);
   const w2 = size.width / 2, h2 = size.height / 2;
+  if (refine) {
+    // NETWORK_NCC_RULE: the plane sweep runs with a third pass, a full-resolution NCC search around the network's
+    // half-resolution depth; per pixel the better NCC of it and the sweep's own fine pass wins, and the sweep's filter
+    // keeps what agrees across views.
+    const nccCtx = { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(total + done, 2 * total, message) };
+    const swept = await estimateDepthPlaneSweep(views, options, nccCtx, { data: raw, width: w2, height: h2 });
+    return {
+      ...swept,
+      stats: { ...swept.stats, method: 'network', model: net.name, sweepMs: featureMs + stagesMs + swept.stats.sweepMs, featureMs, stagesMs, nccMs: swept.stats.sweepMs },
+    };
+  }
   const t0 = performance.now();
   const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
   const filtered = filterConsistent(raw, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));

@@ -68,6 +68,27 @@ export interface MvsOptions {
   holeFill?: Partial<HoleFillOptions> | false;
   /** Also return the unfiltered (depth, confidence) maps at the MVS resolution with their cameras (diagnostics). */
   keepRaw?: boolean;
+  /**
+   * The network only (NETWORK_NCC_RULE, mvsNet.ts): the plane sweep runs as well, plus a third, full-resolution NCC pass
+   * that searches +-`priorSteps` coarse plane steps (inverse depth) around the network's depth; per pixel the better
+   * NCC of the sweep's own fine pass and this one is kept, then the sweep's filter. Default true; false: the network's
+   * own half-resolution depth goes to the filter.
+   */
+  nccRefine?: boolean;
+  /** Half-width of the network-guided NCC pass's search, in coarse plane steps (default 6). */
+  priorSteps?: number;
+  /** The network's depths below this confidence are not used as a prior for the NCC pass (default 0). */
+  priorConfidence?: number;
+}
+
+/**
+ * A first pass given from elsewhere (the network): (depth, confidence) per pixel at width x height for each view the
+ * sweep uses, in the sweep's order; it replaces the coarse sweep.
+ */
+export interface DepthPrior {
+  data: Float32Array;
+  width: number;
+  height: number;
 }
 
 /** The unfiltered MVS output: (depth, confidence) per pixel of `width` x `height` for each of `viewIndex`. */
@@ -298,7 +319,7 @@ export function sourceProjection(Kr: number[], poseR: number[], Ks: number[], po
  * Estimates a depth map for every posed, not held-out view. Returns them at the working size (scene units, 0 =
  * unknown), in the order of `views`.
  */
-export async function estimateDepthPlaneSweep(views: CaptureView[], options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: MvsStats; raw?: RawDepthMaps }> {
+export async function estimateDepthPlaneSweep(views: CaptureView[], options: MvsOptions, ctx: StageContext, given?: DepthPrior): Promise<{ depths: (Float32Array | null)[]; stats: MvsStats; raw?: RawDepthMaps }> {
   const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
   if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
   const first = used[0].v;
@@ -323,6 +344,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   // Two passes: the coarse one at half resolution unless asked otherwise (coarseScale, see MvsOptions).
   const coarseScale = passes === 2 && (options.coarseScale ?? 2) === 2 && width >= 32 && height >= 32 ? 2 : 1;
   const cw = Math.floor(width / coarseScale), ch = Math.floor(height / coarseScale);
+  if (given && given.data.length !== ok.length * given.width * given.height * 2) throw new Error(`The depth prior holds ${given.data.length / 2} pixels, not ${ok.length} views of ${given.width}x${given.height}.`);
   const coarseKs = coarseScale === 1 ? Ks : Ks.map((K) => [K[0] / 2, K[1] / 2, (K[2] + 0.5) / 2 - 0.5, 0, K[4] / 2, (K[5] + 0.5) / 2 - 0.5, 0, 0, 1]);
   const images = scope.createTexture({ label: 'mvs:images', size: [width, height, ok.length], mipLevelCount: coarseScale === 2 ? 2 : 1, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
   ok.forEach(({ v }, layer) => {
@@ -332,19 +354,34 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   });
   const coarse = scope.createBuffer({ label: 'mvs:coarse', size: ok.length * cw * ch * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const fine = passes === 2 ? scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : coarse;
-  const result = fine;
+  // A given prior (the network's depth) gets its own full-resolution pass; per pixel the better NCC of the two wins.
+  const givenPrior = given ? scope.createBuffer({ label: 'mvs:givenPrior', size: given.data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }) : null;
+  const givenFine = given ? scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : null;
+  if (given && givenPrior) {
+    const minConfidence = options.priorConfidence ?? 0;
+    const data = new Float32Array(given.data);
+    for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
+    device.queue.writeBuffer(givenPrior, 0, data);
+  }
   // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
   const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
   const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl, constants: { RADIUS: options.windowRadius ?? 3 } });
   const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
   const paramBuffers: GPUBuffer[] = [];
+  type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };
+  const passList: Pass[] = [{ label: passes === 2 ? 'coarse' : 'sweep', out: coarse, prior: null, priorSize: [cw, ch], halfSteps: 0, coarse: coarseScale === 2 }];
+  // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
+  if (passes === 2) passList.push({ label: 'fine', out: fine, prior: coarse, priorSize: [cw, ch], halfSteps: 2, coarse: false });
+  if (given && givenPrior && givenFine) passList.push({ label: 'network-guided', out: givenFine, prior: givenPrior, priorSize: [given.width, given.height], halfSteps: options.priorSteps ?? 6, coarse: false });
   try {
-    for (let sweep = 0; sweep < passes; sweep++) for (let r = 0; r < ok.length; r++) {
+    const steps = passList.length * ok.length + 1;
+    for (let pi = 0; pi < passList.length; pi++) for (let r = 0; r < ok.length; r++) {
+      const job = passList[pi];
       throwIfAborted(ctx.signal);
       const src = sources[r];
       const buf = new ArrayBuffer(PARAMS_BYTES);
       const f = new Float32Array(buf), u = new Uint32Array(buf);
-      const atCoarse = sweep === 0 && coarseScale === 2;
+      const atCoarse = job.coarse;
       const passKs = atCoarse ? coarseKs : Ks;
       const pw = atCoarse ? cw : width, ph = atCoarse ? ch : height;
       src.forEach((s, k) => {
@@ -357,14 +394,13 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       const range = ranges[r];
       f[72] = range.invNear;
       f[73] = range.invFar;
-      u[74] = sweep === 0 ? depthCount : Math.max(16, Math.round(depthCount / 3));
+      u[74] = job.prior ? Math.max(16, Math.round(depthCount / 3)) : depthCount;
       u[75] = r * pw * ph;
-      // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
-      f[76] = (2 * (f[72] - f[73])) / depthCount;
-      u[77] = sweep === 0 ? 0 : 1;
+      f[76] = (job.halfSteps * (f[72] - f[73])) / depthCount;
+      u[77] = job.prior ? 1 : 0;
       u[78] = atCoarse ? 1 : 0;
-      u[79] = r * cw * ch;
-      u.set(sweep === 0 ? [pw, ph] : [cw, ch], 80);
+      u[79] = r * job.priorSize[0] * job.priorSize[1];
+      u.set(job.prior ? job.priorSize : [pw, ph], 80);
       const params = scope.createBuffer({ label: 'mvs:params', size: PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       paramBuffers.push(params);
       device.queue.writeBuffer(params, 0, buf);
@@ -379,8 +415,8 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
           { binding: 0, resource: images.createView({ dimension: '2d-array' }) },
           { binding: 1, resource: sampler },
           { binding: 2, resource: { buffer: params } },
-          { binding: 3, resource: { buffer: sweep === 0 ? coarse : fine } },
-          { binding: 4, resource: { buffer: sweep === 0 ? prior1 : coarse } },
+          { binding: 3, resource: { buffer: job.out } },
+          { binding: 4, resource: { buffer: job.prior ?? prior1 } },
         ],
       }));
       pass.dispatchWorkgroups(Math.ceil(pw / 8), Math.ceil(ph / 8));
@@ -388,11 +424,11 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       device.queue.submit([encoder.finish()]);
       if (r % 4 === 3 || r === ok.length - 1) {
         await gpuDone(device, ctx.signal);
-        const done = sweep * ok.length + r + 1;
-        ctx.progress(done, passes * ok.length + 1, `depth ${sweep === 0 ? 'coarse' : 'fine'} ${r + 1}/${ok.length}`);
+        ctx.progress(pi * ok.length + r + 1, steps, `depth ${job.label} ${r + 1}/${ok.length}`);
       }
     }
-    const raw = new Float32Array(await readBuffer(device, scope, result));
+    const raw = new Float32Array(await readBuffer(device, scope, fine));
+    if (givenFine) mergeBetter(raw, new Float32Array(await readBuffer(device, scope, givenFine)));
     const t1 = performance.now();
     const filtered = filterConsistent(raw, ok.length, width, height, poses, Ks, sources, consistencyOptions(options, 0.6));
     // By default only for captures without masks: with masks, fusion's silhouette fill already closes the holes inside
@@ -413,7 +449,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       for (const d of small) if (d > 0) kept++;
       depths[i] = out;
     });
-    ctx.progress(passes * ok.length + 1, passes * ok.length + 1, 'depth filtered');
+    ctx.progress(steps, steps, 'depth filtered');
     return {
       depths,
       stats: { views: ok.length, width, height, depthCount, sweepMs: t1 - t0, filterMs: t2 - t1, keptFraction: kept / (ok.length * width * height) },
@@ -423,8 +459,23 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     scope.destroy(images);
     scope.destroy(coarse);
     if (fine !== coarse) scope.destroy(fine);
+    if (givenPrior) scope.destroy(givenPrior);
+    if (givenFine) scope.destroy(givenFine);
     scope.destroy(prior1);
     for (const p of paramBuffers) scope.destroy(p);
+  }
+}
+
+/**
+ * Per pixel, the (depth, confidence) pair with the better NCC confidence of two passes (in place into `into`): a
+ * pass that found nothing (depth 0) never wins.
+ */
+export function mergeBetter(into: Float32Array, other: Float32Array): void {
+  for (let p = 0; p < into.length; p += 2) {
+    if (other[p] > 0 && (!(into[p] > 0) || other[p + 1] > into[p + 1])) {
+      into[p] = other[p];
+      into[p + 1] = other[p + 1];
+    }
   }
 }
 
