@@ -90,8 +90,12 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
   let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
   const perView: number[] = [];
+  // Kept depth over the truth: a scale or registration error of the truth shows as a shifted median, per view.
+  const ratios: number[] = [];
+  const perViewRatio: number[] = [];
   truths.forEach((t, k) => {
     let vi = 0, vk = 0;
+    const viewRatios: number[] = [];
     for (let i = 0; i < n; i++) {
       const d = maps(k, i);
       if (!t.inside[i]) {
@@ -108,6 +112,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
       vk++;
       if (isGood) goodKept++;
       const e = Math.abs(d - t.depth[i]) / t.depth[i];
+      viewRatios.push(d / t.depth[i]);
       sum += e;
       if (e < 0.01) w1++;
       if (e < 0.02) w2++;
@@ -115,7 +120,12 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
       if (e > 0.1) bad++;
     }
     perView.push(Math.round((1000 * vk) / Math.max(1, vi)) / 1000);
+    viewRatios.sort((a, b) => a - b);
+    perViewRatio.push(viewRatios.length ? Math.round(1000 * viewRatios[viewRatios.length >> 1]) / 1000 : 0);
+    for (const v of viewRatios) ratios.push(v);
   });
+  ratios.sort((a, b) => a - b);
+  const quantile = (q: number) => (ratios.length ? Math.round(10000 * ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]) / 10000 : 0);
   const r = (v: number) => Math.round(v * 10000) / 10000;
   return {
     coverage: r(kept / Math.max(1, inside)),
@@ -126,7 +136,9 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     over10: r(bad / Math.max(1, kept)),
     keptOutsideMask: r(keptOutside / Math.max(1, outside)),
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
+    ratioQuartiles: [quantile(0.25), quantile(0.5), quantile(0.75)],
     perView,
+    perViewRatio,
   };
 }
 
