@@ -467,7 +467,23 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const score = (depths: (Float32Array | null)[]) => scoreDepths(depths, data.map((v) => v.depth));
   // range 'full': the CPU reference below sweeps sweepRange's range.
   const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full', holeFill: false }, ctx);
-  const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false }, ctx);
+  const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false, keepRaw: true }, ctx);
+  // The consistency filter on the GPU (mvs_filter.wgsl) against its CPU reference on the same raw maps.
+  const { filterConsistent, filterConsistentGpu, consistencyOptions } = await import('../stages/depth/planeSweep');
+  const filterAgreement: Record<string, { cpuKept: number; gpuKept: number; mismatched: number }> = {};
+  const fr = fineRaw.raw!;
+  for (const [label, o] of Object.entries({ default: {}, bilinear: { sampling: 'bilinear' as const }, strict: { minConsistent: 3, lowConfidenceWitnesses: false, reprojectionPx: 0.5 }, excuse: { excuseHidden: true, depthTolerance: 0.02 } })) {
+    const options = consistencyOptions({ preset: 'draft', ...o }, 0.6);
+    const cpu = filterConsistent(fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options);
+    const gpu = await filterConsistentGpu(ctx, fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options);
+    let cpuKept = 0, gpuKept = 0, mismatched = 0;
+    for (let i = 0; i < cpu.length; i++) {
+      if (cpu[i] > 0) cpuKept++;
+      if (gpu[i] > 0) gpuKept++;
+      if (cpu[i] !== gpu[i]) mismatched++;
+    }
+    filterAgreement[label] = { cpuKept, gpuKept, mismatched };
+  }
   // CPU reference of the kernel for view 0 (its first sources, the same range), compared pixel by pixel.
   const { planeSweepCpu, selectSources, convergencePoint, sweepRange } = await import('../stages/depth/planeSweep');
   const poses = data.map((v) => v.camFromWorld);
@@ -502,7 +518,7 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const };
   const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
   const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
-  return { ...out.stats, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
+  return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
 }
 
 /** Views of an analytic shape as capture views (RGBA from the analytic colours, background grey), plus the truth. */

@@ -8,6 +8,11 @@ test('plane-sweep stereo recovers the depth of analytic shapes', async ({ page }
     console.log(`[mvs] ${shape}: ${JSON.stringify(r)}`);
     expect(r.validFraction).toBeGreaterThan(0.3);
     expect(r.medianRelError).toBeLessThan(0.01);
+    // The consistency filter on the GPU keeps what its CPU reference keeps (float32 rounding at the tolerances aside).
+    for (const [label, a] of Object.entries(r.filterAgreement as unknown as Record<string, { cpuKept: number; gpuKept: number; mismatched: number }>)) {
+      expect(a.cpuKept, label).toBeGreaterThan(100);
+      expect(a.mismatched, label).toBeLessThanOrEqual(Math.max(2, 0.002 * a.cpuKept));
+    }
     // The network-guided pass (NETWORK_NCC_RULE): a true prior adds matches, a wrong one loses none of the sweep's.
     const fine = r.fineRaw as unknown as Record<string, number>, guidedTrue = r.guidedTrue as unknown as Record<string, number>, guidedWrong = r.guidedWrong as unknown as Record<string, number>;
     expect(guidedTrue.within1pct * guidedTrue.validFraction).toBeGreaterThan(fine.within1pct * fine.validFraction);

@@ -19,7 +19,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { consistencyOptions, estimateDepthPlaneSweep, filterConsistent, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, estimateDepthPlaneSweep, filterConsistentGpu, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -459,7 +459,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   }
   const t0 = performance.now();
   const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
-  const filtered = filterConsistent(raw, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
+  const filtered = await filterConsistentGpu(ctx, raw, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
   const filterMs = performance.now() - t0;
   const depths: (Float32Array | null)[] = views.map(() => null);
   let kept = 0;
