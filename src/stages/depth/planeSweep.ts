@@ -8,7 +8,7 @@ import { cameraCentre, convergencePoint } from '../../core/camera';
 export { convergencePoint };
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
-import { getComputePipeline } from '../../gpu/kernel';
+import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
 import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import { DEFAULT_HOLE_FILL, fillDepthHoles, type HoleFillOptions } from './holeFill';
@@ -651,16 +651,7 @@ export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Fl
     const encoder = device.createCommandEncoder({ label: 'mvs.filter' });
     const pass = encoder.beginComputePass({ label: 'mvs.filter' });
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({
-      label: 'mvs.filter',
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: rawBuffer } },
-        { binding: 2, resource: { buffer: pairBuffer } },
-        { binding: 3, resource: { buffer: kept } },
-      ],
-    }));
+    pass.setBindGroup(0, bindBuffers(device, pipeline, 'mvs.filter', [params, rawBuffer, pairBuffer, kept]));
     pass.dispatchWorkgroups(Math.ceil(width / 8), Math.ceil(height / 8), count);
     pass.end();
     device.queue.submit([encoder.finish()]);
@@ -670,22 +661,13 @@ export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Fl
   }
 }
 
-/** mergeBetter on the GPU (mvs_merge.wgsl), in place into `into`; both hold `pairs` (depth, confidence) pairs. */
+/** mergeBetter on the GPU (mvs_merge.wgsl), in place into `into`; both hold exactly `pairs` (depth, confidence) pairs. */
 function encodeMerge(device: GPUDevice, encoder: GPUCommandEncoder, into: GPUBuffer, other: GPUBuffer, pairs: number): void {
   const pipeline = getComputePipeline(device, { label: 'mvs.merge', code: mergeWgsl });
   const pass = encoder.beginComputePass({ label: 'mvs.merge' });
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({
-    label: 'mvs.merge',
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: into, size: pairs * 8 } },
-      { binding: 1, resource: { buffer: other, size: pairs * 8 } },
-    ],
-  }));
-  const groups = Math.ceil(pairs / 64);
-  const gx = Math.min(groups, 65535);
-  pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+  pass.setBindGroup(0, bindBuffers(device, pipeline, 'mvs.merge', [into, other]));
+  pass.dispatchWorkgroups(...splitWorkgroups(Math.ceil(pairs / 64)));
   pass.end();
 }
 
