@@ -620,12 +620,17 @@ async function checkMvsNet(ctx: StageContext, spec: Extract<KernelCheckSpec, { k
   const truths = data.map((d) => d.depth);
   const longSide = Math.max(...spec.size);
   // The network on its own (no NCC pass after it): this check is about the network.
-  const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2, nccRefine: false }, ctx);
+  const filtered = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2, nccRefine: false, keepRaw: true }, ctx);
+  // FEATURE_CACHE_RULE: the same run with room for 5 views' features (recomputed on demand) gives the same depth.
+  const cachedRun = await estimateDepthNetwork(views, net, { preset: 'draft', longSide, minConsistent: 2, nccRefine: false, keepRaw: true, featureCacheViews: 5 }, ctx);
+  let cacheMaxDiff = 0;
+  filtered.raw!.data.forEach((v, i) => { cacheMaxDiff = Math.max(cacheMaxDiff, Math.abs(v - cachedRun.raw!.data[i])); });
+  const featureCache = { slots: cachedRun.stats.featureSlots, featureRuns: cachedRun.stats.featureRuns, uncachedRuns: filtered.stats.featureRuns, maxRawDiff: cacheMaxDiff };
   // The classical baseline on the same views, filtered the same way (its depth maps are at the full working size).
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const sweep = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide, depthCount: 96, minConsistent: 2 }, ctx);
   return {
-    loadMs, progressEvents, executionProvider: net.feature.executionProvider, ...filtered.stats,
+    loadMs, progressEvents, executionProvider: net.feature.executionProvider, ...filtered.stats, featureCache,
     ...scoreDepths(filtered.depths, truths), planeSweep: scoreDepths(sweep.depths, truths),
   };
 }

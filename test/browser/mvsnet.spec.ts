@@ -55,6 +55,12 @@ test('the shipped network loads (hash checked) and recovers an analytic shape; a
   const sweep = r.planeSweep as unknown as { validFraction: number; absRel: number };
   expect(r.validFraction).toBeGreaterThan(sweep.validFraction);
   expect(r.absRel).toBeLessThan(sweep.absRel);
+  // FEATURE_CACHE_RULE: with 5 feature slots for 10 views, features are recomputed on demand and the depth is the same.
+  const cache = r.featureCache as unknown as { slots: number; featureRuns: number; uncachedRuns: number; maxRawDiff: number };
+  expect(cache.uncachedRuns).toBe(10);
+  expect(cache.slots).toBe(5);
+  expect(cache.featureRuns).toBeGreaterThan(10);
+  expect(cache.maxRawDiff).toBeLessThan(1e-4);
   const refused = await check(page, { kind: 'mvs-net', model: 'mvsnet-random', shape: 'sphere', views: 4, size: [64, 48], corruptManifest: true }).then(() => 'loaded', (e: Error) => e.message);
   expect(refused).toMatch(/does not match the manifest/);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
-import { networkSize, planarRgb } from '../../src/stages/depth/mvsNet';
+import { cachedOrder, networkSize, planarRgb } from '../../src/stages/depth/mvsNet';
 import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
@@ -186,5 +186,25 @@ describe('merging two NCC passes (NETWORK_NCC_RULE)', () => {
     const other = Float32Array.from([1.1, 0.8, 2.2, 0.6, 0, 0.95, 4.0, 0.65, 0, 0.99]);
     mergeBetter(into, other);
     expect(Array.from(into).map((v) => Math.round(v * 100) / 100)).toEqual([1.1, 0.8, 2.0, 0.9, 3.0, 0.8, 4.0, 0.65, 0, 0]);
+  });
+});
+
+describe('feature cache order (FEATURE_CACHE_RULE)', () => {
+  // a ring of 20 views, each with its two neighbours on either side as sources
+  const ring = Array.from({ length: 20 }, (_, r) => [-2, -1, 1, 2].map((d) => (r + d + 20) % 20));
+  it('visits every view once', () => {
+    const { order } = cachedOrder(ring, 6);
+    expect([...order].sort((a, b) => a - b)).toEqual(ring.map((_, v) => v));
+  });
+  it('computes each view once when the cache holds them all, and walks the ring when it holds a few', () => {
+    expect(cachedOrder(ring, 20).computations).toBe(20);
+    // walking the ring, each step needs one new view: 5 for the first, then 1 each (the last ones wrap to cached views)
+    expect(cachedOrder(ring, 6).computations).toBeLessThanOrEqual(26);
+    // index order with 6 slots would also be 1 per step here; a shuffled ring shows the greedy order's worth
+    const perm = ring.map((_, v) => (v * 7) % 20);
+    const inv = new Array<number>(20);
+    perm.forEach((p, v) => (inv[p] = v));
+    const shuffled = perm.map((p) => ring[p].map((s) => inv[s]));
+    expect(cachedOrder(shuffled, 6).computations).toBeLessThanOrEqual(26);
   });
 });

@@ -38,6 +38,9 @@ export interface NetworkMvsStats extends MvsStats {
   stagesMs: number;
   /** The plane sweep with its network-guided pass (nccRefine), when it ran. */
   nccMs?: number;
+  /** Feature-network computations (views; more than the views when the feature cache recomputed) and cache slots. */
+  featureRuns: number;
+  featureSlots: number;
 }
 
 /** Downloads (or takes from the cache), verifies and opens the three graphs of `name` on our device. */
@@ -269,17 +272,67 @@ export interface RunNetworkOptions {
    * so one run over several views pays the per-layer overhead once; default FEATURE_BATCH, capped by memory.
    */
   featureBatch?: number;
+  /**
+   * Views whose features stay on the GPU at once (default: as many as FEATURE_CACHE_BYTES holds, at least 5). When a
+   * capture has more, the reference views run in an order that reuses the kept features, and features are computed
+   * again when a later reference view needs them (FEATURE_CACHE_RULE).
+   */
+  featureCacheViews?: number;
 }
 
 /** Views per feature-network run by default; see RunNetworkOptions.featureBatch. */
 export const FEATURE_BATCH = 4;
 
 /**
+ * FEATURE_CACHE_RULE: the features of every view (32 + 16 channels at 1/4 and 1/2 resolution, 9.8 MB a view at
+ * 640x640) were all kept while the stages ran: 855 MB of lego's 1.99 GB peak with its 87 views. Beyond this budget
+ * they are kept in a least-recently-used cache of view slots instead.
+ */
+export const FEATURE_CACHE_BYTES = 256 << 20;
+
+/**
+ * Reference-view order for a feature cache of `capacity` views: greedily the next view whose own and source
+ * features are most already cached (ties: the lowest index). Returns the order and the feature computations it costs.
+ */
+export function cachedOrder(sources: number[][], capacity: number): { order: number[]; computations: number } {
+  const count = sources.length;
+  const done = new Uint8Array(count);
+  const cached: number[] = []; // most recently used last
+  const order: number[] = [];
+  let computations = 0;
+  for (let step = 0; step < count; step++) {
+    let best = -1, bestHits = -Infinity;
+    for (let r = 0; r < count; r++) {
+      if (done[r]) continue;
+      const need = [r, ...sources[r].slice(0, MAX_NETWORK_SOURCES)];
+      const hits = need.filter((v) => cached.includes(v)).length - need.length;
+      if (hits > bestHits) {
+        best = r;
+        bestHits = hits;
+      }
+    }
+    done[best] = 1;
+    order.push(best);
+    const need = [best, ...sources[best].slice(0, MAX_NETWORK_SOURCES)];
+    for (const v of need) {
+      const at = cached.indexOf(v);
+      if (at >= 0) cached.splice(at, 1);
+      else computations++;
+      cached.push(v);
+    }
+    while (cached.length > capacity) cached.shift();
+  }
+  return { order, computations };
+}
+
+const MAX_NETWORK_SOURCES = 4;
+
+/**
  * The network on views already at the network size (W, H multiples of 16). Returns raw (depth, confidence) pairs at
  * half the network size for every view ([views * (W/2) * (H/2) * 2]; depth 0 where a view has no source), and,
  * when `keepStage1`, the stage-1 inverse depth and confidence of every view (fixture comparison).
  */
-export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, options: RunNetworkOptions = {}): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number }> {
+export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, options: RunNetworkOptions = {}): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number; featureRuns: number; featureSlots: number }> {
   const { keepStage1 = false, timing } = options;
   const { device } = ctx.gpu;
   const scope = ctx.scope;
@@ -301,10 +354,18 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const t0 = performance.now();
   const total = 2 * count + 1;
   try {
-    // 1. features of every view (kept: each view is a source of up to 4 others), `batch` views per ORT run. The image
-    // batch stays under 64 MiB so that the network's activations (a few times that) fit any adapter.
-    const feat4 = views.map((_, v) => make(`mvs:feat4:${v}`, C4 * hw4 * 4));
-    const feat2 = views.map((_, v) => make(`mvs:feat2:${v}`, C2 * hw2 * 4));
+    // 1. features, `batch` views per ORT run. The image batch stays under 64 MiB so that the network's activations (a
+    // few times that) fit any adapter. Every view's features are kept (each view is a source of up to 4 others) when
+    // FEATURE_CACHE_BYTES holds them; otherwise a cache of view slots (FEATURE_CACHE_RULE).
+    const perView = (C4 * hw4 + C2 * hw2) * 4;
+    const capacity = Math.min(count, Math.max(MAX_NETWORK_SOURCES + 1, options.featureCacheViews ?? Math.floor(FEATURE_CACHE_BYTES / perView)));
+    const cachedRun = capacity < count;
+    const feat4 = Array.from({ length: capacity }, (_, k) => make(`mvs:feat4:${k}`, C4 * hw4 * 4));
+    const feat2 = Array.from({ length: capacity }, (_, k) => make(`mvs:feat2:${k}`, C2 * hw2 * 4));
+    const slotOf = new Map<number, number>();
+    const slotView = new Array<number>(capacity).fill(-1);
+    const slotUse = new Array<number>(capacity).fill(-1);
+    let useClock = 0;
     const imageBytes = 3 * W * H * 4;
     const batch = Math.max(1, Math.min(options.featureBatch ?? FEATURE_BATCH, count, Math.floor((64 << 20) / imageBytes)));
     const image = make('mvs:image', batch * imageBytes);
@@ -317,26 +378,66 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       timing[name] += now - mark;
       mark = now;
     };
-    for (let first = 0; first < count; first += batch) {
-      throwIfAborted(ctx.signal);
-      const n = Math.min(batch, count - first);
-      for (let k = 0; k < n; k++) device.queue.writeBuffer(image, k * imageBytes, views[first + k].rgb() as Float32Array<ArrayBuffer>);
-      await phase('upload');
-      const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [n, 3, H, W], dataType: 'float32' } });
-      const encoder = device.createCommandEncoder({ label: 'mvs.features' });
-      for (let k = 0; k < n; k++) {
-        toGpu(device, outputs.feat4, feat4[first + k], encoder, k);
-        toGpu(device, outputs.feat2, feat2[first + k], encoder, k);
+    let featureRuns = 0;
+    let featureMs = 0;
+    /** The features of `list` into their slots (slotOf); `report`: progress per 4 views. */
+    const computeFeatures = async (list: number[], report: boolean) => {
+      const tf = performance.now();
+      for (let first = 0; first < list.length; first += batch) {
+        throwIfAborted(ctx.signal);
+        const chunk = list.slice(first, first + batch);
+        const n = chunk.length;
+        chunk.forEach((v, k) => device.queue.writeBuffer(image, k * imageBytes, views[v].rgb() as Float32Array<ArrayBuffer>));
+        await phase('upload');
+        const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [n, 3, H, W], dataType: 'float32' } });
+        const encoder = device.createCommandEncoder({ label: 'mvs.features' });
+        chunk.forEach((v, k) => {
+          toGpu(device, outputs.feat4, feat4[slotOf.get(v)!], encoder, k);
+          toGpu(device, outputs.feat2, feat2[slotOf.get(v)!], encoder, k);
+        });
+        device.queue.submit([encoder.finish()]);
+        for (const o of Object.values(outputs)) if (o.location === 'gpu') o.dispose();
+        await phase('featureOrt');
+        featureRuns += n;
+        if (report && (first + n === list.length || Math.floor((first + n) / 4) > Math.floor(first / 4))) {
+          await gpuDone(device, ctx.signal);
+          ctx.progress(first + n, total, `network features ${first + n}/${count}`);
+        }
       }
-      device.queue.submit([encoder.finish()]);
-      for (const o of Object.values(outputs)) if (o.location === 'gpu') o.dispose();
-      await phase('featureOrt');
-      if (first + n === count || Math.floor((first + n) / 4) > Math.floor(first / 4)) {
-        await gpuDone(device, ctx.signal);
-        ctx.progress(first + n, total, `network features ${first + n}/${count}`);
+      featureMs += performance.now() - tf;
+    };
+    /** Slots for the views `need` (a reference view and its sources): kept ones stay, the others are computed. */
+    const ensure = async (need: number[]) => {
+      const missing = need.filter((v) => !slotOf.has(v));
+      for (const v of need) if (slotOf.has(v)) slotUse[slotOf.get(v)!] = ++useClock;
+      for (const v of missing) {
+        // a free slot, else the least recently used one that this reference view does not need
+        let slot = slotView.indexOf(-1);
+        if (slot < 0) {
+          let oldest = Infinity;
+          slotView.forEach((held, k) => {
+            if (!need.includes(held) && slotUse[k] < oldest) {
+              oldest = slotUse[k];
+              slot = k;
+            }
+          });
+        }
+        if (slotView[slot] >= 0) slotOf.delete(slotView[slot]);
+        slotView[slot] = v;
+        slotOf.set(v, slot);
+        slotUse[slot] = ++useClock;
       }
+      if (missing.length) await computeFeatures(missing, false);
+    };
+    const order = cachedRun ? cachedOrder(sources, capacity).order : views.map((_, v) => v);
+    if (!cachedRun) {
+      views.forEach((_, v) => {
+        slotOf.set(v, v);
+        slotView[v] = v;
+      });
+      await computeFeatures(order, true);
+      scope.destroy(image);
     }
-    scope.destroy(image);
     const t1 = performance.now();
     // 2. two stages per reference view
     const cost1 = make('mvs:cost1', G1 * D1 * hw4 * 4);
@@ -356,10 +457,13 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     const stage1: { inv: Float32Array; conf: Float32Array }[] = [];
     const K4 = views.map((v) => resizeK(v.K, 0.25, 0.25));
     const K2 = views.map((v) => resizeK(v.K, 0.5, 0.5));
-    for (let r = 0; r < count; r++) {
+    for (let step = 0; step < count; step++) {
+      const r = order[step];
       throwIfAborted(ctx.signal);
-      const src = sources[r].slice(0, 4);
+      const src = sources[r].slice(0, MAX_NETWORK_SOURCES);
       if (src.length === 0) continue;
+      if (cachedRun) await ensure([r, ...src]);
+      const f4 = (v: number) => feat4[slotOf.get(v)!], f2 = (v: number) => feat2[slotOf.get(v)!];
       const { invNear, invFar } = ranges[r];
       const halfWidth = (cfg.stage2.span_steps * Math.abs(invNear - invFar)) / D1;
       // stage 1
@@ -368,12 +472,12 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
         maps: src.map((s) => sourceProjection(K4[r], views[r].pose, K4[s], views[s].pose)),
       }));
       let encoder = device.createCommandEncoder({ label: 'mvs.stage1' });
-      encodeCostVolume(device, encoder, p1, feat4[r], src.map((s) => feat4[s]), readDummy, cost1, hw4, D1);
+      encodeCostVolume(device, encoder, p1, f4(r), src.map(f4), readDummy, cost1, hw4, D1);
       device.queue.submit([encoder.finish()]);
       await phase('costVolume');
       const logits1 = (await net.reg1.run({
         cost: { location: 'gpu', buffer: cost1, dims: [1, G1 * D1, h4, w4], dataType: 'float32' },
-        feat: { location: 'gpu', buffer: feat4[r], dims: [1, C4, h4, w4], dataType: 'float32' },
+        feat: { location: 'gpu', buffer: f4(r), dims: [1, C4, h4, w4], dataType: 'float32' },
       })).logits;
       const logits1Buffer = logits1.location === 'gpu' ? logits1.buffer : make('mvs:logits1', D1 * hw4 * 4);
       if (logits1.location === 'cpu') device.queue.writeBuffer(logits1Buffer, 0, logits1.data as Float32Array<ArrayBuffer>);
@@ -387,7 +491,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       await phase('regress');
       if (keepStage1) {
         const [a, b] = await readBuffers(device, scope, [inv1, conf1]);
-        stage1.push({ inv: new Float32Array(a), conf: new Float32Array(b) });
+        stage1[r] = { inv: new Float32Array(a), conf: new Float32Array(b) };
       }
       // stage 2
       device.queue.writeBuffer(p2, 0, costParamBytes({
@@ -395,12 +499,12 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
         maps: src.map((s) => sourceProjection(K2[r], views[r].pose, K2[s], views[s].pose)),
       }));
       encoder = device.createCommandEncoder({ label: 'mvs.stage2' });
-      encodeCostVolume(device, encoder, p2, feat2[r], src.map((s) => feat2[s]), inv1, cost2, hw2, D2);
+      encodeCostVolume(device, encoder, p2, f2(r), src.map(f2), inv1, cost2, hw2, D2);
       device.queue.submit([encoder.finish()]);
       await phase('costVolume');
       const logits2 = (await net.reg2.run({
         cost: { location: 'gpu', buffer: cost2, dims: [1, G2 * D2, h2, w2], dataType: 'float32' },
-        feat: { location: 'gpu', buffer: feat2[r], dims: [1, C2, h2, w2], dataType: 'float32' },
+        feat: { location: 'gpu', buffer: f2(r), dims: [1, C2, h2, w2], dataType: 'float32' },
       })).logits;
       const logits2Buffer = logits2.location === 'gpu' ? logits2.buffer : make('mvs:logits2', D2 * hw2 * 4);
       if (logits2.location === 'cpu') device.queue.writeBuffer(logits2Buffer, 0, logits2.data as Float32Array<ArrayBuffer>);
@@ -412,14 +516,15 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       if (logits2.location === 'gpu') logits2.dispose();
       else scope.destroy(logits2Buffer);
       await phase('regress');
-      if (r % 4 === 3 || r === count - 1) {
+      if (step % 4 === 3 || step === count - 1) {
         await gpuDone(device, ctx.signal);
-        ctx.progress(count + r + 1, total, `network depth ${r + 1}/${count}`);
+        ctx.progress(count + step + 1, total, `network depth ${step + 1}/${count}`);
       }
     }
     const raw = new Float32Array(await readBuffer(device, scope, result));
     const t2 = performance.now();
-    return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: t1 - t0, stagesMs: t2 - t1 };
+    // With the cache, feature runs happen between the stages: their time counts as feature time.
+    return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: cachedRun ? featureMs : t1 - t0, stagesMs: t2 - t1 - (cachedRun ? featureMs : 0), featureRuns, featureSlots: capacity };
   } finally {
     for (const b of owned) scope.destroy(b);
   }
@@ -444,7 +549,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
   const refine = options.nccRefine ?? true;
   const networkCtx = refine ? { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(done, 2 * total, message) } : ctx;
-  const { raw, featureMs, stagesMs } = await runNetwork(net, inputs, size, sources, ranges, networkCtx);
+  const { raw, featureMs, stagesMs, featureRuns, featureSlots } = await runNetwork(net, inputs, size, sources, ranges, networkCtx, { featureCacheViews: options.featureCacheViews });
   const w2 = size.width / 2, h2 = size.height / 2;
   if (refine) {
     // NETWORK_NCC_RULE: the plane sweep runs with a third pass, a full-resolution NCC search around the network's
@@ -454,7 +559,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
     const swept = await estimateDepthPlaneSweep(views, options, nccCtx, { data: raw, width: w2, height: h2 });
     return {
       ...swept,
-      stats: { ...swept.stats, method: 'network', model: net.name, sweepMs: featureMs + stagesMs + swept.stats.sweepMs, featureMs, stagesMs, nccMs: swept.stats.sweepMs },
+      stats: { ...swept.stats, method: 'network', model: net.name, sweepMs: featureMs + stagesMs + swept.stats.sweepMs, featureMs, stagesMs, featureRuns, featureSlots, nccMs: swept.stats.sweepMs },
     };
   }
   const t0 = performance.now();
@@ -476,7 +581,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   ctx.progress(1, 1, 'depth filtered');
   return {
     depths,
-    stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
+    stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, featureRuns, featureSlots, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
     ...(options.keepRaw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
   };
 }

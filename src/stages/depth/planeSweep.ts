@@ -81,6 +81,8 @@ export interface MvsOptions {
   priorSteps?: number;
   /** The network's depths below this confidence are not used as a prior for the NCC pass (default 0). */
   priorConfidence?: number;
+  /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
+  featureCacheViews?: number;
 }
 
 /**
