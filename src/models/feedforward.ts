@@ -62,7 +62,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
       if (net) {
         try {
-          estimated = await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40)));
+          // The sessions go before the NCC passes allocate theirs (releaseMvsNetwork may run twice).
+          estimated = await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(net) }));
         } finally {
           await releaseMvsNetwork(net);
         }

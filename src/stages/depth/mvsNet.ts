@@ -29,6 +29,8 @@ export interface MvsNetwork {
   feature: OrtSessionHandle;
   reg1: OrtSessionHandle;
   reg2: OrtSessionHandle;
+  /** Set by releaseMvsNetwork (which may then be called again). */
+  released?: boolean;
 }
 
 export interface NetworkMvsStats extends MvsStats {
@@ -61,6 +63,8 @@ export async function loadMvsNetwork(name: string, device: GPUDevice, scope: Vra
 
 /** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */
 export async function releaseMvsNetwork(net: MvsNetwork): Promise<void> {
+  if (net.released) return;
+  net.released = true;
   await net.feature.release();
   await net.reg1.release();
   await net.reg2.release();
@@ -534,7 +538,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
  * Depth maps for every posed, not held-out view from the network; same output contract as estimateDepthPlaneSweep
  * (depth at the working size in scene units, 0 = unknown, in the order of `views`), same consistency filter.
  */
-export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork, options: MvsOptions, ctx: StageContext): Promise<{ depths: (Float32Array | null)[]; stats: NetworkMvsStats; raw?: RawDepthMaps }> {
+export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork, options: MvsOptions, ctx: StageContext, hooks: { afterNetwork?: () => Promise<void> } = {}): Promise<{ depths: (Float32Array | null)[]; stats: NetworkMvsStats; raw?: RawDepthMaps }> {
   const used = views.map((v, i) => ({ v, i })).filter(({ v }) => v.camFromWorld && !v.heldOut);
   if (used.length < 2) throw new InputError('Depth from photos needs at least two photos with cameras.');
   const first = used[0].v;
@@ -556,6 +560,8 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
     // half-resolution depth; per pixel the better NCC of it and the sweep's own fine pass wins, and the sweep's filter
     // keeps what agrees across views.
     const nccCtx = { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(total + done, 2 * total, message) };
+    // The caller may free the network's sessions here (ORT's buffers: ~1 GB of lego's peak), before the sweep's.
+    await hooks.afterNetwork?.();
     const swept = await estimateDepthPlaneSweep(views, options, nccCtx, { data: raw, width: w2, height: h2 });
     return {
       ...swept,
