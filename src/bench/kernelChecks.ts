@@ -472,15 +472,20 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const { filterConsistent, filterConsistentGpu, consistencyOptions } = await import('../stages/depth/planeSweep');
   const filterAgreement: Record<string, { cpuKept: number; gpuKept: number; mismatched: number }> = {};
   const fr = fineRaw.raw!;
-  for (const [label, o] of Object.entries({ default: {}, bilinear: { sampling: 'bilinear' as const }, strict: { minConsistent: 3, lowConfidenceWitnesses: false, reprojectionPx: 0.5 }, excuse: { excuseHidden: true, depthTolerance: 0.02 } })) {
+  const { fillDepthHoles, DEFAULT_HOLE_FILL } = await import('../stages/depth/holeFill');
+  for (const [label, o] of Object.entries({ default: {}, bilinear: { sampling: 'bilinear' as const }, strict: { minConsistent: 3, lowConfidenceWitnesses: false, reprojectionPx: 0.5 }, excuse: { excuseHidden: true, depthTolerance: 0.02 }, holeFill: {} })) {
     const options = consistencyOptions({ preset: 'draft', ...o }, 0.6);
+    // 'holeFill': the default filter, then the enclosed-hole fill (3 iterations, radius 4) on both sides
+    const fill = label === 'holeFill' ? { ...DEFAULT_HOLE_FILL, radius: 4, iterations: 3 } : null;
     const cpu = filterConsistent(fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options);
-    const gpu = await filterConsistentGpu(ctx, fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options);
+    if (fill) fillDepthHoles(cpu, fr.viewIndex.length, fr.width, fr.height, fill);
+    const gpu = await filterConsistentGpu(ctx, fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options, fill);
     let cpuKept = 0, gpuKept = 0, mismatched = 0;
     for (let i = 0; i < cpu.length; i++) {
       if (cpu[i] > 0) cpuKept++;
       if (gpu[i] > 0) gpuKept++;
-      if (cpu[i] !== gpu[i]) mismatched++;
+      // filled depths are float32 means on the GPU
+      if (cpu[i] !== gpu[i] && !(cpu[i] > 0 && Math.abs(cpu[i] - gpu[i]) < 1e-5 * cpu[i])) mismatched++;
     }
     filterAgreement[label] = { cpuKept, gpuKept, mismatched };
   }

@@ -13,6 +13,9 @@ test('plane-sweep stereo recovers the depth of analytic shapes', async ({ page }
       expect(a.cpuKept, label).toBeGreaterThan(100);
       expect(a.mismatched, label).toBeLessThanOrEqual(Math.max(2, 0.002 * a.cpuKept));
     }
+    // the hole fill adds depth (on the GPU as on the CPU)
+    const agreement = r.filterAgreement as unknown as Record<string, { cpuKept: number; gpuKept: number }>;
+    expect(agreement.holeFill.gpuKept).toBeGreaterThan(agreement.default.gpuKept);
     // The network-guided pass (NETWORK_NCC_RULE): a true prior adds matches, a wrong one loses none of the sweep's.
     const fine = r.fineRaw as unknown as Record<string, number>, guidedTrue = r.guidedTrue as unknown as Record<string, number>, guidedWrong = r.guidedWrong as unknown as Record<string, number>;
     expect(guidedTrue.within1pct * guidedTrue.validFraction).toBeGreaterThan(fine.within1pct * fine.validFraction);
