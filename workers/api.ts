@@ -75,7 +75,9 @@ export interface JobOptions {
     /** Plane sweep: resolution divisor of the first pass (2 = half resolution, default; 1 = full) and the small-hole fill of the filtered maps (false = off). */
     coarseScale?: 1 | 2; holeFill?: false | { radius?: number; minAxes?: number; maxSlope?: number; agreement?: number; iterations?: number };
     /** Network: NETWORK_NCC_RULE (default on): the plane sweep plus a full-resolution NCC pass around the network's depth, the better match per pixel kept (false: the network's own depth); the pass's half-width in coarse plane steps (6) and the network depth's confidence floor (0). */
-    nccRefine?: boolean; priorSteps?: number; priorConfidence?: number };
+    nccRefine?: boolean; priorSteps?: number; priorConfidence?: number;
+    /** Network: views per feature-network run (benchmarks). */
+    featureBatch?: number };
 }
 
 export interface JobRequest {

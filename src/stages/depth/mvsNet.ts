@@ -288,6 +288,14 @@ export interface RunNetworkOptions {
 export const FEATURE_BATCH = 4;
 
 /**
+ * The most image bytes (3 x W x H float32 per view) one feature-network run takes. Was 64 MiB: on lego (640x640,
+ * 4.9 MB a view) that is batch 4, and ORT's peak was 962 MB; batch 2 gives 474 MB and the job's peak 1.44 -> 1.04 GB,
+ * for 10% more feature time (2.67 -> 2.93 s for 97 runs; H200, docs/benchmarks.md session 10). 10 MiB: batch 2 at
+ * 640x640 and 640x480, 4 at 512x384 and below.
+ */
+export const FEATURE_BATCH_BYTES = 10 << 20;
+
+/**
  * FEATURE_CACHE_RULE: the features of every view (32 + 16 channels at 1/4 and 1/2 resolution, 9.8 MB a view at
  * 640x640) were all kept while the stages ran: 855 MB of lego's 1.99 GB peak with its 87 views. Beyond this budget
  * they are kept in a least-recently-used cache of view slots instead.
@@ -358,8 +366,8 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const t0 = performance.now();
   const total = 2 * count + 1;
   try {
-    // 1. features, `batch` views per ORT run. The image batch stays under 64 MiB so that the network's activations (a
-    // few times that) fit any adapter. Every view's features are kept (each view is a source of up to 4 others) when
+    // 1. features, `batch` views per ORT run. The image batch stays under FEATURE_BATCH_BYTES (ORT's activations are
+    // ~100x it). Every view's features are kept (each view is a source of up to 4 others) when
     // FEATURE_CACHE_BYTES holds them; otherwise a cache of view slots (FEATURE_CACHE_RULE).
     const perView = (C4 * hw4 + C2 * hw2) * 4;
     const capacity = Math.min(count, Math.max(MAX_NETWORK_SOURCES + 1, options.featureCacheViews ?? Math.floor(FEATURE_CACHE_BYTES / perView)));
@@ -371,7 +379,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     const slotUse = new Array<number>(capacity).fill(-1);
     let useClock = 0;
     const imageBytes = 3 * W * H * 4;
-    const batch = Math.max(1, Math.min(options.featureBatch ?? FEATURE_BATCH, count, Math.floor((64 << 20) / imageBytes)));
+    const batch = Math.max(1, Math.min(options.featureBatch ?? FEATURE_BATCH, count, Math.floor(FEATURE_BATCH_BYTES / imageBytes)));
     const image = make('mvs:image', batch * imageBytes);
     // Phase timing for benchmarks: wait for the GPU, add the time since the last mark to `phase`.
     let mark = performance.now();
@@ -553,7 +561,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
   const refine = options.nccRefine ?? true;
   const networkCtx = refine ? { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(done, 2 * total, message) } : ctx;
-  const { raw, featureMs, stagesMs, featureRuns, featureSlots } = await runNetwork(net, inputs, size, sources, ranges, networkCtx, { featureCacheViews: options.featureCacheViews });
+  const { raw, featureMs, stagesMs, featureRuns, featureSlots } = await runNetwork(net, inputs, size, sources, ranges, networkCtx, { featureCacheViews: options.featureCacheViews, featureBatch: options.featureBatch });
   const w2 = size.width / 2, h2 = size.height / 2;
   if (refine) {
     // NETWORK_NCC_RULE: the plane sweep runs with a third pass, a full-resolution NCC search around the network's

@@ -84,6 +84,8 @@ export interface MvsOptions {
   priorConfidence?: number;
   /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
   featureCacheViews?: number;
+  /** The network only: views per feature-network run (RunNetworkOptions.featureBatch). */
+  featureBatch?: number;
 }
 
 /**
