@@ -303,38 +303,60 @@ export const FEATURE_BATCH_BYTES = 10 << 20;
 export const FEATURE_CACHE_BYTES = 256 << 20;
 
 /**
- * Reference-view order for a feature cache of `capacity` views: greedily the next view whose own and source
- * features are most already cached (ties: the lowest index). Returns the order and the feature computations it costs.
+ * The feature cache's plan for `capacity` slots: the reference-view order (greedily the next view whose own and source
+ * features are most already in the cache; ties: the lowest index) and, per step, the views whose features must be
+ * computed first with the slot each goes to (a free slot, else the least recently used one the step does not need).
+ * runNetwork replays it; `computations` is the number of feature computations it costs.
  */
-export function cachedOrder(sources: number[][], capacity: number): { order: number[]; computations: number } {
+export function cachedOrder(sources: number[][], capacity: number): { order: number[]; loads: [view: number, slot: number][][]; computations: number } {
   const count = sources.length;
   const done = new Uint8Array(count);
-  const cached: number[] = []; // most recently used last
+  const slotOf = new Int32Array(count).fill(-1);
+  const slotView = new Int32Array(capacity).fill(-1);
+  const lastUse = new Float64Array(capacity).fill(-1);
+  let clock = 0;
   const order: number[] = [];
+  const loads: [number, number][][] = [];
   let computations = 0;
+  // a view without sources runs no stages and needs no features
+  const needOf = (r: number) => (sources[r].length ? [r, ...sources[r].slice(0, MAX_NETWORK_SOURCES)] : []);
   for (let step = 0; step < count; step++) {
-    let best = -1, bestHits = -Infinity;
+    let best = -1, bestMisses = Infinity;
     for (let r = 0; r < count; r++) {
       if (done[r]) continue;
-      const need = [r, ...sources[r].slice(0, MAX_NETWORK_SOURCES)];
-      const hits = need.filter((v) => cached.includes(v)).length - need.length;
-      if (hits > bestHits) {
+      const misses = needOf(r).filter((v) => slotOf[v] < 0).length;
+      if (misses < bestMisses) {
         best = r;
-        bestHits = hits;
+        bestMisses = misses;
       }
     }
     done[best] = 1;
     order.push(best);
-    const need = [best, ...sources[best].slice(0, MAX_NETWORK_SOURCES)];
+    const need = needOf(best);
+    const load: [number, number][] = [];
+    for (const v of need) if (slotOf[v] >= 0) lastUse[slotOf[v]] = ++clock;
     for (const v of need) {
-      const at = cached.indexOf(v);
-      if (at >= 0) cached.splice(at, 1);
-      else computations++;
-      cached.push(v);
+      if (slotOf[v] >= 0) continue;
+      let slot = slotView.indexOf(-1);
+      if (slot < 0) {
+        let oldest = Infinity;
+        slotView.forEach((held, k) => {
+          if (!need.includes(held) && lastUse[k] < oldest) {
+            oldest = lastUse[k];
+            slot = k;
+          }
+        });
+      }
+      if (slotView[slot] >= 0) slotOf[slotView[slot]] = -1;
+      slotView[slot] = v;
+      slotOf[v] = slot;
+      lastUse[slot] = ++clock;
+      load.push([v, slot]);
     }
-    while (cached.length > capacity) cached.shift();
+    computations += load.length;
+    loads.push(load);
   }
-  return { order, computations };
+  return { order, loads, computations };
 }
 
 const MAX_NETWORK_SOURCES = 4;
@@ -375,9 +397,6 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     const feat4 = Array.from({ length: capacity }, (_, k) => make(`mvs:feat4:${k}`, C4 * hw4 * 4));
     const feat2 = Array.from({ length: capacity }, (_, k) => make(`mvs:feat2:${k}`, C2 * hw2 * 4));
     const slotOf = new Map<number, number>();
-    const slotView = new Array<number>(capacity).fill(-1);
-    const slotUse = new Array<number>(capacity).fill(-1);
-    let useClock = 0;
     const imageBytes = 3 * W * H * 4;
     const batch = Math.max(1, Math.min(options.featureBatch ?? FEATURE_BATCH, count, Math.floor(FEATURE_BATCH_BYTES / imageBytes)));
     const image = make('mvs:image', batch * imageBytes);
@@ -418,35 +437,10 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       }
       featureMs += performance.now() - tf;
     };
-    /** Slots for the views `need` (a reference view and its sources): kept ones stay, the others are computed. */
-    const ensure = async (need: number[]) => {
-      const missing = need.filter((v) => !slotOf.has(v));
-      for (const v of need) if (slotOf.has(v)) slotUse[slotOf.get(v)!] = ++useClock;
-      for (const v of missing) {
-        // a free slot, else the least recently used one that this reference view does not need
-        let slot = slotView.indexOf(-1);
-        if (slot < 0) {
-          let oldest = Infinity;
-          slotView.forEach((held, k) => {
-            if (!need.includes(held) && slotUse[k] < oldest) {
-              oldest = slotUse[k];
-              slot = k;
-            }
-          });
-        }
-        if (slotView[slot] >= 0) slotOf.delete(slotView[slot]);
-        slotView[slot] = v;
-        slotOf.set(v, slot);
-        slotUse[slot] = ++useClock;
-      }
-      if (missing.length) await computeFeatures(missing, false);
-    };
-    const order = cachedRun ? cachedOrder(sources, capacity).order : views.map((_, v) => v);
-    if (!cachedRun) {
-      views.forEach((_, v) => {
-        slotOf.set(v, v);
-        slotView[v] = v;
-      });
+    const plan = cachedRun ? cachedOrder(sources, capacity) : null;
+    const order = plan ? plan.order : views.map((_, v) => v);
+    if (!plan) {
+      views.forEach((_, v) => slotOf.set(v, v));
       await computeFeatures(order, true);
       scope.destroy(image);
     }
@@ -474,7 +468,14 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
       throwIfAborted(ctx.signal);
       const src = sources[r].slice(0, MAX_NETWORK_SOURCES);
       if (src.length === 0) continue;
-      if (cachedRun) await ensure([r, ...src]);
+      if (plan && plan.loads[step].length) {
+        // FEATURE_CACHE_RULE: this step's missing features into the slots the plan gives them
+        for (const [v, slot] of plan.loads[step]) {
+          for (const [held, at] of slotOf) if (at === slot) slotOf.delete(held);
+          slotOf.set(v, slot);
+        }
+        await computeFeatures(plan.loads[step].map(([v]) => v), false);
+      }
       const f4 = (v: number) => feat4[slotOf.get(v)!], f2 = (v: number) => feat2[slotOf.get(v)!];
       const { invNear, invFar } = ranges[r];
       const halfWidth = (cfg.stage2.span_steps * Math.abs(invNear - invFar)) / D1;

@@ -365,10 +365,14 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   const givenPrior = given ? scope.createBuffer({ label: 'mvs:givenPrior', size: given.data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }) : null;
   const givenFine = given ? scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : null;
   if (given && givenPrior) {
+    // a confidence floor needs a masked copy; without one (the default) the prior goes up as it is
     const minConfidence = options.priorConfidence ?? 0;
-    const data = new Float32Array(given.data);
-    for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
-    device.queue.writeBuffer(givenPrior, 0, data);
+    let data = given.data;
+    if (minConfidence > 0) {
+      data = new Float32Array(given.data);
+      for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
+    }
+    device.queue.writeBuffer(givenPrior, 0, data as Float32Array<ArrayBuffer>);
   }
   // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
   const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
