@@ -199,9 +199,10 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
   };
   const variants = spec.variants.map(({ label, ...v }) => {
-    const o = { ...consistencyOptions(options, spec.method === 'network' ? 0.5 : 0.6), ...v };
+    // the product's confidence floor: 0.5 for the network's own depth, 0.6 for NCC depth (the sweep, the network method)
+    const o = { ...consistencyOptions(options, spec.method === 'network' && options.nccRefine === false ? 0.5 : 0.6), ...v };
     const t1 = performance.now();
-    const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o);
+    const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o, o.alternates === 'none' ? null : raw.alt ?? null);
     const ms = Math.round(performance.now() - t1);
     return { label, ...o, ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
   });
