@@ -468,38 +468,18 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   // range 'full': the CPU reference below sweeps sweepRange's range.
   const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full', holeFill: false }, ctx);
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false, keepRaw: true }, ctx);
-  // NETWORK_NCC_RULE's guided pass with a half-resolution prior made from the truth: as it is (the guided pass can only
-  // add better matches) and 25% too far (its search misses the surface; the sweep's own matches must survive the merge).
-  const priorFrom = (factor: number) => {
-    const pw = Math.floor(size[0] / 2), ph = Math.floor(size[1] / 2);
-    const prior = new Float32Array(data.length * pw * ph * 2);
-    data.forEach((v, k) => {
-      for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
-        const d = v.depth[Math.min(size[1] - 1, 2 * y + 1) * size[0] + Math.min(size[0] - 1, 2 * x + 1)];
-        prior.set([d > 0 ? d * factor : 0, 1], 2 * (k * pw * ph + y * pw + x));
-      }
-    });
-    return { data: prior, width: pw, height: ph };
-  };
-  const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const, keepRaw: true };
-  const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
-  const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
   // The consistency filter on the GPU (mvs_filter.wgsl) against its CPU reference on the same raw maps.
   const { filterConsistent, filterConsistentGpu, consistencyOptions } = await import('../stages/depth/planeSweep');
   const filterAgreement: Record<string, { cpuKept: number; gpuKept: number; mismatched: number }> = {};
   const fr = fineRaw.raw!;
   const { fillDepthHoles, DEFAULT_HOLE_FILL } = await import('../stages/depth/holeFill');
-  // 'alternates-*': the maps of the guided pass with the true prior, the merge's losers as second candidates (ALTERNATE_RULE).
-  const gr = guidedTrue.raw!;
-  for (const [label, o] of Object.entries({ default: {}, bilinear: { sampling: 'bilinear' as const }, strict: { minConsistent: 3, lowConfidenceWitnesses: false, reprojectionPx: 0.5 }, excuse: { excuseHidden: true, depthTolerance: 0.02 }, holeFill: {}, 'alternates-reference': { alternates: 'reference' as const }, 'alternates-both': { alternates: 'both' as const } })) {
+  for (const [label, o] of Object.entries({ default: {}, bilinear: { sampling: 'bilinear' as const }, strict: { minConsistent: 3, lowConfidenceWitnesses: false, reprojectionPx: 0.5 }, excuse: { excuseHidden: true, depthTolerance: 0.02 }, holeFill: {} })) {
     const options = consistencyOptions({ preset: 'draft', ...o }, 0.6);
     // 'holeFill': the default filter, then the enclosed-hole fill (3 iterations, radius 4) on both sides
     const fill = label === 'holeFill' ? { ...DEFAULT_HOLE_FILL, radius: 4, iterations: 3 } : null;
-    const m = label.startsWith('alternates') ? gr : fr;
-    const alt = label.startsWith('alternates') ? gr.alt! : null;
-    const cpu = filterConsistent(m.data, m.viewIndex.length, m.width, m.height, m.poses, m.Ks, m.sources, options, alt);
+    const cpu = filterConsistent(fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options);
     if (fill) fillDepthHoles(cpu, fr.viewIndex.length, fr.width, fr.height, fill);
-    const gpu = await filterConsistentGpu(ctx, m.data, m.viewIndex.length, m.width, m.height, m.poses, m.Ks, m.sources, options, fill, alt);
+    const gpu = await filterConsistentGpu(ctx, fr.data, fr.viewIndex.length, fr.width, fr.height, fr.poses, fr.Ks, fr.sources, options, fill);
     let cpuKept = 0, gpuKept = 0, mismatched = 0;
     for (let i = 0; i < cpu.length; i++) {
       if (cpu[i] > 0) cpuKept++;
@@ -527,6 +507,22 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   }
   const cpuScore = score([Float32Array.from({ length: size[0] * size[1] }, (_, i) => cpu[2 * i]), ...data.slice(1).map(() => null)]);
   const out = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 2 }, ctx);
+  // NETWORK_NCC_RULE's guided pass with a half-resolution prior made from the truth: as it is (the guided pass can only
+  // add better matches) and 25% too far (its search misses the surface; the sweep's own matches must survive the merge).
+  const priorFrom = (factor: number) => {
+    const pw = Math.floor(size[0] / 2), ph = Math.floor(size[1] / 2);
+    const prior = new Float32Array(data.length * pw * ph * 2);
+    data.forEach((v, k) => {
+      for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
+        const d = v.depth[Math.min(size[1] - 1, 2 * y + 1) * size[0] + Math.min(size[0] - 1, 2 * x + 1)];
+        prior.set([d > 0 ? d * factor : 0, 1], 2 * (k * pw * ph + y * pw + x));
+      }
+    });
+    return { data: prior, width: pw, height: ph };
+  };
+  const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const };
+  const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
+  const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
   return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
 }
 

@@ -202,7 +202,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     // the product's confidence floor: 0.5 for the network's own depth, 0.6 for NCC depth (the sweep, the network method)
     const o = { ...consistencyOptions(options, spec.method === 'network' && options.nccRefine === false ? 0.5 : 0.6), ...v };
     const t1 = performance.now();
-    const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o, o.alternates === 'none' ? null : raw.alt ?? null);
+    const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o);
     const ms = Math.round(performance.now() - t1);
     return { label, ...o, ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
   });

@@ -60,8 +60,8 @@ describe('geometric-consistency filter', () => {
   const Ks = poses.map(() => K);
   const defaults = consistencyOptions({ preset: 'draft' }, 0.5);
   const before: ConsistencyOptions = { ...defaults, reprojectionPx: 1, sampling: 'nearest', lowConfidenceWitnesses: true, excuseHidden: false };
-  const keptOf = (raw: Float32Array, o: ConsistencyOptions, alt: Float32Array | null = null) => {
-    const out = filterConsistent(raw, poses.length, width, height, poses, Ks, sources, o, alt);
+  const keptOf = (raw: Float32Array, o: ConsistencyOptions) => {
+    const out = filterConsistent(raw, poses.length, width, height, poses, Ks, sources, o);
     let object = 0, kept = 0;
     for (let i = 0; i < out.length; i++) if (exact[2 * i] > 0) {
       object++;
@@ -88,40 +88,6 @@ describe('geometric-consistency filter', () => {
     const unsure = exact.slice();
     for (let i = 0; i < unsure.length / 2; i++) unsure[2 * i + 1] = 0.4;
     expect(keptOf(unsure, defaults)).toBe(0);
-  });
-  it('keeps a pixel at its second candidate when the first fails and the second passes (ALTERNATE_RULE)', () => {
-    const offBy = (raw: Float32Array, pick: (i: number) => boolean) => {
-      const out = raw.slice();
-      for (let i = 0; i < out.length / 2; i++) if (out[2 * i] > 0 && pick(i)) out[2 * i] *= 1 + (i % 2 ? 1 : -1) * (0.04 + 0.04 * (((i * 7919) % 97) / 97));
-      return out;
-    };
-    const all = keptOf(exact, defaults);
-    // the two passes split the work: in blocks of 8 columns, one has the right depth and the other a wrong one
-    const firstRight = (i: number) => Math.floor((i % width) / 8) % 2 === 0;
-    const first = offBy(exact, (i) => !firstRight(i)), second = offBy(exact, firstRight);
-    const alone = keptOf(first, defaults);
-    const reference = keptOf(first, { ...defaults, alternates: 'reference' }, second);
-    const both = keptOf(first, { ...defaults, alternates: 'both' }, second);
-    expect(alone).toBeLessThan(0.6 * all);
-    expect(reference).toBeGreaterThan(alone);
-    expect(both).toBeGreaterThan(0.95 * all);
-    // what it keeps is the right depth (a source's second map may confirm a pixel the first alone could not, so it
-    // may keep a little more than the exact maps do)
-    const out = filterConsistent(first, poses.length, width, height, poses, Ks, sources, defaults, second);
-    let keptWrong = 0, kept = 0;
-    for (let i = 0; i < out.length; i++) if (out[i] > 0) {
-      kept++;
-      if (Math.abs(out[i] - exact[2 * i]) > 0.01 * exact[2 * i]) keptWrong++;
-    }
-    expect(kept).toBeGreaterThan(0);
-    expect(keptWrong / kept).toBeLessThan(0.005);
-    // a wrong second candidate takes nothing from exact depth (its chance confirmations near the outline add under a
-    // point), and two wrong ones keep almost nothing
-    const wrong = offBy(exact, () => true);
-    const withWrong = keptOf(exact, defaults, wrong);
-    expect(withWrong).toBeGreaterThanOrEqual(all);
-    expect(withWrong).toBeLessThan(all + 0.01);
-    expect(keptOf(wrong, defaults, offBy(exact, () => true).map((v, k) => (k % 2 ? v : v * 1.05)))).toBeLessThan(0.02);
   });
 });
 
@@ -220,8 +186,6 @@ describe('merging two NCC passes (NETWORK_NCC_RULE)', () => {
     const other = Float32Array.from([1.1, 0.8, 2.2, 0.6, 0, 0.95, 4.0, 0.65, 0, 0.99]);
     mergeBetter(into, other);
     expect(Array.from(into).map((v) => Math.round(v * 100) / 100)).toEqual([1.1, 0.8, 2.0, 0.9, 3.0, 0.8, 4.0, 0.65, 0, 0]);
-    // the loser stays in `other`: the filter's second candidate (ALTERNATE_RULE)
-    expect(Array.from(other).map((v) => Math.round(v * 100) / 100)).toEqual([1.0, 0.7, 2.2, 0.6, 0, 0.95, 0, 0, 0, 0.99]);
   });
 });
 

@@ -1,8 +1,7 @@
-// Per pixel the (depth, confidence) of two NCC passes with the better confidence goes to `into`, the other to `other`
-// (the filter's second candidate); a pass that found nothing (depth 0) never wins (mergeBetter in planeSweep.ts is the
-// CPU reference).
+// Per pixel the (depth, confidence) of two NCC passes with the better confidence, in place into `into`; a pass that
+// found nothing (depth 0) never wins (mergeBetter in planeSweep.ts is the CPU reference).
 @group(0) @binding(0) var<storage, read_write> into: array<vec2f>;
-@group(0) @binding(1) var<storage, read_write> other: array<vec2f>;
+@group(0) @binding(1) var<storage, read> other: array<vec2f>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -14,6 +13,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let b = other[i];
   if (b.x > 0.0 && (!(a.x > 0.0) || b.y > a.y)) {
     into[i] = b;
-    other[i] = a;
   }
 }

@@ -82,11 +82,6 @@ export interface MvsOptions {
   priorSteps?: number;
   /** The network's depths below this confidence are not used as a prior for the NCC pass (default 0). */
   priorConfidence?: number;
-  /**
-   * The network method: how the filter uses the losing pass of the merge (ConsistencyOptions.alternates, ALTERNATE_RULE;
-   * default 'both').
-   */
-  alternates?: 'none' | 'reference' | 'both';
   /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
   featureCacheViews?: number;
   /** The network only: views per feature-network run (RunNetworkOptions.featureBatch). */
@@ -114,8 +109,6 @@ export interface RawDepthMaps {
   poses: number[][];
   sources: number[][];
   ranges?: { invNear: number; invFar: number }[];
-  /** The network method's second candidates, the losing pass of the merge (ALTERNATE_RULE), same layout as `data`. */
-  alt?: Float32Array;
 }
 
 /** The per-view sweep ranges an MVS run uses (options.range). */
@@ -172,7 +165,6 @@ export function consistencyOptions(options: MvsOptions, defaultConfidence: numbe
     // Off by default: on a 12-view sphere ring it keeps 86% of exact depth instead of 71%, but it also lets 7.5% of
     // depth with random 4-8% errors through (0.7% without); not yet measured on real captures.
     excuseHidden: options.excuseHidden ?? false,
-    alternates: options.alternates ?? 'both',
   };
 }
 
@@ -453,19 +445,13 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       device.queue.submit([encoder.finish()]);
     }
     const raw = options.keepRaw ? new Float32Array(await readBuffer(device, scope, fine, 0, pixels * 8)) : null;
-    const rawAlt = options.keepRaw && givenFine ? new Float32Array(await readBuffer(device, scope, givenFine, 0, pixels * 8)) : null;
     const t1 = performance.now();
     // The hole fill by default only for captures without masks: with masks, fusion's silhouette fill already closes the
     // holes inside them, and filling the depth as well cost spot (draft, photos only, SwiftShader) 0.57 dB held-out
     // PSNR and 0.013 points of Chamfer.
     const fillHoles = options.holeFill === undefined ? ok.every(({ v }) => !v.mask) : options.holeFill !== false;
     const holeFill = fillHoles ? { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) } : null;
-    // ALTERNATE_RULE (the network method): the merge leaves the losing pass's (depth, confidence) in givenFine; a pixel
-    // whose better-NCC depth no source confirms is kept at the other one when that passes, and a source confirms when
-    // either of its two depths does. Higher NCC is not always the right depth (repetitive or weak texture); the views'
-    // agreement decides between the two.
-    const alternates = givenFine && (options.alternates ?? 'both') !== 'none' ? givenFine : null;
-    const filtered = await filterConsistentGpu(ctx, fine, ok.length, width, height, poses, Ks, sources, consistencyOptions(options, 0.6), holeFill, alternates);
+    const filtered = await filterConsistentGpu(ctx, fine, ok.length, width, height, poses, Ks, sources, consistencyOptions(options, 0.6), holeFill);
     const t2 = performance.now();
     const depths: (Float32Array | null)[] = views.map(() => null);
     let kept = 0;
@@ -483,7 +469,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     return {
       depths,
       stats: { views: ok.length, width, height, depthCount, sweepMs: t1 - t0, filterMs: t2 - t1, keptFraction: kept / (ok.length * width * height) },
-      ...(raw ? { raw: { data: raw, width, height, viewIndex: ok.map(({ i }) => i), Ks, poses, sources, ranges, ...(rawAlt ? { alt: rawAlt } : {}) } } : {}),
+      ...(raw ? { raw: { data: raw, width, height, viewIndex: ok.map(({ i }) => i), Ks, poses, sources, ranges } } : {}),
     };
   } finally {
     scope.destroy(images);
@@ -497,17 +483,14 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
 }
 
 /**
- * Per pixel, the (depth, confidence) pair with the better NCC confidence of two passes goes to `into` and the other
- * to `other` (the filter's second candidate, ALTERNATE_RULE): a pass that found nothing (depth 0) never wins.
+ * Per pixel, the (depth, confidence) pair with the better NCC confidence of two passes (in place into `into`): a
+ * pass that found nothing (depth 0) never wins.
  */
 export function mergeBetter(into: Float32Array, other: Float32Array): void {
   for (let p = 0; p < into.length; p += 2) {
     if (other[p] > 0 && (!(into[p] > 0) || other[p + 1] > into[p + 1])) {
-      const d = into[p], c = into[p + 1];
       into[p] = other[p];
       into[p + 1] = other[p + 1];
-      other[p] = d;
-      other[p + 1] = c;
     }
   }
 }
@@ -538,12 +521,6 @@ export interface ConsistencyOptions {
    * not asked to confirm it: then one confirming source suffices where only one could. Still at least one.
    */
   excuseHidden: boolean;
-  /**
-   * With a second candidate map (ALTERNATE_RULE: the network method's losing NCC pass): 'reference' = a pixel whose
-   * first depth fails the check is kept at its second depth when that passes; 'both' = besides, a source confirms when
-   * either of its two depths does. Default 'both' when a second map is given.
-   */
-  alternates?: 'none' | 'reference' | 'both';
 }
 
 /**
@@ -555,50 +532,24 @@ export interface ConsistencyOptions {
  * resolutions (160-320 px) is itself ~0.5-1% of the depth, and with two maps' own errors pushed most correct
  * depths of the synthetic spot capture over the 1% tolerance.
  */
-export function filterConsistent(raw: Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], options: ConsistencyOptions, alt: Float32Array | null = null): Float32Array {
+export function filterConsistent(raw: Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], options: ConsistencyOptions): Float32Array {
   const { minConsistent, minConfidence, depthTolerance, reprojectionPx, sampling, lowConfidenceWitnesses, excuseHidden } = options;
-  const alternates = alt ? (options.alternates ?? 'both') : 'none';
   const n = width * height;
   const out = new Float32Array(count * n);
   const r2max = reprojectionPx * reprojectionPx;
   // A depth usable as a witness: positive (and confident enough unless lowConfidenceWitnesses).
   const witnessConfidence = lowConfidenceWitnesses ? -Infinity : minConfidence;
-  const usableIn = (maps: Float32Array, k: number) => (maps[2 * k] > 0 && maps[2 * k + 1] >= witnessConfidence ? maps[2 * k] : 0);
+  const usable = (k: number) => (raw[2 * k] > 0 && raw[2 * k + 1] >= witnessConfidence ? raw[2 * k] : 0);
   // Per ordered pair (r, s): source-from-reference (for a ref pixel at depth d: h = d * A [x y 1] + b) and
   // reference-from-source maps, from sourceProjection.
   for (let r = 0; r < count; r++) {
     const need = Math.min(minConsistent, sources[r].length);
     const pairs = sources[r].map((s) => ({ s, fwd: sourceProjection(Ks[r], poses[r], Ks[s], poses[s]), back: sourceProjection(Ks[s], poses[s], Ks[r], poses[r]) }));
     const base = r * n;
-    // What one source's map says of the point at depth d of pixel (x, y), given its projection (px, py, hz):
-    // CONFIRM, HIDDEN (sees something clearly in front of it) or nothing.
-    const witness = (maps: Float32Array, sb: number, back: { A: number[]; b: number[] }, d: number, x: number, y: number, px: number, py: number, hz: number) => {
-      // Bilinear between the four neighbours when all four are valid and agree; else the nearest pixel.
-      const x0 = Math.min(width - 2, Math.max(0, Math.floor(px))), y0 = Math.min(height - 2, Math.max(0, Math.floor(py)));
-      const fx = Math.min(1, Math.max(0, px - x0)), fy = Math.min(1, Math.max(0, py - y0));
-      const d00 = usableIn(maps, sb + y0 * width + x0), d10 = usableIn(maps, sb + y0 * width + x0 + 1);
-      const d01 = usableIn(maps, sb + (y0 + 1) * width + x0), d11 = usableIn(maps, sb + (y0 + 1) * width + x0 + 1);
-      const lo = Math.min(d00, d10, d01, d11), hi = Math.max(d00, d10, d01, d11);
-      let ds: number, u: number, v: number;
-      if (sampling === 'bilinear' && lo > 0 && hi - lo < BILINEAR_SPREAD * lo) {
-        ds = (d00 * (1 - fx) + d10 * fx) * (1 - fy) + (d01 * (1 - fx) + d11 * fx) * fy;
-        u = px;
-        v = py;
-      } else {
-        u = Math.min(width - 1, Math.max(0, Math.round(px)));
-        v = Math.min(height - 1, Math.max(0, Math.round(py)));
-        ds = usableIn(maps, sb + v * width + u);
-      }
-      if (ds <= 0) return NOTHING;
-      // The source sees a surface clearly in front of the point: occluded there, it can neither confirm nor deny.
-      if (ds < hz * (1 - 4 * depthTolerance)) return HIDDEN;
-      const B = back.A, c = back.b;
-      const rz = ds * (B[6] * u + B[7] * v + B[8]) + c[2];
-      if (rz <= 0) return NOTHING;
-      const rx = (ds * (B[0] * u + B[1] * v + B[2]) + c[0]) / rz, ry = (ds * (B[3] * u + B[4] * v + B[5]) + c[1]) / rz;
-      return (rx - x) ** 2 + (ry - y) ** 2 < r2max && Math.abs(rz - d) < depthTolerance * d ? CONFIRM : NOTHING;
-    };
-    const consistent = (d: number, x: number, y: number) => {
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const i = base + y * width + x;
+      const d = raw[2 * i];
+      if (d <= 0 || raw[2 * i + 1] < minConfidence) continue;
       let good = 0, hidden = 0;
       for (const { s, fwd, back } of pairs) {
         const A = fwd.A, b = fwd.b;
@@ -613,24 +564,40 @@ export function filterConsistent(raw: Float32Array, count: number, width: number
           hidden++;
           continue;
         }
-        let says = witness(raw, s * n, back, d, x, y, px, py, hz);
-        if (says !== CONFIRM && alternates === 'both' && witness(alt!, s * n, back, d, x, y, px, py, hz) === CONFIRM) says = CONFIRM;
-        if (says === CONFIRM) good++;
-        else if (says === HIDDEN) hidden++;
+        const sb = s * n;
+        // Bilinear between the four neighbours when all four are valid and agree; else the nearest pixel.
+        const x0 = Math.min(width - 2, Math.max(0, Math.floor(px))), y0 = Math.min(height - 2, Math.max(0, Math.floor(py)));
+        const fx = Math.min(1, Math.max(0, px - x0)), fy = Math.min(1, Math.max(0, py - y0));
+        const d00 = usable(sb + y0 * width + x0), d10 = usable(sb + y0 * width + x0 + 1);
+        const d01 = usable(sb + (y0 + 1) * width + x0), d11 = usable(sb + (y0 + 1) * width + x0 + 1);
+        const lo = Math.min(d00, d10, d01, d11), hi = Math.max(d00, d10, d01, d11);
+        let ds: number, u: number, v: number;
+        if (sampling === 'bilinear' && lo > 0 && hi - lo < BILINEAR_SPREAD * lo) {
+          ds = (d00 * (1 - fx) + d10 * fx) * (1 - fy) + (d01 * (1 - fx) + d11 * fx) * fy;
+          u = px;
+          v = py;
+        } else {
+          u = Math.min(width - 1, Math.max(0, Math.round(px)));
+          v = Math.min(height - 1, Math.max(0, Math.round(py)));
+          ds = usable(sb + v * width + u);
+        }
+        if (ds <= 0) continue;
+        // The source sees a surface clearly in front of the point: occluded there, it can neither confirm nor deny.
+        if (ds < hz * (1 - 4 * depthTolerance)) {
+          hidden++;
+          continue;
+        }
+        const B = back.A, c = back.b;
+        const rz = ds * (B[6] * u + B[7] * v + B[8]) + c[2];
+        if (rz <= 0) continue;
+        const rx = (ds * (B[0] * u + B[1] * v + B[2]) + c[0]) / rz, ry = (ds * (B[3] * u + B[4] * v + B[5]) + c[1]) / rz;
+        if ((rx - x) ** 2 + (ry - y) ** 2 < r2max && Math.abs(rz - d) < depthTolerance * d) good++;
       }
-      return good >= Math.max(1, excuseHidden ? Math.min(need, pairs.length - hidden) : need);
-    };
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-      const i = base + y * width + x;
-      const d = raw[2 * i];
-      if (d > 0 && raw[2 * i + 1] >= minConfidence && consistent(d, x, y)) out[i] = d;
-      else if (alternates !== 'none' && alt![2 * i] > 0 && alt![2 * i + 1] >= minConfidence && consistent(alt![2 * i], x, y)) out[i] = alt![2 * i];
+      if (good >= Math.max(1, excuseHidden ? Math.min(need, pairs.length - hidden) : need)) out[i] = d;
     }
   }
   return out;
 }
-
-const CONFIRM = 1, HIDDEN = 2, NOTHING = 0;
 
 const FILTER_PARAMS_BYTES = 48;
 const FILTER_PAIR_STRIDE = 104;
@@ -656,14 +623,13 @@ function filterPairs(count: number, poses: number[][], Ks: number[][], sources: 
 
 /**
  * filterConsistent on the GPU (mvs_filter.wgsl, one invocation per pixel of every view); `raw` is the (depth,
- * confidence) buffer on the GPU or an array to upload; `alt` the second candidates (ALTERNATE_RULE) or null. Same result
- * as the CPU reference up to float32 rounding at the tolerances. Views with more than 4 sources go to the CPU reference.
+ * confidence) buffer on the GPU or an array to upload. Same result as the CPU reference up to float32 rounding at the
+ * tolerances. Views with more than 4 sources go to the CPU reference.
  */
-export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], options: ConsistencyOptions, holeFill: HoleFillOptions | null = null, alt: GPUBuffer | Float32Array | null = null): Promise<Float32Array> {
+export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Float32Array, count: number, width: number, height: number, poses: number[][], Ks: number[][], sources: number[][], options: ConsistencyOptions, holeFill: HoleFillOptions | null = null): Promise<Float32Array> {
   if (sources.some((s) => s.length > MAX_SOURCES)) {
     const data = raw instanceof Float32Array ? raw : new Float32Array(await readBuffer(ctx.gpu.device, ctx.scope, raw));
-    const altData = !alt || alt instanceof Float32Array ? alt : new Float32Array(await readBuffer(ctx.gpu.device, ctx.scope, alt));
-    const kept = filterConsistent(data, count, width, height, poses, Ks, sources, options, altData);
+    const kept = filterConsistent(data, count, width, height, poses, Ks, sources, options);
     if (holeFill) fillDepthHoles(kept, count, width, height, holeFill, ctx.signal);
     return kept;
   }
@@ -681,12 +647,6 @@ export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Fl
       rawBuffer = make('mvs:filterRaw', raw.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
       device.queue.writeBuffer(rawBuffer, 0, raw as Float32Array<ArrayBuffer>);
     } else rawBuffer = raw;
-    let altBuffer: GPUBuffer;
-    if (alt instanceof Float32Array) {
-      altBuffer = make('mvs:filterAlt', alt.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
-      device.queue.writeBuffer(altBuffer, 0, alt as Float32Array<ArrayBuffer>);
-    } else altBuffer = alt ?? make('mvs:noAlt', 16, GPUBufferUsage.STORAGE);
-    const alternates = alt ? ({ none: 0, reference: 1, both: 2 } as const)[options.alternates ?? 'both'] : 0;
     const pairs = filterPairs(count, poses, Ks, sources);
     const pairBuffer = make('mvs:filterPairs', pairs.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     device.queue.writeBuffer(pairBuffer, 0, pairs);
@@ -695,14 +655,14 @@ export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Fl
     const u = new Uint32Array(buf), f = new Float32Array(buf);
     u.set([width, height, count, options.minConsistent], 0);
     f.set([options.minConfidence, options.lowConfidenceWitnesses ? -3e38 : options.minConfidence, options.depthTolerance, options.reprojectionPx * options.reprojectionPx], 4);
-    u.set([options.sampling === 'bilinear' ? 1 : 0, options.excuseHidden ? 1 : 0, alternates, 0], 8);
+    u.set([options.sampling === 'bilinear' ? 1 : 0, options.excuseHidden ? 1 : 0, 0, 0], 8);
     const params = make('mvs:filterParams', FILTER_PARAMS_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     device.queue.writeBuffer(params, 0, buf);
     const pipeline = getComputePipeline(device, { label: 'mvs.filter', code: filterWgsl });
     const encoder = device.createCommandEncoder({ label: 'mvs.filter' });
     const pass = encoder.beginComputePass({ label: 'mvs.filter' });
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindBuffers(device, pipeline, 'mvs.filter', [params, rawBuffer, pairBuffer, kept, altBuffer]));
+    pass.setBindGroup(0, bindBuffers(device, pipeline, 'mvs.filter', [params, rawBuffer, pairBuffer, kept]));
     pass.dispatchWorkgroups(Math.ceil(width / 8), Math.ceil(height / 8), count);
     pass.end();
     // The enclosed-hole fill (holeFill.ts) on the kept maps, one pass reading the previous one's output.
