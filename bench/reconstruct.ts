@@ -1,7 +1,7 @@
 /**
  * `npm run reconstruct -- <input folder or files...> -o out.zip [--report r.json] [--preset draft|standard|high]
  *  [--models feedforward,refine] [--holdout k] [--refine-iterations n] [--refine '{json RefineOptions}']
- *  [--fusion '{"voxelsPerSide":512}'] [--texture '{"edgeMarginVoxels":1}'] [--mvs '{"method":"network"}']`
+ *  [--fusion '{"voxelsPerSide":512}'] [--texture '{"edgeMarginVoxels":1}'] [--mvs '{"method":"planesweep"}']`
  *  (JobOptions.fusion / .texture / .mvs)
  * Runs the REAL page and worker in headless Chromium (system chromium, WebGPU; the GPU when the machine has one),
  * feeds the files through the same worker API the UI uses, and writes the zip and report.json.

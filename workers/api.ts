@@ -60,10 +60,11 @@ export interface JobOptions {
    * margin in fusion voxels for depth from photos (default 2); `exposureCompensation`: per-view gains (default on). */
   texture?: { edgeMarginVoxels?: number; exposureCompensation?: boolean };
   /**
-   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: 'planesweep' (the
-   * classical WGSL sweep; the default, as it measures better end to end) or 'network' (the learned MVS network,
-   * public/weights). `model`: the weights manifest entry (default 'mvsnet'; tests use 'mvsnet-random'); naming one
-   * without a method tries the network and falls back to the sweep with a warning.
+   * Depth-from-photos settings (benchmarks and experiments; the preset chooses the rest). `method`: absent = the
+   * learned MVS network (public/weights) with its NCC refinement, falling back to the plane sweep with a warning when
+   * it cannot load or run (NETWORK_DEFAULT_RULE, models/feedforward.ts); 'network' = the same, but a failure fails the
+   * job; 'planesweep' = the classical WGSL sweep alone. `model`: the weights manifest entry (default 'mvsnet'; tests
+   * use 'mvsnet-random').
    */
   mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number;
     /** Per-view sweep range: 'visible' (depths at least two sources see; default) or 'full' (0.4-1.6x the convergence distance). */

@@ -549,7 +549,8 @@ export function mountApp(doc: Document, client: ReconstructClient): void {
             models: ($(doc, 'model-refine') as HTMLInputElement).checked ? ['feedforward', 'refine'] : ['feedforward'],
             captureName,
             ...(crop ? { cropBox: crop } : {}),
-            mvs: { method: ($(doc, 'depth-method') as HTMLSelectElement).value as 'planesweep' | 'network' },
+            // the network is the default and falls back to the sweep by itself (NETWORK_DEFAULT_RULE): no method sent
+            ...(($(doc, 'depth-method') as HTMLSelectElement).value === 'planesweep' ? { mvs: { method: 'planesweep' as const } } : {}),
             ...(($(doc, 'sfm-features') as HTMLSelectElement).value === 'xfeat' ? { sfm: { features: 'xfeat' as const } } : {}),
             ...(vramBudgetBytes ? { vramBudgetBytes } : {}),
             ...(retryOf ? { retryOf } : {}),

@@ -9,7 +9,9 @@
  */
 import { lookAt } from '../core/camera';
 import type { StageContext } from '../stages/context';
-import { FEATURE_BATCH, loadMvsNetwork, releaseMvsNetwork, runNetwork, type NetworkPhaseTiming, type NetworkViewInput } from '../stages/depth/mvsNet';
+import type { CaptureView } from '../core/capture';
+import { FEATURE_BATCH, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, runNetwork, type NetworkPhaseTiming, type NetworkViewInput } from '../stages/depth/mvsNet';
+import { estimateDepthPlaneSweep } from '../stages/depth/planeSweep';
 
 export interface MvsSpeedSpec {
   kind: 'mvs-net-speed';
@@ -21,6 +23,13 @@ export interface MvsSpeedSpec {
   repeats?: number;
   /** Feature batches to compare (default [1, FEATURE_BATCH]). */
   featureBatches?: number[];
+  /**
+   * Also time the product's depth call (estimateDepthNetwork: the network for every view as reference, then the NCC
+   * passes, merge, filter and hole fill of NETWORK_NCC_RULE) on `productViews` views (default 10) in a ring around
+   * the object, warm, medians of `repeats`; "per view" = the call's time divided by the views.
+   */
+  product?: boolean;
+  productViews?: number;
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -68,8 +77,48 @@ export async function runMvsSpeed(ctx: StageContext, spec: MvsSpeedSpec) {
         ortShareOfSplit: round((split.featureOrt + split.regularisationOrt) / Object.values(split).reduce((a, b) => a + b, 0)),
       });
     }
-    return { model: spec.model, size: [W, H], depthSize: [W / 2, H / 2], executionProvider: net.feature.executionProvider, results };
+    const product = spec.product ? await productSpeed(ctx, net, W, H, spec.productViews ?? 10, repeats, rand) : undefined;
+    return { model: spec.model, size: [W, H], depthSize: [W / 2, H / 2], executionProvider: net.feature.executionProvider, results, ...(product ? { product } : {}) };
   } finally {
     await releaseMvsNetwork(net);
   }
+}
+
+/**
+ * The product's depth call on `count` views of W x H (random texture, a ring of cameras 30 degrees apart looking at the
+ * origin), warm: the network method (estimateDepthNetwork with its NCC passes) and, for comparison, the plane sweep alone
+ * (estimateDepthPlaneSweep), both at MVS size W x H (longSide = W) over the same depth range.
+ */
+async function productSpeed(ctx: StageContext, net: Awaited<ReturnType<typeof loadMvsNetwork>>, W: number, H: number, count: number, repeats: number, rand: () => number) {
+  const f = 0.9 * W;
+  const views: CaptureView[] = Array.from({ length: count }, (_, v) => {
+    const a = (v * 2 * Math.PI) / Math.max(count, 12);
+    const rgba = Uint8Array.from({ length: 4 * W * H }, (_, i) => (i % 4 === 3 ? 255 : Math.floor(256 * rand())));
+    return {
+      index: v, name: `v${v}`, path: `v${v}`, key: `v${v}`, width: W, height: H, fullWidth: W, fullHeight: H,
+      image: { width: W, height: H, data: rgba }, depthMeters: null, mask: null,
+      K: [f, 0, (W - 1) / 2, 0, f, (H - 1) / 2, 0, 0, 1], distortion: null, intrinsicsSource: 'file' as const,
+      camFromWorld: lookAt([3 * Math.sin(a), 0.3 * (v % 2), -3 * Math.cos(a)], [0, 0, 0]), exif: null, heldOut: false,
+      source: { bytes: new ArrayBuffer(0), mime: 'image/png' },
+    };
+  });
+  const options = { preset: 'standard' as const, longSide: W, depthRange: { near: 1.5, far: 6 } };
+  const quiet = { ...ctx, progress: () => {} };
+  const timeIt = async (run: () => Promise<{ stats: object }>) => {
+    await run();
+    const walls: number[] = [];
+    const stats: Record<string, number>[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      const r = await run();
+      walls.push(performance.now() - t0);
+      stats.push(r.stats as Record<string, number>);
+    }
+    const wallMs = median(walls);
+    const keys = ['featureMs', 'stagesMs', 'nccMs', 'sweepMs', 'filterMs'].filter((k) => typeof stats[0][k] === 'number');
+    return { wallMs: round(wallMs), perViewMs: round(wallMs / count), ...Object.fromEntries(keys.map((k) => [k, round(median(stats.map((s) => s[k])))])) };
+  };
+  const network = await timeIt(() => estimateDepthNetwork(views, net, options, quiet));
+  const planeSweep = await timeIt(() => estimateDepthPlaneSweep(views, options, quiet));
+  return { views: count, size: [W, H], network, planeSweep };
 }

@@ -5,7 +5,7 @@
  * network (stages/depth/mvsNet.ts, weights in public/weights, hash-checked). Both produce
  * (depth, confidence) maps that go through the same consistency filter, then the same fusion.
  */
-import { CancelledError, InputError, describeError } from '../core/errors';
+import { CancelledError, GpuDeviceLostError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
 import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
 import type { JobInput, JobOutput } from '../pipeline/jobTypes';
@@ -50,26 +50,34 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       }
       const { method, model, ...mvsOptions } = input.options.mvs ?? {};
       const options = { preset: input.options.preset, ...mvsOptions };
-      // The classical plane sweep is the default. The network method (NETWORK_NCC_RULE: the sweep plus an NCC pass
-      // around the network's depth) measures a little better on the H200 (2026-11-25, standard: spot, bob, lego,
-      // temple; docs/benchmarks.md, session 10) but worse on 7-Scenes, at 2-3x the sweep's VRAM peak, so it stays
-      // opt-in. It runs when asked for (mvs.method = 'network', a failure to load fails the job) or when a model is
-      // named (falling back to the sweep with a warning).
-      const wantNet = method === 'network' || (method === undefined && model !== undefined);
+      // NETWORK_DEFAULT_RULE: the network method (NETWORK_NCC_RULE: the plane sweep plus an NCC pass around the
+      // network's depth) is the default. On the H200 (2026-11-25, standard, docs/benchmarks.md sessions 10-11) it beats
+      // the sweep end to end on bob, lego, the temple and the fountain and ties it on spot, and loses a little on
+      // 7-Scenes (whose sensor reference disagrees with the photos at the 10% level), at ~1.5-2x the sweep's VRAM
+      // peak. Without an explicit method, weights that cannot be loaded, or a network run that fails (out of GPU
+      // memory included), give the plane sweep with a warning; mvs.method = 'network' makes such a failure fail the
+      // job, 'planesweep' runs the sweep alone.
+      const required = method === 'network';
       // The depth stage starts now for the page (its bar and timing), not at its first finished view.
       this.reportProgress(1, `depth: ${views.length} views`, 0);
-      const net = wantNet ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, method === 'network') : null;
-      let estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>>;
-      if (net) {
+      let net = method !== 'planesweep' ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, required) : null;
+      const sweep = () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40));
+      const estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>> = await this.stage('depth', async () => {
+        if (!net) return sweep();
+        const loaded = net;
         try {
           // The sessions go before the NCC passes allocate theirs (releaseMvsNetwork may run twice).
-          estimated = await this.stage('depth', () => estimateDepthNetwork(views, net, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(net) }));
+          return await estimateDepthNetwork(views, loaded, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(loaded) });
+        } catch (error) {
+          if (required || error instanceof CancelledError || error instanceof InputError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted) throw error;
+          await releaseMvsNetwork(loaded);
+          this.ctx.warn(`The depth network failed on these photos (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
+          net = null;
+          return sweep();
         } finally {
-          await releaseMvsNetwork(net);
+          await releaseMvsNetwork(loaded);
         }
-      } else {
-        estimated = await this.stage('depth', () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40)));
-      }
+      });
       estimated.depths.forEach((d, i) => {
         if (d) views[i].depthMeters = d;
       });

@@ -31,8 +31,9 @@ test('ORT-web + WGSL reproduce PyTorch on the exported fixture (random CI model 
 
 test('the network speed bench runs both feature batchings and splits the time into ORT and WGSL phases', async ({ page }) => {
   await openApp(page);
-  const r = (await check(page, { kind: 'mvs-net-speed', model: 'mvsnet-random', size: [64, 48], views: 5, repeats: 1, featureBatches: [1, 4] })) as unknown as {
+  const r = (await check(page, { kind: 'mvs-net-speed', model: 'mvsnet-random', size: [64, 48], views: 5, repeats: 1, featureBatches: [1, 4], product: true, productViews: 4 })) as unknown as {
     results: { featureBatch: number; wallMs: number; perViewMs: number; split: Record<string, number> }[];
+    product: { views: number; network: Record<string, number>; planeSweep: Record<string, number> };
   };
   console.log(`[mvsnet] speed bench (SwiftShader, random model): ${JSON.stringify(r)}`);
   expect(r.results.map((x) => x.featureBatch)).toEqual([1, 4]);
@@ -40,6 +41,10 @@ test('the network speed bench runs both feature batchings and splits the time in
     expect(x.wallMs).toBeGreaterThan(0);
     for (const k of ['featureOrt', 'costVolume', 'regularisationOrt', 'regress']) expect(x.split[k], k).toBeGreaterThan(0);
   }
+  // the product's depth call (network + NCC passes) and the sweep alone, timed per phase
+  expect(r.product.views).toBe(4);
+  for (const k of ['wallMs', 'featureMs', 'stagesMs', 'nccMs', 'filterMs']) expect(r.product.network[k], k).toBeGreaterThan(0);
+  for (const k of ['wallMs', 'sweepMs', 'filterMs']) expect(r.product.planeSweep[k], k).toBeGreaterThan(0);
 });
 
 test('the shipped network loads (hash checked) and recovers an analytic shape; a wrong hash is refused', async ({ page }) => {
@@ -108,6 +113,31 @@ test('without usable weights the job falls back to the plane sweep with a warnin
   expect(r.status).toBe('success');
   expect(r.depthSource).toBe('plane-sweep');
   expect(r.warnings.join('\n')).toMatch(/no model "no-such-network".*plane sweep/s);
+});
+
+test('the default depth method: the network runs out of GPU memory mid-run, the plane sweep takes over with a warning', async ({ page }) => {
+  test.skip(!existsSync(resolve(import.meta.dirname, '../../../shared/datasets/meshes/spot/spot.obj')), 'shared meshes not found');
+  test.setTimeout(300_000);
+  await openApp(page);
+  // NETWORK_DEFAULT_RULE: no mvs.method. A 56 MiB VRAM budget (the same budget check a full GPU meets) holds the
+  // plane sweep of 8 views at 320x240 but not the network's cost volume next to ORT's ~110 MB.
+  const r = await page.evaluate(async () => {
+    const client = (window as unknown as WindowWithClient).webrecon;
+    const input = await client.fetchDataFiles('meshes/spot', '\\.(obj|mtl|png)$');
+    const synth = await client.synthesize({ files: input, objName: 'spot.obj', options: { views: 8, width: 320, height: 240, seed: 5, meshPath: 'spot.obj' } });
+    const files = Object.entries(synth.files)
+      .filter(([path]) => !path.startsWith('depth/') && path !== 'gt.json')
+      .map(([path, bytes]) => ({ name: path.split('/').pop()!, path, bytes: bytes.slice().buffer as ArrayBuffer }));
+    const { result } = await client.runJob({ files, options: { preset: 'draft', models: ['feedforward'], vramBudgetBytes: 56 * 2 ** 20 } });
+    const model = result.report.models[0];
+    return { status: result.status, error: result.error?.message, depthSource: (model.details as { depthSource?: string } | undefined)?.depthSource, faces: result.report.meshes[0]?.faces ?? 0, warnings: result.report.warnings, liveBytesAfterCleanup: model.liveBytesAfterCleanup };
+  });
+  console.log(`[mvsnet] default method, out of memory: ${JSON.stringify(r)}`);
+  expect(r.status).toBe('success');
+  expect(r.depthSource).toBe('plane-sweep');
+  expect(r.warnings.join('\n')).toMatch(/depth network failed on these photos \(.*GPU budget.*\); depth comes from the classical plane sweep instead/);
+  expect(r.faces).toBeGreaterThan(100);
+  expect(r.liveBytesAfterCleanup).toBe(0);
 });
 
 test('synthetic spot, depth hidden: network vs plane sweep inside the masks', async ({ page }) => {

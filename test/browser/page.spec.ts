@@ -234,7 +234,9 @@ test('real photos: temple-sparse views with their cameras through the page, draf
   const validation = validateMeshOutput(zip);
   expect(validation.errors).toEqual([]);
   const report = JSON.parse(strFromU8(unzipSync(zip)['report.json'])) as Report;
-  const ff = report.models[0].details as { faces: number; mvs?: unknown; volume?: unknown } | undefined;
+  const ff = report.models[0].details as { faces: number; mvs?: unknown; volume?: unknown; depthSource?: string } | undefined;
+  // the page's default depth from photos: the learned network with its NCC passes (NETWORK_DEFAULT_RULE)
+  expect(ff?.depthSource).toBe('network');
   console.log(`[temple page run] faces ${validation.meshes[0].faces}, stages ${report.stages.map((st) => `${st.name} ${Math.round(st.ms)}`).join(', ')}, mvs ${JSON.stringify(ff?.mvs)}, volume ${JSON.stringify(ff?.volume)}`);
   // 12,673 faces with the half-resolution coarse sweep, 60-degree sources and the hole fill (session 4): base, columns
   // and pediment; the earlier sweep gave fragments of the roof and base.

@@ -376,7 +376,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   }
   // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
   const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
-  const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl, constants: { RADIUS: options.windowRadius ?? 3 } });
+  const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl.replaceAll('RADIUS_VALUE', String(Math.max(1, Math.min(7, Math.round(options.windowRadius ?? 3))))) });
   const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
   const paramBuffers: GPUBuffer[] = [];
   type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };

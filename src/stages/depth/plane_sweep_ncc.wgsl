@@ -35,7 +35,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> result: array<vec2f>;
 @group(0) @binding(4) var<storage, read> prior: array<vec2f>;
 
-override RADIUS: i32 = 3;
+// The window radius is a constant the host writes in (planeSweep.ts), so that the reference window can live in a
+// private array: it is read and centred once per pixel, not once per plane and source (half the texture reads).
+const RADIUS: i32 = RADIUS_VALUE;
+const WINDOW: u32 = u32((2 * RADIUS + 1) * (2 * RADIUS + 1));
+var<private> refWindow: array<f32, WINDOW>;
 
 fn refSample(x: i32, y: i32) -> f32 {
   let c = clamp(vec2i(x, y), vec2i(0), vec2i(params.size) - vec2i(1));
@@ -48,8 +52,9 @@ fn sourceSample(layer: u32, h: vec3f) -> f32 {
   return textureSampleLevel(images, imageSampler, uv, layer, f32(params.level)).r;
 }
 
-// 1 - NCC of the window at inverse depth `invDepth` for source s (2 when the window leaves the image).
-fn cost(s: u32, pixel: vec2i, depth: f32, refMean: f32, refNorm: f32) -> f32 {
+// 1 - NCC of the window at inverse depth `invDepth` for source s (2 when the window leaves the image); refWindow holds
+// the reference window minus its mean.
+fn cost(s: u32, pixel: vec2i, depth: f32, refNorm: f32) -> f32 {
   let A = params.a[s];
   let b = params.b[s].xyz;
   let centre = depth * (A * vec3f(vec2f(pixel), 1.0)) + b;
@@ -65,11 +70,13 @@ fn cost(s: u32, pixel: vec2i, depth: f32, refMean: f32, refNorm: f32) -> f32 {
   var sum = 0.0;
   var sum2 = 0.0;
   var cross = 0.0;
+  var w = 0u;
   for (var j = -RADIUS; j <= RADIUS; j = j + 1) {
     for (var i = -RADIUS; i <= RADIUS; i = i + 1) {
       let h = centre + f32(i) * stepX + f32(j) * stepY;
       let v = sourceSample(params.sourceLayers[s], h);
-      let r = refSample(pixel.x + i, pixel.y + j) - refMean;
+      let r = refWindow[w];
+      w = w + 1u;
       sum = sum + v;
       sum2 = sum2 + v * v;
       cross = cross + r * v;
@@ -149,9 +156,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let n = f32((2 * RADIUS + 1) * (2 * RADIUS + 1));
   mean = mean / n;
   var norm = 0.0;
+  var w = 0u;
   for (var j = -RADIUS; j <= RADIUS; j = j + 1) {
     for (var i = -RADIUS; i <= RADIUS; i = i + 1) {
       let r = refSample(pixel.x + i, pixel.y + j) - mean;
+      refWindow[w] = r;
+      w = w + 1u;
       norm = norm + r * r;
     }
   }
@@ -169,7 +179,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     var c0 = 4.0;
     var c1 = 4.0;
     for (var s = 0u; s < params.sourceCount; s = s + 1u) {
-      let c = cost(s, pixel, depth, mean, norm);
+      let c = cost(s, pixel, depth, norm);
       if (c < c0) {
         c1 = c0;
         c0 = c;
