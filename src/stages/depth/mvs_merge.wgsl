@@ -3,6 +3,9 @@
 @group(0) @binding(0) var<storage, read_write> into: array<vec2f>;
 @group(0) @binding(1) var<storage, read> other: array<vec2f>;
 
+// `other` must be better by this much (NCC confidence units) to win.
+override MARGIN: f32 = 0.0;
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gid.x + gid.y * groups.x * 64u;
@@ -11,7 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   }
   let a = into[i];
   let b = other[i];
-  if (b.x > 0.0 && (!(a.x > 0.0) || b.y > a.y)) {
+  if (b.x > 0.0 && (!(a.x > 0.0) || b.y > a.y + MARGIN)) {
     into[i] = b;
   }
 }

@@ -82,6 +82,8 @@ export interface MvsOptions {
   priorSteps?: number;
   /** The network's depths below this confidence are not used as a prior for the NCC pass (default 0). */
   priorConfidence?: number;
+  /** The network-guided pass's depth replaces the sweep's only where its NCC confidence is higher by this (default 0). */
+  mergeMargin?: number;
   /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
   featureCacheViews?: number;
   /** The network only: views per feature-network run (RunNetworkOptions.featureBatch). */
@@ -441,7 +443,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const pixels = ok.length * width * height;
     if (givenFine) {
       const encoder = device.createCommandEncoder({ label: 'mvs.merge' });
-      encodeMerge(device, encoder, fine, givenFine, pixels);
+      encodeMerge(device, encoder, fine, givenFine, pixels, options.mergeMargin ?? 0);
       device.queue.submit([encoder.finish()]);
     }
     const raw = options.keepRaw ? new Float32Array(await readBuffer(device, scope, fine, 0, pixels * 8)) : null;
@@ -698,8 +700,8 @@ export async function filterConsistentGpu(ctx: StageContext, raw: GPUBuffer | Fl
 }
 
 /** mergeBetter on the GPU (mvs_merge.wgsl), in place into `into`; both hold exactly `pairs` (depth, confidence) pairs. */
-function encodeMerge(device: GPUDevice, encoder: GPUCommandEncoder, into: GPUBuffer, other: GPUBuffer, pairs: number): void {
-  const pipeline = getComputePipeline(device, { label: 'mvs.merge', code: mergeWgsl });
+function encodeMerge(device: GPUDevice, encoder: GPUCommandEncoder, into: GPUBuffer, other: GPUBuffer, pairs: number, margin: number): void {
+  const pipeline = getComputePipeline(device, { label: 'mvs.merge', code: mergeWgsl, constants: { MARGIN: margin } });
   const pass = encoder.beginComputePass({ label: 'mvs.merge' });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindBuffers(device, pipeline, 'mvs.merge', [into, other]));
