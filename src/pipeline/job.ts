@@ -47,7 +47,12 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (event.type === 'warning') report.warnings.push(event.file ? `${event.file}: ${event.message}` : event.message);
     env.progress(event);
   };
+  // GPU validation errors nobody captured (a shader that does not compile, a bad binding) leave kernels writing nothing,
+  // and the job fails later with a misleading message ("no valid depth"); the report and the page name them.
+  const gpuErrorsBefore = env.gpu?.uncapturedErrors.length ?? 0;
   const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
+    const gpuErrors = env.gpu?.uncapturedErrors.slice(gpuErrorsBefore) ?? [];
+    if (gpuErrors.length) warn(`${gpuErrors.length} GPU error(s) during this job (a bug in WebRecon; please report it): ${gpuErrors.slice(0, 3).join(' | ').slice(0, 600)}`);
     report.status = status;
     if (error !== undefined) report.error = describeError(error);
     const usage = env.gpu?.vram.getVramUsage();
