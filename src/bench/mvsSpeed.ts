@@ -85,8 +85,8 @@ export async function runMvsSpeed(ctx: StageContext, spec: MvsSpeedSpec) {
 }
 
 /**
- * The product's depth call on `count` views of W x H (random texture, a ring of cameras 30 degrees apart looking at the
- * origin), warm: the network method (estimateDepthNetwork with its NCC passes) and, for comparison, the plane sweep alone
+ * The product's depth call on `count` views of W x H (random texture, a ring of cameras looking at the origin, 30 degrees
+ * apart up to 12 views), warm: the network method (estimateDepthNetwork with its NCC passes) and, for comparison, the plane sweep alone
  * (estimateDepthPlaneSweep), both at MVS size W x H (longSide = W) over the same depth range.
  */
 async function productSpeed(ctx: StageContext, net: Awaited<ReturnType<typeof loadMvsNetwork>>, W: number, H: number, count: number, repeats: number, rand: () => number) {

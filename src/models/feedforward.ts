@@ -1,9 +1,10 @@
 /**
  * The feed-forward reconstruction model (the ReconViaGen role of the server design): depth per view -> TSDF fusion
  * -> marching cubes -> texture -> mesh, exported under feedforward/. Depth comes from the given depth maps, else
- * from the photos: by the classical plane sweep (WGSL NCC; the default, see below) or, on request, by the learned MVS
- * network (stages/depth/mvsNet.ts, weights in public/weights, hash-checked). Both produce
- * (depth, confidence) maps that go through the same consistency filter, then the same fusion.
+ * from the photos: by default the learned MVS network (stages/depth/mvsNet.ts, weights in public/weights,
+ * hash-checked) refined by NCC passes (NETWORK_NCC_RULE), else the classical plane sweep alone (WGSL NCC; on request or
+ * as the fallback, NETWORK_DEFAULT_RULE below). Both produce (depth, confidence) maps that go through the same
+ * consistency filter, then the same fusion.
  */
 import { CancelledError, GpuDeviceLostError, InputError, describeError } from '../core/errors';
 import { saveMeshBothFormats } from '../export/saveMesh';
@@ -61,7 +62,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       // The depth stage starts now for the page (its bar and timing), not at its first finished view.
       this.reportProgress(1, `depth: ${views.length} views`, 0);
       let net = method !== 'planesweep' ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, required) : null;
-      const sweep = () => estimateDepthPlaneSweep(views, options, stage('depth', 1, 40));
+      // A fallback after a failed network run takes the stage bar's second half (the bar never goes back).
+      const sweep = (from = 1) => estimateDepthPlaneSweep(views, options, stage('depth', from, 40));
       const estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>> = await this.stage('depth', async () => {
         if (!net) return sweep();
         const loaded = net;
@@ -69,11 +71,11 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
           // The sessions go before the NCC passes allocate theirs (releaseMvsNetwork may run twice).
           return await estimateDepthNetwork(views, loaded, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(loaded) });
         } catch (error) {
-          if (required || error instanceof CancelledError || error instanceof InputError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted) throw error;
+          if (required || error instanceof CancelledError || error instanceof InputError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted || this.requireGpu().isLost()) throw error;
           await releaseMvsNetwork(loaded);
           this.ctx.warn(`The depth network failed on these photos (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
           net = null;
-          return sweep();
+          return sweep(21);
         } finally {
           await releaseMvsNetwork(loaded);
         }
@@ -142,7 +144,7 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
         onProgress: (loaded, total, file) => this.reportProgress((3 * loaded) / Math.max(1, total), `depth: downloading the network ${file} (${Math.round(loaded / 1024)} / ${Math.round(total / 1024)} KiB)`),
       }));
     } catch (error) {
-      if (required || error instanceof CancelledError || this.ctx.signal.aborted) throw error;
+      if (required || error instanceof CancelledError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted || gpu.isLost()) throw error;
       this.ctx.warn(`The depth network could not be used (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
       return null;
     }

@@ -49,10 +49,17 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
   };
   // GPU validation errors nobody captured (a shader that does not compile, a bad binding) leave kernels writing nothing,
   // and the job fails later with a misleading message ("no valid depth"); the report and the page name them.
+  // Noted once: before the zip's report.json is written on success, else when the job ends.
   const gpuErrorsBefore = env.gpu?.uncapturedErrors.length ?? 0;
-  const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
+  let gpuErrorsNoted = false;
+  const noteGpuErrors = () => {
+    if (gpuErrorsNoted) return;
+    gpuErrorsNoted = true;
     const gpuErrors = env.gpu?.uncapturedErrors.slice(gpuErrorsBefore) ?? [];
-    if (gpuErrors.length) warn(`${gpuErrors.length} GPU error(s) during this job (a bug in WebRecon; please report it): ${gpuErrors.slice(0, 3).join(' | ').slice(0, 600)}`);
+    if (gpuErrors.length) warn(`${gpuErrors.length} uncaught GPU error(s) during this job (please report them): ${gpuErrors.slice(0, 3).join(' | ').slice(0, 600)}`);
+  };
+  const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
+    noteGpuErrors();
     report.status = status;
     if (error !== undefined) report.error = describeError(error);
     const usage = env.gpu?.vram.getVramUsage();
@@ -124,6 +131,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
     // The sparse points of structure from motion, for the viewer (and any point-cloud tool).
     if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0), ...(sparseColors ? { colors: sparseColors } : {}) }, { comment: 'WebRecon sparse points (structure from motion)' });
+    noteGpuErrors();
     const zip = zipOutputs(output.files, report);
     const validation = validateMeshOutput(zip);
     if (!validation.ok) throw new WebReconError('export', `The result failed validation: ${validation.errors.slice(0, 3).join('; ')}`);

@@ -355,38 +355,45 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   const cw = Math.floor(width / coarseScale), ch = Math.floor(height / coarseScale);
   if (given && given.data.length !== ok.length * given.width * given.height * 2) throw new Error(`The depth prior holds ${given.data.length / 2} pixels, not ${ok.length} views of ${given.width}x${given.height}.`);
   const coarseKs = coarseScale === 1 ? Ks : Ks.map((K) => [K[0] / 2, K[1] / 2, (K[2] + 0.5) / 2 - 0.5, 0, K[4] / 2, (K[5] + 0.5) / 2 - 0.5, 0, 0, 1]);
-  const images = scope.createTexture({ label: 'mvs:images', size: [width, height, ok.length], mipLevelCount: coarseScale === 2 ? 2 : 1, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
-  ok.forEach(({ v }, layer) => {
-    const luma = lumaAt(v, width, height);
-    device.queue.writeTexture({ texture: images, origin: [0, 0, layer] }, luma, { bytesPerRow: width }, [width, height, 1]);
-    if (coarseScale === 2) device.queue.writeTexture({ texture: images, mipLevel: 1, origin: [0, 0, layer] }, halve(luma, width, height), { bytesPerRow: cw }, [cw, ch, 1]);
-  });
-  const coarse = scope.createBuffer({ label: 'mvs:coarse', size: ok.length * cw * ch * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const fine = passes === 2 ? scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : coarse;
-  // A given prior (the network's depth) gets its own full-resolution pass; per pixel the better NCC of the two wins.
-  const givenPrior = given ? scope.createBuffer({ label: 'mvs:givenPrior', size: given.data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }) : null;
-  const givenFine = given ? scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }) : null;
-  if (given && givenPrior) {
-    // a confidence floor needs a masked copy; without one (the default) the prior goes up as it is
-    const minConfidence = options.priorConfidence ?? 0;
-    let data = given.data;
-    if (minConfidence > 0) {
-      data = new Float32Array(given.data);
-      for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
-    }
-    device.queue.writeBuffer(givenPrior, 0, data as Float32Array<ArrayBuffer>);
-  }
-  // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
-  const prior1 = scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE });
-  const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl.replaceAll('RADIUS_VALUE', String(Math.max(1, Math.min(7, Math.round(options.windowRadius ?? 3))))) });
-  const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
+  // Every texture and buffer of the call is destroyed in the finally, also when a later allocation runs out of memory
+  // (the network method's fallback then runs the sweep alone in the same scope).
+  const owned: (GPUBuffer | GPUTexture)[] = [];
+  const own = <T extends GPUBuffer | GPUTexture>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
   const paramBuffers: GPUBuffer[] = [];
-  type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };
-  const passList: Pass[] = [{ label: passes === 2 ? 'coarse' : 'sweep', out: coarse, prior: null, priorSize: [cw, ch], halfSteps: 0, coarse: coarseScale === 2 }];
-  // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
-  if (passes === 2) passList.push({ label: 'fine', out: fine, prior: coarse, priorSize: [cw, ch], halfSteps: 2, coarse: false });
-  if (given && givenPrior && givenFine) passList.push({ label: 'network-guided', out: givenFine, prior: givenPrior, priorSize: [given.width, given.height], halfSteps: options.priorSteps ?? 6, coarse: false });
   try {
+    const images = own(scope.createTexture({ label: 'mvs:images', size: [width, height, ok.length], mipLevelCount: coarseScale === 2 ? 2 : 1, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST }));
+    ok.forEach(({ v }, layer) => {
+      const luma = lumaAt(v, width, height);
+      device.queue.writeTexture({ texture: images, origin: [0, 0, layer] }, luma, { bytesPerRow: width }, [width, height, 1]);
+      if (coarseScale === 2) device.queue.writeTexture({ texture: images, mipLevel: 1, origin: [0, 0, layer] }, halve(luma, width, height), { bytesPerRow: cw }, [cw, ch, 1]);
+    });
+    const coarse = own(scope.createBuffer({ label: 'mvs:coarse', size: ok.length * cw * ch * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
+    const fine = passes === 2 ? own(scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : coarse;
+    // A given prior (the network's depth) gets its own full-resolution pass; per pixel the better NCC of the two wins.
+    const givenPrior = given ? own(scope.createBuffer({ label: 'mvs:givenPrior', size: given.data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST })) : null;
+    const givenFine = given ? own(scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : null;
+    if (given && givenPrior) {
+      // a confidence floor needs a masked copy; without one (the default) the prior goes up as it is
+      const minConfidence = options.priorConfidence ?? 0;
+      let data = given.data;
+      if (minConfidence > 0) {
+        data = new Float32Array(given.data);
+        for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
+      }
+      device.queue.writeBuffer(givenPrior, 0, data as Float32Array<ArrayBuffer>);
+    }
+    // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
+    const prior1 = own(scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE }));
+    const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl.replaceAll('RADIUS_VALUE', String(Number.isFinite(options.windowRadius) ? Math.max(1, Math.min(7, Math.round(options.windowRadius!))) : 3)) });
+    const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
+    type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };
+    const passList: Pass[] = [{ label: passes === 2 ? 'coarse' : 'sweep', out: coarse, prior: null, priorSize: [cw, ch], halfSteps: 0, coarse: coarseScale === 2 }];
+    // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
+    if (passes === 2) passList.push({ label: 'fine', out: fine, prior: coarse, priorSize: [cw, ch], halfSteps: 2, coarse: false });
+    if (given && givenPrior && givenFine) passList.push({ label: 'network-guided', out: givenFine, prior: givenPrior, priorSize: [given.width, given.height], halfSteps: options.priorSteps ?? 6, coarse: false });
     const steps = passList.length * ok.length + 1;
     for (let pi = 0; pi < passList.length; pi++) for (let r = 0; r < ok.length; r++) {
       const job = passList[pi];
@@ -474,12 +481,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       ...(raw ? { raw: { data: raw, width, height, viewIndex: ok.map(({ i }) => i), Ks, poses, sources, ranges } } : {}),
     };
   } finally {
-    scope.destroy(images);
-    scope.destroy(coarse);
-    if (fine !== coarse) scope.destroy(fine);
-    if (givenPrior) scope.destroy(givenPrior);
-    if (givenFine) scope.destroy(givenFine);
-    scope.destroy(prior1);
+    for (const r of owned) scope.destroy(r);
     for (const p of paramBuffers) scope.destroy(p);
   }
 }
