@@ -11,7 +11,7 @@ import { lookAt } from '../core/camera';
 import type { StageContext } from '../stages/context';
 import type { CaptureView } from '../core/capture';
 import { FEATURE_BATCH, estimateDepthNetwork, loadMvsNetwork, releaseMvsNetwork, runNetwork, type NetworkPhaseTiming, type NetworkViewInput } from '../stages/depth/mvsNet';
-import { estimateDepthPlaneSweep } from '../stages/depth/planeSweep';
+import { estimateDepthPlaneSweep, type MvsOptions } from '../stages/depth/planeSweep';
 
 export interface MvsSpeedSpec {
   kind: 'mvs-net-speed';
@@ -30,6 +30,8 @@ export interface MvsSpeedSpec {
    */
   product?: boolean;
   productViews?: number;
+  /** MVS options of the product timing (e.g. refineSamples). */
+  productMvs?: Omit<MvsOptions, 'preset'>;
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -77,7 +79,7 @@ export async function runMvsSpeed(ctx: StageContext, spec: MvsSpeedSpec) {
         ortShareOfSplit: round((split.featureOrt + split.regularisationOrt) / Object.values(split).reduce((a, b) => a + b, 0)),
       });
     }
-    const product = spec.product ? await productSpeed(ctx, net, W, H, spec.productViews ?? 10, repeats, rand) : undefined;
+    const product = spec.product ? await productSpeed(ctx, net, W, H, spec.productViews ?? 10, repeats, rand, spec.productMvs ?? {}) : undefined;
     return { model: spec.model, size: [W, H], depthSize: [W / 2, H / 2], executionProvider: net.feature.executionProvider, results, ...(product ? { product } : {}) };
   } finally {
     await releaseMvsNetwork(net);
@@ -89,7 +91,7 @@ export async function runMvsSpeed(ctx: StageContext, spec: MvsSpeedSpec) {
  * apart up to 12 views), warm: the network method (estimateDepthNetwork with its NCC passes) and, for comparison, the plane sweep alone
  * (estimateDepthPlaneSweep), both at MVS size W x H (longSide = W) over the same depth range.
  */
-async function productSpeed(ctx: StageContext, net: Awaited<ReturnType<typeof loadMvsNetwork>>, W: number, H: number, count: number, repeats: number, rand: () => number) {
+async function productSpeed(ctx: StageContext, net: Awaited<ReturnType<typeof loadMvsNetwork>>, W: number, H: number, count: number, repeats: number, rand: () => number, mvs: Omit<MvsOptions, 'preset'>) {
   const f = 0.9 * W;
   const views: CaptureView[] = Array.from({ length: count }, (_, v) => {
     const a = (v * 2 * Math.PI) / Math.max(count, 12);
@@ -102,7 +104,7 @@ async function productSpeed(ctx: StageContext, net: Awaited<ReturnType<typeof lo
       source: { bytes: new ArrayBuffer(0), mime: 'image/png' },
     };
   });
-  const options = { preset: 'standard' as const, longSide: W, depthRange: { near: 1.5, far: 6 } };
+  const options: MvsOptions = { preset: 'standard', longSide: W, depthRange: { near: 1.5, far: 6 }, ...mvs };
   const quiet = { ...ctx, progress: () => {} };
   const timeIt = async (run: () => Promise<{ stats: object }>) => {
     await run();

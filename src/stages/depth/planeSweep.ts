@@ -84,6 +84,8 @@ export interface MvsOptions {
   priorConfidence?: number;
   /** The network-guided pass's depth replaces the sweep's only where its NCC confidence is higher by this (default 0). */
   mergeMargin?: number;
+  /** Depth samples per pixel of the passes that search around a prior (fine, network-guided); default max(16, depthCount / 3). */
+  refineSamples?: number;
   /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
   featureCacheViews?: number;
   /** The network only: views per feature-network run (RunNetworkOptions.featureBatch). */
@@ -414,7 +416,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       const range = ranges[r];
       f[72] = range.invNear;
       f[73] = range.invFar;
-      u[74] = job.prior ? Math.max(16, Math.round(depthCount / 3)) : depthCount;
+      u[74] = job.prior ? (options.refineSamples ?? Math.max(16, Math.round(depthCount / 3))) : depthCount;
       u[75] = r * pw * ph;
       f[76] = (job.halfSteps * (f[72] - f[73])) / depthCount;
       u[77] = job.prior ? 1 : 0;
