@@ -77,6 +77,8 @@ export interface JobOptions {
     coarseScale?: 1 | 2; holeFill?: false | { radius?: number; minAxes?: number; maxSlope?: number; agreement?: number; iterations?: number };
     /** Network: NETWORK_NCC_RULE (default on): the plane sweep plus a full-resolution NCC pass around the network's depth, the better match per pixel kept (false: the network's own depth); the pass's half-width in coarse plane steps (6) and the network depth's confidence floor (0). */
     nccRefine?: boolean; priorSteps?: number; priorConfidence?: number;
+    /** Network method: the NCC confidence by which the guided pass must beat the sweep's fine pass (0); samples per pixel of the passes around a prior (max(16, depths / 3)). */
+    mergeMargin?: number; refineSamples?: number;
     /** Network: views per feature-network run (benchmarks). */
     featureBatch?: number };
 }

@@ -186,6 +186,10 @@ describe('merging two NCC passes (NETWORK_NCC_RULE)', () => {
     const other = Float32Array.from([1.1, 0.8, 2.2, 0.6, 0, 0.95, 4.0, 0.65, 0, 0.99]);
     mergeBetter(into, other);
     expect(Array.from(into).map((v) => Math.round(v * 100) / 100)).toEqual([1.1, 0.8, 2.0, 0.9, 3.0, 0.8, 4.0, 0.65, 0, 0]);
+    // with a margin the second pass must be better by more than it (mergeMargin): 0.8 against 0.7 + 0.15 loses
+    const into2 = Float32Array.from([1.0, 0.7, 0, 0]);
+    mergeBetter(into2, Float32Array.from([1.1, 0.8, 4.0, 0.65]), 0.15);
+    expect(Array.from(into2).map((v) => Math.round(v * 100) / 100)).toEqual([1.0, 0.7, 4.0, 0.65]);
   });
 });
 

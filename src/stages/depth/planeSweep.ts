@@ -489,12 +489,12 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
 }
 
 /**
- * Per pixel, the (depth, confidence) pair with the better NCC confidence of two passes (in place into `into`): a
- * pass that found nothing (depth 0) never wins.
+ * Per pixel, the (depth, confidence) pair with the better NCC confidence of two passes (in place into `into`; `other`
+ * must be better by `margin`, MvsOptions.mergeMargin): a pass that found nothing (depth 0) never wins.
  */
-export function mergeBetter(into: Float32Array, other: Float32Array): void {
+export function mergeBetter(into: Float32Array, other: Float32Array, margin = 0): void {
   for (let p = 0; p < into.length; p += 2) {
-    if (other[p] > 0 && (!(into[p] > 0) || other[p + 1] > into[p + 1])) {
+    if (other[p] > 0 && (!(into[p] > 0) || other[p + 1] > into[p + 1] + margin)) {
       into[p] = other[p];
       into[p + 1] = other[p + 1];
     }
