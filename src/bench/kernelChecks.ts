@@ -653,7 +653,8 @@ async function checkMvsFixture(ctx: StageContext, model: string, fx: MvsFixture)
   const inputs = fx.K.map((K, v) => ({ rgb: () => images.slice(v * n, (v + 1) * n), K, pose: fx.camFromWorld[v] }));
   const sources = fx.K.map((_, v) => (v === 0 ? fx.sources : []));
   const ranges = fx.K.map(() => ({ invNear: fx.invNear, invFar: fx.invFar }));
-  const { raw, stage1 } = await runNetwork(net, inputs, { width: fx.width, height: fx.height }, sources, ranges, ctx, { keepStage1: true });
+  const { raw: rawOrNull, stage1 } = await runNetwork(net, inputs, { width: fx.width, height: fx.height }, sources, ranges, ctx, { keepStage1: true });
+  const raw = rawOrNull!;
   const expected = fx.expected[model];
   const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
     let m = 0;

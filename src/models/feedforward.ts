@@ -61,29 +61,27 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       const required = method === 'network';
       // The depth stage starts now for the page (its bar and timing), not at its first finished view.
       this.reportProgress(1, `depth: ${views.length} views`, 0);
-      let net = method !== 'planesweep' ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, required) : null;
+      const net = method !== 'planesweep' ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, required) : null;
       // A fallback after a failed network run takes the stage bar's second half (the bar never goes back).
       const sweep = (from = 1) => estimateDepthPlaneSweep(views, options, stage('depth', from, 40));
       const estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>> = await this.stage('depth', async () => {
         if (!net) return sweep();
-        const loaded = net;
         try {
           // The sessions go before the NCC passes allocate theirs (releaseMvsNetwork may run twice).
-          return await estimateDepthNetwork(views, loaded, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(loaded) });
+          return await estimateDepthNetwork(views, net, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(net) });
         } catch (error) {
           if (required || error instanceof CancelledError || error instanceof InputError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted || this.requireGpu().isLost()) throw error;
-          await releaseMvsNetwork(loaded);
+          await releaseMvsNetwork(net);
           this.ctx.warn(`The depth network failed on these photos (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
-          net = null;
           return sweep(21);
         } finally {
-          await releaseMvsNetwork(loaded);
+          await releaseMvsNetwork(net);
         }
       });
       estimated.depths.forEach((d, i) => {
         if (d) views[i].depthMeters = d;
       });
-      depthSource = net ? 'network' : 'plane-sweep';
+      depthSource = (estimated.stats as Partial<NetworkMvsStats>).method === 'network' ? 'network' : 'plane-sweep';
       mvs = estimated.stats;
     }
     const posed = views.filter((v) => v.camFromWorld && v.depthMeters);

@@ -269,6 +269,11 @@ export interface NetworkPhaseTiming {
 export interface RunNetworkOptions {
   /** Also return the stage-1 inverse depth and confidence of every view (fixture comparison). */
   keepStage1?: boolean;
+  /**
+   * The caller's buffer (views x W/2 x H/2 (depth, confidence) pairs, zeroed, STORAGE) for the raw output, which then
+   * stays on the GPU: no readback, `raw` is null. The network method hands it on to the NCC passes or the filter.
+   */
+  result?: GPUBuffer;
   /** When given, every phase is waited for on the GPU and its wall time added here. */
   timing?: NetworkPhaseTiming;
   /**
@@ -363,10 +368,11 @@ const MAX_NETWORK_SOURCES = 4;
 
 /**
  * The network on views already at the network size (W, H multiples of 16). Returns raw (depth, confidence) pairs at
- * half the network size for every view ([views * (W/2) * (H/2) * 2]; depth 0 where a view has no source), and,
+ * half the network size for every view ([views * (W/2) * (H/2) * 2]; depth 0 where a view has no source; in
+ * `options.result` on the GPU instead when given), and,
  * when `keepStage1`, the stage-1 inverse depth and confidence of every view (fixture comparison).
  */
-export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, options: RunNetworkOptions = {}): Promise<{ raw: Float32Array; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number; featureRuns: number; featureSlots: number }> {
+export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], size: { width: number; height: number }, sources: number[][], ranges: { invNear: number; invFar: number }[], ctx: StageContext, options: RunNetworkOptions = {}): Promise<{ raw: Float32Array | null; stage1?: { inv: Float32Array; conf: Float32Array }[]; featureMs: number; stagesMs: number; featureRuns: number; featureSlots: number }> {
   const { keepStage1 = false, timing } = options;
   const { device } = ctx.gpu;
   const scope = ctx.scope;
@@ -450,7 +456,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     const cost2 = make('mvs:cost2', G2 * D2 * hw2 * 4);
     const inv1 = make('mvs:inv1', hw4 * 4);
     const conf1 = make('mvs:conf1', hw4 * 4);
-    const result = make('mvs:result', count * hw2 * 8);
+    const result = options.result ?? make('mvs:result', count * hw2 * 8);
     const readDummy = make('mvs:unused-read', 16);
     const writeDummyA = make('mvs:unused-write-a', 16);
     const writeDummyB = make('mvs:unused-write-b', 16);
@@ -534,7 +540,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
         ctx.progress(count + step + 1, total, `network depth ${step + 1}/${count}`);
       }
     }
-    const raw = new Float32Array(await readBuffer(device, scope, result));
+    const raw = options.result ? null : new Float32Array(await readBuffer(device, scope, result));
     const t2 = performance.now();
     // With the cache, feature runs happen between the stages: their time counts as feature time.
     return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: cachedRun ? featureMs : t1 - t0, stagesMs: t2 - t1 - (cachedRun ? featureMs : 0), featureRuns, featureSlots: capacity };
@@ -562,43 +568,50 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
   const refine = options.nccRefine ?? true;
   const networkCtx = refine ? { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(done, 2 * total, message) } : ctx;
-  const { raw, featureMs, stagesMs, featureRuns, featureSlots } = await runNetwork(net, inputs, size, sources, ranges, networkCtx, { featureCacheViews: options.featureCacheViews, featureBatch: options.featureBatch });
   const w2 = size.width / 2, h2 = size.height / 2;
-  if (refine) {
-    // NETWORK_NCC_RULE: the plane sweep runs with a third pass, a full-resolution NCC search around the network's
-    // half-resolution depth; per pixel the better NCC of it and the sweep's own fine pass wins, and the sweep's filter
-    // keeps what agrees across views.
-    const nccCtx = { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(total + done, 2 * total, message) };
-    // The caller may free the network's sessions here (ORT's buffers: ~1 GB of lego's peak), before the sweep's.
-    await hooks.afterNetwork?.();
-    const swept = await estimateDepthPlaneSweep(views, options, nccCtx, { data: raw, width: w2, height: h2 });
-    return {
-      ...swept,
-      stats: { ...swept.stats, method: 'network', model: net.name, sweepMs: featureMs + stagesMs + swept.stats.sweepMs, featureMs, stagesMs, featureRuns, featureSlots, nccMs: swept.stats.sweepMs },
-    };
-  }
-  const t0 = performance.now();
-  const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
-  const filtered = await filterConsistentGpu(ctx, raw, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
-  const filterMs = performance.now() - t0;
-  const depths: (Float32Array | null)[] = views.map(() => null);
-  let kept = 0;
-  ok.forEach(({ v, i }, r) => {
-    const small = filtered.subarray(r * w2 * h2, (r + 1) * w2 * h2);
-    const out = new Float32Array(v.width * v.height);
-    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
-      const d = small[Math.min(h2 - 1, Math.floor(((y + 0.5) * h2) / v.height)) * w2 + Math.min(w2 - 1, Math.floor(((x + 0.5) * w2) / v.width))];
-      out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
+  // The network's raw maps stay on the GPU for the NCC passes or the filter (71 MB each way on lego otherwise).
+  const rawBuffer = ctx.scope.createBuffer({ label: 'mvs:networkRaw', size: ok.length * w2 * h2 * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  try {
+    const { featureMs, stagesMs, featureRuns, featureSlots } = await runNetwork(net, inputs, size, sources, ranges, networkCtx, { featureCacheViews: options.featureCacheViews, featureBatch: options.featureBatch, result: rawBuffer });
+    if (refine) {
+      // NETWORK_NCC_RULE: the plane sweep runs with a third pass, a full-resolution NCC search around the network's
+      // half-resolution depth; per pixel the better NCC of it and the sweep's own fine pass wins, and the sweep's filter
+      // keeps what agrees across views.
+      const nccCtx = { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(total + done, 2 * total, message) };
+      // The caller may free the network's sessions here (ORT's buffers: ~1 GB of lego's peak), before the sweep's.
+      await hooks.afterNetwork?.();
+      const swept = await estimateDepthPlaneSweep(views, options, nccCtx, { data: rawBuffer, width: w2, height: h2 });
+      return {
+        ...swept,
+        stats: { ...swept.stats, method: 'network', model: net.name, sweepMs: featureMs + stagesMs + swept.stats.sweepMs, featureMs, stagesMs, featureRuns, featureSlots, nccMs: swept.stats.sweepMs },
+      };
     }
-    for (const d of small) if (d > 0) kept++;
-    depths[i] = out;
-  });
-  ctx.progress(1, 1, 'depth filtered');
-  return {
-    depths,
-    stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, featureRuns, featureSlots, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
-    ...(options.keepRaw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
-  };
+    const t0 = performance.now();
+    const K2 = Ks.map((K) => resizeK(K, 0.5, 0.5));
+    const filtered = await filterConsistentGpu(ctx, rawBuffer, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
+    const filterMs = performance.now() - t0;
+    const raw = options.keepRaw ? new Float32Array(await readBuffer(ctx.gpu.device, ctx.scope, rawBuffer)) : null;
+    const depths: (Float32Array | null)[] = views.map(() => null);
+    let kept = 0;
+    ok.forEach(({ v, i }, r) => {
+      const small = filtered.subarray(r * w2 * h2, (r + 1) * w2 * h2);
+      const out = new Float32Array(v.width * v.height);
+      for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+        const d = small[Math.min(h2 - 1, Math.floor(((y + 0.5) * h2) / v.height)) * w2 + Math.min(w2 - 1, Math.floor(((x + 0.5) * w2) / v.width))];
+        out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
+      }
+      for (const d of small) if (d > 0) kept++;
+      depths[i] = out;
+    });
+    ctx.progress(1, 1, 'depth filtered');
+    return {
+      depths,
+      stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, featureRuns, featureSlots, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
+      ...(raw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
+    };
+  } finally {
+    ctx.scope.destroy(rawBuffer);
+  }
 }
 
 /** The uniform bytes of a cost-volume dispatch (exposed for the kernel check). */

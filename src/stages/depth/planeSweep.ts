@@ -97,7 +97,8 @@ export interface MvsOptions {
  * sweep uses, in the sweep's order; it replaces the coarse sweep.
  */
 export interface DepthPrior {
-  data: Float32Array;
+  /** The pairs on the CPU, or already on the GPU (the network method's; used in place, not copied). */
+  data: Float32Array | GPUBuffer;
   width: number;
   height: number;
 }
@@ -355,7 +356,8 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
   // Two passes: the coarse one at half resolution unless asked otherwise (coarseScale, see MvsOptions).
   const coarseScale = passes === 2 && (options.coarseScale ?? 2) === 2 && width >= 32 && height >= 32 ? 2 : 1;
   const cw = Math.floor(width / coarseScale), ch = Math.floor(height / coarseScale);
-  if (given && given.data.length !== ok.length * given.width * given.height * 2) throw new Error(`The depth prior holds ${given.data.length / 2} pixels, not ${ok.length} views of ${given.width}x${given.height}.`);
+  const givenBytes = given ? (given.data instanceof Float32Array ? given.data.byteLength : given.data.size) : 0;
+  if (given && givenBytes !== ok.length * given.width * given.height * 8) throw new Error(`The depth prior holds ${givenBytes / 8} pixels, not ${ok.length} views of ${given.width}x${given.height}.`);
   const coarseKs = coarseScale === 1 ? Ks : Ks.map((K) => [K[0] / 2, K[1] / 2, (K[2] + 0.5) / 2 - 0.5, 0, K[4] / 2, (K[5] + 0.5) / 2 - 0.5, 0, 0, 1]);
   // Every texture and buffer of the call is destroyed in the finally, also when a later allocation runs out of memory
   // (the network method's fallback then runs the sweep alone in the same scope).
@@ -375,18 +377,18 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const coarse = own(scope.createBuffer({ label: 'mvs:coarse', size: ok.length * cw * ch * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
     const fine = passes === 2 ? own(scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : coarse;
     // A given prior (the network's depth) gets its own full-resolution pass; per pixel the better NCC of the two wins.
-    const givenPrior = given ? own(scope.createBuffer({ label: 'mvs:givenPrior', size: given.data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST })) : null;
-    const givenFine = given ? own(scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : null;
-    if (given && givenPrior) {
-      // a confidence floor needs a masked copy; without one (the default) the prior goes up as it is
-      const minConfidence = options.priorConfidence ?? 0;
-      let data = given.data;
-      if (minConfidence > 0) {
-        data = new Float32Array(given.data);
-        for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
-      }
+    // A prior already on the GPU is read in place; one on the CPU goes up as it is. A confidence floor needs a masked
+    // copy (read back first when the prior is on the GPU).
+    const minConfidence = options.priorConfidence ?? 0;
+    let givenPrior: GPUBuffer | null = null;
+    if (given && !(given.data instanceof Float32Array) && minConfidence <= 0) givenPrior = given.data;
+    else if (given) {
+      const data = given.data instanceof Float32Array ? (minConfidence > 0 ? new Float32Array(given.data) : given.data) : new Float32Array(await readBuffer(device, scope, given.data));
+      if (minConfidence > 0) for (let p = 0; p < data.length; p += 2) if (!(data[p + 1] >= minConfidence)) data[p] = 0;
+      givenPrior = own(scope.createBuffer({ label: 'mvs:givenPrior', size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
       device.queue.writeBuffer(givenPrior, 0, data as Float32Array<ArrayBuffer>);
     }
+    const givenFine = given ? own(scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : null;
     // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
     const prior1 = own(scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE }));
     const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl.replaceAll('RADIUS_VALUE', String(Number.isFinite(options.windowRadius) ? Math.max(1, Math.min(7, Math.round(options.windowRadius!))) : 3)) });
