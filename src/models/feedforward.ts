@@ -64,18 +64,20 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       const net = method !== 'planesweep' ? await this.loadNetwork(model ?? DEFAULT_MVS_MODEL, required) : null;
       // A fallback after a failed network run takes the stage bar's second half (the bar never goes back).
       const sweep = (from = 1) => estimateDepthPlaneSweep(views, options, stage('depth', from, 40));
+      // A failure to hand the sessions back must neither hide the network's own error nor stop the fallback or the job.
+      const release = (n: MvsNetwork) => releaseMvsNetwork(n).catch((error) => this.ctx.warn(`The depth network's sessions could not be released (${describeError(error).message}); their GPU memory may stay in use until the page reloads.`));
       const estimated: Awaited<ReturnType<typeof estimateDepthNetwork>> | Awaited<ReturnType<typeof estimateDepthPlaneSweep>> = await this.stage('depth', async () => {
         if (!net) return sweep();
         try {
           // The sessions go before the NCC passes allocate theirs (releaseMvsNetwork may run twice).
-          return await estimateDepthNetwork(views, net, options, stage('depth', 3, 40), { afterNetwork: () => releaseMvsNetwork(net) });
+          return await estimateDepthNetwork(views, net, options, stage('depth', 3, 40), { afterNetwork: () => release(net) });
         } catch (error) {
           if (required || error instanceof CancelledError || error instanceof InputError || error instanceof GpuDeviceLostError || this.ctx.signal.aborted || this.requireGpu().isLost()) throw error;
-          await releaseMvsNetwork(net);
+          await release(net);
           this.ctx.warn(`The depth network failed on these photos (${describeError(error).message}); depth comes from the classical plane sweep instead.`);
           return sweep(21);
         } finally {
-          await releaseMvsNetwork(net);
+          await release(net);
         }
       });
       estimated.depths.forEach((d, i) => {

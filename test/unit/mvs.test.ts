@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
-import { cachedOrder, networkSize, planarRgb } from '../../src/stages/depth/mvsNet';
+import { cachedOrder, checkNetworkLayout, networkSize, planarRgb, releaseMvsNetwork, type MvsNetwork } from '../../src/stages/depth/mvsNet';
 import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
@@ -210,5 +210,24 @@ describe('feature cache order (FEATURE_CACHE_RULE)', () => {
     perm.forEach((p, v) => (inv[p] = v));
     const shuffled = perm.map((p) => ring[p].map((s) => inv[s]));
     expect(cachedOrder(shuffled, 6).computations).toBeLessThanOrEqual(26);
+  });
+});
+
+describe('the depth network\'s layout and release', () => {
+  const config = (out4: number, g1: number, out2 = 16, g2 = 4) => ({ name: 't', feature: { out4, out2 }, stage1: { depths: 32, groups: g1 }, stage2: { depths: 8, groups: g2, span_steps: 4 } });
+  it('refuses a layout the cost-volume kernel cannot run, by name, and accepts the shipped kind', () => {
+    expect(() => checkNetworkLayout('ok', config(32, 8))).not.toThrow();
+    expect(() => checkNetworkLayout('odd', config(30, 8))).toThrow(/odd has a layout .*groups 8\/4, channels 30\/16/);
+    expect(() => checkNetworkLayout('wide', config(64, 16))).toThrow(/wide has a layout/);
+    expect(() => checkNetworkLayout('zero', config(32, 0))).toThrow(/zero has a layout/);
+  });
+  it('releases every session even when one fails, reports the failure once, and is idempotent', async () => {
+    const released: string[] = [];
+    const session = (label: string, fail = false) => ({ release: async () => { released.push(label); if (fail) throw new Error(`${label} broke`); } });
+    const net = { name: 't', config: config(32, 8), feature: session('feature', true), reg1: session('reg1'), reg2: session('reg2') } as unknown as MvsNetwork;
+    await expect(releaseMvsNetwork(net)).rejects.toThrow('feature broke');
+    expect(released.sort()).toEqual(['feature', 'reg1', 'reg2']);
+    await releaseMvsNetwork(net);
+    expect(released).toHaveLength(3);
   });
 });

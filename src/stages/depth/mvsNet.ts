@@ -55,19 +55,34 @@ export async function loadMvsNetwork(name: string, device: GPUDevice, scope: Vra
     if (!bytes) throw new InputError(`The weights of ${name} have no "${graph}" graph.`);
     return createSession(bytes, { label: `${name}:${graph}`, scope, device });
   };
-  const feature = await open('feature');
-  const reg1 = await open('reg1');
-  const reg2 = await open('reg2');
+  // A layout our kernels cannot run is refused before any session opens (the product's default then falls back).
+  checkNetworkLayout(name, config);
+  const opened: Awaited<ReturnType<typeof open>>[] = [];
+  try {
+    for (const graph of ['feature', 'reg1', 'reg2']) opened.push(await open(graph));
+  } catch (error) {
+    // The sessions already open go back with the error (their ORT buffers would otherwise outlive the job's attempt).
+    await Promise.allSettled(opened.map((session) => session.release()));
+    throw error;
+  }
+  const [feature, reg1, reg2] = opened;
   return { name, config, feature, reg1, reg2 };
+}
+
+/** Throws when the cost-volume kernel cannot run this network (group-wise correlation: channels divisible, <= 8 groups). */
+export function checkNetworkLayout(name: string, cfg: MvsNetwork['config']): void {
+  const C4 = cfg.feature.out4, C2 = cfg.feature.out2, G1 = cfg.stage1.groups, G2 = cfg.stage2.groups;
+  if (!(G1 >= 1 && G2 >= 1) || C4 % G1 !== 0 || C2 % G2 !== 0 || G1 > 8 || G2 > 8) throw new InputError(`The network ${name} has a layout our cost-volume kernel does not handle (groups ${G1}/${G2}, channels ${C4}/${C2}).`);
 }
 
 /** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */
 export async function releaseMvsNetwork(net: MvsNetwork): Promise<void> {
   if (net.released) return;
   net.released = true;
-  await net.feature.release();
-  await net.reg1.release();
-  await net.reg2.release();
+  // Every session goes back even when one fails; the first failure is reported after.
+  const results = await Promise.allSettled([net.feature.release(), net.reg1.release(), net.reg2.release()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Network input size: the preset's long side, both sides multiples of 16 (the networks downsample 16x). */
@@ -382,7 +397,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const hw4 = w4 * h4, hw2 = w2 * h2;
   const C4 = cfg.feature.out4, C2 = cfg.feature.out2;
   const D1 = cfg.stage1.depths, G1 = cfg.stage1.groups, D2 = cfg.stage2.depths, G2 = cfg.stage2.groups;
-  if (C4 / G1 !== Math.floor(C4 / G1) || C2 / G2 !== Math.floor(C2 / G2) || G1 > 8 || G2 > 8) throw new InputError(`The network ${net.name} has a layout our cost-volume kernel does not handle (groups ${G1}/${G2}, channels ${C4}/${C2}).`);
+  checkNetworkLayout(net.name, cfg);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const owned: GPUBuffer[] = [];
   const make = (label: string, size: number, use = usage) => {
