@@ -1,4 +1,4 @@
-# Usage: python3 bench/kitchen/probe.py plain | fit tmp/s7/fit_time12.npy   (env FLAT=1: reference points away from depth
+# Usage: python3 bench/kitchen/probe.py plain | fit tmp/s7/fit_time12.npy [tmp/s7/fit_pose.npy]   (env FLAT=1: reference points away from depth
 # edges; TEX=150: stronger texture). Sources: the 4 frames farthest from the reference. Prints where the photo-consistent
 # depth lies relative to the sensor depth.
 # Where is the photo-consistent depth relative to the sensor depth? 1-D NCC search along each colour ray, s in 0.8..1.2 of
@@ -15,10 +15,11 @@ else:
     p = np.load(sys.argv[2]); fx, fy, cx, cy = p[:4]; Rcd = Rot.from_rotvec(p[4:7]).as_matrix(); tcd = p[7:10]
     assert not np.any(p[10:12]), 'radial distortion: not modelled here'
     delta = p[12:12 + N] if len(p) == 12 + 3 * N else np.zeros(N)
+CORR = np.load(sys.argv[3])[:6 * N].reshape(N, 6) if len(sys.argv) > 3 else np.zeros((N, 6))  # calib_pose.py's
 def cam(i):
     R, t = pose_at(i, delta[i])  # depth cam -> world at colour time
     Rwc = R @ Rcd.T; twc = t - Rwc @ tcd  # colour cam -> world
-    return Rwc, twc
+    return Rwc @ Rot.from_rotvec(CORR[i, :3]).as_matrix(), twc + Rwc @ CORR[i, 3:]
 S = np.linspace(0.8, 1.2, 81)
 off = np.array([(a, b) for a in range(-3, 4) for b in range(-3, 4)], float)
 allr, alln = [], []
