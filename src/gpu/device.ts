@@ -46,8 +46,10 @@ export interface GpuContext {
   /** Resolves when the device is lost (never rejects). */
   lost: Promise<GPUDeviceLostInfo>;
   isLost(): boolean;
-  /** Uncaptured WebGPU errors (validation, internal) seen since the device was created. */
+  /** The latest (at most 100) uncaptured WebGPU errors (validation, internal) since the device was created. */
   uncapturedErrors: string[];
+  /** How many uncaptured errors the device has reported in all (the list above keeps only the latest 100). */
+  uncapturedErrorCount(): number;
   hasTimestampQuery: boolean;
 }
 
@@ -148,9 +150,12 @@ export async function createGpuContext(config: VramConfig = {}): Promise<GpuCont
   vram.instrumentDevice();
   let lostFlag = false;
   const uncapturedErrors: string[] = [];
+  let uncapturedErrorCount = 0;
   device.addEventListener('uncapturederror', (event) => {
     const message = (event as GPUUncapturedErrorEvent).error.message;
-    if (uncapturedErrors.length < 100) uncapturedErrors.push(message);
+    uncapturedErrorCount++;
+    if (uncapturedErrors.length >= 100) uncapturedErrors.shift();
+    uncapturedErrors.push(message);
     console.error(`[webgpu] ${message}`);
   });
   const lost = device.lost.then((info) => {
@@ -165,6 +170,7 @@ export async function createGpuContext(config: VramConfig = {}): Promise<GpuCont
     lost,
     isLost: () => lostFlag,
     uncapturedErrors,
+    uncapturedErrorCount: () => uncapturedErrorCount,
     hasTimestampQuery: device.features.has('timestamp-query'),
   };
 }

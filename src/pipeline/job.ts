@@ -50,13 +50,17 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
   // GPU validation errors nobody captured (a shader that does not compile, a bad binding) leave kernels writing nothing,
   // and the job fails later with a misleading message ("no valid depth"); the report and the page name them.
   // Noted once: before the zip's report.json is written on success, else when the job ends.
-  const gpuErrorsBefore = env.gpu?.uncapturedErrors.length ?? 0;
+  // Counted, not indexed: the device keeps only its latest 100 messages, so a long session still gets its warning.
+  const gpuErrorsBefore = env.gpu?.uncapturedErrorCount() ?? 0;
   let gpuErrorsNoted = false;
   const noteGpuErrors = () => {
     if (gpuErrorsNoted) return;
     gpuErrorsNoted = true;
-    const gpuErrors = env.gpu?.uncapturedErrors.slice(gpuErrorsBefore) ?? [];
-    if (gpuErrors.length) warn(`${gpuErrors.length} uncaught GPU error(s) during this job (please report them): ${gpuErrors.slice(0, 3).join(' | ').slice(0, 600)}`);
+    const count = (env.gpu?.uncapturedErrorCount() ?? 0) - gpuErrorsBefore;
+    if (count <= 0 || !env.gpu) return;
+    const list = env.gpu.uncapturedErrors;
+    const messages = list.slice(Math.max(0, list.length - count)).slice(0, 3);
+    warn(`${count} uncaught GPU error(s) during this job (please report them): ${messages.join(' | ').slice(0, 600)}`);
   };
   const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
     noteGpuErrors();
@@ -131,6 +135,8 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
     // The sparse points of structure from motion, for the viewer (and any point-cloud tool).
     if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0), ...(sparseColors ? { colors: sparseColors } : {}) }, { comment: 'WebRecon sparse points (structure from motion)' });
+    // Uncaptured errors are reported asynchronously: let the queue drain so this job's land in its own report.
+    await env.gpu?.device.queue.onSubmittedWorkDone().catch(() => undefined);
     noteGpuErrors();
     const zip = zipOutputs(output.files, report);
     const validation = validateMeshOutput(zip);
