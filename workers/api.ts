@@ -34,6 +34,13 @@ export interface JobOptions {
   captureName?: string;
   /** Reconstruct only inside this box (the capture's world frame), set in the viewer once cameras are known. */
   cropBox?: { min: [number, number, number]; max: [number, number, number] };
+  /**
+   * Refine GIVEN cameras against the photos before the models (GIVEN_POSE_BA_RULE, src/stages/sfm/refineGiven.ts): for
+   * poses from a tracker (RGB-D SLAM, a phone's AR session) that are a pixel or two off. Features, matches and one
+   * bundle adjustment with the intrinsics held; the poses change only when the photos clearly support it. Off by
+   * default (exact cameras, as from a renderer or a calibrated rig, have nothing to gain).
+   */
+  refineCameras?: boolean;
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
   refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
   /** Fusion settings (benchmarks and experiments; the preset chooses the rest). `voxelsPerSide`: grid points along the

@@ -42,6 +42,7 @@ export function runFromUrl(client: ReconstructClient, search: string): boolean {
           models: (params.get('models') ?? 'feedforward').split(','),
           holdout: Number(params.get('holdout') ?? 0),
           captureName: job!.split('/').filter(Boolean).pop() ?? 'capture',
+          ...(params.get('refineCameras') === '1' ? { refineCameras: true } : {}),
           ...(params.get('mvs') ? { mvs: JSON.parse(params.get('mvs')!) as JobOptions['mvs'] } : {}),
           ...(params.get('refine') ? { refine: JSON.parse(params.get('refine')!) as JobOptions['refine'] } : {}),
           ...(params.get('fusion') ? { fusion: JSON.parse(params.get('fusion')!) as JobOptions['fusion'] } : {}),

@@ -28,6 +28,8 @@ export interface MvsStudySpec {
    * pose, to test whether a video's colour frames and poses are out of step).
    */
   poseOf?: Record<string, string>;
+  /** Refine the given cameras first (JobOptions.refineCameras, GIVEN_POSE_BA_RULE); its stats land in the result. */
+  refineCameras?: boolean | Partial<import('../stages/sfm/refineGiven').GivenPoseOptions>;
 }
 
 /**
@@ -155,6 +157,11 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     });
     for (const [name, pose] of swapped) capture.views.find((v) => v.name === name)!.camFromWorld = pose;
   }
+  let cameraRefinement: unknown;
+  if (spec.refineCameras) {
+    const { refineGivenCameras } = await import('../stages/sfm/refineGiven');
+    cameraRefinement = await refineGivenCameras(capture, ctx, spec.refineCameras === true ? {} : spec.refineCameras);
+  }
   let views = capture.views.filter((v) => !v.heldOut);
   if (spec.viewStride && spec.viewStride > 1) views = views.filter((_, i) => i % spec.viewStride! === 0);
   if (spec.viewOffset) views = views.slice(spec.viewOffset);
@@ -217,5 +224,6 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     raw: score(rawDepth, truths, n, isGood),
     confidence: { good: deciles(confGood), bad: deciles(confBad) },
     variants,
+    ...(cameraRefinement ? { cameraRefinement } : {}),
   };
 }

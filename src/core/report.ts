@@ -21,6 +21,8 @@ export interface Report {
   cameras: CameraReport[];
   /** Structure from motion, when the photos came without cameras (src/stages/sfm/runSfm.ts). */
   sfm?: import('../stages/sfm/runSfm').SfmStageStats;
+  /** Refinement of given cameras (JobOptions.refineCameras, src/stages/sfm/refineGiven.ts). */
+  cameraRefinement?: import('../stages/sfm/refineGiven').GivenPoseStats;
   meshes: MeshReport[];
   warnings: string[];
   /** Facts about the input that are not problems (CaptureSet.notes). */

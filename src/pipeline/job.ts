@@ -14,6 +14,7 @@ import type { JobInput, JobOutput } from './jobTypes';
 import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
 import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
+import { refineGivenCameras } from '../stages/sfm/refineGiven';
 import { needsSfm, runSfm } from '../stages/sfm/runSfm';
 import { encodePly } from '../export/ply';
 
@@ -110,6 +111,28 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       for (const u of report.sfm.unregistered) warn(`${u.name} was not registered: ${u.reason}`);
       reportCapture(report, capture, new Map(report.sfm.unregistered.map((u) => [u.name, u.reason])));
       modelsFrom = 30;
+    }
+    if (request.options.refineCameras && capture.hasPoses && capture.cameraFormat !== 'sfm' && env.gpu) {
+      // GIVEN_POSE_BA_RULE (refineGiven.ts): the given poses, adjusted to the photos, in their own VRAM scope.
+      env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom, message: 'refining the given cameras' });
+      const refineStart = performance.now();
+      const scope = env.gpu.vram.scope('cameras', env.signal);
+      try {
+        report.cameraRefinement = await refineGivenCameras(capture, {
+          gpu: env.gpu,
+          scope,
+          signal: env.signal,
+          warn,
+          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom + (5 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
+        });
+      } finally {
+        await scope.cleanup();
+      }
+      report.stages.push({ name: 'refine-cameras', ms: performance.now() - refineStart });
+      const r = report.cameraRefinement;
+      if (!r.accepted) warn(`The given cameras were kept as they are: ${r.reason}.`);
+      else reportCapture(report, capture);
+      modelsFrom += 5;
     }
     const input: JobInput = { options: request.options, capture };
     const output: JobOutput = { files: {}, meshes: [] };

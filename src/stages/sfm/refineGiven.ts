@@ -1,0 +1,280 @@
+/**
+ * Refinement of GIVEN cameras (JobOptions.refineCameras): poses that come from a tracker (RGB-D SLAM, a phone's AR
+ * session, 7-Scenes' KinectFusion) are often a pixel or two off what the photos support, and multi-view stereo, whose
+ * depth is a disparity of a few tens of pixels, turns that into depth errors of several percent (docs/benchmarks.md,
+ * session 12: on 7-Scenes, poses corrected by ~0.2 deg take the filtered depth from AbsRel 0.12 to 0.10 and delta<1.25
+ * from 0.87 to 0.92).
+ *
+ * GIVEN_POSE_BA_RULE: features and matches as structure from motion finds them; matches that the given geometry
+ * cannot explain (Sampson distance over `gatePx`) are dropped; tracks are triangulated with the given poses and kept
+ * where every observation reprojects within `gatePx` and the rays meet at `minAngleDeg` or more; then one bundle
+ * adjustment moves the poses and points with the intrinsics held (the given K is trusted; a focal change would trade
+ * against depth scale). Gauge: the camera with the most observations keeps its pose, and one translation coordinate of
+ * the camera farthest from it stays, so the metric scale and frame of the given poses are kept. The result is accepted
+ * only when it explains the tracks clearly better (RMS at most `accept` x before) and no camera turns by more than
+ * `maxRotationDeg`; otherwise the given poses stay, and the report says why.
+ */
+import type { CaptureSet } from '../../core/capture';
+import { InputError, throwIfAborted } from '../../core/errors';
+import type { StageContext } from '../context';
+import { extractFeatures } from './features/siftGpu';
+import { bundleAdjust, reprojectionStats } from './geometry/bundle';
+import { INTRINSICS_STRIDE, pixelToNormalised, reprojectionError2 } from './geometry/camera';
+import { cameraCentreOf, maxRayAngleDeg, triangulateDlt } from './geometry/triangulation';
+import { matchPairs } from './matching/matchGpu';
+import { selectPairs } from './matching/pairs';
+import type { ImageFeatures, PairMatches } from './types';
+
+export interface GivenPoseOptions {
+  /** Largest Sampson distance and reprojection error (pixels) of a kept match / observation. */
+  gatePx: number;
+  /** Smallest largest-ray angle of a kept track (degrees). */
+  minAngleDeg: number;
+  /** Cameras with fewer observations keep their given pose. */
+  minObservations: number;
+  /** Accept the adjustment only when RMS after <= accept x RMS before. */
+  accept: number;
+  /** Refuse the adjustment when a camera turns by more than this (degrees). */
+  maxRotationDeg: number;
+  huberPx: number;
+  maxIterations: number;
+  /**
+   * Also refine the focal length and principal point, shared by all views when their K is the same (per view
+   * otherwise): a tracker's poses may come with nominal intrinsics (7-Scenes' colour camera).
+   */
+  refineIntrinsics: boolean;
+}
+
+export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false };
+
+export interface GivenPoseStats {
+  views: number;
+  /** Cameras whose pose the adjustment moved (the rest are held: gauge or too few observations). */
+  adjusted: number;
+  matches: number;
+  keptMatches: number;
+  tracks: number;
+  observations: number;
+  rmsBefore: number;
+  rmsAfter: number;
+  rotationDeg: { median: number; max: number };
+  /** Camera-centre moves relative to the median distance between neighbouring cameras. */
+  centreShift: { median: number; max: number };
+  /** The refined [f, cx, cy] (refineIntrinsics, the first view's). */
+  intrinsics?: number[];
+  accepted: boolean;
+  reason: string;
+  ms: number;
+}
+
+interface PosedView {
+  K: number[];
+  camFromWorld: number[];
+}
+
+/** The geometric part (no GPU): poses adjusted in place when accepted. `views[i]` goes with `features[i]`. */
+export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], matches: PairMatches[], options: Partial<GivenPoseOptions> = {}): Omit<GivenPoseStats, 'ms'> {
+  const o = { ...DEFAULT_GIVEN_POSE_OPTIONS, ...options };
+  const n = views.length;
+  const base = { views: n, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 } };
+  for (const v of views) {
+    if (Math.abs(v.K[0] - v.K[4]) > 1e-3 * v.K[0] || Math.abs(v.K[1]) > 1e-6) return { ...base, accepted: false, reason: 'non-square pixels or skew: the adjustment models one focal length' };
+  }
+  const poses = new Float64Array(12 * n);
+  const intr = new Float64Array(INTRINSICS_STRIDE * n);
+  views.forEach((v, i) => {
+    poses.set(v.camFromWorld.slice(0, 12), 12 * i);
+    intr.set([v.K[0], v.K[2], v.K[5], 0, 0], INTRINSICS_STRIDE * i);
+  });
+  const offsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + features[i].count;
+  const normalised = features.map((f, i) => {
+    const out = new Float64Array(2 * f.count);
+    for (let k = 0; k < f.count; k++) pixelToNormalised(intr, INTRINSICS_STRIDE * i, f.keypoints[4 * k], f.keypoints[4 * k + 1], out, k);
+    return out;
+  });
+  // 1. Matches the given geometry explains (Sampson distance of x_j^T E x_i, E = [t]x R of the relative pose).
+  const parent = new Int32Array(offsets[n]).map((_, k) => k);
+  const find = (k: number): number => {
+    while (parent[k] !== k) k = parent[k] = parent[parent[k]];
+    return k;
+  };
+  const touched = new Uint8Array(offsets[n]);
+  const viewsOf = new Map<number, Set<number>>();
+  let total = 0, kept = 0;
+  for (const m of matches) {
+    const { i, j } = m;
+    const Ri = poses.subarray(12 * i, 12 * i + 12), Rj = poses.subarray(12 * j, 12 * j + 12);
+    if (i === j) continue;
+    // R = Rj Ri^T, t = tj - R ti
+    const R = new Float64Array(9), t = new Float64Array(3);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) R[3 * r + c] = Rj[4 * r] * Ri[4 * c] + Rj[4 * r + 1] * Ri[4 * c + 1] + Rj[4 * r + 2] * Ri[4 * c + 2];
+    for (let r = 0; r < 3; r++) t[r] = Rj[4 * r + 3] - (R[3 * r] * Ri[3] + R[3 * r + 1] * Ri[7] + R[3 * r + 2] * Ri[11]);
+    const E = new Float64Array(9);
+    const tx = [0, -t[2], t[1], t[2], 0, -t[0], -t[1], t[0], 0];
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) E[3 * r + c] = tx[3 * r] * R[c] + tx[3 * r + 1] * R[3 + c] + tx[3 * r + 2] * R[6 + c];
+    const f = Math.sqrt(intr[INTRINSICS_STRIDE * i] * intr[INTRINSICS_STRIDE * j]);
+    const xi = normalised[i], xj = normalised[j];
+    for (let k = 0; k < m.matches.length; k += 2) {
+      total++;
+      const a = m.matches[k], b = m.matches[k + 1];
+      const u0 = xi[2 * a], v0 = xi[2 * a + 1], u1 = xj[2 * b], v1 = xj[2 * b + 1];
+      const Ex0 = E[0] * u0 + E[1] * v0 + E[2], Ex1 = E[3] * u0 + E[4] * v0 + E[5], Ex2 = E[6] * u0 + E[7] * v0 + E[8];
+      const Etx0 = E[0] * u1 + E[3] * v1 + E[6], Etx1 = E[1] * u1 + E[4] * v1 + E[7];
+      const num = u1 * Ex0 + v1 * Ex1 + Ex2;
+      const den = Ex0 * Ex0 + Ex1 * Ex1 + Etx0 * Etx0 + Etx1 * Etx1;
+      if (!(den > 0) || (num * num) / den > (o.gatePx / f) ** 2) continue;
+      kept++;
+      // Conflict-aware union: a merge that would put two keypoints of one view into a track is refused (a wrong match
+      // on repeated texture would otherwise chain whole tracks together).
+      const ra = find(offsets[i] + a), rb = find(offsets[j] + b);
+      if (ra === rb) continue;
+      const va = viewsOf.get(ra) ?? new Set([i]), vb = viewsOf.get(rb) ?? new Set([j]);
+      const [small, large] = va.size < vb.size ? [va, vb] : [vb, va];
+      let conflict = false;
+      for (const v of small) if (large.has(v)) { conflict = true; break; }
+      if (conflict) continue;
+      for (const v of small) large.add(v);
+      const [child, root] = va.size < vb.size ? [ra, rb] : [rb, ra];
+      parent[child] = root;
+      viewsOf.set(root, large);
+      viewsOf.delete(child);
+      touched[offsets[i] + a] = 1;
+      touched[offsets[j] + b] = 1;
+    }
+  }
+  // 2. Tracks: one keypoint per view (a track that reaches a view twice is dropped), triangulated with the given poses.
+  const members = new Map<number, number[]>();
+  for (let k = 0; k < offsets[n]; k++) {
+    if (!touched[k]) continue;
+    const r = find(k);
+    const list = members.get(r);
+    if (list) list.push(k);
+    else members.set(r, [k]);
+  }
+  const viewOf = (node: number) => {
+    let lo = 0, hi = n;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (offsets[mid] <= node) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const centres = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) cameraCentreOf(poses, i, centres, i);
+  const points: number[] = [], obsCamera: number[] = [], obsPoint: number[] = [], obsUv: number[] = [];
+  const X = new Float64Array(3);
+  for (const full of members.values()) {
+    // Observations that disagree with the given poses by more than the gate leave the track (re-triangulated once
+    // without them); a track keeps at least two.
+    let list = full;
+    for (let pass = 0; pass < 2 && list.length >= 2; pass++) {
+      const tv = list.map(viewOf);
+      const xn = new Float64Array(2 * list.length);
+      list.forEach((node, k) => {
+        const v = tv[k], kp = node - offsets[v];
+        xn[2 * k] = normalised[v][2 * kp];
+        xn[2 * k + 1] = normalised[v][2 * kp + 1];
+      });
+      if (!triangulateDlt(poses, tv, xn, list.length, X)) { list = []; break; }
+      const good = list.filter((node, k) => {
+        const v = tv[k], kp = node - offsets[v];
+        return reprojectionError2(poses, 12 * v, intr, INTRINSICS_STRIDE * v, X, 0, features[v].keypoints[4 * kp], features[v].keypoints[4 * kp + 1]) <= o.gatePx * o.gatePx;
+      });
+      if (good.length === list.length) break;
+      list = good;
+      if (pass === 1) list = [];
+    }
+    if (list.length < 2) continue;
+    const tv = list.map(viewOf);
+    const trackCentres = new Float64Array(3 * tv.length);
+    tv.forEach((v, k) => trackCentres.set(centres.subarray(3 * v, 3 * v + 3), 3 * k));
+    if (maxRayAngleDeg(trackCentres, tv.length, X) < o.minAngleDeg) continue;
+    const p = points.length / 3;
+    points.push(X[0], X[1], X[2]);
+    list.forEach((node, k) => {
+      const v = tv[k], kp = node - offsets[v];
+      obsCamera.push(v);
+      obsPoint.push(p);
+      obsUv.push(features[v].keypoints[4 * kp], features[v].keypoints[4 * kp + 1]);
+    });
+  }
+  const counted = { ...base, matches: total, keptMatches: kept, tracks: points.length / 3, observations: obsCamera.length };
+  const perCamera = new Uint32Array(n);
+  for (const c of obsCamera) perCamera[c]++;
+  const anchor = perCamera.reduce((best, c, i) => (c > perCamera[best] ? i : best), 0);
+  const free = [...perCamera].map((c, i) => i !== anchor && c >= o.minObservations);
+  if (free.filter(Boolean).length === 0) return { ...counted, accepted: false, reason: `too few consistent tracks (${counted.tracks} tracks, no camera besides the anchor with ${o.minObservations} observations)` };
+  // 3. Gauge: the anchor's pose, and the scale-carrying translation coordinate of the camera farthest from it.
+  let far = -1, farDist = -1;
+  for (let i = 0; i < n; i++) {
+    const d = Math.hypot(centres[3 * i] - centres[3 * anchor], centres[3 * i + 1] - centres[3 * anchor + 1], centres[3 * i + 2] - centres[3 * anchor + 2]);
+    if (free[i] && d > farDist) { far = i; farDist = d; }
+  }
+  const dc = [0, 1, 2].map((k) => centres[3 * far + k] - centres[3 * anchor + k]);
+  const scaled = [0, 1, 2].map((r) => Math.abs(poses[12 * far + 4 * r] * dc[0] + poses[12 * far + 4 * r + 1] * dc[1] + poses[12 * far + 4 * r + 2] * dc[2]));
+  const coordinate = scaled.indexOf(Math.max(...scaled));
+  const shared = o.refineIntrinsics && views.every((v) => v.K.every((x, k) => x === views[0].K[k]));
+  const problem = { poses: new Float64Array(poses), intrinsics: shared ? intr.slice(0, INTRINSICS_STRIDE) : new Float64Array(intr), cameraIntrinsics: Uint32Array.from({ length: n }, (_, i) => (shared ? 0 : i)), points: Float64Array.from(points), obsCamera: Uint32Array.from(obsCamera), obsPoint: Uint32Array.from(obsPoint), obsUv: Float64Array.from(obsUv) };
+  const before = reprojectionStats(problem).rms;
+  const report = bundleAdjust(problem, {
+    constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
+    fixedTranslation: { camera: far, coordinate },
+    ...(o.refineIntrinsics ? { refineFocal: true, refinePrincipalPoint: true } : { constantIntrinsics: new Uint8Array(n).fill(1) }),
+    huberDelta: o.huberPx,
+    maxIterations: o.maxIterations,
+  });
+  // 4. How far the cameras moved, and whether to take it.
+  const rotations: number[] = [], shifts: number[] = [];
+  const after = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    cameraCentreOf(problem.poses, i, after, i);
+    let trace = 0;
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) trace += poses[12 * i + 4 * r + c] * problem.poses[12 * i + 4 * r + c];
+    rotations.push((Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2))) * 180) / Math.PI);
+    shifts.push(Math.hypot(after[3 * i] - centres[3 * i], after[3 * i + 1] - centres[3 * i + 1], after[3 * i + 2] - centres[3 * i + 2]));
+  }
+  const nearest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let j = 0; j < n; j++) if (j !== i) best = Math.min(best, Math.hypot(centres[3 * i] - centres[3 * j], centres[3 * i + 1] - centres[3 * j + 1], centres[3 * i + 2] - centres[3 * j + 2]));
+    nearest.push(best);
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
+  const spacing = Math.max(1e-12, median(nearest));
+  const stats = {
+    ...counted,
+    adjusted: free.filter(Boolean).length,
+    rmsBefore: before,
+    rmsAfter: report.finalRms,
+    rotationDeg: { median: median(rotations), max: Math.max(...rotations) },
+    centreShift: { median: median(shifts) / spacing, max: Math.max(...shifts) / spacing },
+    ...(o.refineIntrinsics ? { intrinsics: Array.from(problem.intrinsics.subarray(0, 3)) } : {}),
+  };
+  if (!(report.finalRms <= o.accept * before)) return { ...stats, accepted: false, reason: `the given poses already explain the tracks (RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px)` };
+  if (stats.rotationDeg.max > o.maxRotationDeg) return { ...stats, accepted: false, reason: `a camera would turn by ${stats.rotationDeg.max.toFixed(2)} deg (limit ${o.maxRotationDeg})` };
+  views.forEach((v, i) => {
+    v.camFromWorld = Array.from(problem.poses.subarray(12 * i, 12 * i + 12));
+    if (o.refineIntrinsics) {
+      const io = problem.cameraIntrinsics[i] * INTRINSICS_STRIDE;
+      v.K = [problem.intrinsics[io], 0, problem.intrinsics[io + 1], 0, problem.intrinsics[io], problem.intrinsics[io + 2], 0, 0, 1];
+    }
+  });
+  return { ...stats, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
+}
+
+/** GIVEN_POSE_BA_RULE on a capture's posed views (features from the working images, on the GPU). */
+export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext, options: Partial<GivenPoseOptions> & { maxFeatures?: number } = {}): Promise<GivenPoseStats> {
+  const t0 = performance.now();
+  // Held-out photos stay unseen (their given poses are where the result is evaluated).
+  const views = capture.views.filter((v): v is typeof v & { camFromWorld: number[] } => Boolean(v.camFromWorld) && !v.heldOut);
+  if (views.length < 2) throw new InputError('Refining the given cameras needs at least two photos with a camera pose.');
+  const features = await extractFeatures({ ...ctx, progress: (done, _total, message) => ctx.progress(done, 2 * views.length, message) }, views.map((v) => v.image), { maxFeatures: options.maxFeatures ?? 8000 });
+  throwIfAborted(ctx.signal);
+  const pairs = selectPairs(features);
+  const matches = await matchPairs({ ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), 2 * views.length, `matching: ${message}`) }, features, pairs);
+  throwIfAborted(ctx.signal);
+  const stats = adjustGivenPoses(views, features, matches, options);
+  return { ...stats, ms: performance.now() - t0 };
+}

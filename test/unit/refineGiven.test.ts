@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { lookAt, projectPoint } from '../../src/core/camera';
+import { adjustGivenPoses } from '../../src/stages/sfm/refineGiven';
+import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
+
+/** A seeded uniform generator (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 10 cameras on a 25-degree arc 2 m from 600 points in a 1 m box; features are exact projections plus noise. */
+function scene(noisePx: number, seed = 3) {
+  const rand = rng(seed);
+  const K = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
+  const cams = Array.from({ length: 10 }, (_, i) => {
+    const a = ((i - 4.5) * 2.5 * Math.PI) / 180;
+    return lookAt([2 * Math.sin(a), 0.3 * Math.cos(3 * a), -2 * Math.cos(a)], [0, 0, 0], [0, -1, 0]);
+  });
+  const points = Array.from({ length: 600 }, () => [rand() - 0.5, rand() - 0.5, rand() - 0.5]);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const features: ImageFeatures[] = cams.map((pose) => {
+    const keypoints = new Float32Array(4 * points.length);
+    points.forEach((p, k) => {
+      const q = projectPoint(K, pose, p[0], p[1], p[2]);
+      keypoints.set([q.u + noisePx * gauss(), q.v + noisePx * gauss(), 2, 0], 4 * k);
+    });
+    return { width: 640, height: 480, count: points.length, keypoints, descriptors: new Uint8Array(128 * points.length) };
+  });
+  const matches: PairMatches[] = [];
+  for (let i = 0; i < cams.length; i++) for (let j = i + 1; j < cams.length; j++) {
+    matches.push({ i, j, matches: Uint32Array.from(points.flatMap((_, k) => [k, k])) });
+  }
+  return { K, cams, features, matches, rand };
+}
+
+/** Rotation (deg) between the relative rotations i -> j of two pose sets, median over all pairs. */
+function relativeRotationError(a: number[][], b: number[][]): number {
+  const R = (p: number[]) => [0, 1, 2].map((r) => [0, 1, 2].map((c) => p[4 * r + c]));
+  const rel = (p: number[], q: number[]) => {
+    const A = R(p), B = R(q);
+    return [0, 1, 2].map((r) => [0, 1, 2].map((c) => B[r][0] * A[c][0] + B[r][1] * A[c][1] + B[r][2] * A[c][2]));
+  };
+  const errors: number[] = [];
+  for (let i = 0; i < a.length; i++) for (let j = i + 1; j < a.length; j++) {
+    const X = rel(a[i], a[j]), Y = rel(b[i], b[j]);
+    let trace = 0;
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) trace += X[r][c] * Y[r][c];
+    errors.push((Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2))) * 180) / Math.PI);
+  }
+  return errors.sort((x, y) => x - y)[Math.floor(errors.length / 2)];
+}
+
+/** Turns a pose by `deg` about a random axis and moves its centre by `shift`. */
+function perturb(pose: number[], deg: number, shift: number, rand: () => number): number[] {
+  const axis = [rand() - 0.5, rand() - 0.5, rand() - 0.5];
+  const n = Math.hypot(...axis);
+  const [x, y, z] = axis.map((v) => v / n);
+  const t = (deg * Math.PI) / 180, c = Math.cos(t), s = Math.sin(t), C = 1 - c;
+  const D = [[c + x * x * C, x * y * C - z * s, x * z * C + y * s], [y * x * C + z * s, c + y * y * C, y * z * C - x * s], [z * x * C - y * s, z * y * C + x * s, c + z * z * C]];
+  const R = [0, 1, 2].map((r) => [0, 1, 2].map((col) => D[r][0] * pose[col] + D[r][1] * pose[4 + col] + D[r][2] * pose[8 + col]));
+  const tr = [0, 1, 2].map((r) => pose[4 * r + 3] + shift * (rand() - 0.5) * 2);
+  return [R[0][0], R[0][1], R[0][2], tr[0], R[1][0], R[1][1], R[1][2], tr[1], R[2][0], R[2][1], R[2][2], tr[2]];
+}
+
+describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
+  it('brings poses that are ~0.3 deg off back to the photos, keeping the frame and scale', () => {
+    const { K, cams, features, matches, rand } = scene(0.3);
+    const given = cams.map((p) => perturb(p, 0.3, 0.004, rand));
+    const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
+    const before = relativeRotationError(given, cams);
+    const stats = adjustGivenPoses(views, features, matches);
+    const after = relativeRotationError(views.map((v) => v.camFromWorld), cams);
+    console.log(`[given-pose BA] ${JSON.stringify(stats)} relative rotation error ${before.toFixed(3)} -> ${after.toFixed(3)} deg`);
+    expect(stats.accepted).toBe(true);
+    expect(stats.tracks).toBeGreaterThan(400);
+    expect(stats.rmsAfter).toBeLessThan(0.5 * stats.rmsBefore);
+    expect(before).toBeGreaterThan(0.2);
+    expect(after).toBeLessThan(0.05);
+    // The scale of the given poses stays: the distance between the first and last camera centres within 2%.
+    const centre = (p: number[]) => [0, 1, 2].map((i) => -(p[i] * p[3] + p[4 + i] * p[7] + p[8 + i] * p[11]));
+    const span = (ps: number[][]) => Math.hypot(...centre(ps[0]).map((v, i) => v - centre(ps[9])[i]));
+    expect(span(views.map((v) => v.camFromWorld)) / span(cams)).toBeGreaterThan(0.98);
+    expect(span(views.map((v) => v.camFromWorld)) / span(cams)).toBeLessThan(1.02);
+  });
+
+  it('leaves exact poses alone, and refuses non-square pixels', () => {
+    const { K, cams, features, matches } = scene(0.3, 5);
+    const views = cams.map((p) => ({ K, camFromWorld: p.slice() }));
+    const stats = adjustGivenPoses(views, features, matches);
+    expect(stats.accepted).toBe(false);
+    expect(stats.reason).toMatch(/already explain/);
+    views.forEach((v, i) => expect(v.camFromWorld).toEqual(cams[i]));
+    const skewed = cams.map((p) => ({ K: [500, 0, 319.5, 0, 520, 239.5, 0, 0, 1], camFromWorld: p.slice() }));
+    expect(adjustGivenPoses(skewed, features, matches).reason).toMatch(/non-square/);
+  });
+});
