@@ -82,7 +82,12 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     expect(stats.tracks).toBeGreaterThan(400);
     expect(stats.rmsAfter).toBeLessThan(0.5 * stats.rmsBefore);
     expect(before).toBeGreaterThan(0.2);
-    expect(after).toBeLessThan(0.05);
+    // The given poses are a soft prior (0.3 deg): the result sits a little toward them...
+    expect(after).toBeLessThan(0.1);
+    // ...and without the prior the photos alone decide.
+    const free = given.map((p) => ({ K, camFromWorld: p.slice() }));
+    expect(adjustGivenPoses(free, features, matches, { priorRotationDeg: 0 }).accepted).toBe(true);
+    expect(relativeRotationError(free.map((v) => v.camFromWorld), cams)).toBeLessThan(0.05);
     // The scale of the given poses stays: the distance between the first and last camera centres within 2%.
     const centre = (p: number[]) => [0, 1, 2].map((i) => -(p[i] * p[3] + p[4 + i] * p[7] + p[8 + i] * p[11]));
     const span = (ps: number[][]) => Math.hypot(...centre(ps[0]).map((v, i) => v - centre(ps[9])[i]));

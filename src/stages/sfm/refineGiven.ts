@@ -43,9 +43,15 @@ export interface GivenPoseOptions {
    * otherwise): a tracker's poses may come with nominal intrinsics (7-Scenes' colour camera).
    */
   refineIntrinsics: boolean;
+  /**
+   * The given poses as a soft prior (BundleOptions.posePrior): standard deviations of their rotation (degrees) and of
+   * their translation (in median distances between neighbouring cameras). 0 = no prior.
+   */
+  priorRotationDeg: number;
+  priorTranslation: number;
 }
 
-export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false };
+export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false, priorRotationDeg: 0.3, priorTranslation: 1 };
 
 export interface GivenPoseStats {
   views: number;
@@ -217,11 +223,20 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const coordinate = scaled.indexOf(Math.max(...scaled));
   const shared = o.refineIntrinsics && views.every((v) => v.K.every((x, k) => x === views[0].K[k]));
   const problem = { poses: new Float64Array(poses), intrinsics: shared ? intr.slice(0, INTRINSICS_STRIDE) : new Float64Array(intr), cameraIntrinsics: Uint32Array.from({ length: n }, (_, i) => (shared ? 0 : i)), points: Float64Array.from(points), obsCamera: Uint32Array.from(obsCamera), obsPoint: Uint32Array.from(obsPoint), obsUv: Float64Array.from(obsUv) };
+  const nearest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let j = 0; j < n; j++) if (j !== i) best = Math.min(best, Math.hypot(centres[3 * i] - centres[3 * j], centres[3 * i + 1] - centres[3 * j + 1], centres[3 * i + 2] - centres[3 * j + 2]));
+    nearest.push(best);
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
+  const spacing = Math.max(1e-12, median(nearest));
   const before = reprojectionStats(problem).rms;
   const report = bundleAdjust(problem, {
     constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
     fixedTranslation: { camera: far, coordinate },
     ...(o.refineIntrinsics ? { refineFocal: true, refinePrincipalPoint: true } : { constantIntrinsics: new Uint8Array(n).fill(1) }),
+    ...(o.priorRotationDeg > 0 && o.priorTranslation > 0 ? { posePrior: { poses: new Float64Array(poses), rotationSigma: (o.priorRotationDeg * Math.PI) / 180, translationSigma: o.priorTranslation * spacing } } : {}),
     huberDelta: o.huberPx,
     maxIterations: o.maxIterations,
   });
@@ -235,14 +250,6 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
     rotations.push((Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2))) * 180) / Math.PI);
     shifts.push(Math.hypot(after[3 * i] - centres[3 * i], after[3 * i + 1] - centres[3 * i + 1], after[3 * i + 2] - centres[3 * i + 2]));
   }
-  const nearest: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let best = Infinity;
-    for (let j = 0; j < n; j++) if (j !== i) best = Math.min(best, Math.hypot(centres[3 * i] - centres[3 * j], centres[3 * i + 1] - centres[3 * j + 1], centres[3 * i + 2] - centres[3 * j + 2]));
-    nearest.push(best);
-  }
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
-  const spacing = Math.max(1e-12, median(nearest));
   const stats = {
     ...counted,
     adjusted: free.filter(Boolean).length,

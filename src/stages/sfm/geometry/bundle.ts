@@ -45,6 +45,12 @@ export interface BundleOptions {
   constantIntrinsics?: Uint8Array;
   /** Per point: 1 = held constant. */
   constantPoints?: Uint8Array;
+  /**
+   * Soft prior on the free cameras' poses (refinement of given cameras, refineGiven.ts): adds
+   * 0.5 * sum(|log(R R0^T)|^2 / rotationSigma^2 + |t - t0|^2 / translationSigma^2) to the cost (pixel^2 units), with
+   * rotationSigma in radians and translationSigma in the poses' units. Absent: no prior.
+   */
+  posePrior?: { poses: Float64Array; rotationSigma: number; translationSigma: number };
   /** Huber threshold in pixels. */
   huberDelta?: number;
   maxIterations?: number;
@@ -129,6 +135,31 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const pinCamera = opts.fixedTranslation && poseBase[opts.fixedTranslation.camera] >= 0 ? opts.fixedTranslation.camera : -1;
   const pinSlot = pinCamera >= 0 ? 3 + opts.fixedTranslation!.coordinate : -1;
   const pinned = pinCamera >= 0 ? poseBase[pinCamera] + pinSlot : -1;
+  // The pose prior (BundleOptions.posePrior): rotation error as the angle-axis of R R0^T, first-order in the left
+  // increment (d log / d w = I near the prior), so its gradient is w_r e and its Gauss-Newton block w_r I.
+  const prior = opts.posePrior;
+  const wRot = prior ? 1 / prior.rotationSigma ** 2 : 0, wTrans = prior ? 1 / prior.translationSigma ** 2 : 0;
+  const priorE = new Float64Array(3);
+  const rotationLog = (P: Float64Array, c: number, out: Float64Array) => {
+    const po = 12 * c, q = prior!.poses;
+    const m = (r: number, k: number) => P[po + 4 * r] * q[po + 4 * k] + P[po + 4 * r + 1] * q[po + 4 * k + 1] + P[po + 4 * r + 2] * q[po + 4 * k + 2];
+    const angle = Math.acos(Math.max(-1, Math.min(1, (m(0, 0) + m(1, 1) + m(2, 2) - 1) / 2)));
+    const k = angle < 1e-8 ? 0.5 : angle / (2 * Math.sin(angle));
+    out[0] = k * (m(2, 1) - m(1, 2));
+    out[1] = k * (m(0, 2) - m(2, 0));
+    out[2] = k * (m(1, 0) - m(0, 1));
+  };
+  const priorCost = (P: Float64Array): number => {
+    if (!prior) return 0;
+    let sum = 0;
+    for (let c = 0; c < nCam; c++) {
+      if (poseBase[c] < 0) continue;
+      rotationLog(P, c, priorE);
+      sum += wRot * (priorE[0] ** 2 + priorE[1] ** 2 + priorE[2] ** 2);
+      for (let k = 0; k < 3; k++) sum += wTrans * (P[12 * c + 4 * k + 3] - prior.poses[12 * c + 4 * k + 3]) ** 2;
+    }
+    return 0.5 * sum;
+  };
   for (let b = 0; b < nIntr; b++) {
     if (!intrUsed[b] || opts.constantIntrinsics?.[b]) continue;
     const slots: number[] = [];
@@ -231,7 +262,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       Jp[po6] = c00 * r00 + c01 * r10 + c02 * r20; Jp[po6 + 1] = c00 * r01 + c01 * r11 + c02 * r21; Jp[po6 + 2] = c00 * r02 + c01 * r12 + c02 * r22;
       Jp[po6 + 3] = c10 * r00 + c11 * r10 + c12 * r20; Jp[po6 + 4] = c10 * r01 + c11 * r11 + c12 * r21; Jp[po6 + 5] = c10 * r02 + c11 * r12 + c12 * r22;
     }
-    return 0.5 * cost;
+    return 0.5 * cost + priorCost(poses);
   };
 
   // The camera-side gradient and J^T J (upper triangle, before damping) do not depend on lambda: accumulated once per
@@ -374,6 +405,21 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         }
       }
     }
+    if (withU && prior) {
+      for (let c = 0; c < nCam; c++) {
+        const b = poseBase[c];
+        if (b < 0) continue;
+        rotationLog(p.poses, c, priorE);
+        for (let k = 0; k < 3; k++) {
+          gbase[b + k] += wRot * priorE[k];
+          Ubase[(b + k) * N + b + k] += wRot;
+          const col = b + 3 + k;
+          if (col === pinned) continue;
+          gbase[col] += wTrans * (p.poses[12 * c + 4 * k + 3] - prior.poses[12 * c + 4 * k + 3]);
+          Ubase[col * N + col] += wTrans;
+        }
+      }
+    }
     // S0 = U - W V^-1 W^T, g_red = g_c - W V^-1 g_p.
     for (let i = 0; i < N * N; i++) S0[i] += Ubase[i];
     for (let i = 0; i < N; i++) gRed[i] += gbase[i];
@@ -461,7 +507,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       if (!solveReduced(lambda)) { lambda *= 10; continue; }
       applyStep();
       if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
-      const newCost = reprojectionStats(trial, delta).cost;
+      const newCost = reprojectionStats(trial, delta).cost + priorCost(candPoses);
       if (newCost < cost) {
         p.poses.set(candPoses); p.intrinsics.set(candIntr); p.points.set(candPts);
         const rel = (cost - newCost) / Math.max(cost, 1e-300);
