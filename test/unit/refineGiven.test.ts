@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { lookAt, projectPoint } from '../../src/core/camera';
+import { makeRng } from '../../src/stages/sfm/geometry/linalg';
 import { adjustGivenPoses } from '../../src/stages/sfm/refineGiven';
 import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
 
-/** A seeded uniform generator (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 10 cameras on a 25-degree arc 2 m from 600 points in a 1 m box; features are exact projections plus noise. */
 function scene(noisePx: number, seed = 3) {
-  const rand = rng(seed);
+  const rand = makeRng(seed);
   const K = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
   const cams = Array.from({ length: 10 }, (_, i) => {
     const a = ((i - 4.5) * 2.5 * Math.PI) / 180;
