@@ -37,8 +37,9 @@ export interface JobOptions {
   /**
    * Refine GIVEN cameras against the photos before the models (GIVEN_POSE_BA_RULE, src/stages/sfm/refineGiven.ts): for
    * poses from a tracker (RGB-D SLAM, a phone's AR session) that are a pixel or two off. Features, matches and one
-   * bundle adjustment with the intrinsics held; the poses change only when the photos clearly support it. Off by
-   * default (exact cameras, as from a renderer or a calibrated rig, have nothing to gain).
+   * bundle adjustment with the intrinsics held and the given poses as a soft prior; the poses change only when the
+   * photos clearly support it. Absent: on for 7-Scenes-format poses without depth maps (GIVEN_POSE_DEFAULT_RULE in
+   * job.ts), off otherwise (exact cameras, as from a renderer or a calibrated rig, have nothing to gain).
    */
   refineCameras?: boolean;
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */

@@ -37,13 +37,14 @@ export type RefineCheckSpec =
   | { kind: 'refine-keep'; views: number; size: number; grow: number };
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
-  const errorsBefore = ctx.gpu.uncapturedErrors.length;
+  const errorsBefore = ctx.gpu.uncapturedErrorCount();
   const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
     : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.texPyramid)
     : spec.kind === 'refine-keep' ? await checkKeep(ctx, spec.views, spec.size, spec.grow)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
-  return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrors.slice(errorsBefore) };
+  const count = ctx.gpu.uncapturedErrorCount() - errorsBefore;
+  return { ...result, uncapturedErrors: count > 0 ? ctx.gpu.uncapturedErrors.slice(-count) : [] };
 }
 
 /** A 4x4-vertex grid over [-0.5, 0.5]^2, bent in z, uv = (x + 0.5, y + 0.5) (with a seam: the middle column split). */

@@ -63,6 +63,12 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     const messages = list.slice(Math.max(0, list.length - count)).slice(0, 3);
     warn(`${count} uncaught GPU error(s) during this job (please report them): ${messages.join(' | ').slice(0, 600)}`);
   };
+  // Uncaptured errors are reported asynchronously: the queue drains (at most 2 s: a lost device may never answer) so
+  // that this job's land in its own report.
+  const drainQueue = async () => {
+    if (!env.gpu) return;
+    await Promise.race([env.gpu.device.queue.onSubmittedWorkDone().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000))]);
+  };
   const finish = (status: JobResult['status'], zip: Uint8Array | null, error?: unknown): JobResult => {
     noteGpuErrors();
     report.status = status;
@@ -112,7 +118,12 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       reportCapture(report, capture, new Map(report.sfm.unregistered.map((u) => [u.name, u.reason])));
       modelsFrom = 30;
     }
-    if (request.options.refineCameras && capture.hasPoses && capture.cameraFormat !== 'sfm' && env.gpu) {
+    // GIVEN_POSE_DEFAULT_RULE: absent, refineCameras is on for 7-Scenes-format poses (an RGB-D tracker's, KinectFusion)
+    // when the depth maps are not given, so depth comes from the photos: on redkitchen (H200, draft, docs/benchmarks.md
+    // session 12) the filtered depth goes from 1.2% kept at AbsRel 0.36 / delta 0.39 to 10.4% at 0.095 / 0.93. With
+    // the depth maps given, the poses are the ones the depth was tracked with and stay as they are.
+    const refineCameras = request.options.refineCameras ?? (capture.cameraFormat === '7scenes' && !capture.hasDepth);
+    if (refineCameras && capture.hasPoses && capture.cameraFormat !== 'sfm' && env.gpu) {
       // GIVEN_POSE_BA_RULE (refineGiven.ts): the given poses, adjusted to the photos, in their own VRAM scope.
       env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom, message: 'refining the given cameras' });
       const refineStart = performance.now();
@@ -125,13 +136,17 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
           warn,
           progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom + (5 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
         });
+      } catch (error) {
+        // An optional step: anything but cancellation or a lost device leaves the given poses and the job goes on.
+        if (env.signal.aborted || env.gpu.isLost() || describeError(error).code === 'cancelled') throw error;
+        warn(`Refining the given cameras failed (${describeError(error).message}); the given cameras are used as they are.`);
       } finally {
         await scope.cleanup();
       }
       report.stages.push({ name: 'refine-cameras', ms: performance.now() - refineStart });
       const r = report.cameraRefinement;
-      if (!r.accepted) warn(`The given cameras were kept as they are: ${r.reason}.`);
-      else reportCapture(report, capture);
+      if (r && !r.accepted) warn(`The given cameras were kept as they are: ${r.reason}.`);
+      else if (r) reportCapture(report, capture);
       modelsFrom += 5;
     }
     const input: JobInput = { options: request.options, capture };
@@ -158,8 +173,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (failed) warn(`${failed.name} failed: ${failed.error?.message}; the zip holds the other models' results.`);
     // The sparse points of structure from motion, for the viewer (and any point-cloud tool).
     if (sparsePoints) output.files[SPARSE_POINTS_FILE] = encodePly({ positions: sparsePoints, indices: new Uint32Array(0), ...(sparseColors ? { colors: sparseColors } : {}) }, { comment: 'WebRecon sparse points (structure from motion)' });
-    // Uncaptured errors are reported asynchronously: let the queue drain so this job's land in its own report.
-    await env.gpu?.device.queue.onSubmittedWorkDone().catch(() => undefined);
+    await drainQueue();
     noteGpuErrors();
     const zip = zipOutputs(output.files, report);
     const validation = validateMeshOutput(zip);
@@ -167,6 +181,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     return finish('success', zip);
   } catch (error) {
     await env.gpu?.vram.cleanupGpuMemory().catch(() => undefined);
+    await drainQueue();
     return finish(describeError(error).code === 'cancelled' ? 'cancelled' : 'failed', null, error);
   }
 }

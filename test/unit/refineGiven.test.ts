@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lookAt, projectPoint } from '../../src/core/camera';
 import { makeRng } from '../../src/stages/sfm/geometry/linalg';
-import { adjustGivenPoses } from '../../src/stages/sfm/refineGiven';
+import { adjustGivenPoses, posePairs } from '../../src/stages/sfm/refineGiven';
 import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
 
 /** 10 cameras on a 25-degree arc 2 m from 600 points in a 1 m box; features are exact projections plus noise. */
@@ -82,6 +82,18 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     const span = (ps: number[][]) => Math.hypot(...centre(ps[0]).map((v, i) => v - centre(ps[9])[i]));
     expect(span(views.map((v) => v.camFromWorld)) / span(cams)).toBeGreaterThan(0.98);
     expect(span(views.map((v) => v.camFromWorld)) / span(cams)).toBeLessThan(1.02);
+  });
+
+  it('pairs each camera with its nearest cameras that look the same way, once per pair', () => {
+    const { K, cams } = scene(0.3);
+    const views = cams.map((p) => ({ K, camFromWorld: p }));
+    // A camera turned away (looking the other way) pairs with no one.
+    views.push({ K, camFromWorld: lookAt([0, 0, -2], [0, 0, -4], [0, -1, 0]) });
+    const pairs = posePairs(views, 3);
+    expect(pairs.every(([i, j]) => i < j && j !== 10)).toBe(true);
+    expect(new Set(pairs.map((p) => p.join())).size).toBe(pairs.length);
+    // Camera 0 (an end of the arc) pairs with its three neighbours 1, 2, 3.
+    expect(pairs.filter(([i]) => i === 0).map(([, j]) => j).sort()).toEqual([1, 2, 3]);
   });
 
   it('leaves exact poses alone, and refuses non-square pixels', () => {

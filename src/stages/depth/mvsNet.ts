@@ -71,8 +71,8 @@ export async function loadMvsNetwork(name: string, device: GPUDevice, scope: Vra
 
 /** Throws when the cost-volume kernel cannot run this network (group-wise correlation: channels divisible, <= 8 groups). */
 export function checkNetworkLayout(name: string, cfg: MvsNetwork['config']): void {
-  const C4 = cfg.feature.out4, C2 = cfg.feature.out2, G1 = cfg.stage1.groups, G2 = cfg.stage2.groups;
-  if (!(G1 >= 1 && G2 >= 1) || C4 % G1 !== 0 || C2 % G2 !== 0 || G1 > 8 || G2 > 8) throw new InputError(`The network ${name} has a layout our cost-volume kernel does not handle (groups ${G1}/${G2}, channels ${C4}/${C2}).`);
+  const C4 = cfg.feature?.out4, C2 = cfg.feature?.out2, G1 = cfg.stage1?.groups, G2 = cfg.stage2?.groups;
+  if (![C4, C2, G1, G2].every((v) => Number.isInteger(v) && v >= 1) || C4 % G1 !== 0 || C2 % G2 !== 0 || G1 > 8 || G2 > 8) throw new InputError(`The network ${name} has a layout our cost-volume kernel does not handle (groups ${G1}/${G2}, channels ${C4}/${C2}).`);
 }
 
 /** Hands the network's sessions (and ORT's pooled buffers with them) back before fusion needs the memory. */

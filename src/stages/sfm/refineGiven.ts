@@ -22,7 +22,6 @@ import { bundleAdjust, reprojectionStats } from './geometry/bundle';
 import { INTRINSICS_STRIDE, pixelToNormalised, reprojectionError2 } from './geometry/camera';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt } from './geometry/triangulation';
 import { matchPairs } from './matching/matchGpu';
-import { selectPairs } from './matching/pairs';
 import type { ImageFeatures, PairMatches } from './types';
 
 export interface GivenPoseOptions {
@@ -212,7 +211,9 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const anchor = perCamera.reduce((best, c, i) => (c > perCamera[best] ? i : best), 0);
   const free = [...perCamera].map((c, i) => i !== anchor && c >= o.minObservations);
   if (free.filter(Boolean).length === 0) return { ...counted, accepted: false, reason: `too few consistent tracks (${counted.tracks} tracks, no camera besides the anchor with ${o.minObservations} observations)` };
-  // 3. Gauge: the anchor's pose, and the scale-carrying translation coordinate of the camera farthest from it.
+  // 3. Gauge: the anchor's pose; without the prior also the scale-carrying translation coordinate of the camera
+  // farthest from it (with the prior, the given centres hold the scale softly).
+  const withPrior = o.priorRotationDeg > 0 && o.priorTranslation > 0;
   let far = -1, farDist = -1;
   for (let i = 0; i < n; i++) {
     const d = Math.hypot(centres[3 * i] - centres[3 * anchor], centres[3 * i + 1] - centres[3 * anchor + 1], centres[3 * i + 2] - centres[3 * anchor + 2]);
@@ -234,9 +235,9 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const before = reprojectionStats(problem).rms;
   const report = bundleAdjust(problem, {
     constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
-    fixedTranslation: { camera: far, coordinate },
+    ...(withPrior ? {} : { fixedTranslation: { camera: far, coordinate } }),
     ...(o.refineIntrinsics ? { refineFocal: true, refinePrincipalPoint: true } : { constantIntrinsics: new Uint8Array(n).fill(1) }),
-    ...(o.priorRotationDeg > 0 && o.priorTranslation > 0 ? { posePrior: { poses: new Float64Array(poses), rotationSigma: (o.priorRotationDeg * Math.PI) / 180, translationSigma: o.priorTranslation * spacing } } : {}),
+    ...(withPrior ? { posePrior: { poses: new Float64Array(poses), rotationSigma: (o.priorRotationDeg * Math.PI) / 180, translationSigma: o.priorTranslation * spacing } } : {}),
     huberDelta: o.huberPx,
     maxIterations: o.maxIterations,
   });
@@ -271,17 +272,47 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   return { ...stats, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
 }
 
+const MAX_VIEWS = 300;
+/** Pairs to match, from the given poses: per view its 10 nearest cameras whose axes are within 60 degrees. */
+export function posePairs(views: PosedView[], perView = 10, maxAxisDeg = 60): [number, number][] {
+  const centre = (v: PosedView) => [0, 1, 2].map((i) => -(v.camFromWorld[i] * v.camFromWorld[3] + v.camFromWorld[4 + i] * v.camFromWorld[7] + v.camFromWorld[8 + i] * v.camFromWorld[11]));
+  const axis = (v: PosedView) => [v.camFromWorld[8], v.camFromWorld[9], v.camFromWorld[10]];
+  const c = views.map(centre), a = views.map(axis);
+  const cosMax = Math.cos((maxAxisDeg * Math.PI) / 180);
+  const seen = new Set<string>();
+  const pairs: [number, number][] = [];
+  views.forEach((_, i) => {
+    const near = views
+      .map((__, j) => ({ j, d: Math.hypot(c[i][0] - c[j][0], c[i][1] - c[j][1], c[i][2] - c[j][2]) }))
+      .filter(({ j }) => j !== i && a[i][0] * a[j][0] + a[i][1] * a[j][1] + a[i][2] * a[j][2] >= cosMax)
+      .sort((x, y) => x.d - y.d)
+      .slice(0, perView);
+    for (const { j } of near) {
+      const key = i < j ? `${i},${j}` : `${j},${i}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push(i < j ? [i, j] : [j, i]);
+    }
+  });
+  return pairs;
+}
+
 /** GIVEN_POSE_BA_RULE on a capture's posed views (features from the working images, on the GPU). */
 export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext, options: Partial<GivenPoseOptions> & { maxFeatures?: number } = {}): Promise<GivenPoseStats> {
   const t0 = performance.now();
   // Held-out photos stay unseen (their given poses are where the result is evaluated).
   const views = capture.views.filter((v): v is typeof v & { camFromWorld: number[] } => Boolean(v.camFromWorld) && !v.heldOut);
   if (views.length < 2) throw new InputError('Refining the given cameras needs at least two photos with a camera pose.');
+  // The reduced camera system is dense (6 unknowns a camera): a few hundred cameras at most.
+  if (views.length > MAX_VIEWS) {
+    return { views: views.length, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 }, accepted: false, reason: `more than ${MAX_VIEWS} photos with cameras (${views.length})`, ms: performance.now() - t0 };
+  }
   const features = await extractFeatures({ ...ctx, progress: (done, _total, message) => ctx.progress(done, 2 * views.length, message) }, views.map((v) => v.image), { maxFeatures: options.maxFeatures ?? 8000 });
   throwIfAborted(ctx.signal);
-  const pairs = selectPairs(features);
+  const pairs = posePairs(views);
   const matches = await matchPairs({ ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), 2 * views.length, `matching: ${message}`) }, features, pairs);
   throwIfAborted(ctx.signal);
   const stats = adjustGivenPoses(views, features, matches, options);
+  throwIfAborted(ctx.signal);
   return { ...stats, ms: performance.now() - t0 };
 }

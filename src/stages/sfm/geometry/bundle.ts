@@ -47,8 +47,8 @@ export interface BundleOptions {
   constantPoints?: Uint8Array;
   /**
    * Soft prior on the free cameras' poses (refinement of given cameras, refineGiven.ts): adds
-   * 0.5 * sum(|log(R R0^T)|^2 / rotationSigma^2 + |t - t0|^2 / translationSigma^2) to the cost (pixel^2 units), with
-   * rotationSigma in radians and translationSigma in the poses' units. Absent: no prior.
+   * 0.5 * sum(|log(R R0^T)|^2 / rotationSigma^2 + |C - C0|^2 / translationSigma^2) to the cost (pixel^2 units), C the
+   * camera centre, with rotationSigma in radians and translationSigma in the poses' units. Absent: no prior.
    */
   posePrior?: { poses: Float64Array; rotationSigma: number; translationSigma: number };
   /** Huber threshold in pixels. */
@@ -149,6 +149,19 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     out[1] = k * (m(0, 2) - m(2, 0));
     out[2] = k * (m(1, 0) - m(0, 1));
   };
+  // Centre residual r = t - R R0^T t0 = -R (C - C0) (|r| = |C - C0|, independent of where the world origin is), and
+  // a = R R0^T t0, whose cross-product matrix is r's Jacobian in the rotation increment (dr/dt = I).
+  const priorR = new Float64Array(3), priorA = new Float64Array(3);
+  const centreResidual = (P: Float64Array, c: number, r: Float64Array, a: Float64Array) => {
+    const po = 12 * c, q = prior!.poses;
+    const b0 = q[po] * q[po + 3] + q[po + 4] * q[po + 7] + q[po + 8] * q[po + 11];
+    const b1 = q[po + 1] * q[po + 3] + q[po + 5] * q[po + 7] + q[po + 9] * q[po + 11];
+    const b2 = q[po + 2] * q[po + 3] + q[po + 6] * q[po + 7] + q[po + 10] * q[po + 11];
+    for (let k = 0; k < 3; k++) {
+      a[k] = P[po + 4 * k] * b0 + P[po + 4 * k + 1] * b1 + P[po + 4 * k + 2] * b2;
+      r[k] = P[po + 4 * k + 3] - a[k];
+    }
+  };
   const priorCost = (P: Float64Array): number => {
     if (!prior) return 0;
     let sum = 0;
@@ -156,7 +169,8 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       if (poseBase[c] < 0) continue;
       rotationLog(P, c, priorE);
       sum += wRot * (priorE[0] ** 2 + priorE[1] ** 2 + priorE[2] ** 2);
-      for (let k = 0; k < 3; k++) sum += wTrans * (P[12 * c + 4 * k + 3] - prior.poses[12 * c + 4 * k + 3]) ** 2;
+      centreResidual(P, c, priorR, priorA);
+      sum += wTrans * (priorR[0] ** 2 + priorR[1] ** 2 + priorR[2] ** 2);
     }
     return 0.5 * sum;
   };
@@ -410,12 +424,25 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         const b = poseBase[c];
         if (b < 0) continue;
         rotationLog(p.poses, c, priorE);
+        centreResidual(p.poses, c, priorR, priorA);
+        // J = [[I, 0], [[a]x, I]] over (w, dt) for (rotation, centre) residuals; [a]x w = a x w.
+        const ax = [[0, -priorA[2], priorA[1]], [priorA[2], 0, -priorA[0]], [-priorA[1], priorA[0], 0]];
+        const keep = (col: number) => col !== pinned;
         for (let k = 0; k < 3; k++) {
-          gbase[b + k] += wRot * priorE[k];
-          Ubase[(b + k) * N + b + k] += wRot;
+          // rotation prior: gradient w_r e, block w_r I; centre prior through [a]x: gradient w_t [a]x^T r
+          let gw = wRot * priorE[k];
+          for (let m = 0; m < 3; m++) gw += wTrans * ax[m][k] * priorR[m];
+          gbase[b + k] += gw;
+          for (let l = k; l < 3; l++) {
+            let h = k === l ? wRot : 0;
+            for (let m = 0; m < 3; m++) h += wTrans * ax[m][k] * ax[m][l];
+            Ubase[(b + k) * N + b + l] += h;
+          }
+          // cross block (rotation row k, translation column l): w_t [a]x^T
+          for (let l = 0; l < 3; l++) if (keep(b + 3 + l)) Ubase[(b + k) * N + b + 3 + l] += wTrans * ax[l][k];
           const col = b + 3 + k;
-          if (col === pinned) continue;
-          gbase[col] += wTrans * (p.poses[12 * c + 4 * k + 3] - prior.poses[12 * c + 4 * k + 3]);
+          if (!keep(col)) continue;
+          gbase[col] += wTrans * priorR[k];
           Ubase[col * N + col] += wTrans;
         }
       }
@@ -522,5 +549,5 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     if (!accepted || done) { it++; break; }
   }
   const fin = reprojectionStats(p, delta);
-  return { initialCost, finalCost: fin.cost, initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: pinned >= 0 ? N - 1 : N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
+  return { initialCost, finalCost: fin.cost + priorCost(p.poses), initialRms: initial.rms, finalRms: fin.rms, iterations: it, cameraUnknowns: pinned >= 0 ? N - 1 : N, seconds: (performance.now() - t0) / 1000, assemblySeconds: timeAssembly / 1000, factorSeconds: timeFactor / 1000 };
 }
