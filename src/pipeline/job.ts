@@ -14,6 +14,7 @@ import type { JobInput, JobOutput } from './jobTypes';
 import { reportCapture, runIngest } from './ingestStage';
 import { runModels, type ModelEntry } from './runner';
 import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
+import type { StageContext } from '../stages/context';
 import { refineGivenCameras } from '../stages/sfm/refineGiven';
 import { needsSfm, runSfm } from '../stages/sfm/runSfm';
 import { encodePly } from '../export/ply';
@@ -92,28 +93,36 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     report.stages.push({ name: 'ingest', ms: performance.now() - ingestStart });
     reportCapture(report, capture);
     let modelsFrom = 10;
+    // A camera stage before the models (structure from motion, refinement of given cameras): its own VRAM scope, freed
+    // before the models start, its share [from, from + span] of the job's bar, and its time in the report.
+    const cameraStage = async <T>(name: string, scopeName: string, from: number, span: number, run: (ctx: StageContext) => Promise<T>): Promise<T> => {
+      const gpu = env.gpu!;
+      const start = performance.now();
+      const scope = gpu.vram.scope(scopeName, env.signal);
+      let result: T;
+      try {
+        result = await run({
+          gpu,
+          scope,
+          signal: env.signal,
+          warn,
+          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: from + (span * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
+        });
+      } finally {
+        await scope.cleanup();
+      }
+      report.stages.push({ name, ms: performance.now() - start });
+      return result;
+    };
     let sparsePoints: Float32Array | null = null, sparseColors: Uint8Array | null = null;
     if (needsSfm(capture) && !capture.hasDepth && env.gpu) {
       // No cameras: find them (structure from motion), in its own VRAM scope, freed before the models start.
       env.progress({ type: 'job', phase: 'sfm', overall: 10, message: 'finding the cameras' });
-      const sfmStart = performance.now();
-      const scope = env.gpu.vram.scope('sfm', env.signal);
-      try {
-        const sfm = await runSfm(capture, {
-          gpu: env.gpu,
-          scope,
-          signal: env.signal,
-          warn,
-          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: 10 + (20 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
-        }, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers, dumpInput: request.options.sfm?.dumpInput,
-          learnedFeatures: request.options.sfm?.features === 'xfeat' ? { ...(request.options.sfm.modelsUrl ? { baseUrl: request.options.sfm.modelsUrl } : {}) } : undefined });
-        report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
-        sparsePoints = sfm.points;
-        sparseColors = sfm.colors;
-      } finally {
-        await scope.cleanup();
-      }
-      report.stages.push({ name: 'sfm', ms: performance.now() - sfmStart });
+      const sfm = await cameraStage('sfm', 'sfm', 10, 20, (ctx) => runSfm(capture, ctx, { decodePhoto: availablePhotoDecoder(), decodeResized: availableResizingDecoder(), verifyWorkers: request.options.sfm?.verifyWorkers, dumpInput: request.options.sfm?.dumpInput,
+        learnedFeatures: request.options.sfm?.features === 'xfeat' ? { ...(request.options.sfm.modelsUrl ? { baseUrl: request.options.sfm.modelsUrl } : {}) } : undefined }));
+      report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
+      sparsePoints = sfm.points;
+      sparseColors = sfm.colors;
       for (const u of report.sfm.unregistered) warn(`${u.name} was not registered: ${u.reason}`);
       reportCapture(report, capture, new Map(report.sfm.unregistered.map((u) => [u.name, u.reason])));
       modelsFrom = 30;
@@ -126,24 +135,16 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     if (refineCameras && capture.hasPoses && capture.cameraFormat !== 'sfm' && env.gpu) {
       // GIVEN_POSE_BA_RULE (refineGiven.ts): the given poses, adjusted to the photos, in their own VRAM scope.
       env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom, message: 'refining the given cameras' });
-      const refineStart = performance.now();
-      const scope = env.gpu.vram.scope('cameras', env.signal);
-      try {
-        report.cameraRefinement = await refineGivenCameras(capture, {
-          gpu: env.gpu,
-          scope,
-          signal: env.signal,
-          warn,
-          progress: (done, total, message) => env.progress({ type: 'job', phase: 'sfm', overall: modelsFrom + (5 * done) / Math.max(1, total), stage: done / Math.max(1, total), message: `cameras: ${message}` }),
-        });
-      } catch (error) {
-        // An optional step: anything but cancellation or a lost device leaves the given poses and the job goes on.
-        if (env.signal.aborted || env.gpu.isLost() || describeError(error).code === 'cancelled') throw error;
-        warn(`Refining the given cameras failed (${describeError(error).message}); the given cameras are used as they are.`);
-      } finally {
-        await scope.cleanup();
-      }
-      report.stages.push({ name: 'refine-cameras', ms: performance.now() - refineStart });
+      report.cameraRefinement = await cameraStage('refine-cameras', 'cameras', modelsFrom, 5, async (ctx) => {
+        try {
+          return await refineGivenCameras(capture, ctx);
+        } catch (error) {
+          // An optional step: anything but cancellation or a lost device leaves the given poses and the job goes on.
+          if (env.signal.aborted || ctx.gpu.isLost() || describeError(error).code === 'cancelled') throw error;
+          warn(`Refining the given cameras failed (${describeError(error).message}); the given cameras are used as they are.`);
+          return undefined;
+        }
+      });
       const r = report.cameraRefinement;
       if (r && !r.accepted) warn(`The given cameras were kept as they are: ${r.reason}.`);
       else if (r) reportCapture(report, capture);

@@ -19,7 +19,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { consistencyOptions, estimateDepthPlaneSweep, filterConsistentGpu, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, depthsAtViewSize, estimateDepthPlaneSweep, filterConsistentGpu, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -606,18 +606,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
     const filtered = await filterConsistentGpu(ctx, rawBuffer, ok.length, w2, h2, poses, K2, sources, consistencyOptions(options, 0.5));
     const filterMs = performance.now() - t0;
     const raw = options.keepRaw ? new Float32Array(await readBuffer(ctx.gpu.device, ctx.scope, rawBuffer)) : null;
-    const depths: (Float32Array | null)[] = views.map(() => null);
-    let kept = 0;
-    ok.forEach(({ v, i }, r) => {
-      const small = filtered.subarray(r * w2 * h2, (r + 1) * w2 * h2);
-      const out = new Float32Array(v.width * v.height);
-      for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
-        const d = small[Math.min(h2 - 1, Math.floor(((y + 0.5) * h2) / v.height)) * w2 + Math.min(w2 - 1, Math.floor(((x + 0.5) * w2) / v.width))];
-        out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
-      }
-      for (const d of small) if (d > 0) kept++;
-      depths[i] = out;
-    });
+    const { depths, kept } = depthsAtViewSize(filtered, ok, views.length, w2, h2);
     ctx.progress(1, 1, 'depth filtered');
     return {
       depths,

@@ -294,6 +294,27 @@ function lumaAt(view: CaptureView, width: number, height: number): Uint8Array {
   return out;
 }
 
+/**
+ * The filtered depth maps (one width x height map per used view, in `used` order) at each view's working size
+ * (nearest), zero outside its mask, in the views' order (null for views not used); `kept`: pixels with depth at the
+ * filtered size. Shared by the plane sweep and the network-alone path.
+ */
+export function depthsAtViewSize(filtered: Float32Array, used: { v: CaptureView; i: number }[], viewCount: number, width: number, height: number): { depths: (Float32Array | null)[]; kept: number } {
+  const depths: (Float32Array | null)[] = new Array(viewCount).fill(null);
+  let kept = 0;
+  used.forEach(({ v, i }, r) => {
+    const small = filtered.subarray(r * width * height, (r + 1) * width * height);
+    const out = new Float32Array(v.width * v.height);
+    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+      const d = small[Math.min(height - 1, Math.floor(((y + 0.5) * height) / v.height)) * width + Math.min(width - 1, Math.floor(((x + 0.5) * width) / v.width))];
+      out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
+    }
+    for (const d of small) if (d > 0) kept++;
+    depths[i] = out;
+  });
+  return { depths, kept };
+}
+
 /** 2x2 box downscale (mip level 1: floor of each side). */
 function halve(luma: Uint8Array, width: number, height: number): Uint8Array {
   const w = Math.floor(width / 2), h = Math.floor(height / 2);
@@ -466,18 +487,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const holeFill = fillHoles ? { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) } : null;
     const filtered = await filterConsistentGpu(ctx, fine, ok.length, width, height, poses, Ks, sources, consistencyOptions(options, 0.6), holeFill);
     const t2 = performance.now();
-    const depths: (Float32Array | null)[] = views.map(() => null);
-    let kept = 0;
-    ok.forEach(({ v, i }, r) => {
-      const small = filtered.subarray(r * width * height, (r + 1) * width * height);
-      const out = new Float32Array(v.width * v.height);
-      for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
-        const d = small[Math.min(height - 1, Math.floor(((y + 0.5) * height) / v.height)) * width + Math.min(width - 1, Math.floor(((x + 0.5) * width) / v.width))];
-        out[y * v.width + x] = v.mask && v.mask[y * v.width + x] === 0 ? 0 : d;
-      }
-      for (const d of small) if (d > 0) kept++;
-      depths[i] = out;
-    });
+    const { depths, kept } = depthsAtViewSize(filtered, ok, views.length, width, height);
     ctx.progress(steps, steps, 'depth filtered');
     return {
       depths,

@@ -14,12 +14,14 @@
  * only when it explains the tracks clearly better (RMS at most `accept` x before) and no camera turns by more than
  * `maxRotationDeg`; otherwise the given poses stay, and the report says why.
  */
+import { cameraCentre, viewDirection } from '../../core/camera';
 import type { CaptureSet } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import type { StageContext } from '../context';
 import { extractFeatures } from './features/siftGpu';
 import { bundleAdjust, reprojectionStats } from './geometry/bundle';
 import { INTRINSICS_STRIDE, pixelToNormalised, reprojectionError2 } from './geometry/camera';
+import { rotationDistanceDeg } from './geometry/linalg';
 import { cameraCentreOf, maxRayAngleDeg, triangulateDlt } from './geometry/triangulation';
 import { matchPairs } from './matching/matchGpu';
 import type { ImageFeatures, PairMatches } from './types';
@@ -71,6 +73,9 @@ export interface GivenPoseStats {
   reason: string;
   ms: number;
 }
+
+/** The 3 x 3 rotation of camera i in a 12-per-camera pose array. */
+const rotationOf = (poses: Float64Array, i: number) => [0, 1, 2, 4, 5, 6, 8, 9, 10].map((k) => poses[12 * i + k]);
 
 interface PosedView {
   K: number[];
@@ -246,9 +251,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const after = new Float64Array(3 * n);
   for (let i = 0; i < n; i++) {
     cameraCentreOf(problem.poses, i, after, i);
-    let trace = 0;
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) trace += poses[12 * i + 4 * r + c] * problem.poses[12 * i + 4 * r + c];
-    rotations.push((Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2))) * 180) / Math.PI);
+    rotations.push(rotationDistanceDeg(rotationOf(poses, i), rotationOf(problem.poses, i)));
     shifts.push(Math.hypot(after[3 * i] - centres[3 * i], after[3 * i + 1] - centres[3 * i + 1], after[3 * i + 2] - centres[3 * i + 2]));
   }
   const stats = {
@@ -275,9 +278,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
 const MAX_VIEWS = 300;
 /** Pairs to match, from the given poses: per view its 10 nearest cameras whose axes are within 60 degrees. */
 export function posePairs(views: PosedView[], perView = 10, maxAxisDeg = 60): [number, number][] {
-  const centre = (v: PosedView) => [0, 1, 2].map((i) => -(v.camFromWorld[i] * v.camFromWorld[3] + v.camFromWorld[4 + i] * v.camFromWorld[7] + v.camFromWorld[8 + i] * v.camFromWorld[11]));
-  const axis = (v: PosedView) => [v.camFromWorld[8], v.camFromWorld[9], v.camFromWorld[10]];
-  const c = views.map(centre), a = views.map(axis);
+  const c = views.map((v) => cameraCentre(v.camFromWorld)), a = views.map((v) => viewDirection(v.camFromWorld));
   const cosMax = Math.cos((maxAxisDeg * Math.PI) / 180);
   const seen = new Set<string>();
   const pairs: [number, number][] = [];

@@ -12,7 +12,7 @@
  * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (22 + 6 doubles).
  */
 import { INTRINSICS_STRIDE } from './camera';
-import { angleAxisToRotation, cholesky, choleskySolve } from './linalg';
+import { angleAxisToRotation, cholesky, choleskySolve, rotationToAngleAxis } from './linalg';
 
 export interface BundleProblem {
   /** camFromWorld, 12 per camera; updated in place. */
@@ -140,14 +140,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const prior = opts.posePrior;
   const wRot = prior ? 1 / prior.rotationSigma ** 2 : 0, wTrans = prior ? 1 / prior.translationSigma ** 2 : 0;
   const priorE = new Float64Array(3);
+  const priorM = new Float64Array(9);
   const rotationLog = (P: Float64Array, c: number, out: Float64Array) => {
     const po = 12 * c, q = prior!.poses;
-    const m = (r: number, k: number) => P[po + 4 * r] * q[po + 4 * k] + P[po + 4 * r + 1] * q[po + 4 * k + 1] + P[po + 4 * r + 2] * q[po + 4 * k + 2];
-    const angle = Math.acos(Math.max(-1, Math.min(1, (m(0, 0) + m(1, 1) + m(2, 2) - 1) / 2)));
-    const k = angle < 1e-8 ? 0.5 : angle / (2 * Math.sin(angle));
-    out[0] = k * (m(2, 1) - m(1, 2));
-    out[1] = k * (m(0, 2) - m(2, 0));
-    out[2] = k * (m(1, 0) - m(0, 1));
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) priorM[3 * r + k] = P[po + 4 * r] * q[po + 4 * k] + P[po + 4 * r + 1] * q[po + 4 * k + 1] + P[po + 4 * r + 2] * q[po + 4 * k + 2];
+    out.set(rotationToAngleAxis(priorM));
   };
   // Centre residual r = t - R R0^T t0 = -R (C - C0) (|r| = |C - C0|, independent of where the world origin is), and
   // a = R R0^T t0, whose cross-product matrix is r's Jacobian in the rotation increment (dr/dt = I).
