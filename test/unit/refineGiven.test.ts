@@ -4,13 +4,16 @@ import { makeRng } from '../../src/stages/sfm/geometry/linalg';
 import { adjustGivenPoses, posePairs } from '../../src/stages/sfm/refineGiven';
 import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
 
-/** 10 cameras on a 25-degree arc 2 m from 600 points in a 1 m box; features are exact projections plus noise. */
-function scene(noisePx: number, seed = 3) {
+/**
+ * 10 cameras on a 25-degree arc 2 m from 600 points in a 1 m box; features are exact projections plus noise.
+ * `rollDeg`: cameras turned about their axes by -roll / 0 / +roll in turn (upright cameras cannot tell a pixel aspect
+ * from a vertical stretch of the scene).
+ */
+function scene(noisePx: number, seed = 3, K = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1], rollDeg = 0) {
   const rand = makeRng(seed);
-  const K = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
   const cams = Array.from({ length: 10 }, (_, i) => {
-    const a = ((i - 4.5) * 2.5 * Math.PI) / 180;
-    return lookAt([2 * Math.sin(a), 0.3 * Math.cos(3 * a), -2 * Math.cos(a)], [0, 0, 0], [0, -1, 0]);
+    const a = ((i - 4.5) * 2.5 * Math.PI) / 180, roll = (((i % 3) - 1) * rollDeg * Math.PI) / 180;
+    return lookAt([2 * Math.sin(a), 0.3 * Math.cos(3 * a), -2 * Math.cos(a)], [0, 0, 0], [Math.sin(roll), -Math.cos(roll), 0]);
   });
   const points = Array.from({ length: 600 }, () => [rand() - 0.5, rand() - 0.5, rand() - 0.5]);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -96,14 +99,45 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     expect(pairs.filter(([i]) => i === 0).map(([, j]) => j).sort()).toEqual([1, 2, 3]);
   });
 
-  it('leaves exact poses alone, and refuses non-square pixels', () => {
+  it('leaves exact poses alone (square or not), and refuses skew', () => {
     const { K, cams, features, matches } = scene(0.3, 5);
     const views = cams.map((p) => ({ K, camFromWorld: p.slice() }));
     const stats = adjustGivenPoses(views, features, matches);
     expect(stats.accepted).toBe(false);
     expect(stats.reason).toMatch(/already explain/);
     views.forEach((v, i) => expect(v.camFromWorld).toEqual(cams[i]));
-    const skewed = cams.map((p) => ({ K: [500, 0, 319.5, 0, 520, 239.5, 0, 0, 1], camFromWorld: p.slice() }));
-    expect(adjustGivenPoses(skewed, features, matches).reason).toMatch(/non-square/);
+    const skewed = cams.map((p) => ({ K: [500, 0.5, 319.5, 0, 500, 239.5, 0, 0, 1], camFromWorld: p.slice() }));
+    expect(adjustGivenPoses(skewed, features, matches).reason).toMatch(/skew/);
+    // Non-square pixels given exactly: nothing to mend either.
+    const tall = scene(0.3, 5, [500, 0, 319.5, 0, 520, 239.5, 0, 0, 1]);
+    const tallViews = tall.cams.map((p) => ({ K: tall.K, camFromWorld: p.slice() }));
+    const tallStats = adjustGivenPoses(tallViews, tall.features, tall.matches, { refineAspect: true });
+    expect(tallStats.reason).toMatch(/already explain/);
+    expect(tallStats.rmsBefore).toBeLessThan(0.6);
+  });
+
+  it('recovers a pixel aspect the given K leaves out (fy 3% over fx), and the poses with it', () => {
+    const truthK = [500, 0, 319.5, 0, 515, 239.5, 0, 0, 1];
+    const { cams, features, matches, rand } = scene(0.3, 7, truthK, 30);
+    const given = cams.map((p) => perturb(p, 0.3, 0.004, rand));
+    const square = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
+    const held = given.map((p) => ({ K: square, camFromWorld: p.slice() }));
+    const heldStats = adjustGivenPoses(held, features, matches);
+    const views = given.map((p) => ({ K: square, camFromWorld: p.slice() }));
+    const stats = adjustGivenPoses(views, features, matches, { refineAspect: true });
+    const before = relativeRotationError(given, cams), withoutAspect = relativeRotationError(held.map((v) => v.camFromWorld), cams);
+    const after = relativeRotationError(views.map((v) => v.camFromWorld), cams);
+    console.log(`[given-pose BA, aspect] ${JSON.stringify(stats.intrinsics)} RMS ${heldStats.rmsAfter.toFixed(3)} (square) / ${stats.rmsAfter.toFixed(3)} px; relative rotation ${before.toFixed(3)} -> ${withoutAspect.toFixed(3)} (square) / ${after.toFixed(3)} deg`);
+    expect(stats.accepted).toBe(true);
+    expect(stats.intrinsics![1] / stats.intrinsics![0]).toBeGreaterThan(1.025);
+    expect(stats.intrinsics![1] / stats.intrinsics![0]).toBeLessThan(1.035);
+    // Only the rows' focal moves: fx and the principal point stay the given ones.
+    expect(views[0].K[0]).toBe(500);
+    expect(views[0].K[2]).toBe(319.5);
+    expect(views[0].K[5]).toBe(239.5);
+    expect(stats.rmsAfter).toBeLessThan(0.5);
+    expect(stats.rmsAfter).toBeLessThan(0.8 * heldStats.rmsAfter);
+    expect(after).toBeLessThan(0.05);
+    expect(withoutAspect).toBeGreaterThan(2 * after);
   });
 });

@@ -9,7 +9,8 @@
  * cannot explain (Sampson distance over `gatePx`) are dropped; tracks are triangulated with the given poses and kept
  * where every observation reprojects within `gatePx` and the rays meet at `minAngleDeg` or more; then one bundle
  * adjustment moves the poses and points with the intrinsics held (the given K is trusted; a focal change would trade
- * against depth scale). Gauge: the camera with the most observations keeps its pose, and one translation coordinate of
+ * against depth scale; `refineIntrinsics` / `refineAspect` free the focal and principal point / the pixel aspect).
+ * Non-square pixels (fx != fy) are handled in each view's square-pixel frame; skew is refused. Gauge: the camera with the most observations keeps its pose, and one translation coordinate of
  * the camera farthest from it stays, so the metric scale and frame of the given poses are kept. The result is accepted
  * only when it explains the tracks clearly better (RMS at most `accept` x before) and no camera turns by more than
  * `maxRotationDeg`; otherwise the given poses stay, and the report says why.
@@ -45,6 +46,11 @@ export interface GivenPoseOptions {
    */
   refineIntrinsics: boolean;
   /**
+   * Also refine the pixel aspect fy / fx (shared like the focal): a tracker's nominal K often has square pixels where
+   * the camera has not (7-Scenes' colour camera: about 512 / 528 px by a photometric fit, given as 525 / 525).
+   */
+  refineAspect: boolean;
+  /**
    * The given poses as a soft prior (BundleOptions.posePrior): standard deviations of their rotation (degrees) and of
    * their translation (in median distances between neighbouring cameras). 0 = no prior.
    */
@@ -52,7 +58,7 @@ export interface GivenPoseOptions {
   priorTranslation: number;
 }
 
-export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false, priorRotationDeg: 0.3, priorTranslation: 1 };
+export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false, refineAspect: false, priorRotationDeg: 0.3, priorTranslation: 1 };
 
 export interface GivenPoseStats {
   views: number;
@@ -67,7 +73,7 @@ export interface GivenPoseStats {
   rotationDeg: { median: number; max: number };
   /** Camera-centre moves relative to the median distance between neighbouring cameras. */
   centreShift: { median: number; max: number };
-  /** The refined [f, cx, cy] (refineIntrinsics, the first view's). */
+  /** The refined [fx, fy, cx, cy] (refineIntrinsics or refineAspect, the first view's). */
   intrinsics?: number[];
   accepted: boolean;
   reason: string;
@@ -88,13 +94,22 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const n = views.length;
   const base = { views: n, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 } };
   for (const v of views) {
-    if (Math.abs(v.K[0] - v.K[4]) > 1e-3 * v.K[0] || Math.abs(v.K[1]) > 1e-6) return { ...base, accepted: false, reason: 'non-square pixels or skew: the adjustment models one focal length' };
+    if (Math.abs(v.K[1]) > 1e-6 * v.K[0]) return { ...base, accepted: false, reason: 'a skewed camera (K[0][1] != 0): the adjustment has no skew term' };
   }
   const poses = new Float64Array(12 * n);
   const intr = new Float64Array(INTRINSICS_STRIDE * n);
   views.forEach((v, i) => {
     poses.set(v.camFromWorld.slice(0, 12), 12 * i);
     intr.set([v.K[0], v.K[2], v.K[5], 0, 0], INTRINSICS_STRIDE * i);
+  });
+  // Non-square pixels: everything below works in each view's square-pixel frame (rows scaled about cy by fx / fy, so
+  // the focal is fx in both directions); the adjustment's aspect (refineAspect) is relative to the given fy / fx.
+  const rowScale = views.map((v) => v.K[0] / v.K[4]);
+  features = features.map((f, i) => {
+    if (rowScale[i] === 1) return f;
+    const keypoints = new Float32Array(f.keypoints);
+    for (let k = 0; k < f.count; k++) keypoints[4 * k + 1] = views[i].K[5] + (keypoints[4 * k + 1] - views[i].K[5]) * rowScale[i];
+    return { ...f, keypoints };
   });
   const offsets = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + features[i].count;
@@ -227,8 +242,19 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const dc = [0, 1, 2].map((k) => centres[3 * far + k] - centres[3 * anchor + k]);
   const scaled = [0, 1, 2].map((r) => Math.abs(poses[12 * far + 4 * r] * dc[0] + poses[12 * far + 4 * r + 1] * dc[1] + poses[12 * far + 4 * r + 2] * dc[2]));
   const coordinate = scaled.indexOf(Math.max(...scaled));
-  const shared = o.refineIntrinsics && views.every((v) => v.K.every((x, k) => x === views[0].K[k]));
-  const problem = { poses: new Float64Array(poses), intrinsics: shared ? intr.slice(0, INTRINSICS_STRIDE) : new Float64Array(intr), cameraIntrinsics: Uint32Array.from({ length: n }, (_, i) => (shared ? 0 : i)), points: Float64Array.from(points), obsCamera: Uint32Array.from(obsCamera), obsPoint: Uint32Array.from(obsPoint), obsUv: Float64Array.from(obsUv) };
+  const refineK = o.refineIntrinsics || o.refineAspect;
+  const shared = refineK && views.every((v) => v.K.every((x, k) => x === views[0].K[k]));
+  const blocks = shared ? 1 : n;
+  const problem = {
+    poses: new Float64Array(poses),
+    intrinsics: shared ? intr.slice(0, INTRINSICS_STRIDE) : new Float64Array(intr),
+    cameraIntrinsics: Uint32Array.from({ length: n }, (_, i) => (shared ? 0 : i)),
+    ...(o.refineAspect ? { aspect: new Float64Array(blocks).fill(1) } : {}),
+    points: Float64Array.from(points),
+    obsCamera: Uint32Array.from(obsCamera),
+    obsPoint: Uint32Array.from(obsPoint),
+    obsUv: Float64Array.from(obsUv),
+  };
   const nearest: number[] = [];
   for (let i = 0; i < n; i++) {
     let best = Infinity;
@@ -241,11 +267,17 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const report = bundleAdjust(problem, {
     constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
     ...(withPrior ? {} : { fixedTranslation: { camera: far, coordinate } }),
-    ...(o.refineIntrinsics ? { refineFocal: true, refinePrincipalPoint: true } : { constantIntrinsics: new Uint8Array(n).fill(1) }),
+    ...(refineK ? { refineFocal: o.refineIntrinsics, refinePrincipalPoint: o.refineIntrinsics, refineAspect: o.refineAspect } : { constantIntrinsics: new Uint8Array(n).fill(1) }),
     ...(withPrior ? { posePrior: { poses: new Float64Array(poses), rotationSigma: (o.priorRotationDeg * Math.PI) / 180, translationSigma: o.priorTranslation * spacing } } : {}),
     huberDelta: o.huberPx,
     maxIterations: o.maxIterations,
   });
+  // The adjusted K of view i, back in its own pixels (rows: v' = cy0 + (v - cy0) s = aspect f y + cy).
+  const refinedK = (i: number): number[] => {
+    const b = problem.cameraIntrinsics[i], io = b * INTRINSICS_STRIDE;
+    const f = problem.intrinsics[io], aspect = problem.aspect ? problem.aspect[b] : 1, s = rowScale[i], cy0 = views[i].K[5];
+    return [f, 0, problem.intrinsics[io + 1], 0, (aspect * f) / s, cy0 + (problem.intrinsics[io + 2] - cy0) / s, 0, 0, 1];
+  };
   // 4. How far the cameras moved, and whether to take it.
   const rotations: number[] = [], shifts: number[] = [];
   const after = new Float64Array(3 * n);
@@ -261,16 +293,13 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
     rmsAfter: report.finalRms,
     rotationDeg: { median: median(rotations), max: Math.max(...rotations) },
     centreShift: { median: median(shifts) / spacing, max: Math.max(...shifts) / spacing },
-    ...(o.refineIntrinsics ? { intrinsics: Array.from(problem.intrinsics.subarray(0, 3)) } : {}),
+    ...(refineK ? { intrinsics: [0, 4, 2, 5].map((k) => refinedK(0)[k]) } : {}),
   };
   if (!(report.finalRms <= o.accept * before)) return { ...stats, accepted: false, reason: `the given poses already explain the tracks (RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px)` };
   if (stats.rotationDeg.max > o.maxRotationDeg) return { ...stats, accepted: false, reason: `a camera would turn by ${stats.rotationDeg.max.toFixed(2)} deg (limit ${o.maxRotationDeg})` };
   views.forEach((v, i) => {
     v.camFromWorld = Array.from(problem.poses.subarray(12 * i, 12 * i + 12));
-    if (o.refineIntrinsics) {
-      const io = problem.cameraIntrinsics[i] * INTRINSICS_STRIDE;
-      v.K = [problem.intrinsics[io], 0, problem.intrinsics[io + 1], 0, problem.intrinsics[io], problem.intrinsics[io + 2], 0, 0, 1];
-    }
+    if (refineK) v.K = refinedK(i);
   });
   return { ...stats, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
 }

@@ -3,13 +3,13 @@
  * any set of cameras) and 3-D points, on the pixel reprojection error with a Huber loss (IRLS weights).
  *
  * - Parameters: rotation by a left angle-axis increment R <- exp([w]x) R (the pose is stored as a matrix, so there
- *   is no singularity at 180 degrees), translation t (camFromWorld), point X, intrinsics f, k1, k2, cx, cy. Analytic
- *   Jacobians.
+ *   is no singularity at 180 degrees), translation t (camFromWorld), point X, intrinsics f, k1, k2, cx, cy and, where
+ *   the problem has one, the pixel aspect a (fy = a f). Analytic Jacobians.
  * - Solver: the Schur complement over points (3 x 3 point blocks inverted in closed form), the reduced camera
  *   system assembled densely and solved by Cholesky: right for up to a few hundred cameras (N = 6 per camera +
  *   intrinsics; 100 cameras -> ~600 unknowns).
  * - Gauge: the caller fixes poses (the first camera) and one translation coordinate of another camera (scale).
- * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (22 + 6 doubles).
+ * - Memory: typed arrays only; per-observation Jacobians are stored once per iteration (24 + 6 doubles).
  */
 import { INTRINSICS_STRIDE } from './camera';
 import { angleAxisToRotation, cholesky, choleskySolve, rotationToAngleAxis } from './linalg';
@@ -21,6 +21,11 @@ export interface BundleProblem {
   intrinsics: Float64Array;
   /** Intrinsic block of each camera. */
   cameraIntrinsics: Uint32Array;
+  /**
+   * Pixel aspect per intrinsic block (fy = aspect f: v = aspect f d(r^2) y + cy); updated in place. Absent: square
+   * pixels (aspect 1).
+   */
+  aspect?: Float64Array;
   /** xyz per point; updated in place. */
   points: Float64Array;
   obsCamera: Uint32Array;
@@ -41,6 +46,8 @@ export interface BundleOptions {
   distortionTerms?: Uint8Array;
   /** Also refine the principal point (cx, cy) of every free intrinsic block. */
   refinePrincipalPoint?: boolean;
+  /** Also refine the pixel aspect of every free intrinsic block (the problem must carry `aspect`). */
+  refineAspect?: boolean;
   /** Per intrinsic block: 1 = held constant (e.g. intrinsics shared with cameras outside a local window). */
   constantIntrinsics?: Uint8Array;
   /** Per point: 1 = held constant. */
@@ -77,7 +84,7 @@ export interface BundleReport {
 
 /** RMS pixel reprojection error and robust cost of the current parameters (observations behind a camera count as 1e3 px). */
 export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rms: number; cost: number } {
-  const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv } = p;
+  const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv, aspect } = p;
   let sum = 0, cost = 0;
   const n = obsCamera.length;
   const d2 = huberDelta * huberDelta;
@@ -92,7 +99,8 @@ export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rm
     else {
       const xn = x / z, yn = y / z, r2 = xn * xn + yn * yn;
       const dist = 1 + intrinsics[io + 3] * r2 + intrinsics[io + 4] * r2 * r2;
-      const ru = intrinsics[io] * dist * xn + intrinsics[io + 1] - obsUv[2 * o], rv = intrinsics[io] * dist * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
+      const fy = aspect ? aspect[cameraIntrinsics[c]] * intrinsics[io] : intrinsics[io];
+      const ru = intrinsics[io] * dist * xn + intrinsics[io + 1] - obsUv[2 * o], rv = fy * dist * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
       e2 = ru * ru + rv * rv;
     }
     sum += e2;
@@ -101,10 +109,14 @@ export function reprojectionStats(p: BundleProblem, huberDelta = Infinity): { rm
   return { rms: n ? Math.sqrt(sum / n) : 0, cost: 0.5 * cost };
 }
 
+/** Intrinsic slot (f, k1, k2, cx, cy) -> offset in the intrinsics stride [f, cx, cy, k1, k2]; slot 5 (aspect) lives in `aspect`. */
 const SLOT_OFFSET = [0, 3, 4, 1, 2];
+const ASPECT_SLOT = 5;
+/** Intrinsic slots: f, k1, k2, cx, cy, aspect. */
+const NI = 6;
 
-/** Camera-side columns per observation: 6 pose (rotation increment, translation) + 5 intrinsics (f, k1, k2, cx, cy). */
-const NC = 11;
+/** Camera-side columns per observation: 6 pose (rotation increment, translation) + 6 intrinsics (f, k1, k2, cx, cy, aspect). */
+const NC = 6 + NI;
 
 export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): BundleReport {
   const t0 = performance.now();
@@ -114,15 +126,16 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const maxIt = opts.maxIterations ?? 50;
   const ftol = opts.functionTolerance ?? 1e-7;
   const refineFocal = opts.refineFocal ?? false, refineDist = opts.refineDistortion ?? false;
+  if (opts.refineAspect && !p.aspect) throw new Error('bundleAdjust: refineAspect needs the problem to carry aspect');
 
   // Camera-side unknowns in contiguous groups, so that the Schur scatter writes dense blocks without index lookups:
   // 6 pose columns at poseBase[c] per free camera (-1 = constant), and the free intrinsics of block b packed at
-  // intrBase[b] (intrCount[b] columns; intrSlot lists which of f, k1, k2, cx, cy each one is, in Jc's slot numbering
-  // 6 + 0..4). All pose columns come before all intrinsic columns. The scale gauge's translation coordinate keeps its
+  // intrBase[b] (intrCount[b] columns; intrSlot lists which of f, k1, k2, cx, cy, aspect each one is, in Jc's slot
+  // numbering 6 + 0..5). All pose columns come before all intrinsic columns. The scale gauge's translation coordinate keeps its
   // column but is pinned: its Jacobian column is zeroed in linearise and its diagonal set to 1 in the solve, which
   // gives exactly the step of the system without it (dc = 0 there).
   const poseBase = new Int32Array(nCam).fill(-1);
-  const intrBase = new Int32Array(nIntr).fill(-1), intrCount = new Uint8Array(nIntr), intrSlot = new Uint8Array(5 * nIntr);
+  const intrBase = new Int32Array(nIntr).fill(-1), intrCount = new Uint8Array(nIntr), intrSlot = new Uint8Array(NI * nIntr);
   const camUsed = new Uint8Array(nCam), intrUsed = new Uint8Array(nIntr);
   const ptCount = new Uint32Array(nPts);
   for (let o = 0; o < nObs; o++) { camUsed[p.obsCamera[o]] = 1; intrUsed[p.cameraIntrinsics[p.obsCamera[o]]] = 1; ptCount[p.obsPoint[o]]++; }
@@ -179,10 +192,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     if (terms >= 1) slots.push(1);
     if (terms >= 2) slots.push(2);
     if (opts.refinePrincipalPoint) slots.push(3, 4);
+    if (opts.refineAspect) slots.push(ASPECT_SLOT);
     if (!slots.length) continue;
     intrBase[b] = N;
     intrCount[b] = slots.length;
-    slots.forEach((sl, k) => { intrSlot[5 * b + k] = sl; });
+    slots.forEach((sl, k) => { intrSlot[NI * b + k] = sl; });
     N += slots.length;
   }
   // Points: free when seen at least twice and not held constant.
@@ -216,7 +230,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
     const c = p.obsCamera[o], b = p.cameraIntrinsics[c];
     let n = 0;
     if (poseBase[c] >= 0) for (let k = 0; k < 6; k++) { colIdx[NC * o + n] = poseBase[c] + k; colSlot[NC * o + n] = k; n++; }
-    for (let k = 0; k < intrCount[b]; k++) { colIdx[NC * o + n] = intrBase[b] + k; colSlot[NC * o + n] = 6 + intrSlot[5 * b + k]; n++; }
+    for (let k = 0; k < intrCount[b]; k++) { colIdx[NC * o + n] = intrBase[b] + k; colSlot[NC * o + n] = 6 + intrSlot[NI * b + k]; n++; }
     colCount[o] = n;
   }
 
@@ -230,10 +244,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const groupBase = new Int32Array(maxGroups), groupSize = new Int32Array(maxGroups), groupBlock = new Int32Array(maxGroups);
   const dp = new Float64Array(3 * nPts);
   const candPoses = new Float64Array(p.poses.length), candIntr = new Float64Array(p.intrinsics.length), candPts = new Float64Array(p.points.length);
+  const candAspect = p.aspect ? new Float64Array(p.aspect.length) : undefined;
   const Rd = new Float64Array(9);
 
   const linearise = (): number => {
-    const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv } = p;
+    const { poses, intrinsics, cameraIntrinsics, points, obsCamera, obsPoint, obsUv, aspect } = p;
     let cost = 0;
     for (let o = 0; o < nObs; o++) {
       const c = obsCamera[o], po = c * 12, io = cameraIntrinsics[c] * INTRINSICS_STRIDE, xo = obsPoint[o] * 3;
@@ -251,9 +266,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         continue;
       }
       const f = intrinsics[io], k1 = intrinsics[io + 3], k2 = intrinsics[io + 4];
+      // The v row is the square-pixel one times the aspect (exactly it when the aspect is 1).
+      const asp = aspect ? aspect[cameraIntrinsics[c]] : 1;
       const iz = 1 / z, xn = x * iz, yn = y * iz, r2 = xn * xn + yn * yn;
       const d = 1 + k1 * r2 + k2 * r2 * r2, dd = k1 + 2 * k2 * r2;
-      const ru = f * d * xn + intrinsics[io + 1] - obsUv[2 * o], rv = f * d * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
+      const ru = f * d * xn + intrinsics[io + 1] - obsUv[2 * o], rv = asp * f * d * yn + intrinsics[io + 2] - obsUv[2 * o + 1];
       const e2 = ru * ru + rv * rv;
       let w = 1;
       if (e2 <= delta * delta) cost += e2;
@@ -261,14 +278,14 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       res[2 * o] = ru; res[2 * o + 1] = rv; wts[o] = w;
       const a00 = f * (d + 2 * xn * xn * dd), a01 = f * 2 * xn * yn * dd, a11 = f * (d + 2 * yn * yn * dd);
       const c00 = a00 * iz, c01 = a01 * iz, c02 = -(a00 * xn + a01 * yn) * iz;
-      const c10 = a01 * iz, c11 = a11 * iz, c12 = -(a01 * xn + a11 * yn) * iz;
+      const c10 = asp * a01 * iz, c11 = asp * a11 * iz, c12 = -asp * (a01 * xn + a11 * yn) * iz;
       Jc[jo] = -c01 * az + c02 * ay; Jc[jo + 1] = c00 * az - c02 * ax; Jc[jo + 2] = -c00 * ay + c01 * ax;
       Jc[jo + 3] = c00; Jc[jo + 4] = c01; Jc[jo + 5] = c02;
-      Jc[jo + 6] = d * xn; Jc[jo + 7] = f * r2 * xn; Jc[jo + 8] = f * r2 * r2 * xn; Jc[jo + 9] = 1; Jc[jo + 10] = 0;
+      Jc[jo + 6] = d * xn; Jc[jo + 7] = f * r2 * xn; Jc[jo + 8] = f * r2 * r2 * xn; Jc[jo + 9] = 1; Jc[jo + 10] = 0; Jc[jo + 11] = 0;
       const jv = jo + NC;
       Jc[jv] = -c11 * az + c12 * ay; Jc[jv + 1] = c10 * az - c12 * ax; Jc[jv + 2] = -c10 * ay + c11 * ax;
       Jc[jv + 3] = c10; Jc[jv + 4] = c11; Jc[jv + 5] = c12;
-      Jc[jv + 6] = d * yn; Jc[jv + 7] = f * r2 * yn; Jc[jv + 8] = f * r2 * r2 * yn; Jc[jv + 9] = 0; Jc[jv + 10] = 1;
+      Jc[jv + 6] = asp * d * yn; Jc[jv + 7] = asp * f * r2 * yn; Jc[jv + 8] = asp * f * r2 * r2 * yn; Jc[jv + 9] = 0; Jc[jv + 10] = 1; Jc[jv + 11] = f * d * yn;
       if (c === pinCamera) { Jc[jo + pinSlot] = 0; Jc[jv + pinSlot] = 0; }
       Jp[po6] = c00 * r00 + c01 * r10 + c02 * r20; Jp[po6 + 1] = c00 * r01 + c01 * r11 + c02 * r21; Jp[po6 + 2] = c00 * r02 + c01 * r12 + c02 * r22;
       Jp[po6 + 3] = c10 * r00 + c11 * r10 + c12 * r20; Jp[po6 + 4] = c10 * r01 + c11 * r11 + c12 * r21; Jp[po6 + 5] = c10 * r02 + c11 * r12 + c12 * r22;
@@ -315,7 +332,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         if (withU && w !== 0) {
           // U += w Jc^T Jc and g_c += w Jc^T r over the observation's free columns (upper triangle: pose columns
           // precede intrinsic ones, and both run in increasing index).
-          const b = cameraIntrinsics[c], ni = intrCount[b], ib = intrBase[b], so = 5 * b, jo = 2 * NC * o;
+          const b = cameraIntrinsics[c], ni = intrCount[b], ib = intrBase[b], so = NI * b, jo = 2 * NC * o;
           const ru0 = res[2 * o], rv0 = res[2 * o + 1];
           if (pb >= 0) {
             for (let a = 0; a < 6; a++) {
@@ -358,7 +375,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
         const w = wts[o], q = 6 * o, jo = 2 * NC * o;
         const p0 = Jp[q], p1 = Jp[q + 1], p2 = Jp[q + 2], p3 = Jp[q + 3], p4 = Jp[q + 4], p5 = Jp[q + 5];
         for (let a = 0; a < ni; a++) {
-          const sl = 6 + intrSlot[5 * b + a];
+          const sl = 6 + intrSlot[NI * b + a];
           const ja0 = Jc[jo + sl] * w, ja1 = Jc[jo + NC + sl] * w;
           Wbuf[wb + 3 * a] += ja0 * p0 + ja1 * p3;
           Wbuf[wb + 3 * a + 1] += ja0 * p1 + ja1 * p4;
@@ -492,6 +509,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
 
   const applyStep = () => {
     candPoses.set(p.poses); candIntr.set(p.intrinsics); candPts.set(p.points);
+    if (candAspect) candAspect.set(p.aspect!);
     for (let c = 0; c < nCam; c++) {
       const b = poseBase[c];
       if (b < 0) continue;
@@ -506,9 +524,12 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       for (let k = 0; k < 3; k++) candPoses[po + 4 * k + 3] += dc[b + 3 + k];
     }
     for (let i = 0; i < nIntr; i++) {
-      // Slot (f, k1, k2, cx, cy) -> offset in the intrinsics stride [f, cx, cy, k1, k2].
       const io = i * INTRINSICS_STRIDE;
-      for (let k = 0; k < intrCount[i]; k++) candIntr[io + SLOT_OFFSET[intrSlot[5 * i + k]]] += dc[intrBase[i] + k];
+      for (let k = 0; k < intrCount[i]; k++) {
+        const sl = intrSlot[NI * i + k];
+        if (sl === ASPECT_SLOT) candAspect![i] += dc[intrBase[i] + k];
+        else candIntr[io + SLOT_OFFSET[sl]] += dc[intrBase[i] + k];
+      }
     }
     for (let k = 0; k < 3 * nPts; k++) candPts[k] += dp[k];
   };
@@ -518,7 +539,7 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
   const initialCost = cost;
   let lambda = opts.initialLambda ?? 1e-4;
   let it = 0;
-  const trial: BundleProblem = { ...p, poses: candPoses, intrinsics: candIntr, points: candPts };
+  const trial: BundleProblem = { ...p, poses: candPoses, intrinsics: candIntr, points: candPts, ...(candAspect ? { aspect: candAspect } : {}) };
   // Points are damped lightly and independently of lambda, so one assembly serves every lambda tried in an
   // iteration (damping the cameras alone is exact LM on the reduced system); after two rejections the points are
   // damped by lambda as well (full Levenberg-Marquardt), which always yields a descent step for large lambda.
@@ -530,10 +551,11 @@ export function bundleAdjust(p: BundleProblem, opts: BundleOptions = {}): Bundle
       if (attempt >= 2) assemble(Math.max(lambda, pointDampingFloor), false);
       if (!solveReduced(lambda)) { lambda *= 10; continue; }
       applyStep();
-      if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0))) { lambda *= 10; continue; }
+      if (candIntr.some((v, k) => k % INTRINSICS_STRIDE === 0 && !(v > 0)) || candAspect?.some((v) => !(v > 0))) { lambda *= 10; continue; }
       const newCost = reprojectionStats(trial, delta).cost + priorCost(candPoses);
       if (newCost < cost) {
         p.poses.set(candPoses); p.intrinsics.set(candIntr); p.points.set(candPts);
+        if (candAspect) p.aspect!.set(candAspect);
         const rel = (cost - newCost) / Math.max(cost, 1e-300);
         lambda = Math.max(1e-10, lambda / 3);
         accepted = true;
