@@ -5,7 +5,8 @@
 import { lookAt } from '../core/camera';
 import { base64ToBytes } from '../core/format';
 import type { GpuContext } from '../gpu/device';
-import { readBuffers, uploadBuffer } from '../gpu/readback';
+import { readBuffer, readBuffers, uploadBuffer } from '../gpu/readback';
+import { makeRng } from '../stages/sfm/geometry/linalg';
 import { PrefixSum } from '../gpu/scan';
 import { seededRandom } from '../ml/onnxBuilder';
 import type { StageContext } from '../stages/context';
@@ -30,6 +31,7 @@ export type KernelCheckSpec =
   | { kind: 'marching-cubes'; dims: [number, number, number]; shape: 'sphere' | 'empty' | 'full' | 'noise'; slabVoxels?: number }
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
+  | { kind: 'image-prep'; cases: { source: [number, number]; target: [number, number] }[] }
   | import('./sfmChecks').SfmCheckSpec
   | import('./refineChecks').RefineCheckSpec
   | import('./mvsStudy').MvsStudySpec
@@ -80,6 +82,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'sfm-verify-pool') return await checkSfmVerifyPool(ctx, spec.files, spec.workers, spec.maxFeatures);
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
+    if (spec.kind === 'image-prep') return await checkImagePrep(ctx, spec.cases);
     if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
       const { runSfmCheck } = await import('./sfmChecks');
       return await runSfmCheck(ctx, spec);
@@ -460,13 +463,74 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
   }
 }
 
+/**
+ * The depth stage's GPU image preparation (imagePrep.ts) against its CPU references on random images: the sweep's luma
+ * and its mip level (exactly), the network's RGB planes (largest difference).
+ */
+async function checkImagePrep(ctx: StageContext, cases: { source: [number, number]; target: [number, number] }[]) {
+  const { createImagePrep, lumaBoxCpu, halveCpu } = await import('../stages/depth/imagePrep');
+  const { planarRgb } = await import('../stages/depth/mvsNet');
+  const { device } = ctx.gpu;
+  const rand = makeRng(11);
+  const out: Record<string, unknown>[] = [];
+  for (const { source: [sw, sh], target: [W, H] } of cases) {
+    const data = new Uint8Array(4 * sw * sh);
+    for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 256);
+    const image = { width: sw, height: sh, data };
+    const prep = createImagePrep(device, ctx.scope);
+    const texture = ctx.scope.createTexture({ label: 'check:prep', size: [W, H, 2], mipLevelCount: 2, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.COPY_SRC });
+    const planes = ctx.scope.createBuffer({ label: 'check:planes', size: 2 * 3 * W * H * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    try {
+      // layer 1 and the second half of the planes buffer: offsets are honoured
+      prep.luma(image, W, H, texture, 1, true);
+      prep.planes(image, W, H, planes, 3 * W * H);
+      const levels = [[W, H], [Math.floor(W / 2), Math.floor(H / 2)]];
+      const gpuLuma: Uint8Array[] = [];
+      for (const [level, [w, h]] of levels.entries()) {
+        const bytesPerRow = Math.ceil(w / 256) * 256;
+        const staging = ctx.scope.createBuffer({ label: 'check:lumaRead', size: bytesPerRow * h, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        const encoder = device.createCommandEncoder();
+        encoder.copyTextureToBuffer({ texture, mipLevel: level, origin: [0, 0, 1] }, { buffer: staging, bytesPerRow, rowsPerImage: h }, [w, h, 1]);
+        device.queue.submit([encoder.finish()]);
+        const bytes = new Uint8Array(await readBuffer(device, ctx.scope, staging));
+        ctx.scope.destroy(staging);
+        gpuLuma.push(Uint8Array.from({ length: w * h }, (_, i) => bytes[Math.floor(i / w) * bytesPerRow + (i % w)]));
+      }
+      const cpu0 = lumaBoxCpu(image, W, H), cpu1 = halveCpu(cpu0, W, H);
+      const gpuPlanes = new Float32Array(await readBuffer(device, ctx.scope, planes)).subarray(3 * W * H);
+      const cpuPlanes = planarRgb({ width: sw, height: sh, image }, W, H);
+      let planeDiff = 0;
+      for (let i = 0; i < cpuPlanes.length; i++) planeDiff = Math.max(planeDiff, Math.abs(cpuPlanes[i] - gpuPlanes[i]));
+      out.push({ source: [sw, sh], target: [W, H], lumaMismatch: cpu0.filter((v, i) => v !== gpuLuma[0][i]).length, mipMismatch: cpu1.filter((v, i) => v !== gpuLuma[1][i]).length, planeDiff, lumaMean: cpu0.reduce((a, v) => a + v, 0) / cpu0.length });
+    } finally {
+      prep.release();
+      ctx.scope.destroy(texture);
+      ctx.scope.destroy(planes);
+    }
+  }
+  return { cases: out };
+}
+
 /** Plane-sweep depth on analytic views (textured by a high-frequency pattern) against the exact depth. */
 async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: number, size: [number, number], depthCount: number) {
   const { estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
   const { data, views } = analyticCaptureViews(shape, viewCount, size);
   const score = (depths: (Float32Array | null)[]) => scoreDepths(depths, data.map((v) => v.depth));
   // range 'full': the CPU reference below sweeps sweepRange's range.
-  const raw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1, range: 'full', holeFill: false }, ctx);
+  const rawOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, passes: 1 as const, range: 'full' as const, holeFill: false as const };
+  const raw = await estimateDepthPlaneSweep(views, rawOptions, ctx);
+  // The tiled sweep kernel (the default for passes without a prior) against the per-pixel one: the same depth to
+  // float rounding (a pixel whose two best planes score alike may pick the other).
+  const perPixel = await estimateDepthPlaneSweep(views, { ...rawOptions, tiledSweep: false }, ctx);
+  let tiledSame = 0, tiledCompared = 0;
+  raw.depths.forEach((d, k) => {
+    const e = perPixel.depths[k]!;
+    for (let i = 0; i < d!.length; i++) {
+      if (!(d![i] > 0) && !(e[i] > 0)) continue;
+      tiledCompared++;
+      if (Math.abs(d![i] - e[i]) <= 1e-4 * e[i]) tiledSame++;
+    }
+  });
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false, keepRaw: true }, ctx);
   // The consistency filter on the GPU (mvs_filter.wgsl) against its CPU reference on the same raw maps.
   const { filterConsistent, filterConsistentGpu, consistencyOptions } = await import('../stages/depth/planeSweep');
@@ -523,7 +587,7 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const };
   const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
   const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
-  return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), ...score(out.depths) };
+  return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), tiledAgreement: tiledSame / Math.max(1, tiledCompared), tiledCompared, ...score(out.depths) };
 }
 
 /** Views of an analytic shape as capture views (RGBA from the analytic colours, background grey), plus the truth. */

@@ -7,6 +7,7 @@
  * go through the same geometric consistency filter as the plane sweep. Trained by training/ (PyTorch twins of both
  * kernels: same pixel centres, hypotheses, sampling and visibility).
  */
+import { boxRange, createImagePrep, type ImagePrep, type PrepImage } from './imagePrep';
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
@@ -97,7 +98,7 @@ export function resizeK(K: number[], sx: number, sy: number): number[] {
   return [K[0] * sx, K[1] * sx, (K[2] + 0.5) * sx - 0.5, 0, K[4] * sy, (K[5] + 0.5) * sy - 0.5, 0, 0, 1];
 }
 
-/** Box-filtered RGB planes in 0..1 ([3, H, W]) of a view's working image. */
+/** Box-filtered RGB planes in 0..1 ([3, H, W]) of a view's working image (the CPU reference of image_prep.wgsl's rgbPlanes). */
 export function planarRgb(view: { width: number; height: number; image: { data: Uint8Array | Uint8ClampedArray } }, width: number, height: number): Float32Array {
   const out = new Float32Array(3 * width * height);
   const sx = view.width / width, sy = view.height / height;
@@ -105,10 +106,12 @@ export function planarRgb(view: { width: number; height: number; image: { data: 
   const n = width * height;
   // enlarged: bilinear between the working image's pixel centres
   if (sx < 1 || sy < 1) return bilinearPlanes({ width: view.width, height: view.height, data: d }, width, height, false, out);
+  // the boxes of image_prep.wgsl's rgbPlanes (integer arithmetic)
+  const xs = Array.from({ length: width }, (_, x) => boxRange(x, view.width, width));
   for (let y = 0; y < height; y++) {
-    const y0 = Math.floor(y * sy), y1 = Math.max(y0 + 1, Math.min(view.height, Math.ceil((y + 1) * sy)));
+    const [y0, y1] = boxRange(y, view.height, height);
     for (let x = 0; x < width; x++) {
-      const x0 = Math.floor(x * sx), x1 = Math.max(x0 + 1, Math.min(view.width, Math.ceil((x + 1) * sx)));
+      const [x0, x1] = xs[x];
       let r = 0, g = 0, b = 0, count = 0;
       for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) {
         const i = 4 * (yy * view.width + xx);
@@ -262,6 +265,11 @@ function toGpu(device: GPUDevice, out: TensorOutput, target: GPUBuffer, encoder:
 export interface NetworkViewInput {
   /** Planar RGB in 0..1, [3, H, W] at the network size. */
   rgb(): Float32Array;
+  /**
+   * The working image the planes come from: when it is at least the network size, the box-filtered planes are made
+   * on the GPU from it (imagePrep.ts, the same boxes as planarRgb) and rgb() is not called.
+   */
+  image?: PrepImage;
   /** K at the network size, camFromWorld. */
   K: number[];
   pose: number[];
@@ -408,6 +416,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const count = views.length;
   const t0 = performance.now();
   const total = 2 * count + 1;
+  let prep: ImagePrep | null = null;
   try {
     // 1. features, `batch` views per ORT run. The image batch stays under FEATURE_BATCH_BYTES (ORT's activations are
     // ~100x it). Every view's features are kept (each view is a source of up to 4 others) when
@@ -439,7 +448,11 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
         throwIfAborted(ctx.signal);
         const chunk = list.slice(first, first + batch);
         const n = chunk.length;
-        chunk.forEach((v, k) => device.queue.writeBuffer(image, k * imageBytes, views[v].rgb() as Float32Array<ArrayBuffer>));
+        chunk.forEach((v, k) => {
+          const source = views[v].image;
+          if (source && source.width >= W && source.height >= H) (prep ??= createImagePrep(device, scope)).planes(source, W, H, image, (k * imageBytes) / 4);
+          else device.queue.writeBuffer(image, k * imageBytes, views[v].rgb() as Float32Array<ArrayBuffer>);
+        });
         await phase('upload');
         const outputs = await net.feature.run({ image: { location: 'gpu', buffer: image, dims: [n, 3, H, W], dataType: 'float32' } });
         const encoder = device.createCommandEncoder({ label: 'mvs.features' });
@@ -560,6 +573,8 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     // With the cache, feature runs happen between the stages: their time counts as feature time.
     return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: cachedRun ? featureMs : t1 - t0, stagesMs: t2 - t1 - (cachedRun ? featureMs : 0), featureRuns, featureSlots: capacity };
   } finally {
+    // (assigned inside a callback, which TypeScript's narrowing does not see)
+    (prep as ImagePrep | null)?.release();
     for (const b of owned) scope.destroy(b);
   }
 }
@@ -580,7 +595,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
   const { target, forward } = sweepGeometry(poses);
   const sources = selectSources(poses, target);
   const ranges = viewRanges(options, poses, Ks, size.width, size.height, target, sources, forward);
-  const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), K: Ks[k], pose: poses[k] }));
+  const inputs: NetworkViewInput[] = ok.map(({ v }, k) => ({ rgb: () => planarRgb(v, size.width, size.height), image: v.image, K: Ks[k], pose: poses[k] }));
   const refine = options.nccRefine ?? true;
   const networkCtx = refine ? { ...ctx, progress: (done: number, total: number, message: string) => ctx.progress(done, 2 * total, message) } : ctx;
   const w2 = size.width / 2, h2 = size.height / 2;

@@ -12,6 +12,7 @@ import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kern
 import { gpuDone, readBuffer } from '../../gpu/readback';
 import type { StageContext } from '../context';
 import { DEFAULT_HOLE_FILL, fillDepthHoles, type HoleFillOptions } from './holeFill';
+import { createImagePrep, type ImagePrep } from './imagePrep';
 import filterWgsl from './mvs_filter.wgsl?raw';
 import holeFillWgsl from './mvs_hole_fill.wgsl?raw';
 import mergeWgsl from './mvs_merge.wgsl?raw';
@@ -86,6 +87,12 @@ export interface MvsOptions {
   mergeMargin?: number;
   /** Depth samples per pixel of the passes that search around a prior (fine, network-guided); default max(16, depthCount / 3). */
   refineSamples?: number;
+  /**
+   * The passes without a prior (the coarse pass, a single sweep) through the tiled kernel (plane_sweep_ncc.wgsl
+   * mainTiled: each workgroup warps its tile of every source once per plane into workgroup memory). Default true;
+   * false: the per-pixel kernel, as before (benchmarks compare the two).
+   */
+  tiledSweep?: boolean;
   /** The network only: views whose features stay on the GPU at once (FEATURE_CACHE_RULE, mvsNet.ts; default by memory). */
   featureCacheViews?: number;
   /** The network only: views per feature-network run (RunNetworkOptions.featureBatch). */
@@ -275,25 +282,6 @@ export function selectSources(poses: number[][], target: number[]): number[][] {
   });
 }
 
-function lumaAt(view: CaptureView, width: number, height: number): Uint8Array {
-  // Box-filtered downscale of the working image to the MVS size.
-  const out = new Uint8Array(width * height);
-  const sx = view.width / width, sy = view.height / height;
-  const d = view.image.data;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    let sum = 0, n = 0;
-    for (let yy = Math.floor(y * sy); yy < Math.min(view.height, Math.ceil((y + 1) * sy)); yy++) {
-      for (let xx = Math.floor(x * sx); xx < Math.min(view.width, Math.ceil((x + 1) * sx)); xx++) {
-        const i = 4 * (yy * view.width + xx);
-        sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-        n++;
-      }
-    }
-    out[y * width + x] = n ? Math.round(sum / n) : 0;
-  }
-  return out;
-}
-
 /**
  * The filtered depth maps (one width x height map per used view, in `used` order) at each view's working size
  * (nearest), zero outside its mask, in the views' order (null for views not used); `kept`: pixels with depth at the
@@ -313,17 +301,6 @@ export function depthsAtViewSize(filtered: Float32Array, used: { v: CaptureView;
     depths[i] = out;
   });
   return { depths, kept };
-}
-
-/** 2x2 box downscale (mip level 1: floor of each side). */
-function halve(luma: Uint8Array, width: number, height: number): Uint8Array {
-  const w = Math.floor(width / 2), h = Math.floor(height / 2);
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const i = 2 * y * width + 2 * x;
-    out[y * w + x] = (luma[i] + luma[i + 1] + luma[i + width] + luma[i + width + 1] + 2) >> 2;
-  }
-  return out;
 }
 
 const mul3 = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, i) => a[Math.floor(i / 3) * 3] * b[i % 3] + a[Math.floor(i / 3) * 3 + 1] * b[3 + (i % 3)] + a[Math.floor(i / 3) * 3 + 2] * b[6 + (i % 3)]);
@@ -388,13 +365,12 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     return resource;
   };
   const paramBuffers: GPUBuffer[] = [];
+  let prep: ImagePrep | null = null;
   try {
     const images = own(scope.createTexture({ label: 'mvs:images', size: [width, height, ok.length], mipLevelCount: coarseScale === 2 ? 2 : 1, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST }));
-    ok.forEach(({ v }, layer) => {
-      const luma = lumaAt(v, width, height);
-      device.queue.writeTexture({ texture: images, origin: [0, 0, layer] }, luma, { bytesPerRow: width }, [width, height, 1]);
-      if (coarseScale === 2) device.queue.writeTexture({ texture: images, mipLevel: 1, origin: [0, 0, layer] }, halve(luma, width, height), { bytesPerRow: cw }, [cw, ch, 1]);
-    });
+    // Luma (and its mip) made on the GPU from each view's RGBA (imagePrep.ts; its buffers go in the finally).
+    prep = createImagePrep(device, scope);
+    for (const [layer, { v }] of ok.entries()) prep.luma(v.image, width, height, images, layer, coarseScale === 2);
     const coarse = own(scope.createBuffer({ label: 'mvs:coarse', size: ok.length * cw * ch * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
     const fine = passes === 2 ? own(scope.createBuffer({ label: 'mvs:fine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : coarse;
     // A given prior (the network's depth) gets its own full-resolution pass; per pixel the better NCC of the two wins.
@@ -412,7 +388,9 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const givenFine = given ? own(scope.createBuffer({ label: 'mvs:givenFine', size: ok.length * width * height * 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC })) : null;
     // A placeholder binding for the first pass when there is no second buffer (never read: usePrior = 0).
     const prior1 = own(scope.createBuffer({ label: 'mvs:noPrior', size: 16, usage: GPUBufferUsage.STORAGE }));
-    const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepWgsl.replaceAll('RADIUS_VALUE', String(Number.isFinite(options.windowRadius) ? Math.max(1, Math.min(7, Math.round(options.windowRadius!))) : 3)) });
+    const sweepCode = sweepWgsl.replaceAll('RADIUS_VALUE', String(Number.isFinite(options.windowRadius) ? Math.max(1, Math.min(7, Math.round(options.windowRadius!))) : 3));
+    const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepCode });
+    const tiled = options.tiledSweep !== false ? getComputePipeline(device, { label: 'mvs.planeSweepTiled', code: sweepCode, entryPoint: 'mainTiled' }) : null;
     const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
     type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };
     const passList: Pass[] = [{ label: passes === 2 ? 'coarse' : 'sweep', out: coarse, prior: null, priorSize: [cw, ch], halfSteps: 0, coarse: coarseScale === 2 }];
@@ -452,19 +430,22 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       if (src.length === 0) continue;
       const encoder = device.createCommandEncoder({ label: 'mvs.planeSweep' });
       const pass = encoder.beginComputePass({ label: 'mvs.planeSweep' });
-      pass.setPipeline(pipeline);
+      // A pass without a prior runs tiled (its layout has no prior binding: 'auto' leaves out what mainTiled never reads).
+      const kernel = !job.prior && tiled ? tiled : pipeline;
+      pass.setPipeline(kernel);
       pass.setBindGroup(0, device.createBindGroup({
         label: 'mvs.planeSweep',
-        layout: pipeline.getBindGroupLayout(0),
+        layout: kernel.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: images.createView({ dimension: '2d-array' }) },
           { binding: 1, resource: sampler },
           { binding: 2, resource: { buffer: params } },
           { binding: 3, resource: { buffer: job.out } },
-          { binding: 4, resource: { buffer: job.prior ?? prior1 } },
+          ...(kernel === tiled ? [] : [{ binding: 4, resource: { buffer: job.prior ?? prior1 } }]),
         ],
       }));
-      pass.dispatchWorkgroups(Math.ceil(pw / 8), Math.ceil(ph / 8));
+      const group = kernel === tiled ? 16 : 8;
+      pass.dispatchWorkgroups(Math.ceil(pw / group), Math.ceil(ph / group));
       pass.end();
       device.queue.submit([encoder.finish()]);
       if (r % 4 === 3 || r === ok.length - 1) {
@@ -495,6 +476,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
       ...(raw ? { raw: { data: raw, width, height, viewIndex: ok.map(({ i }) => i), Ks, poses, sources, ranges } } : {}),
     };
   } finally {
+    prep?.release();
     for (const r of owned) scope.destroy(r);
     for (const p of paramBuffers) scope.destroy(p);
   }
