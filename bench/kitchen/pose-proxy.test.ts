@@ -1,0 +1,94 @@
+/**
+ * A CPU proxy of the MVS depth scale that the given-camera refinement (refineGiven.ts) gives 7-Scenes redkitchen
+ * (docs/benchmarks.md, session 13): CPU SIFT on the 50 photos and matches between the pairs posePairs chooses (cached
+ * in .cache/kitchen-ba/, ~2.5 min the first time on the 2-core CPU machine), then adjustGivenPoses per variant, then
+ * every match triangulated with the resulting poses and its depth in the first view compared with the sensor's (the
+ * depth camera's 585 px mapped to the colour camera's 525 px about the same centre). Prints the quartiles of
+ * depth / sensor: the study's kept-depth ratio quartiles on the H200 follow the median closely.
+ *
+ *   npx vitest run --config bench/kitchen/vitest.config.ts
+ *   VARIANTS='[["p0.2",{"priorRotationDeg":0.2}]]' npx vitest run --config bench/kitchen/vitest.config.ts
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { decode } from 'fast-png';
+import { it } from 'vitest';
+import { parsePose4, SEVEN_SCENES_COLOUR_K } from '../../src/io/formats/sevenScenes';
+import { extractFeaturesCpu } from '../../src/stages/sfm/features/siftCpu';
+import { triangulateDlt } from '../../src/stages/sfm/geometry/triangulation';
+import { matchPairsCpu } from '../../src/stages/sfm/matching/matchCpu';
+import { adjustGivenPoses, posePairs, type GivenPoseOptions } from '../../src/stages/sfm/refineGiven';
+import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
+
+const DATA = '../shared/datasets/7scenes-redkitchen-rgbd';
+const CACHE = '.cache/kitchen-ba';
+const K = SEVEN_SCENES_COLOUR_K;
+
+function loadFeatures(frames: string[]): ImageFeatures[] {
+  mkdirSync(CACHE, { recursive: true });
+  return frames.map((f) => {
+    const file = `${CACHE}/${f}.features.json`;
+    if (!existsSync(file)) {
+      const png = decode(readFileSync(`${DATA}/${f}.color.png`));
+      const rgba = new Uint8Array(png.width * png.height * 4);
+      for (let i = 0; i < png.width * png.height; i++) {
+        for (let c = 0; c < 3; c++) rgba[4 * i + c] = Number(png.data[i * png.channels + c]);
+        rgba[4 * i + 3] = 255;
+      }
+      const ft = extractFeaturesCpu({ width: png.width, height: png.height, data: rgba }, { maxFeatures: 8000 });
+      writeFileSync(file, JSON.stringify({ width: ft.width, height: ft.height, count: ft.count, keypoints: Array.from(ft.keypoints), descriptors: Buffer.from(ft.descriptors).toString('base64') }));
+    }
+    const j = JSON.parse(readFileSync(file, 'utf8'));
+    return { width: j.width, height: j.height, count: j.count, keypoints: Float32Array.from(j.keypoints), descriptors: new Uint8Array(Buffer.from(j.descriptors, 'base64')) };
+  });
+}
+
+function loadMatches(features: ImageFeatures[], views: { K: number[]; camFromWorld: number[] }[]): PairMatches[] {
+  const file = `${CACHE}/matches.json`;
+  if (!existsSync(file)) {
+    const m = matchPairsCpu(features, posePairs(views));
+    writeFileSync(file, JSON.stringify(m.map((x) => ({ i: x.i, j: x.j, matches: Array.from(x.matches) }))));
+  }
+  return JSON.parse(readFileSync(file, 'utf8')).map((m: { i: number; j: number; matches: number[] }) => ({ i: m.i, j: m.j, matches: Uint32Array.from(m.matches) }));
+}
+
+/** Quartiles of (depth of each triangulated match in its first view) / (sensor depth there). */
+function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[]): number[] {
+  const P = new Float64Array(12 * poses.length);
+  poses.forEach((p, i) => P.set(p.slice(0, 12), 12 * i));
+  const ratios: number[] = [];
+  const X = new Float64Array(3);
+  const [f, cx, cy] = [K[0], K[2], K[5]];
+  for (const m of matches) {
+    for (let k = 0; k < m.matches.length; k += 2) {
+      const a = features[m.i].keypoints, b = features[m.j].keypoints, ia = 4 * m.matches[k], ib = 4 * m.matches[k + 1];
+      const xn = Float64Array.from([(a[ia] - cx) / f, (a[ia + 1] - cy) / f, (b[ib] - cx) / f, (b[ib + 1] - cy) / f]);
+      if (!triangulateDlt(P, [m.i, m.j], xn, 2, X)) continue;
+      const p = poses[m.i];
+      const z = p[8] * X[0] + p[9] * X[1] + p[10] * X[2] + p[11];
+      const u = (f * (p[0] * X[0] + p[1] * X[1] + p[2] * X[2] + p[3])) / z + cx, v = (f * (p[4] * X[0] + p[5] * X[1] + p[6] * X[2] + p[7])) / z + cy;
+      if (!(z > 0) || Math.hypot(u - a[ia], v - a[ia + 1]) > 2) continue;
+      const ud = Math.round(320 + ((a[ia] - cx) * 585) / f), vd = Math.round(240 + ((a[ia + 1] - cy) * 585) / f);
+      if (ud < 0 || vd < 0 || ud >= 640 || vd >= 480) continue;
+      const s = depth[m.i][vd * 640 + ud];
+      if (s && s !== 65535) ratios.push(z / (s / 1000));
+    }
+  }
+  ratios.sort((x, y) => x - y);
+  return [0.25, 0.5, 0.75].map((q) => ratios[Math.floor(q * ratios.length)]);
+}
+
+it('7-Scenes: the depth scale of the given-camera refinement per variant', () => {
+  const frames = readdirSync(DATA).filter((f) => f.endsWith('.color.png')).map((f) => f.replace('.color.png', '')).sort();
+  const given = frames.map((f) => parsePose4(readFileSync(`${DATA}/${f}.pose.txt`, 'utf8'), f));
+  const depth = frames.map((f) => decode(readFileSync(`${DATA}/${f}.depth.png`)).data as Uint16Array);
+  const features = loadFeatures(frames);
+  const matches = loadMatches(features, given.map((camFromWorld) => ({ K, camFromWorld })));
+  const fmt = (q: number[]) => q.map((x) => x.toFixed(3)).join(' / ');
+  console.log(`given poses: depth / sensor quartiles ${fmt(depthRatio(given, features, matches, depth))}`);
+  const variants: [string, Partial<GivenPoseOptions>][] = JSON.parse(process.env.VARIANTS ?? '[["default",{}],["prior 0.1 deg",{"priorRotationDeg":0.1}],["prior 1 deg",{"priorRotationDeg":1}]]');
+  for (const [label, options] of variants) {
+    const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
+    const s = adjustGivenPoses(views, features, matches, options);
+    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}`);
+  }
+});
