@@ -51,26 +51,49 @@ function loadMatches(features: ImageFeatures[], views: { K: number[]; camFromWor
   return JSON.parse(readFileSync(file, 'utf8')).map((m: { i: number; j: number; matches: number[] }) => ({ i: m.i, j: m.j, matches: Uint32Array.from(m.matches) }));
 }
 
-/** Quartiles of (depth of each triangulated match in its first view) / (sensor depth there). */
-function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[]): number[] {
+/** Per match (in order): its depth in its first view, triangulated with `poses` (0 when it does not reproject within 2 px). */
+function depthsOf(poses: number[][], features: ImageFeatures[], matches: PairMatches[]): Float64Array {
   const P = new Float64Array(12 * poses.length);
   poses.forEach((p, i) => P.set(p.slice(0, 12), 12 * i));
-  const ratios: number[] = [];
+  const out = new Float64Array(matches.reduce((n, m) => n + m.matches.length / 2, 0));
   const X = new Float64Array(3);
   const [f, cx, cy] = [K[0], K[2], K[5]];
+  let n = 0;
   for (const m of matches) {
-    for (let k = 0; k < m.matches.length; k += 2) {
+    for (let k = 0; k < m.matches.length; k += 2, n++) {
       const a = features[m.i].keypoints, b = features[m.j].keypoints, ia = 4 * m.matches[k], ib = 4 * m.matches[k + 1];
       const xn = Float64Array.from([(a[ia] - cx) / f, (a[ia + 1] - cy) / f, (b[ib] - cx) / f, (b[ib + 1] - cy) / f]);
       if (!triangulateDlt(P, [m.i, m.j], xn, 2, X)) continue;
       const p = poses[m.i];
       const z = p[8] * X[0] + p[9] * X[1] + p[10] * X[2] + p[11];
       const u = (f * (p[0] * X[0] + p[1] * X[1] + p[2] * X[2] + p[3])) / z + cx, v = (f * (p[4] * X[0] + p[5] * X[1] + p[6] * X[2] + p[7])) / z + cy;
-      if (!(z > 0) || Math.hypot(u - a[ia], v - a[ia + 1]) > 2) continue;
+      if (z > 0 && Math.hypot(u - a[ia], v - a[ia + 1]) <= 2) out[n] = z;
+    }
+  }
+  return out;
+}
+
+/**
+ * Quartiles of each match's depth (depthsOf) over the sensor depth at its first keypoint (the depth camera's 585 px
+ * mapped to the colour camera's 525 px about the same centre), or over its depth with the `against` poses.
+ */
+function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[], against?: number[][]): number[] {
+  const z = depthsOf(poses, features, matches), ref = against ? depthsOf(against, features, matches) : null;
+  const ratios: number[] = [];
+  const [f, cx, cy] = [K[0], K[2], K[5]];
+  let n = 0;
+  for (const m of matches) {
+    for (let k = 0; k < m.matches.length; k += 2, n++) {
+      if (!(z[n] > 0)) continue;
+      if (ref) {
+        if (ref[n] > 0) ratios.push(z[n] / ref[n]);
+        continue;
+      }
+      const a = features[m.i].keypoints, ia = 4 * m.matches[k];
       const ud = Math.round(320 + ((a[ia] - cx) * 585) / f), vd = Math.round(240 + ((a[ia + 1] - cy) * 585) / f);
       if (ud < 0 || vd < 0 || ud >= 640 || vd >= 480) continue;
       const s = depth[m.i][vd * 640 + ud];
-      if (s && s !== 65535) ratios.push(z / (s / 1000));
+      if (s && s !== 65535) ratios.push(z[n] / (s / 1000));
     }
   }
   ratios.sort((x, y) => x - y);
@@ -89,6 +112,6 @@ it('7-Scenes: the depth scale of the given-camera refinement per variant', () =>
   for (const [label, options] of variants) {
     const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
     const s = adjustGivenPoses(views, features, matches, options);
-    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}`);
+    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)}; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given))}`);
   }
 });
