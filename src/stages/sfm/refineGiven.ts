@@ -59,7 +59,7 @@ export interface GivenPoseOptions {
   /**
    * GIVEN_POSE_RELIEF_RULE (with the prior): choose the rotation prior's strength so that the adjusted poses keep the
    * depth the given poses give the matched pairs (median over the kept matches of adjusted / given two-view depth
-   * within `reliefTolerance` of 1), searching from `priorRotationDeg` over 1/8x-8x. Small-baseline, narrow-view tracks (a hand-held video) have
+   * within `reliefTolerance` of 1), searching from `priorRotationDeg` over 1/64x-8x. Small-baseline, narrow-view tracks (a hand-held video) have
    * a bas-relief ambiguity: turning the cameras in proportion to their positions trades against the scene's depth at
    * almost no reprojection cost, so the prior's strength alone decides where the adjustment lands (7-Scenes: depth
    * 1.17 / 0.95 / 0.84 x the sensor's for priors of 0.1 / 0.3 / 1 deg). A tracker's poses have per-frame errors but an
@@ -111,6 +111,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const n = views.length;
   const base = { views: n, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 } };
   for (const v of views) {
+    if (!(v.K[0] > 0 && v.K[4] > 0 && Number.isFinite(v.K[0] / v.K[4]))) return { ...base, accepted: false, reason: 'a camera without positive focal lengths' };
     if (Math.abs(v.K[1]) > 1e-6 * v.K[0]) return { ...base, accepted: false, reason: 'a skewed camera (K[0][1] != 0): the adjustment has no skew term' };
   }
   const poses = new Float64Array(12 * n);
@@ -144,8 +145,12 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const touched = new Uint8Array(offsets[n]);
   const viewsOf = new Map<number, Set<number>>();
   let total = 0, kept = 0;
-  // The kept matches as (i, j, u_i, v_i, u_j, v_j), normalised: GIVEN_POSE_RELIEF_RULE's pairs.
-  const keptPairs: number[] = [];
+  // GIVEN_POSE_RELIEF_RULE's pairs: of every pairStride-th match, the kept ones as (i, j, u_i, v_i, u_j, v_j) in
+  // (square-frame) pixels, at most 20,000; normalised in each run with that run's intrinsics.
+  const matchCount = matches.reduce((sum, m) => sum + m.matches.length / 2, 0);
+  const pairStride = Math.max(1, Math.ceil(matchCount / 20000));
+  const keptPairs = new Float64Array(6 * Math.ceil(matchCount / pairStride));
+  let pairCount = 0;
   for (const m of matches) {
     const { i, j } = m;
     const Ri = poses.subarray(12 * i, 12 * i + 12), Rj = poses.subarray(12 * j, 12 * j + 12);
@@ -169,7 +174,10 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
       const den = Ex0 * Ex0 + Ex1 * Ex1 + Etx0 * Etx0 + Etx1 * Etx1;
       if (!(den > 0) || (num * num) / den > (o.gatePx / f) ** 2) continue;
       kept++;
-      keptPairs.push(i, j, u0, v0, u1, v1);
+      if ((total - 1) % pairStride === 0) {
+        const ka = features[i].keypoints, kb = features[j].keypoints;
+        keptPairs.set([i, j, ka[4 * a], ka[4 * a + 1], kb[4 * b], kb[4 * b + 1]], 6 * pairCount++);
+      }
       // Conflict-aware union: a merge that would put two keypoints of one view into a track is refused (a wrong match
       // on repeated texture would otherwise chain whole tracks together).
       const ra = find(offsets[i] + a), rb = find(offsets[j] + b);
@@ -284,28 +292,32 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
   const spacing = Math.max(1e-12, median(nearest));
   const before = reprojectionStats(start).rms;
-  // GIVEN_POSE_RELIEF_RULE's measure: over the kept matches (at most 20,000, evenly spread), the median of (depth in
-  // view i of the match triangulated with the adjusted poses) / (the same with the given poses). Pairs, as the depth
-  // stage measures depth: a reference view against nearby sources.
-  const pairCount = keptPairs.length / 6, pairStride = Math.max(1, Math.ceil(pairCount / 20000));
-  const pairDepths = (P: Float64Array) => {
-    const out = new Float64Array(Math.ceil(pairCount / pairStride)), X = new Float64Array(3), two = [0, 0], xn = new Float64Array(4);
-    for (let k = 0, m = 0; k < pairCount; k += pairStride, m++) {
-      const q = 6 * k;
+  // GIVEN_POSE_RELIEF_RULE's measure: over the sampled kept matches, the median of (depth in view i of the match
+  // triangulated with the adjusted poses and intrinsics) / (the same with the given ones). Pairs, as the depth stage
+  // measures depth: a reference view against nearby sources. NaN without pairs (no search then).
+  type Run = { poses: Float64Array; intrinsics: Float64Array; cameraIntrinsics: Uint32Array; aspect?: Float64Array };
+  const pairDepths = (r: Run) => {
+    const out = new Float64Array(pairCount), X = new Float64Array(3), two = [0, 0], xn = new Float64Array(4);
+    for (let m = 0; m < pairCount; m++) {
+      const q = 6 * m;
       two[0] = keptPairs[q]; two[1] = keptPairs[q + 1];
-      xn[0] = keptPairs[q + 2]; xn[1] = keptPairs[q + 3]; xn[2] = keptPairs[q + 4]; xn[3] = keptPairs[q + 5];
-      if (!triangulateDlt(P, two, xn, 2, X)) continue;
+      for (let e = 0; e < 2; e++) {
+        const b = r.cameraIntrinsics[two[e]], io = b * INTRINSICS_STRIDE, fx = r.intrinsics[io], fy = fx * (r.aspect ? r.aspect[b] : 1);
+        xn[2 * e] = (keptPairs[q + 2 + 2 * e] - r.intrinsics[io + 1]) / fx;
+        xn[2 * e + 1] = (keptPairs[q + 3 + 2 * e] - r.intrinsics[io + 2]) / fy;
+      }
+      if (!triangulateDlt(r.poses, two, xn, 2, X)) continue;
       const po = 12 * two[0];
-      out[m] = P[po + 8] * X[0] + P[po + 9] * X[1] + P[po + 10] * X[2] + P[po + 11];
+      out[m] = r.poses[po + 8] * X[0] + r.poses[po + 9] * X[1] + r.poses[po + 10] * X[2] + r.poses[po + 11];
     }
     return out;
   };
-  const givenDepths = o.keepGivenRelief ? pairDepths(poses) : new Float64Array(0);
-  const reliefRatio = (P: Float64Array): number => {
-    const z = pairDepths(P), ratios: number[] = [];
+  const givenDepths = o.keepGivenRelief ? pairDepths(start) : new Float64Array(0);
+  const reliefRatio = (r: Run): number => {
+    const z = pairDepths(r), ratios: number[] = [];
     for (let m = 0; m < z.length; m++) if (z[m] > 0 && givenDepths[m] > 0) ratios.push(z[m] / givenDepths[m]);
     ratios.sort((a, b) => a - b);
-    return ratios.length ? ratios[Math.floor(ratios.length / 2)] : 1;
+    return ratios.length ? ratios[Math.floor(ratios.length / 2)] : NaN;
   };
   /** One adjustment from the given poses with a rotation prior of `priorDeg` (0 = none). */
   const adjust = (priorDeg: number) => {
@@ -318,14 +330,18 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
       huberDelta: o.huberPx,
       maxIterations: o.maxIterations,
     });
-    return { problem: trial, report, ratio: o.keepGivenRelief ? reliefRatio(trial.poses) : 1 };
+    // The acceptance tests (below) on this run: the RMS and the largest turn.
+    let maxTurn = 0;
+    for (let i = 0; i < n; i++) maxTurn = Math.max(maxTurn, rotationDistanceDeg(rotationOf(poses, i), rotationOf(trial.poses, i)));
+    const acceptable = report.finalRms <= o.accept * before && maxTurn <= o.maxRotationDeg;
+    return { problem: trial, report, ratio: o.keepGivenRelief ? reliefRatio(trial) : 1, acceptable };
   };
   let chosen = adjust(o.priorRotationDeg);
   let relief: GivenPoseStats['relief'];
-  // (Not when the first adjustment already fails the RMS test: the given poses explain the tracks.)
-  if (withPrior && o.keepGivenRelief && chosen.report.finalRms <= o.accept * before) {
-    // GIVEN_POSE_RELIEF_RULE: the depth ratio falls as the prior loosens; regula falsi (Illinois) on log ratio against
-    // log prior, within 1/8x-8x of the default, at most 10 adjustments.
+  // (Not when the first adjustment already fails the RMS test, the given poses explaining the tracks, nor without pairs.)
+  if (withPrior && o.keepGivenRelief && chosen.report.finalRms <= o.accept * before && Number.isFinite(chosen.ratio)) {
+    // GIVEN_POSE_RELIEF_RULE: regula falsi (Illinois) on log ratio against log prior, within 1/64x-8x of the asked-for
+    // prior, at most 10 adjustments; the loose end first where the ratio is above 1 (7-Scenes: looser, shallower).
     let runs = 1;
     const tried = [{ prior: o.priorRotationDeg, run: chosen }];
     const f = (r: number) => Math.log(r);
@@ -339,9 +355,9 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
         runs++;
         tried.push({ prior: edgePrior, run: edge });
         hi = { x: Math.log(edgePrior), y: f(edge.ratio) };
-        if (Math.sign(lo.y) !== Math.sign(hi.y)) break;
+        if (!Number.isFinite(hi.y) || Math.abs(edge.ratio - 1) <= o.reliefTolerance || Math.sign(lo.y) !== Math.sign(hi.y)) break;
       }
-      if (Math.sign(lo.y) !== Math.sign(hi.y)) {
+      if (Number.isFinite(hi.y) && Math.abs(hi.y) > Math.log1p(o.reliefTolerance) && Math.sign(lo.y) !== Math.sign(hi.y)) {
         let side = 0;
         while (runs < 10) {
           const x = hi.x - (hi.y * (hi.x - lo.x)) / (hi.y - lo.y);
@@ -350,6 +366,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
           tried.push({ prior: Math.exp(x), run });
           if (Math.abs(run.ratio - 1) <= o.reliefTolerance) break;
           const y = f(run.ratio);
+          if (!Number.isFinite(y)) break;
           if (Math.sign(y) === Math.sign(hi.y)) {
             hi = { x, y };
             if (side === 1) lo.y /= 2;
@@ -362,10 +379,12 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
         }
       }
     }
-    // Without a bracket (the depth does not cross the given poses' within 1/8x-8x: no ambiguity the prior decides, or
-    // given poses too noisy to measure their relief) the adjustment with the asked-for prior stays.
-    const bracketed = tried.some((t) => t.run.ratio <= 1) && tried.some((t) => t.run.ratio >= 1);
-    const best = bracketed ? tried.reduce((a, b) => (Math.abs(b.run.ratio - 1) < Math.abs(a.run.ratio - 1) ? b : a)) : tried[0];
+    // The run nearest a ratio of 1 among those that pass the acceptance tests, when the search bracketed 1 or came
+    // within the tolerance; otherwise (the depth does not cross the given poses' within the window: no ambiguity the
+    // prior decides, or given poses too noisy to measure their relief) the adjustment with the asked-for prior stays.
+    const usable = tried.filter((t) => t.run.acceptable && Number.isFinite(t.run.ratio));
+    const found = usable.some((t) => Math.abs(t.run.ratio - 1) <= o.reliefTolerance) || (usable.some((t) => t.run.ratio <= 1) && usable.some((t) => t.run.ratio >= 1));
+    const best = found ? usable.reduce((a, b) => (Math.abs(b.run.ratio - 1) < Math.abs(a.run.ratio - 1) ? b : a)) : tried[0];
     chosen = best.run;
     relief = { priorRotationDeg: best.prior, depthRatio: best.run.ratio, runs };
   }
