@@ -478,9 +478,12 @@ async function checkImagePrep(ctx: StageContext, cases: { source: [number, numbe
     for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 256);
     const image = { width: sw, height: sh, data };
     const prep = createImagePrep(device, ctx.scope);
-    const texture = ctx.scope.createTexture({ label: 'check:prep', size: [W, H, 2], mipLevelCount: 2, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.COPY_SRC });
-    const planes = ctx.scope.createBuffer({ label: 'check:planes', size: 2 * 3 * W * H * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const owned: (GPUBuffer | GPUTexture)[] = [];
     try {
+      const texture = ctx.scope.createTexture({ label: 'check:prep', size: [W, H, 2], mipLevelCount: 2, format: 'r8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.COPY_SRC });
+      owned.push(texture);
+      const planes = ctx.scope.createBuffer({ label: 'check:planes', size: 2 * 3 * W * H * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      owned.push(planes);
       // layer 1 and the second half of the planes buffer: offsets are honoured
       prep.luma(image, W, H, texture, 1, true);
       prep.planes(image, W, H, planes, 3 * W * H);
@@ -489,11 +492,11 @@ async function checkImagePrep(ctx: StageContext, cases: { source: [number, numbe
       for (const [level, [w, h]] of levels.entries()) {
         const bytesPerRow = Math.ceil(w / 256) * 256;
         const staging = ctx.scope.createBuffer({ label: 'check:lumaRead', size: bytesPerRow * h, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        owned.push(staging);
         const encoder = device.createCommandEncoder();
         encoder.copyTextureToBuffer({ texture, mipLevel: level, origin: [0, 0, 1] }, { buffer: staging, bytesPerRow, rowsPerImage: h }, [w, h, 1]);
         device.queue.submit([encoder.finish()]);
         const bytes = new Uint8Array(await readBuffer(device, ctx.scope, staging));
-        ctx.scope.destroy(staging);
         gpuLuma.push(Uint8Array.from({ length: w * h }, (_, i) => bytes[Math.floor(i / w) * bytesPerRow + (i % w)]));
       }
       const cpu0 = lumaBoxCpu(image, W, H), cpu1 = halveCpu(cpu0, W, H);
@@ -504,8 +507,7 @@ async function checkImagePrep(ctx: StageContext, cases: { source: [number, numbe
       out.push({ source: [sw, sh], target: [W, H], lumaMismatch: cpu0.filter((v, i) => v !== gpuLuma[0][i]).length, mipMismatch: cpu1.filter((v, i) => v !== gpuLuma[1][i]).length, planeDiff, lumaMean: cpu0.reduce((a, v) => a + v, 0) / cpu0.length });
     } finally {
       prep.release();
-      ctx.scope.destroy(texture);
-      ctx.scope.destroy(planes);
+      for (const r of owned) ctx.scope.destroy(r);
     }
   }
   return { cases: out };
@@ -522,15 +524,23 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   // The tiled sweep kernel (the default for passes without a prior) against the per-pixel one: the same depth to
   // float rounding (a pixel whose two best planes score alike may pick the other).
   const perPixel = await estimateDepthPlaneSweep(views, { ...rawOptions, tiledSweep: false }, ctx);
-  let tiledSame = 0, tiledCompared = 0;
-  raw.depths.forEach((d, k) => {
-    const e = perPixel.depths[k]!;
-    for (let i = 0; i < d!.length; i++) {
-      if (!(d![i] > 0) && !(e[i] > 0)) continue;
-      tiledCompared++;
-      if (Math.abs(d![i] - e[i]) <= 1e-4 * e[i]) tiledSame++;
-    }
-  });
+  const agreement = (a: (Float32Array | null)[], b: (Float32Array | null)[]) => {
+    let same = 0, compared = 0;
+    a.forEach((d, k) => {
+      const e = b[k]!;
+      for (let i = 0; i < d!.length; i++) {
+        if (!(d![i] > 0) && !(e[i] > 0)) continue;
+        compared++;
+        if (Math.abs(d![i] - e[i]) <= 1e-4 * e[i]) same++;
+      }
+    });
+    return { same, compared };
+  };
+  const { same: tiledSame, compared: tiledCompared } = agreement(raw.depths, perPixel.depths);
+  // ...and in the two-pass sweep (the coarse pass at mip level 1) at the largest window (radius 7: 30 x 30 per source
+  // in workgroup memory), through the fine pass.
+  const twoPass = { ...rawOptions, passes: 2 as const, range: undefined, windowRadius: 7 };
+  const wide = agreement((await estimateDepthPlaneSweep(views, twoPass, ctx)).depths, (await estimateDepthPlaneSweep(views, { ...twoPass, tiledSweep: false }, ctx)).depths);
   const fineRaw = await estimateDepthPlaneSweep(views, { preset: 'draft', longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false, keepRaw: true }, ctx);
   // The consistency filter on the GPU (mvs_filter.wgsl) against its CPU reference on the same raw maps.
   const { filterConsistent, filterConsistentGpu, consistencyOptions } = await import('../stages/depth/planeSweep');
@@ -587,7 +597,7 @@ async function checkMvs(ctx: StageContext, shape: AnalyticShape, viewCount: numb
   const guidedOptions = { preset: 'draft' as const, longSide: Math.max(...size), depthCount, minConsistent: 0, minConfidence: 0, holeFill: false as const };
   const guidedTrue = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1));
   const guidedWrong = await estimateDepthPlaneSweep(views, guidedOptions, ctx, priorFrom(1.25));
-  return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), tiledAgreement: tiledSame / Math.max(1, tiledCompared), tiledCompared, ...score(out.depths) };
+  return { ...out.stats, filterAgreement, raw: score(raw.depths), fineRaw: score(fineRaw.depths), guidedTrue: score(guidedTrue.depths), guidedWrong: score(guidedWrong.depths), cpuView0: cpuScore, gpuView0: score([gpu0, ...data.slice(1).map(() => null)]), cpuGpuAgreement: agree / Math.max(1, compared), tiledAgreement: tiledSame / Math.max(1, tiledCompared), tiledCompared, tiledTwoPassR7Agreement: wide.same / Math.max(1, wide.compared), tiledTwoPassR7Compared: wide.compared, ...score(out.depths) };
 }
 
 /** Views of an analytic shape as capture views (RGBA from the analytic colours, background grey), plus the truth. */

@@ -12,6 +12,8 @@ test('plane-sweep stereo recovers the depth of analytic shapes', async ({ page }
     expect(r.cpuGpuAgreement).toBeGreaterThan(0.95);
     expect(r.tiledCompared).toBeGreaterThan(1000);
     expect(r.tiledAgreement).toBeGreaterThan(0.99);
+    expect(r.tiledTwoPassR7Compared).toBeGreaterThan(1000);
+    expect(r.tiledTwoPassR7Agreement).toBeGreaterThan(0.98);
     // The consistency filter on the GPU keeps what its CPU reference keeps (float32 rounding at the tolerances aside).
     for (const [label, a] of Object.entries(r.filterAgreement as unknown as Record<string, { cpuKept: number; gpuKept: number; mismatched: number }>)) {
       expect(a.cpuKept, label).toBeGreaterThan(100);

@@ -114,6 +114,10 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     const tallStats = adjustGivenPoses(tallViews, tall.features, tall.matches, { refineAspect: true });
     expect(tallStats.reason).toMatch(/already explain/);
     expect(tallStats.rmsBefore).toBeLessThan(0.6);
+    // (and without refining the aspect: the given fy is used as it is)
+    const tallHeld = adjustGivenPoses(tall.cams.map((p) => ({ K: tall.K, camFromWorld: p.slice() })), tall.features, tall.matches);
+    expect(tallHeld.reason).toMatch(/already explain/);
+    expect(tallHeld.rmsBefore).toBeLessThan(0.6);
   });
 
   it('recovers a pixel aspect the given K leaves out (fy 3% over fx), and the poses with it', () => {

@@ -60,11 +60,7 @@ fn cost(s: u32, pixel: vec2i, depth: f32, refNorm: f32) -> f32 {
   let centre = depth * (A * vec3f(vec2f(pixel), 1.0)) + b;
   let stepX = depth * A[0];
   let stepY = depth * A[1];
-  if (centre.z <= 0.0) {
-    return 2.0;
-  }
-  let p = centre.xy / centre.z;
-  if (p.x < 2.0 || p.y < 2.0 || p.x > f32(params.size.x) - 3.0 || p.y > f32(params.size.y) - 3.0) {
+  if (!windowInside(centre)) {
     return 2.0;
   }
   var sum = 0.0;
@@ -82,6 +78,18 @@ fn cost(s: u32, pixel: vec2i, depth: f32, refNorm: f32) -> f32 {
       cross = cross + r * v;
     }
   }
+  return nccCost(sum, sum2, cross, refNorm);
+}
+
+// Whether a window centred at the homogeneous source position lies in front of the source and inside its image.
+fn windowInside(centre: vec3f) -> bool {
+  let p = centre.xy / centre.z;
+  return centre.z > 0.0 && p.x >= 2.0 && p.y >= 2.0 && p.x <= f32(params.size.x) - 3.0 && p.y <= f32(params.size.y) - 3.0;
+}
+
+// 1 - NCC from the source window's sum and sum of squares and its cross sum with the centred reference window
+// (2 for a flat window).
+fn nccCost(sum: f32, sum2: f32, cross: f32, refNorm: f32) -> f32 {
   let n = f32((2 * RADIUS + 1) * (2 * RADIUS + 1));
   let variance = sum2 - sum * sum / n;
   if (variance < 1e-5 || refNorm < 1e-5) {
@@ -90,9 +98,53 @@ fn cost(s: u32, pixel: vec2i, depth: f32, refNorm: f32) -> f32 {
   return 1.0 - cross / sqrt(variance * refNorm);
 }
 
+// The costs of one plane over the sources: the best two so far (start at 4).
+fn keepBestTwo(c: f32, two: ptr<function, vec2f>) {
+  if (c < (*two).x) {
+    *two = vec2f(c, (*two).x);
+  } else if (c < (*two).y) {
+    (*two).y = c;
+  }
+}
+
+// A plane's cost: the mean of the best two sources' (robust to one occluded source), the best with one source.
+fn planeCost(two: vec2f, sources: u32) -> f32 {
+  return select(0.5 * (two.x + two.y), two.x, sources == 1u);
+}
+
+// The sweep's best plane so far and its neighbours' costs (for the parabola).
+struct Best {
+  cost: f32,
+  index: u32,
+  previous: f32,
+  before: f32,
+  after: f32,
+};
+
+fn newBest() -> Best {
+  return Best(1e9, 0u, 1e9, 1e9, 1e9);
+}
+
+fn addPlane(best: ptr<function, Best>, k: u32, total: f32) {
+  if (k == (*best).index + 1u) {
+    (*best).after = total;
+  }
+  if (total < (*best).cost) {
+    (*best).cost = total;
+    (*best).index = k;
+    (*best).before = (*best).previous;
+    (*best).after = 1e9;
+  }
+  (*best).previous = total;
+}
+
 // The best hypothesis refined to sub-sample precision (a parabola through the neighbouring costs, in inverse depth):
 // (depth, confidence), depth 0 when even the best cost is poor.
-fn finish(best: f32, bestIndex: u32, beforeBest: f32, afterBest: f32, invNear: f32, invFar: f32, count: u32) -> vec2f {
+fn finish(b: Best, invNear: f32, invFar: f32, count: u32) -> vec2f {
+  let best = b.cost;
+  let bestIndex = b.index;
+  let beforeBest = b.before;
+  let afterBest = b.after;
   var offset = 0.0;
   if (beforeBest < 1e8 && afterBest < 1e8) {
     let denom = beforeBest - 2.0 * best + afterBest;
@@ -187,41 +239,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     invFar = max(1.0 / previous - params.priorHalfWidth, 1e-6);
   }
   let norm = loadRefWindow(pixel);
-  var best = 1e9;
-  var bestIndex = 0u;
-  var previous = 1e9;
-  var beforeBest = 1e9;
-  var afterBest = 1e9;
+  var best = newBest();
   let count = params.depthCount;
   for (var k = 0u; k < count; k = k + 1u) {
     let t = (f32(k) + 0.5) / f32(count);
     let invDepth = mix(invNear, invFar, t);
     let depth = 1.0 / invDepth;
-    // mean of the best two source costs
-    var c0 = 4.0;
-    var c1 = 4.0;
+    var two = vec2f(4.0);
     for (var s = 0u; s < params.sourceCount; s = s + 1u) {
-      let c = cost(s, pixel, depth, norm);
-      if (c < c0) {
-        c1 = c0;
-        c0 = c;
-      } else if (c < c1) {
-        c1 = c;
-      }
+      keepBestTwo(cost(s, pixel, depth, norm), &two);
     }
-    let total = select(0.5 * (c0 + c1), c0, params.sourceCount == 1u);
-    if (k == bestIndex + 1u) {
-      afterBest = total;
-    }
-    if (total < best) {
-      best = total;
-      bestIndex = k;
-      beforeBest = previous;
-      afterBest = 1e9;
-    }
-    previous = total;
+    addPlane(&best, k, planeCost(two, params.sourceCount));
   }
-  result[index] = finish(best, bestIndex, beforeBest, afterBest, invNear, invFar, count);
+  result[index] = finish(best, invNear, invFar, count);
 }
 
 // The same sweep for a pass without a prior (every pixel searches the view's whole range, the same planes), TILE x
@@ -247,12 +277,7 @@ fn mainTiled(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocatio
   let invNear = params.invDepthNear;
   let invFar = params.invDepthFar;
   let sources = params.sourceCount;
-  let n = f32((2 * RADIUS + 1) * (2 * RADIUS + 1));
-  var best = 1e9;
-  var bestIndex = 0u;
-  var previous = 1e9;
-  var beforeBest = 1e9;
-  var afterBest = 1e9;
+  var best = newBest();
   let count = params.depthCount;
   for (var k = 0u; k < count; k = k + 1u) {
     let t = (f32(k) + 0.5) / f32(count);
@@ -268,13 +293,11 @@ fn mainTiled(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocatio
       }
     }
     workgroupBarrier();
-    var c0 = 4.0;
-    var c1 = 4.0;
+    var two = vec2f(4.0);
     for (var s = 0u; s < sources; s = s + 1u) {
       var c = 2.0;
       let centre = depth * (params.a[s] * vec3f(vec2f(pixel), 1.0)) + params.b[s].xyz;
-      let p = centre.xy / centre.z;
-      if (inside && centre.z > 0.0 && p.x >= 2.0 && p.y >= 2.0 && p.x <= f32(params.size.x) - 3.0 && p.y <= f32(params.size.y) - 3.0) {
+      if (inside && windowInside(centre)) {
         var sum = 0.0;
         var sum2 = 0.0;
         var cross = 0.0;
@@ -290,31 +313,13 @@ fn mainTiled(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocatio
             cross = cross + r * v;
           }
         }
-        let variance = sum2 - sum * sum / n;
-        if (variance >= 1e-5 && norm >= 1e-5) {
-          c = 1.0 - cross / sqrt(variance * norm);
-        }
+        c = nccCost(sum, sum2, cross, norm);
       }
-      if (c < c0) {
-        c1 = c0;
-        c0 = c;
-      } else if (c < c1) {
-        c1 = c;
-      }
+      keepBestTwo(c, &two);
     }
-    let total = select(0.5 * (c0 + c1), c0, sources == 1u);
-    if (k == bestIndex + 1u) {
-      afterBest = total;
-    }
-    if (total < best) {
-      best = total;
-      bestIndex = k;
-      beforeBest = previous;
-      afterBest = 1e9;
-    }
-    previous = total;
+    addPlane(&best, k, planeCost(two, sources));
   }
   if (inside) {
-    result[params.outOffset + gid.y * params.size.x + gid.x] = finish(best, bestIndex, beforeBest, afterBest, invNear, invFar, count);
+    result[params.outOffset + gid.y * params.size.x + gid.x] = finish(best, invNear, invFar, count);
   }
 }
