@@ -100,7 +100,7 @@ function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairM
   return [0.25, 0.5, 0.75].map((q) => ratios[Math.floor(q * ratios.length)]);
 }
 
-it('7-Scenes: the depth scale of the given-camera refinement per variant', () => {
+it('7-Scenes: the depth scale of the given-camera refinement per variant', async () => {
   const frames = readdirSync(DATA).filter((f) => f.endsWith('.color.png')).map((f) => f.replace('.color.png', '')).sort();
   const given = frames.map((f) => parsePose4(readFileSync(`${DATA}/${f}.pose.txt`, 'utf8'), f));
   const depth = frames.map((f) => decode(readFileSync(`${DATA}/${f}.depth.png`)).data as Uint16Array);
@@ -111,7 +111,7 @@ it('7-Scenes: the depth scale of the given-camera refinement per variant', () =>
   const variants: [string, Partial<GivenPoseOptions>][] = JSON.parse(process.env.VARIANTS ?? '[["default",{}],["prior 0.1 deg",{"priorRotationDeg":0.1}],["prior 1 deg",{"priorRotationDeg":1}]]');
   for (const [label, options] of variants) {
     const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
-    const s = adjustGivenPoses(views, features, matches, options);
+    const s = await adjustGivenPoses(views, features, matches, options);
     console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)}; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given))}`);
   }
 });

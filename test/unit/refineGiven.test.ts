@@ -62,12 +62,12 @@ function perturb(pose: number[], deg: number, shift: number, rand: () => number)
 }
 
 describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
-  it('brings poses that are ~0.3 deg off back to the photos, keeping the frame and scale', () => {
+  it('brings poses that are ~0.3 deg off back to the photos, keeping the frame and scale', async () => {
     const { K, cams, features, matches, rand } = scene(0.3);
     const given = cams.map((p) => perturb(p, 0.3, 0.004, rand));
     const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
     const before = relativeRotationError(given, cams);
-    const stats = adjustGivenPoses(views, features, matches);
+    const stats = await adjustGivenPoses(views, features, matches);
     const after = relativeRotationError(views.map((v) => v.camFromWorld), cams);
     console.log(`[given-pose BA] ${JSON.stringify(stats)} relative rotation error ${before.toFixed(3)} -> ${after.toFixed(3)} deg`);
     expect(stats.accepted).toBe(true);
@@ -78,7 +78,7 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     expect(after).toBeLessThan(0.1);
     // ...and without the prior the photos alone decide.
     const free = given.map((p) => ({ K, camFromWorld: p.slice() }));
-    expect(adjustGivenPoses(free, features, matches, { priorRotationDeg: 0 }).accepted).toBe(true);
+    expect((await adjustGivenPoses(free, features, matches, { priorRotationDeg: 0 })).accepted).toBe(true);
     expect(relativeRotationError(free.map((v) => v.camFromWorld), cams)).toBeLessThan(0.05);
     // The scale of the given poses stays: the distance between the first and last camera centres within 2%.
     const centre = (p: number[]) => [0, 1, 2].map((i) => -(p[i] * p[3] + p[4 + i] * p[7] + p[8 + i] * p[11]));
@@ -87,7 +87,7 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     expect(span(views.map((v) => v.camFromWorld)) / span(cams)).toBeLessThan(1.02);
   });
 
-  it('pairs each camera with its nearest cameras that look the same way, once per pair', () => {
+  it('pairs each camera with its nearest cameras that look the same way, once per pair', async () => {
     const { K, cams } = scene(0.3);
     const views = cams.map((p) => ({ K, camFromWorld: p }));
     // A camera turned away (looking the other way) pairs with no one.
@@ -99,36 +99,36 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
     expect(pairs.filter(([i]) => i === 0).map(([, j]) => j).sort()).toEqual([1, 2, 3]);
   });
 
-  it('leaves exact poses alone (square or not), and refuses skew', () => {
+  it('leaves exact poses alone (square or not), and refuses skew', async () => {
     const { K, cams, features, matches } = scene(0.3, 5);
     const views = cams.map((p) => ({ K, camFromWorld: p.slice() }));
-    const stats = adjustGivenPoses(views, features, matches);
+    const stats = await adjustGivenPoses(views, features, matches);
     expect(stats.accepted).toBe(false);
     expect(stats.reason).toMatch(/already explain/);
     views.forEach((v, i) => expect(v.camFromWorld).toEqual(cams[i]));
     const skewed = cams.map((p) => ({ K: [500, 0.5, 319.5, 0, 500, 239.5, 0, 0, 1], camFromWorld: p.slice() }));
-    expect(adjustGivenPoses(skewed, features, matches).reason).toMatch(/skew/);
+    expect((await adjustGivenPoses(skewed, features, matches)).reason).toMatch(/skew/);
     // Non-square pixels given exactly: nothing to mend either.
     const tall = scene(0.3, 5, [500, 0, 319.5, 0, 520, 239.5, 0, 0, 1]);
     const tallViews = tall.cams.map((p) => ({ K: tall.K, camFromWorld: p.slice() }));
-    const tallStats = adjustGivenPoses(tallViews, tall.features, tall.matches, { refineAspect: true });
+    const tallStats = await adjustGivenPoses(tallViews, tall.features, tall.matches, { refineAspect: true });
     expect(tallStats.reason).toMatch(/already explain/);
     expect(tallStats.rmsBefore).toBeLessThan(0.6);
     // (and without refining the aspect: the given fy is used as it is)
-    const tallHeld = adjustGivenPoses(tall.cams.map((p) => ({ K: tall.K, camFromWorld: p.slice() })), tall.features, tall.matches);
+    const tallHeld = await adjustGivenPoses(tall.cams.map((p) => ({ K: tall.K, camFromWorld: p.slice() })), tall.features, tall.matches);
     expect(tallHeld.reason).toMatch(/already explain/);
     expect(tallHeld.rmsBefore).toBeLessThan(0.6);
   });
 
-  it('recovers a pixel aspect the given K leaves out (fy 3% over fx), and the poses with it', () => {
+  it('recovers a pixel aspect the given K leaves out (fy 3% over fx), and the poses with it', async () => {
     const truthK = [500, 0, 319.5, 0, 515, 239.5, 0, 0, 1];
     const { cams, features, matches, rand } = scene(0.3, 7, truthK, 30);
     const given = cams.map((p) => perturb(p, 0.3, 0.004, rand));
     const square = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
     const held = given.map((p) => ({ K: square, camFromWorld: p.slice() }));
-    const heldStats = adjustGivenPoses(held, features, matches);
+    const heldStats = await adjustGivenPoses(held, features, matches);
     const views = given.map((p) => ({ K: square, camFromWorld: p.slice() }));
-    const stats = adjustGivenPoses(views, features, matches, { refineAspect: true });
+    const stats = await adjustGivenPoses(views, features, matches, { refineAspect: true });
     const before = relativeRotationError(given, cams), withoutAspect = relativeRotationError(held.map((v) => v.camFromWorld), cams);
     const after = relativeRotationError(views.map((v) => v.camFromWorld), cams);
     console.log(`[given-pose BA, aspect] ${JSON.stringify(stats.intrinsics)} RMS ${heldStats.rmsAfter.toFixed(3)} (square) / ${stats.rmsAfter.toFixed(3)} px; relative rotation ${before.toFixed(3)} -> ${withoutAspect.toFixed(3)} (square) / ${after.toFixed(3)} deg`);
@@ -147,7 +147,7 @@ describe('refinement of given cameras (GIVEN_POSE_BA_RULE)', () => {
 });
 
 describe('GIVEN_POSE_RELIEF_RULE', () => {
-  it('lands on the same relief whatever the rotation prior it starts from, where the prior alone would decide it', () => {
+  it('lands on the same relief whatever the rotation prior it starts from, where the prior alone would decide it', async () => {
     // A hand-held sweep with a narrow view: 30 cameras 2 cm apart along x (f = 1500 px, 24 degrees across), looking
     // down +z at points 2-2.5 m away; the given poses carry 0.1-deg rotation errors, the photos a lens distortion the
     // given K leaves out.
@@ -175,13 +175,13 @@ describe('GIVEN_POSE_RELIEF_RULE', () => {
     const given = cams.map((p) => perturb(p, 0.1, 0.001, rand));
     const views = () => given.map((p) => ({ K, camFromWorld: p.slice() }));
     const matches: PairMatches[] = posePairs(views()).map(([i, j]) => ({ i, j, matches: Uint32Array.from(points.flatMap((_, k) => (inView(cams[i], k) && inView(cams[j], k) ? [k, k] : []))) }));
-    const run = (options: Parameters<typeof adjustGivenPoses>[3]) => {
+    const run = async (options: Parameters<typeof adjustGivenPoses>[3]) => {
       const v = views();
-      const stats = adjustGivenPoses(v, features, matches, options);
+      const stats = await adjustGivenPoses(v, features, matches, options);
       return { stats, error: relativeRotationError(v.map((x) => x.camFromWorld), cams) };
     };
-    const loose = run({ priorRotationDeg: 1 }), tight = run({ priorRotationDeg: 0.1 });
-    const looseFree = run({ priorRotationDeg: 1, keepGivenRelief: false }), tightFree = run({ priorRotationDeg: 0.1, keepGivenRelief: false });
+    const loose = await run({ priorRotationDeg: 1 }), tight = await run({ priorRotationDeg: 0.1 });
+    const looseFree = await run({ priorRotationDeg: 1, keepGivenRelief: false }), tightFree = await run({ priorRotationDeg: 0.1, keepGivenRelief: false });
     console.log(`[given-pose relief] from 1 deg: ${JSON.stringify(loose.stats.relief)}, from 0.1 deg: ${JSON.stringify(tight.stats.relief)}; relative rotation error ${relativeRotationError(given, cams).toFixed(3)} (given) -> ${loose.error.toFixed(3)} / ${tight.error.toFixed(3)} deg (without the rule: ${looseFree.error.toFixed(3)} / ${tightFree.error.toFixed(3)})`);
     for (const r of [loose, tight]) {
       expect(r.stats.accepted).toBe(true);
@@ -195,5 +195,11 @@ describe('GIVEN_POSE_RELIEF_RULE', () => {
     expect(Math.abs(loose.error - tight.error)).toBeLessThan(0.02);
     expect(tightFree.error).toBeGreaterThan(2 * tight.error);
     expect(looseFree.error).toBeGreaterThan(1.5 * loose.error);
+    // The hook before each adjustment (the job yields there and checks for cancellation): once per run, and what it
+    // throws ends the refinement.
+    let calls = 0;
+    const counted = await adjustGivenPoses(views(), features, matches, { priorRotationDeg: 1 }, async () => { calls++; });
+    expect(calls).toBe(counted.relief!.runs);
+    await expect(adjustGivenPoses(views(), features, matches, { priorRotationDeg: 1 }, async (k) => { if (k === 2) throw new Error('cancelled'); })).rejects.toThrow('cancelled');
   });
 });

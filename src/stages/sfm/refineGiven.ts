@@ -105,8 +105,12 @@ interface PosedView {
   camFromWorld: number[];
 }
 
-/** The geometric part (no GPU): poses adjusted in place when accepted. `views[i]` goes with `features[i]`. */
-export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], matches: PairMatches[], options: Partial<GivenPoseOptions> = {}): Omit<GivenPoseStats, 'ms'> {
+/**
+ * The geometric part (no GPU): poses adjusted in place when accepted. `views[i]` goes with `features[i]`. `between`
+ * runs before each bundle adjustment (the relief rule runs up to 10): the job yields to the event loop there and checks
+ * for cancellation.
+ */
+export async function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], matches: PairMatches[], options: Partial<GivenPoseOptions> = {}, between?: (adjustment: number) => Promise<void>): Promise<Omit<GivenPoseStats, 'ms'>> {
   const o = { ...DEFAULT_GIVEN_POSE_OPTIONS, ...options };
   const n = views.length;
   const base = { views: n, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 } };
@@ -320,7 +324,9 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
     return ratios.length ? ratios[Math.floor(ratios.length / 2)] : NaN;
   };
   /** One adjustment from the given poses with a rotation prior of `priorDeg` (0 = none). */
-  const adjust = (priorDeg: number) => {
+  let adjustments = 0;
+  const adjust = async (priorDeg: number) => {
+    await between?.(adjustments++);
     const trial = { ...start, poses: new Float64Array(start.poses), intrinsics: new Float64Array(start.intrinsics), points: new Float64Array(start.points), ...(start.aspect ? { aspect: new Float64Array(start.aspect) } : {}) };
     const report = bundleAdjust(trial, {
       constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
@@ -336,7 +342,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
     const acceptable = report.finalRms <= o.accept * before && maxTurn <= o.maxRotationDeg;
     return { problem: trial, report, ratio: o.keepGivenRelief ? reliefRatio(trial) : 1, acceptable };
   };
-  let chosen = adjust(o.priorRotationDeg);
+  let chosen = await adjust(o.priorRotationDeg);
   let relief: GivenPoseStats['relief'];
   // (Not when the first adjustment already fails the RMS test, the given poses explaining the tracks, nor without pairs.)
   if (withPrior && o.keepGivenRelief && chosen.report.finalRms <= o.accept * before && Number.isFinite(chosen.ratio)) {
@@ -351,7 +357,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
       let hi = lo;
       for (const factor of chosen.ratio > 1 ? [8, 1 / 64] : [1 / 64, 8]) {
         const edgePrior = o.priorRotationDeg * factor;
-        const edge = adjust(edgePrior);
+        const edge = await adjust(edgePrior);
         runs++;
         tried.push({ prior: edgePrior, run: edge });
         hi = { x: Math.log(edgePrior), y: f(edge.ratio) };
@@ -361,7 +367,7 @@ export function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], 
         let side = 0;
         while (runs < 10) {
           const x = hi.x - (hi.y * (hi.x - lo.x)) / (hi.y - lo.y);
-          const run = adjust(Math.exp(x));
+          const run = await adjust(Math.exp(x));
           runs++;
           tried.push({ prior: Math.exp(x), run });
           if (Math.abs(run.ratio - 1) <= o.reliefTolerance) break;
@@ -460,7 +466,12 @@ export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext,
   const pairs = posePairs(views);
   const matches = await matchPairs({ ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), 2 * views.length, `matching: ${message}`) }, features, pairs);
   throwIfAborted(ctx.signal);
-  const stats = adjustGivenPoses(views, features, matches, options);
+  const stats = await adjustGivenPoses(views, features, matches, options, async (k) => {
+    // A macrotask boundary, so that a cancel message reaches the worker between adjustments.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    throwIfAborted(ctx.signal);
+    ctx.progress(2 * views.length, 2 * views.length, `adjusting the cameras${k ? ` (relief search, ${k + 1})` : ''}`);
+  });
   throwIfAborted(ctx.signal);
   return { ...stats, ms: performance.now() - t0 };
 }
