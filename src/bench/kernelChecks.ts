@@ -32,6 +32,7 @@ export type KernelCheckSpec =
   | { kind: 'accuracy'; shape: AnalyticShape; voxels: number; views: number; size: [number, number] }
   | { kind: 'mvs'; shape: AnalyticShape; views: number; size: [number, number]; depthCount: number }
   | { kind: 'image-prep'; cases: { source: [number, number]; target: [number, number] }[] }
+  | { kind: 'gpu-error-count'; errors: number }
   | import('./sfmChecks').SfmCheckSpec
   | import('./refineChecks').RefineCheckSpec
   | import('./mvsStudy').MvsStudySpec
@@ -83,6 +84,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
     if (spec.kind === 'accuracy') return await checkAccuracy(ctx, spec.shape, spec.voxels, spec.views, spec.size);
     if (spec.kind === 'mvs') return await checkMvs(ctx, spec.shape, spec.views, spec.size, spec.depthCount);
     if (spec.kind === 'image-prep') return await checkImagePrep(ctx, spec.cases);
+    if (spec.kind === 'gpu-error-count') return await checkGpuErrorCount(ctx, spec.errors);
     if (spec.kind === 'sift' || spec.kind === 'sift-invariance' || spec.kind === 'match' || spec.kind === 'sfm-pair') {
       const { runSfmCheck } = await import('./sfmChecks');
       return await runSfmCheck(ctx, spec);
@@ -461,6 +463,23 @@ async function checkMarchingCubes(ctx: StageContext, dims: [number, number, numb
   } finally {
     destroyVolume(ctx, volume);
   }
+}
+
+/**
+ * The device's uncaptured-error bookkeeping (device.ts; the job's warning counts on it): `errors` shader modules that do
+ * not compile, outside any error scope. The count must grow by exactly that many while the message list keeps only
+ * the latest 100.
+ */
+async function checkGpuErrorCount(ctx: StageContext, errors: number) {
+  const { device } = ctx.gpu;
+  const before = ctx.gpu.uncapturedErrorCount();
+  for (let k = 0; k < errors; k++) device.createShaderModule({ label: `check:bad${k}`, code: `this is not wgsl ${k}` });
+  await device.queue.onSubmittedWorkDone();
+  // uncaptured errors arrive as events: give them a moment after the queue
+  const deadline = performance.now() + 5000;
+  while (ctx.gpu.uncapturedErrorCount() - before < errors && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const list = ctx.gpu.uncapturedErrors;
+  return { counted: ctx.gpu.uncapturedErrorCount() - before, listed: list.length, lastMentionsLast: list.length > 0 && list[list.length - 1].includes(`check:bad${errors - 1}`) };
 }
 
 /**

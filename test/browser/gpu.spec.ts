@@ -94,3 +94,12 @@ test('a lost device fails the job clearly and the next job gets a new device', a
   expect(outcome.first.error?.message).toMatch(/lost|destroyed/i);
   expect(outcome.second.status).toBe('success');
 });
+
+test('uncaught GPU errors are counted past the 100 messages the device keeps', async ({ page }) => {
+  await openApp(page);
+  const r = (await page.evaluate((s) => (window as unknown as WindowWithClient).webrecon.api.kernelCheck(s as never), { kind: 'gpu-error-count', errors: 105 })) as { counted: number; listed: number; lastMentionsLast: boolean };
+  console.log(`[gpu errors] ${JSON.stringify(r)}`);
+  expect(r.counted).toBe(105);
+  expect(r.listed).toBe(100);
+  expect(r.lastMentionsLast).toBe(true);
+});
