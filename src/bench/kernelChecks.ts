@@ -478,8 +478,8 @@ async function checkGpuErrorCount(ctx: StageContext, errors: number) {
   // uncaptured errors arrive as events: give them a moment after the queue
   const deadline = performance.now() + 5000;
   while (ctx.gpu.uncapturedErrorCount() - before < errors && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const list = ctx.gpu.uncapturedErrors;
-  return { counted: ctx.gpu.uncapturedErrorCount() - before, listed: list.length, lastMentionsLast: list.length > 0 && list[list.length - 1].includes(`check:bad${errors - 1}`) };
+  const since = ctx.gpu.uncapturedErrorsSince(before);
+  return { counted: ctx.gpu.uncapturedErrorCount() - before, listed: since.length, lastMentionsLast: since.length > 0 && since[since.length - 1].includes(`check:bad${errors - 1}`) };
 }
 
 /**

@@ -43,8 +43,7 @@ export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): 
     : spec.kind === 'refine-keep' ? await checkKeep(ctx, spec.views, spec.size, spec.grow)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
-  const count = ctx.gpu.uncapturedErrorCount() - errorsBefore;
-  return { ...result, uncapturedErrors: count > 0 ? ctx.gpu.uncapturedErrors.slice(-count) : [] };
+  return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrorsSince(errorsBefore) };
 }
 
 /** A 4x4-vertex grid over [-0.5, 0.5]^2, bent in z, uv = (x + 0.5, y + 0.5) (with a seam: the middle column split). */

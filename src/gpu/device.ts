@@ -50,6 +50,8 @@ export interface GpuContext {
   uncapturedErrors: string[];
   /** How many uncaptured errors the device has reported in all (the list above keeps only the latest 100). */
   uncapturedErrorCount(): number;
+  /** The messages of the uncaptured errors since the count was `countBefore` (the latest 100 of them at most). */
+  uncapturedErrorsSince(countBefore: number): string[];
   hasTimestampQuery: boolean;
 }
 
@@ -171,6 +173,10 @@ export async function createGpuContext(config: VramConfig = {}): Promise<GpuCont
     isLost: () => lostFlag,
     uncapturedErrors,
     uncapturedErrorCount: () => uncapturedErrorCount,
+    uncapturedErrorsSince: (countBefore) => {
+      const count = uncapturedErrorCount - countBefore;
+      return count > 0 ? uncapturedErrors.slice(-Math.min(count, uncapturedErrors.length)) : [];
+    },
     hasTimestampQuery: device.features.has('timestamp-query'),
   };
 }

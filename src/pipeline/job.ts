@@ -60,8 +60,7 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
     gpuErrorsNoted = true;
     const count = (env.gpu?.uncapturedErrorCount() ?? 0) - gpuErrorsBefore;
     if (count <= 0 || !env.gpu) return;
-    const list = env.gpu.uncapturedErrors;
-    const messages = list.slice(Math.max(0, list.length - count)).slice(0, 3);
+    const messages = env.gpu.uncapturedErrorsSince(gpuErrorsBefore).slice(0, 3);
     warn(`${count} uncaught GPU error(s) during this job (please report them): ${messages.join(' | ').slice(0, 600)}`);
   };
   // Uncaptured errors are reported asynchronously: the queue drains (at most 2 s: a lost device may never answer) so

@@ -28,23 +28,27 @@ fn boxEnd(i: u32, src: u32, dst: u32) -> u32 {
   return max(boxStart(i, src, dst) + 1u, min(src, ((i + 1u) * src + dst - 1u) / dst));
 }
 
-// Sum of 299 R + 587 G + 114 B over the box (the Rec. 601 luma in thousandths), and the pixel count.
-fn lumaBox(x: u32, y: u32) -> u32 {
+// The R, G, B sums over output pixel (x, y)'s box and its pixel count (boxSumsCpu on the CPU).
+fn boxSum(x: u32, y: u32) -> vec4u {
   let vw = params.srcSize.x;
   let x0 = boxStart(x, vw, params.dstSize.x);
   let x1 = boxEnd(x, vw, params.dstSize.x);
   let y0 = boxStart(y, params.srcSize.y, params.dstSize.y);
   let y1 = boxEnd(y, params.srcSize.y, params.dstSize.y);
-  var sum = 0u;
+  var sum = vec3u(0u);
   for (var yy = y0; yy < y1; yy = yy + 1u) {
     for (var xx = x0; xx < x1; xx = xx + 1u) {
       let p = rgba[yy * vw + xx];
-      sum = sum + 299u * (p & 255u) + 587u * ((p >> 8u) & 255u) + 114u * ((p >> 16u) & 255u);
+      sum = sum + vec3u(p & 255u, (p >> 8u) & 255u, (p >> 16u) & 255u);
     }
   }
-  let n = (x1 - x0) * (y1 - y0);
-  // rounded half up
-  return (sum + 500u * n) / (1000u * n);
+  return vec4u(sum, (x1 - x0) * (y1 - y0));
+}
+
+// The Rec. 601 luma of the box: (299 R + 587 G + 114 B) / 1000 of the mean, rounded half up.
+fn lumaBox(x: u32, y: u32) -> u32 {
+  let s = boxSum(x, y);
+  return (dot(s.xyz, vec3u(299u, 587u, 114u)) + 500u * s.w) / (1000u * s.w);
 }
 
 // Four luma pixels per invocation, packed into one word.
@@ -95,21 +99,10 @@ fn rgbPlanes(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= W || gid.y >= H) {
     return;
   }
-  let vw = params.srcSize.x;
-  let x0 = boxStart(gid.x, vw, W);
-  let x1 = boxEnd(gid.x, vw, W);
-  let y0 = boxStart(gid.y, params.srcSize.y, H);
-  let y1 = boxEnd(gid.y, params.srcSize.y, H);
-  var sum = vec3u(0u);
-  for (var yy = y0; yy < y1; yy = yy + 1u) {
-    for (var xx = x0; xx < x1; xx = xx + 1u) {
-      let p = rgba[yy * vw + xx];
-      sum = sum + vec3u(p & 255u, (p >> 8u) & 255u, (p >> 16u) & 255u);
-    }
-  }
-  let k = f32(255u * (x1 - x0) * (y1 - y0));
+  let s = boxSum(gid.x, gid.y);
+  let k = f32(255u * s.w);
   let i = params.planeOffset + gid.y * W + gid.x;
-  planes[i] = f32(sum.x) / k;
-  planes[i + W * H] = f32(sum.y) / k;
-  planes[i + 2u * W * H] = f32(sum.z) / k;
+  planes[i] = f32(s.x) / k;
+  planes[i + W * H] = f32(s.y) / k;
+  planes[i + 2u * W * H] = f32(s.z) / k;
 }

@@ -7,7 +7,7 @@
  * go through the same geometric consistency filter as the plane sweep. Trained by training/ (PyTorch twins of both
  * kernels: same pixel centres, hypotheses, sampling and visibility).
  */
-import { boxRange, createImagePrep, type ImagePrep, type PrepImage } from './imagePrep';
+import { createImagePrep, rgbPlanesCpu, type PrepImage } from './imagePrep';
 import type { CaptureView } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { getComputePipeline } from '../../gpu/kernel';
@@ -98,35 +98,12 @@ export function resizeK(K: number[], sx: number, sy: number): number[] {
   return [K[0] * sx, K[1] * sx, (K[2] + 0.5) * sx - 0.5, 0, K[4] * sy, (K[5] + 0.5) * sy - 0.5, 0, 0, 1];
 }
 
-/** Box-filtered RGB planes in 0..1 ([3, H, W]) of a view's working image (the CPU reference of image_prep.wgsl's rgbPlanes). */
+/** RGB planes in 0..1 ([3, H, W]) of a view's working image at the network size: box-filtered (rgbPlanesCpu) or enlarged. */
 export function planarRgb(view: { width: number; height: number; image: { data: Uint8Array | Uint8ClampedArray } }, width: number, height: number): Float32Array {
-  const out = new Float32Array(3 * width * height);
-  const sx = view.width / width, sy = view.height / height;
-  const d = view.image.data;
-  const n = width * height;
-  // enlarged: bilinear between the working image's pixel centres
-  if (sx < 1 || sy < 1) return bilinearPlanes({ width: view.width, height: view.height, data: d }, width, height, false, out);
-  // the boxes of image_prep.wgsl's rgbPlanes (integer arithmetic)
-  const xs = Array.from({ length: width }, (_, x) => boxRange(x, view.width, width));
-  for (let y = 0; y < height; y++) {
-    const [y0, y1] = boxRange(y, view.height, height);
-    for (let x = 0; x < width; x++) {
-      const [x0, x1] = xs[x];
-      let r = 0, g = 0, b = 0, count = 0;
-      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) {
-        const i = 4 * (yy * view.width + xx);
-        r += d[i];
-        g += d[i + 1];
-        b += d[i + 2];
-        count++;
-      }
-      const k = 255 * count;
-      out[y * width + x] = r / k;
-      out[n + y * width + x] = g / k;
-      out[2 * n + y * width + x] = b / k;
-    }
-  }
-  return out;
+  const image = { width: view.width, height: view.height, data: view.image.data };
+  // enlarged: bilinear between the working image's pixel centres; else the boxes of image_prep.wgsl's rgbPlanes
+  if (view.width < width || view.height < height) return bilinearPlanes(image, width, height, false);
+  return rgbPlanesCpu(image, width, height);
 }
 
 const COST_PARAMS_BYTES = 304;
@@ -416,7 +393,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
   const count = views.length;
   const t0 = performance.now();
   const total = 2 * count + 1;
-  let prep: ImagePrep | null = null;
+  const prep = createImagePrep(device, scope);
   try {
     // 1. features, `batch` views per ORT run. The image batch stays under FEATURE_BATCH_BYTES (ORT's activations are
     // ~100x it). Every view's features are kept (each view is a source of up to 4 others) when
@@ -450,7 +427,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
         const n = chunk.length;
         chunk.forEach((v, k) => {
           const source = views[v].image;
-          if (source && source.width >= W && source.height >= H) (prep ??= createImagePrep(device, scope)).planes(source, W, H, image, (k * imageBytes) / 4);
+          if (source && source.width >= W && source.height >= H) prep.planes(source, W, H, image, (k * imageBytes) / 4);
           else device.queue.writeBuffer(image, k * imageBytes, views[v].rgb() as Float32Array<ArrayBuffer>);
         });
         await phase('upload');
@@ -573,8 +550,7 @@ export async function runNetwork(net: MvsNetwork, views: NetworkViewInput[], siz
     // With the cache, feature runs happen between the stages: their time counts as feature time.
     return { raw, ...(keepStage1 ? { stage1 } : {}), featureMs: cachedRun ? featureMs : t1 - t0, stagesMs: t2 - t1 - (cachedRun ? featureMs : 0), featureRuns, featureSlots: capacity };
   } finally {
-    // (assigned inside a callback, which TypeScript's narrowing does not see)
-    (prep as ImagePrep | null)?.release();
+    prep.release();
     for (const b of owned) scope.destroy(b);
   }
 }

@@ -392,6 +392,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     const pipeline = getComputePipeline(device, { label: 'mvs.planeSweep', code: sweepCode });
     const tiled = options.tiledSweep !== false ? getComputePipeline(device, { label: 'mvs.planeSweepTiled', code: sweepCode, entryPoint: 'mainTiled' }) : null;
     const sampler = device.createSampler({ label: 'mvs', magFilter: 'linear', minFilter: 'linear', addressModeU: 'clamp-to-edge', addressModeV: 'clamp-to-edge' });
+    const imagesView = images.createView({ dimension: '2d-array' });
     type Pass = { label: string; out: GPUBuffer; prior: GPUBuffer | null; priorSize: [number, number]; halfSteps: number; coarse: boolean };
     const passList: Pass[] = [{ label: passes === 2 ? 'coarse' : 'sweep', out: coarse, prior: null, priorSize: [cw, ch], halfSteps: 0, coarse: coarseScale === 2 }];
     // The fine pass searches +-2 coarse steps (inverse depth) around the coarse depth.
@@ -437,7 +438,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
         label: 'mvs.planeSweep',
         layout: kernel.getBindGroupLayout(0),
         entries: [
-          { binding: 0, resource: images.createView({ dimension: '2d-array' }) },
+          { binding: 0, resource: imagesView },
           { binding: 1, resource: sampler },
           { binding: 2, resource: { buffer: params } },
           { binding: 3, resource: { buffer: job.out } },

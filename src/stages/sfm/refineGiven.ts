@@ -323,8 +323,8 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     ratios.sort((a, b) => a - b);
     return ratios.length ? ratios[Math.floor(ratios.length / 2)] : NaN;
   };
-  /** One adjustment from the given poses with a rotation prior of `priorDeg` (0 = none). */
   let adjustments = 0;
+  /** One adjustment from the given poses with a rotation prior of `priorDeg` (0 = none). */
   const adjust = async (priorDeg: number) => {
     await between?.(adjustments++);
     const trial = { ...start, poses: new Float64Array(start.poses), intrinsics: new Float64Array(start.intrinsics), points: new Float64Array(start.points), ...(start.aspect ? { aspect: new Float64Array(start.aspect) } : {}) };
@@ -336,11 +336,11 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
       huberDelta: o.huberPx,
       maxIterations: o.maxIterations,
     });
-    // The acceptance tests (below) on this run: the RMS and the largest turn.
-    let maxTurn = 0;
-    for (let i = 0; i < n; i++) maxTurn = Math.max(maxTurn, rotationDistanceDeg(rotationOf(poses, i), rotationOf(trial.poses, i)));
+    // Each camera's turn, and the acceptance tests (step 4) on this run: the RMS and the largest turn.
+    const rotations = Array.from({ length: n }, (_, i) => rotationDistanceDeg(rotationOf(poses, i), rotationOf(trial.poses, i)));
+    const maxTurn = Math.max(...rotations);
     const acceptable = report.finalRms <= o.accept * before && maxTurn <= o.maxRotationDeg;
-    return { problem: trial, report, ratio: o.keepGivenRelief ? reliefRatio(trial) : 1, acceptable };
+    return { problem: trial, report, rotations, maxTurn, ratio: o.keepGivenRelief ? reliefRatio(trial) : 1, acceptable };
   };
   let chosen = await adjust(o.priorRotationDeg);
   let relief: GivenPoseStats['relief'];
@@ -348,7 +348,6 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
   if (withPrior && o.keepGivenRelief && chosen.report.finalRms <= o.accept * before && Number.isFinite(chosen.ratio)) {
     // GIVEN_POSE_RELIEF_RULE: regula falsi (Illinois) on log ratio against log prior, within 1/64x-8x of the asked-for
     // prior, at most 10 adjustments; the loose end first where the ratio is above 1 (7-Scenes: looser, shallower).
-    let runs = 1;
     const tried = [{ prior: o.priorRotationDeg, run: chosen }];
     const f = (r: number) => Math.log(r);
     if (Math.abs(chosen.ratio - 1) > o.reliefTolerance) {
@@ -358,17 +357,15 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
       for (const factor of chosen.ratio > 1 ? [8, 1 / 64] : [1 / 64, 8]) {
         const edgePrior = o.priorRotationDeg * factor;
         const edge = await adjust(edgePrior);
-        runs++;
         tried.push({ prior: edgePrior, run: edge });
         hi = { x: Math.log(edgePrior), y: f(edge.ratio) };
         if (!Number.isFinite(hi.y) || Math.abs(edge.ratio - 1) <= o.reliefTolerance || Math.sign(lo.y) !== Math.sign(hi.y)) break;
       }
       if (Number.isFinite(hi.y) && Math.abs(hi.y) > Math.log1p(o.reliefTolerance) && Math.sign(lo.y) !== Math.sign(hi.y)) {
         let side = 0;
-        while (runs < 10) {
+        while (tried.length < 10) {
           const x = hi.x - (hi.y * (hi.x - lo.x)) / (hi.y - lo.y);
           const run = await adjust(Math.exp(x));
-          runs++;
           tried.push({ prior: Math.exp(x), run });
           if (Math.abs(run.ratio - 1) <= o.reliefTolerance) break;
           const y = f(run.ratio);
@@ -392,9 +389,9 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     const found = usable.some((t) => Math.abs(t.run.ratio - 1) <= o.reliefTolerance) || (usable.some((t) => t.run.ratio <= 1) && usable.some((t) => t.run.ratio >= 1));
     const best = found ? usable.reduce((a, b) => (Math.abs(b.run.ratio - 1) < Math.abs(a.run.ratio - 1) ? b : a)) : tried[0];
     chosen = best.run;
-    relief = { priorRotationDeg: best.prior, depthRatio: best.run.ratio, runs };
+    relief = { priorRotationDeg: best.prior, depthRatio: best.run.ratio, runs: tried.length };
   }
-  const { problem, report } = chosen;
+  const { problem, report, rotations } = chosen;
   // The adjusted K of view i, back in its own pixels (rows: v' = cy0 + (v - cy0) s = aspect f y + cy).
   const refinedK = (i: number): number[] => {
     const b = problem.cameraIntrinsics[i], io = b * INTRINSICS_STRIDE;
@@ -402,11 +399,10 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     return [f, 0, problem.intrinsics[io + 1], 0, (aspect * f) / s, cy0 + (problem.intrinsics[io + 2] - cy0) / s, 0, 0, 1];
   };
   // 4. How far the cameras moved, and whether to take it.
-  const rotations: number[] = [], shifts: number[] = [];
+  const shifts: number[] = [];
   const after = new Float64Array(3 * n);
   for (let i = 0; i < n; i++) {
     cameraCentreOf(problem.poses, i, after, i);
-    rotations.push(rotationDistanceDeg(rotationOf(poses, i), rotationOf(problem.poses, i)));
     shifts.push(Math.hypot(after[3 * i] - centres[3 * i], after[3 * i + 1] - centres[3 * i + 1], after[3 * i + 2] - centres[3 * i + 2]));
   }
   const stats = {
@@ -414,7 +410,7 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     adjusted: free.filter(Boolean).length,
     rmsBefore: before,
     rmsAfter: report.finalRms,
-    rotationDeg: { median: median(rotations), max: Math.max(...rotations) },
+    rotationDeg: { median: median(rotations), max: chosen.maxTurn },
     centreShift: { median: median(shifts) / spacing, max: Math.max(...shifts) / spacing },
     ...(relief ? { relief } : {}),
     ...(refineK ? { intrinsics: [0, 4, 2, 5].map((k) => refinedK(0)[k]) } : {}),
