@@ -80,6 +80,8 @@ function depthsOf(poses: number[][], features: ImageFeatures[], matches: PairMat
 function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[], against?: number[][]): number[] {
   const z = depthsOf(poses, features, matches), ref = against ? depthsOf(against, features, matches) : null;
   const ratios: number[] = [];
+  // RADIAL env: the ratios also binned by the keypoint's distance from the image centre (in 100 px rings).
+  const rings: number[][] = [[], [], [], []];
   const [f, cx, cy] = [K[0], K[2], K[5]];
   let n = 0;
   for (const m of matches) {
@@ -93,8 +95,15 @@ function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairM
       const ud = Math.round(320 + ((a[ia] - cx) * 585) / f), vd = Math.round(240 + ((a[ia + 1] - cy) * 585) / f);
       if (ud < 0 || vd < 0 || ud >= 640 || vd >= 480) continue;
       const s = depth[m.i][vd * 640 + ud];
-      if (s && s !== 65535) ratios.push(z[n] / (s / 1000));
+      if (s && s !== 65535) {
+        ratios.push(z[n] / (s / 1000));
+        rings[Math.min(3, Math.floor(Math.hypot(a[ia] - cx, a[ia + 1] - cy) / 100))].push(z[n] / (s / 1000));
+      }
     }
+  }
+  if (process.env.RADIAL) {
+    for (const r of rings) r.sort((x, y) => x - y);
+    console.log(`  by ring (0-100, 100-200, 200-300, 300+ px): ${rings.map((r) => `${r.length}: ${[0.25, 0.5, 0.75].map((q) => r[Math.floor(q * r.length)]?.toFixed(3)).join('/')}`).join('; ')}`);
   }
   ratios.sort((x, y) => x - y);
   return [0.25, 0.5, 0.75].map((q) => ratios[Math.floor(q * ratios.length)]);

@@ -16,7 +16,7 @@ export interface MvsStudySpec {
   model?: string;
   /** MVS options for the run itself (longSide, depthCount, ...); the filter settings come from `variants`. */
   mvs?: Omit<MvsOptions, 'preset' | 'keepRaw'>;
-  variants: (Partial<ConsistencyOptions> & { label: string })[];
+  variants: (Partial<ConsistencyOptions> & { label: string; edgeRadius?: number; edgeJump?: number })[];
   /** Views to use (all when absent): a subset keeps SwiftShader runs short. */
   viewLimit?: number;
   /** Every n-th view only (before viewLimit): a video capture thinned out keeps its whole camera path. */
@@ -73,6 +73,27 @@ export async function runMvsRaw(ctx: StageContext, spec: MvsRawSpec): Promise<Re
 interface Truth {
   depth: Float32Array;
   inside: Uint8Array;
+  /** Pixels within 2 of a truth depth edge (a neighbour 10% off, or without truth): where registration and mixed pixels land. */
+  edge: Uint8Array;
+}
+
+/** Marks pixels with a neighbour within `radius` whose depth differs by more than `jump` (relative) or is missing. */
+function depthEdges(depth: (i: number) => number, width: number, height: number, radius: number, jump: number, missingIsEdge: boolean): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const i = y * width + x, d = depth(i);
+    if (!(d > 0)) continue;
+    search: for (let dy = -radius; dy <= radius; dy++) for (let dx = -radius; dx <= radius; dx++) {
+      const xx = x + dx, yy = y + dy;
+      if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
+      const e = depth(yy * width + xx);
+      if (e > 0 ? Math.abs(e - d) > jump * d : missingIsEdge) {
+        out[i] = 1;
+        break search;
+      }
+    }
+  }
+  return out;
 }
 
 /** Truth and mask sampled at the MVS pixel centres (the box filter's centre in the working image). */
@@ -85,12 +106,13 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
     out[y * width + x] = depth[j];
     inside[y * width + x] = depth[j] > 0 && (!view.mask || view.mask[j] !== 0) ? 1 : 0;
   }
-  return { depth: out, inside };
+  return { depth: out, inside, edge: depthEdges((i) => out[i], width, height, 2, 0.1, true) };
 }
 
 /** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
   let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
+  let keptEdge = 0, badEdge = 0, sumInterior = 0;
   const perView: number[] = [];
   // Kept depth over the truth: a scale or registration error of the truth shows as a shifted median, per view.
   const ratios: number[] = [];
@@ -120,6 +142,10 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
       if (e < 0.02) w2++;
       if (Math.max(d / t.depth[i], t.depth[i] / d) < 1.25) d125++;
       if (e > 0.1) bad++;
+      if (t.edge[i]) {
+        keptEdge++;
+        if (e > 0.1) badEdge++;
+      } else sumInterior += e;
     }
     perView.push(Math.round((1000 * vk) / Math.max(1, vi)) / 1000);
     viewRatios.sort((a, b) => a - b);
@@ -137,6 +163,8 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     delta125: r(d125 / Math.max(1, kept)),
     over10: r(bad / Math.max(1, kept)),
     keptOutsideMask: r(keptOutside / Math.max(1, outside)),
+    // Diagnostics: the kept depth within 2 px of a truth depth edge, its share of the >10% errors, AbsRel away from them.
+    truthEdge: { kept: r(keptEdge / Math.max(1, kept)), over10: r(badEdge / Math.max(1, bad)), absRelInterior: r(sumInterior / Math.max(1, kept - keptEdge)) },
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
     ratioQuartiles: [quantile(0.25), quantile(0.5), quantile(0.75)],
     perView,
@@ -169,7 +197,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
   const truthsFull = views.map((v) => v.depthMeters);
   if (truthsFull.some((t) => !t)) throw new Error('mvs-filter-study: every view needs a depth map (the truth)');
   for (const v of views) v.depthMeters = null;
-  const options: MvsOptions = { preset: spec.preset, ...spec.mvs, keepRaw: true };
+  const options: MvsOptions = { preset: spec.preset, ...(capture.scenePoints ? { scenePoints: capture.scenePoints } : {}), ...spec.mvs, keepRaw: true };
   const t0 = performance.now();
   let raw: RawDepthMaps | undefined;
   if (spec.method === 'network') {
@@ -205,13 +233,21 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     a.sort((x, y) => x - y);
     return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
   };
-  const variants = spec.variants.map(({ label, ...v }) => {
+  const variants = spec.variants.map(({ label, edgeRadius, edgeJump, ...v }) => {
     // the product's confidence floor: 0.5 for the network's own depth, 0.6 for NCC depth (the sweep, the network method)
     const o = { ...consistencyOptions(options, spec.method === 'network' && options.nccRefine === false ? 0.5 : 0.6), ...v };
     const t1 = performance.now();
     const filtered = filterConsistent(raw.data, raw.viewIndex.length, width, height, raw.poses, raw.Ks, raw.sources, o);
+    // Study-only: drop kept depth within edgeRadius of a jump of more than edgeJump in the kept map itself.
+    if (edgeRadius) {
+      for (let k = 0; k < raw.viewIndex.length; k++) {
+        const map = filtered.subarray(k * n, (k + 1) * n);
+        const edges = depthEdges((i) => map[i], width, height, edgeRadius, edgeJump ?? 0.05, false);
+        for (let i = 0; i < n; i++) if (edges[i]) map[i] = 0;
+      }
+    }
     const ms = Math.round(performance.now() - t1);
-    return { label, ...o, ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
+    return { label, ...o, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
   });
   return {
     method: spec.method,

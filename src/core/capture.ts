@@ -70,6 +70,12 @@ export interface CaptureSet {
   warnings: string[];
   /** Facts about the input that are not problems (camera entries for photos the user did not choose). */
   notes?: string[];
+  /**
+   * Scene points (x, y, z triples in the frame of the views' poses) from the camera stage: structure from motion's
+   * points, or the tracks the given-camera refinement adjusted. With mvs.range 'points' the depth stage sweeps each view
+   * over the depths of the points it sees (SPARSE_RANGE_RULE, planeSweep.ts). Absent when no camera stage ran.
+   */
+  scenePoints?: Float32Array;
 }
 
 export const IDENTITY4 = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];

@@ -50,7 +50,8 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
         throw new InputError('Fewer than two photos have a camera: structure from motion could not register them (see the warnings) and no cameras were given (COLMAP, transforms.json, Middlebury, Strecha, ...).');
       }
       const { method, model, ...mvsOptions } = input.options.mvs ?? {};
-      const options = { preset: input.options.preset, ...mvsOptions };
+      // The camera stage's points, for mvs.range 'points' (SPARSE_RANGE_RULE, planeSweep.ts pointRanges).
+      const options = { preset: input.options.preset, ...(capture.scenePoints ? { scenePoints: capture.scenePoints } : {}), ...mvsOptions };
       // NETWORK_DEFAULT_RULE: the network method (NETWORK_NCC_RULE: the plane sweep plus an NCC pass around the
       // network's depth) is the default. On the H200 (2026-11-25, standard, docs/benchmarks.md sessions 10-11) it beats
       // the sweep end to end on bob, lego, the temple and the fountain and ties it on spot, and loses a little on

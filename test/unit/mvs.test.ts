@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
 import { cachedOrder, checkNetworkLayout, networkSize, planarRgb, releaseMvsNetwork, type MvsNetwork } from '../../src/stages/depth/mvsNet';
-import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
+import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, pointRanges, SPARSE_RANGE, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
   const Kr = [300, 0, 159.5, 0, 310, 119.5, 0, 0, 1], Ks = [280, 0, 150, 0, 290, 125, 0, 0, 1];
@@ -156,6 +156,40 @@ describe('sweep ranges', () => {
     expect(known).toEqual(walk.map(() => ({ invNear: 2, invFar: 0.125 })));
     expect(guessed.every((r) => r.invNear > 2)).toBe(true);
     expect(() => viewRanges({ preset: 'draft', depthRange: { near: 2, far: 1 } }, walk, walk.map(() => K), 160, 120, f.target, sources, f.forward)).toThrow(/near < far/);
+  });
+  it('SPARSE_RANGE_RULE (mvs.range points): scene points bound each view to the depths it sees, with a margin, robust to stray points', () => {
+    // A walk past a wall whose texture lies 1.6-2.6 m away; the cameras' axes converge 1 m ahead, so the guess from the
+    // cameras alone (0.4-1.6 m) misses the wall.
+    const walk = Array.from({ length: 8 }, (_, i) => lookAt([0.05 * i, 0, 0], [0.05 * i + 0.1, 0, 2]));
+    const K = [140, 0, 79.5, 0, 140, 59.5, 0, 0, 1], width = 160, height = 120;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const pts: number[] = [];
+    for (let k = 0; k < 2000; k++) pts.push(-1 + 2.4 * rand(), -0.8 + 1.6 * rand(), 1.6 + rand());
+    // 1% strays: far behind the wall, and a few very near
+    for (let k = 0; k < 15; k++) pts.push(rand(), 0, 40 + 100 * rand());
+    for (let k = 0; k < 5; k++) pts.push(0.2, 0, 0.05);
+    // behind the cameras and outside every image: ignored
+    for (let k = 0; k < 500; k++) pts.push(rand(), rand(), -1 - rand(), 30 + rand(), 0, 2);
+    const points = Float32Array.from(pts);
+    const f = sweepGeometry(walk);
+    const sources = selectSources(walk, f.target);
+    const visible = viewRanges({ preset: 'draft', range: 'visible' }, walk, walk.map(() => K), width, height, f.target, sources, f.forward);
+    const ranges = viewRanges({ preset: 'draft', range: 'points', scenePoints: points }, walk, walk.map(() => K), width, height, f.target, sources, f.forward);
+    ranges.forEach((r, v) => {
+      // the scene's depths (1.6..2.6 m along the axes, a little more off-axis) inside, with the margin
+      expect(1 / r.invNear).toBeLessThan(1.6 * 0.85);
+      expect(1 / r.invNear).toBeGreaterThan(1.6 * SPARSE_RANGE.nearFactor * 0.8);
+      expect(1 / r.invFar).toBeGreaterThan(2.7 * 1.2);
+      expect(1 / r.invFar).toBeLessThan(10);
+      expect(1 / visible[v].invFar).toBeLessThan(1.7);
+    });
+    // Too few points in a view (or none): the visible range; the default ('visible') ignores the points.
+    expect(pointRanges(points.slice(0, 3 * 20), walk, walk.map(() => K), width, height).every((r) => r === null)).toBe(true);
+    expect(viewRanges({ preset: 'draft', range: 'points', scenePoints: points.slice(0, 3 * 20) }, walk, walk.map(() => K), width, height, f.target, sources, f.forward)).toEqual(visible);
+    expect(viewRanges({ preset: 'draft', scenePoints: points }, walk, walk.map(() => K), width, height, f.target, sources, f.forward)).toEqual(visible);
+    // A known depth range still wins.
+    expect(viewRanges({ preset: 'draft', range: 'points', scenePoints: points, depthRange: { near: 0.5, far: 8 } }, walk, walk.map(() => K), width, height, f.target, sources, f.forward)[0]).toEqual({ invNear: 2, invFar: 0.125 });
   });
 });
 

@@ -56,8 +56,17 @@ export interface MvsOptions {
   sampling?: ConsistencyOptions['sampling'];
   lowConfidenceWitnesses?: boolean;
   excuseHidden?: boolean;
-  /** 'visible' (default): per-view ranges narrowed by sweepRanges; 'full': sweepRange's whole range (0.4x..1.6x the convergence depth; forward captures 0.1x..40x). */
-  range?: 'visible' | 'full';
+  /**
+   * 'visible' (default): per-view ranges narrowed by sweepRanges; 'points': each view's range from the scene points it
+   * sees (SPARSE_RANGE_RULE, pointRanges) where there are `scenePoints`, else as 'visible'; 'full': sweepRange's whole
+   * range (0.4x..1.6x the convergence depth; forward captures 0.1x..40x). 'points' is not the default: on the H200
+   * (docs/benchmarks.md, session 14) it was neutral where measured (7-Scenes filter study AbsRel 0.0890 at 6.67% kept
+   * against 0.0850 at 6.05%; the temple through SfM 18.95% kept against 19.34%); it does help where the cameras'
+   * layout misleads the guess (the unit test: axes converging 1 m ahead of a wall 2 m away).
+   */
+  range?: 'points' | 'visible' | 'full';
+  /** Scene points (x, y, z triples in the poses' frame) from the camera stage (CaptureSet.scenePoints). */
+  scenePoints?: Float32Array;
   /**
    * Known scene depth range in scene units (every view sweeps near..far): from the user, sparse points or a depth
    * sensor's specification. Captures whose cameras do not converge otherwise sweep a guess (sweepGeometry) that on
@@ -131,7 +140,46 @@ export function viewRanges(options: MvsOptions, poses: number[][], Ks: number[][
     return poses.map(() => ({ invNear: 1 / near, invFar: 1 / far }));
   }
   if (options.range === 'full') return poses.map((p) => sweepRange(p, target, forward));
-  return sweepRanges(poses, Ks, width, height, target, sources, options.minConsistent ?? 2, forward);
+  const visible = sweepRanges(poses, Ks, width, height, target, sources, options.minConsistent ?? 2, forward);
+  if (options.range !== 'points' || !options.scenePoints) return visible;
+  // The points' range replaces the guess (it is evidence; the guess may miss the scene entirely: cameras that
+  // converge 1 m ahead of a wall 2 m away); a view that sees too few points keeps the guess.
+  const fromPoints = pointRanges(options.scenePoints, poses, Ks, width, height);
+  return visible.map((v, r) => fromPoints[r] ?? v);
+}
+
+/** SPARSE_RANGE_RULE's settings: points a view must see, the depth quantiles kept, and the margin around them. */
+export const SPARSE_RANGE = { minPoints: 30, quantile: 0.02, nearFactor: 0.8, farFactor: 1.25, spanPad: 0.1 };
+
+/**
+ * SPARSE_RANGE_RULE: a view's sweep range from the scene points that project into it (in front, inside the image):
+ * the 2nd to 98th percentile of their depths, widened to 0.8x near and 1.25x far and then by 10% of the inverse-depth
+ * span on both sides; null where fewer than 30 points project into the view. The points are where the camera stage
+ * matched texture, so the surfaces the photos can match lie among them; the visibility-based range alone is a guess
+ * from the cameras' layout (7-Scenes' redkitchen: 0.07..27 m around a 1.1..2.8 m scene), and with a fixed number of
+ * hypotheses a narrower range is a finer step. This is how COLMAP and MVSNet pipelines bound their sweeps too.
+ * Occluded points count (visibility is not known per point), which can only widen the range.
+ */
+export function pointRanges(points: Float32Array, poses: number[][], Ks: number[][], width: number, height: number, settings = SPARSE_RANGE): ({ invNear: number; invFar: number } | null)[] {
+  const count = Math.floor(points.length / 3);
+  return poses.map((p, r) => {
+    const K = Ks[r];
+    const depths: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const x = points[3 * k], y = points[3 * k + 1], z = points[3 * k + 2];
+      const zc = p[8] * x + p[9] * y + p[10] * z + p[11];
+      if (!(zc > 0)) continue;
+      const xc = p[0] * x + p[1] * y + p[2] * z + p[3], yc = p[4] * x + p[5] * y + p[6] * z + p[7];
+      const u = (K[0] * xc + K[1] * yc) / zc + K[2], v = (K[4] * yc) / zc + K[5];
+      if (u >= -0.5 && v >= -0.5 && u <= width - 0.5 && v <= height - 0.5) depths.push(zc);
+    }
+    if (depths.length < settings.minPoints) return null;
+    depths.sort((a, b) => a - b);
+    const at = (q: number) => depths[Math.min(depths.length - 1, Math.max(0, Math.round(q * (depths.length - 1))))];
+    const invNear = 1 / (at(settings.quantile) * settings.nearFactor), invFar = 1 / (at(1 - settings.quantile) * settings.farFactor);
+    const pad = settings.spanPad * (invNear - invFar);
+    return { invNear: invNear + pad, invFar: Math.max(0.5 * invFar, invFar - pad) };
+  });
 }
 
 /**

@@ -110,7 +110,7 @@ interface PosedView {
  * runs before each bundle adjustment (the relief rule runs up to 10): the job yields to the event loop there and checks
  * for cancellation.
  */
-export async function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], matches: PairMatches[], options: Partial<GivenPoseOptions> = {}, between?: (adjustment: number) => Promise<void>): Promise<Omit<GivenPoseStats, 'ms'>> {
+export async function adjustGivenPoses(views: PosedView[], features: ImageFeatures[], matches: PairMatches[], options: Partial<GivenPoseOptions> = {}, between?: (adjustment: number) => Promise<void>): Promise<Omit<GivenPoseStats, 'ms'> & { points?: Float64Array }> {
   const o = { ...DEFAULT_GIVEN_POSE_OPTIONS, ...options };
   const n = views.length;
   const base = { views: n, adjusted: 0, matches: 0, keptMatches: 0, tracks: 0, observations: 0, rmsBefore: 0, rmsAfter: 0, rotationDeg: { median: 0, max: 0 }, centreShift: { median: 0, max: 0 } };
@@ -421,7 +421,8 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     v.camFromWorld = Array.from(problem.poses.subarray(12 * i, 12 * i + 12));
     if (refineK) v.K = refinedK(i);
   });
-  return { ...stats, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
+  // The adjusted tracks' points, in the frame of the poses just written (for the depth stage's sweep ranges).
+  return { ...stats, points: problem.points, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
 }
 
 const MAX_VIEWS = 300;
@@ -462,12 +463,13 @@ export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext,
   const pairs = posePairs(views);
   const matches = await matchPairs({ ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), 2 * views.length, `matching: ${message}`) }, features, pairs);
   throwIfAborted(ctx.signal);
-  const stats = await adjustGivenPoses(views, features, matches, options, async (k) => {
+  const { points, ...stats } = await adjustGivenPoses(views, features, matches, options, async (k) => {
     // A macrotask boundary, so that a cancel message reaches the worker between adjustments.
     await new Promise((resolve) => setTimeout(resolve, 0));
     throwIfAborted(ctx.signal);
     ctx.progress(2 * views.length, 2 * views.length, `adjusting the cameras${k ? ` (relief search, ${k + 1})` : ''}`);
   });
   throwIfAborted(ctx.signal);
+  if (points) capture.scenePoints = Float32Array.from(points);
   return { ...stats, ms: performance.now() - t0 };
 }

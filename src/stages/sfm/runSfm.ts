@@ -218,6 +218,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
     }
     capture.cameraFormat = 'sfm';
     capture.hasPoses = true;
+    capture.scenePoints = result.points;
     const verifiedPairs = result.stats.verifiedPairs ?? 0;
     const stats: SfmStageStats = {
       views: views.length,
