@@ -120,7 +120,9 @@ it('7-Scenes: the depth scale of the given-camera refinement per variant', async
   const variants: [string, Partial<GivenPoseOptions>][] = JSON.parse(process.env.VARIANTS ?? '[["default",{}],["prior 0.1 deg",{"priorRotationDeg":0.1}],["prior 1 deg",{"priorRotationDeg":1}]]');
   for (const [label, options] of variants) {
     const views = given.map((p) => ({ K, camFromWorld: p.slice() }));
+    const t0 = performance.now();
     const s = await adjustGivenPoses(views, features, matches, options);
-    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)}; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given))}`);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)} in ${seconds.toFixed(1)} s; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given))}`);
   }
 });

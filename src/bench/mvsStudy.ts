@@ -71,6 +71,8 @@ export async function runMvsRaw(ctx: StageContext, spec: MvsRawSpec): Promise<Re
 }
 
 interface Truth {
+  width: number;
+  height: number;
   depth: Float32Array;
   inside: Uint8Array;
   /** Pixels within 2 of a truth depth edge (a neighbour 10% off, or without truth): where registration and mixed pixels land. */
@@ -106,13 +108,16 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
     out[y * width + x] = depth[j];
     inside[y * width + x] = depth[j] > 0 && (!view.mask || view.mask[j] !== 0) ? 1 : 0;
   }
-  return { depth: out, inside, edge: depthEdges((i) => out[i], width, height, 2, 0.1, true) };
+  return { width, height, depth: out, inside, edge: depthEdges((i) => out[i], width, height, 2, 0.1, true) };
 }
 
 /** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
   let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
   let keptEdge = 0, badEdge = 0, sumInterior = 0;
+  // Kept depth / truth by distance from the image centre (4 rings of a quarter of the half-diagonal): a lens or
+  // registration model error shows as a radial trend.
+  const rings: number[][] = [[], [], [], []];
   const perView: number[] = [];
   // Kept depth over the truth: a scale or registration error of the truth shows as a shifted median, per view.
   const ratios: number[] = [];
@@ -142,6 +147,8 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
       if (e < 0.02) w2++;
       if (Math.max(d / t.depth[i], t.depth[i] / d) < 1.25) d125++;
       if (e > 0.1) bad++;
+      const ring = Math.min(3, Math.floor((4 * Math.hypot((i % t.width) + 0.5 - t.width / 2, Math.floor(i / t.width) + 0.5 - t.height / 2)) / Math.hypot(t.width / 2, t.height / 2)));
+      rings[ring].push(d / t.depth[i]);
       if (t.edge[i]) {
         keptEdge++;
         if (e > 0.1) badEdge++;
@@ -164,6 +171,10 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     over10: r(bad / Math.max(1, kept)),
     keptOutsideMask: r(keptOutside / Math.max(1, outside)),
     // Diagnostics: the kept depth within 2 px of a truth depth edge, its share of the >10% errors, AbsRel away from them.
+    ringRatios: rings.map((r) => {
+      r.sort((a, b) => a - b);
+      return r.length ? [r.length, ...[0.25, 0.5, 0.75].map((q) => Math.round(1000 * r[Math.floor(q * (r.length - 1))]) / 1000)] : [0];
+    }),
     truthEdge: { kept: r(keptEdge / Math.max(1, kept)), over10: r(badEdge / Math.max(1, bad)), absRelInterior: r(sumInterior / Math.max(1, kept - keptEdge)) },
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
     ratioQuartiles: [quantile(0.25), quantile(0.5), quantile(0.75)],

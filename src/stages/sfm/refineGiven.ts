@@ -68,9 +68,11 @@ export interface GivenPoseOptions {
    */
   keepGivenRelief: boolean;
   reliefTolerance: number;
+  /** The relief search's adjustments start from the finished one with the nearest prior (not from the given poses). */
+  warmStart: boolean;
 }
 
-export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false, refineAspect: false, priorRotationDeg: 0.3, priorTranslation: 1, keepGivenRelief: true, reliefTolerance: 0.01 };
+export const DEFAULT_GIVEN_POSE_OPTIONS: GivenPoseOptions = { gatePx: 4, minAngleDeg: 1, minObservations: 30, accept: 0.9, maxRotationDeg: 3, huberPx: 2, maxIterations: 30, refineIntrinsics: false, refineAspect: false, priorRotationDeg: 0.3, priorTranslation: 1, keepGivenRelief: true, reliefTolerance: 0.01, warmStart: true };
 
 export interface GivenPoseStats {
   views: number;
@@ -86,10 +88,10 @@ export interface GivenPoseStats {
   /** Camera-centre moves relative to the median distance between neighbouring cameras. */
   centreShift: { median: number; max: number };
   /**
-   * GIVEN_POSE_RELIEF_RULE: the rotation prior it chose (degrees), the adjusted / given depth ratio there, and the
-   * adjustments it ran.
+   * GIVEN_POSE_RELIEF_RULE: the rotation prior it chose (degrees), the adjusted / given depth ratio there, the
+   * adjustments it ran and their Levenberg-Marquardt iterations in all.
    */
-  relief?: { priorRotationDeg: number; depthRatio: number; runs: number };
+  relief?: { priorRotationDeg: number; depthRatio: number; runs: number; iterations: number };
   /** The refined [fx, fy, cx, cy] (refineIntrinsics or refineAspect, the first view's). */
   intrinsics?: number[];
   accepted: boolean;
@@ -323,11 +325,17 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     ratios.sort((a, b) => a - b);
     return ratios.length ? ratios[Math.floor(ratios.length / 2)] : NaN;
   };
-  let adjustments = 0;
-  /** One adjustment from the given poses with a rotation prior of `priorDeg` (0 = none). */
+  let adjustments = 0, iterations = 0;
+  const done: { prior: number; problem: typeof start }[] = [];
+  /**
+   * One adjustment with a rotation prior of `priorDeg` (0 = none), the given poses as the prior. It starts from the
+   * given poses, or with `warmStart` from the finished run whose prior is nearest (in log): the relief search's runs
+   * differ only in the prior's strength, and each starts near its answer.
+   */
   const adjust = async (priorDeg: number) => {
     await between?.(adjustments++);
-    const trial = { ...start, poses: new Float64Array(start.poses), intrinsics: new Float64Array(start.intrinsics), points: new Float64Array(start.points), ...(start.aspect ? { aspect: new Float64Array(start.aspect) } : {}) };
+    const from = o.warmStart && done.length ? done.reduce((a, b) => (Math.abs(Math.log(b.prior / priorDeg)) < Math.abs(Math.log(a.prior / priorDeg)) ? b : a)).problem : start;
+    const trial = { ...start, poses: new Float64Array(from.poses), intrinsics: new Float64Array(from.intrinsics), points: new Float64Array(from.points), ...(from.aspect ? { aspect: new Float64Array(from.aspect) } : {}) };
     const report = bundleAdjust(trial, {
       constantPoses: Uint8Array.from(free, (f) => (f ? 0 : 1)),
       ...(withPrior ? {} : { fixedTranslation: { camera: far, coordinate } }),
@@ -336,6 +344,8 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
       huberDelta: o.huberPx,
       maxIterations: o.maxIterations,
     });
+    iterations += report.iterations;
+    if (priorDeg > 0) done.push({ prior: priorDeg, problem: trial });
     // Each camera's turn, and the acceptance tests (step 4) on this run: the RMS and the largest turn.
     const rotations = Array.from({ length: n }, (_, i) => rotationDistanceDeg(rotationOf(poses, i), rotationOf(trial.poses, i)));
     const maxTurn = Math.max(...rotations);
@@ -389,7 +399,7 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
     const found = usable.some((t) => Math.abs(t.run.ratio - 1) <= o.reliefTolerance) || (usable.some((t) => t.run.ratio <= 1) && usable.some((t) => t.run.ratio >= 1));
     const best = found ? usable.reduce((a, b) => (Math.abs(b.run.ratio - 1) < Math.abs(a.run.ratio - 1) ? b : a)) : tried[0];
     chosen = best.run;
-    relief = { priorRotationDeg: best.prior, depthRatio: best.run.ratio, runs: tried.length };
+    relief = { priorRotationDeg: best.prior, depthRatio: best.run.ratio, runs: tried.length, iterations };
   }
   const { problem, report, rotations } = chosen;
   // The adjusted K of view i, back in its own pixels (rows: v' = cy0 + (v - cy0) s = aspect f y + cy).
