@@ -19,6 +19,8 @@ import type { ReconstructClient } from '../src/app/client';
 import { errorBreakdown, psnr, ssim, type ErrorBreakdown } from '../src/eval/image';
 import { decodeRgbaPng } from '../src/io/objMesh';
 import { openAppInChromium, pullBytes, type AppSession } from './browser';
+import { ingestCapture } from '../src/io/ingest';
+import { headerOnlyDecoder } from '../test/unit/nodeDecoder';
 
 function arrayBufferOf(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -29,6 +31,8 @@ export interface Scores {
   geometry: ({ model: string } & GeometryScore)[];
   /** coverage: for views without a mask, the share of the photo the mesh renders onto (where they are scored). */
   appearance: { model: string; psnr: number; ssim: number; views: number; coverage?: number; breakdown?: ErrorBreakdownSummary }[];
+  /** The mesh's depth at the held-out views against the capture's depth maps (where it has them). */
+  depth: ({ model: string } & HeldOutDepthScore)[];
   notes: string[];
 }
 
@@ -130,7 +134,7 @@ export function evaluateResult(zipPath: string, gtDir: string, samples = 20000):
     }
   } else notes.push('geometry: no gt.json (no ground-truth mesh)');
   if (!report.input.heldOut.length) notes.push('appearance: no held-out views (run reconstruct with --holdout k)');
-  return { cameras, geometry, appearance: [], notes };
+  return { cameras, geometry, appearance: [], depth: [], notes };
 }
 
 /** Where the renderer drew the mesh (alpha > 0): the scored region of a view without a mask. */
@@ -158,6 +162,15 @@ async function decodeInBrowser(page: AppSession['page'], bytes: Buffer, mime: st
   return { ...info, data };
 }
 
+/** The depth maps of the capture's views whose key is in `keys`, as ingest reads them (full-size working images). */
+async function heldOutTruthDepth(gtDir: string, all: string[], keys: Set<string>): Promise<Map<string, { depth: Float32Array; width: number; height: number }>> {
+  const wanted = all.filter((f) => !/\.(png|jpe?g|webp)$/i.test(f) || keys.has(keyOf(f.split('/').pop()!)));
+  const capture = await ingestCapture(wanted.map((f) => ({ path: relative(gtDir, f), bytes: arrayBufferOf(readFileSync(f)) })), { preset: 'high', decodePhoto: headerOnlyDecoder });
+  const out = new Map<string, { depth: Float32Array; width: number; height: number }>();
+  for (const v of capture.views) if (v.depthMeters) out.set(keyOf(v.name.split('/').pop()!), { depth: v.depthMeters, width: v.width, height: v.height });
+  return out;
+}
+
 /** PSNR / SSIM of each model's mesh rendered (in Chromium, WebGPU) at the held-out views, inside the GT mask. */
 /**
  * `mipmaps`: sample the texture through mip levels (trilinear), as the page's three.js viewer does, instead of level 0
@@ -169,8 +182,15 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
   const report = JSON.parse(new TextDecoder().decode(files['report.json'])) as Report;
   if (!report.input.heldOut.length || !report.meshes.length) return;
   const truth = loadTruthCameras(gtDir);
+  // Given cameras the job adjusted to its photos (refineCameras): the held-out views are scored at the poses the job
+  // carried into its frame (their neighbours' correction, refineGiven.ts carryToHeldOut), not at the dataset's.
+  if (report.cameraRefinement?.accepted) {
+    for (const cam of report.cameras) if (cam.registered && cam.camFromWorld.length && report.input.heldOut.includes(cam.name)) truth.set(keyOf(cam.name), { K: cam.K.flat(), camFromWorld: cam.camFromWorld.flat() });
+    scores.notes.push('appearance / depth: the job adjusted the given cameras; the held-out views are scored at the poses it carried into its frame');
+  }
   const all = walk(gtDir);
-  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\/(depth|masks?)\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  // (7-Scenes keeps frame-N.depth.png beside frame-N.color.png: same key, not a photo)
+  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\/(depth|masks?)\//.test(f) && !/[._-]depth\.png$/i.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
   const masks = new Map(all.filter((f) => /\/masks?\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
   const views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number; rgba: Uint8Array; mask: Uint8Array | null }[] = [];
   const pending: { name: string; key: string; photo: string; cam: { K: number[]; camFromWorld: number[] } }[] = [];
@@ -180,6 +200,8 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
     if (cam && photo) pending.push({ name, key, photo, cam });
   }
   if (!pending.length) return;
+  // The truth's depth maps at the held-out views, as the app reads them (7-Scenes: reprojected into the colour camera).
+  const truthDepth = all.some((f) => /depth/i.test(f)) ? await heldOutTruthDepth(gtDir, all, new Set(pending.map((p) => p.key))) : null;
   process.env.WEBRECON_DATA_DIR ??= gtDir;
   const session = await openAppInChromium({});
   try {
@@ -207,14 +229,21 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
       const sizes = await session.page.evaluate(async ([entries, objName, cams, mip]) => {
         const client = (window as unknown as { webrecon: ReconstructClient }).webrecon;
         const input = (entries as (readonly [string, string])[]).map(([name, b64]) => ({ name, path: name, bytes: Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer }));
-        const images = await client.api.renderViews({ files: input, objName: objName as string, views: cams as never, mipmaps: mip as boolean });
+        const images = await client.api.renderViews({ files: input, objName: objName as string, views: cams as never, mipmaps: mip as boolean, depth: true });
         (window as unknown as { webreconRendered: Record<string, Uint8Array> }).webreconRendered = images;
         return Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.length]));
       }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v), mipmaps] as const);
       let psnrSum = 0, ssimSum = 0, count = 0, coverageSum = 0;
+      const depthViews: Parameters<typeof scoreHeldOutDepth>[0] = [];
       const breakdowns: { name: string; b: ErrorBreakdown }[] = [];
       for (const v of views) {
         const rendered = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(v.name)}]`, sizes[v.name]));
+        const truth = truthDepth?.get(keyOf(v.name));
+        const key = `${v.name}#depth`;
+        if (truth && sizes[key]) {
+          const bytes = new Uint8Array(await pullBytes(session.page, `window.webreconRendered[${JSON.stringify(key)}]`, sizes[key]));
+          depthViews.push({ rendered: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), width: v.width, height: v.height, truth: truth.depth, truthWidth: truth.width, truthHeight: truth.height, mask: v.mask });
+        }
         if (dumpDir) {
           // rendered | photo, side by side, for a person to look at
           const both = new Uint8Array(v.width * 2 * v.height * 4);
@@ -237,11 +266,50 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
         if (v.mask) breakdowns.push({ name: v.name, b: errorBreakdown(rendered, v.rgba, v.mask, v.width, v.height) });
         count++;
       }
+      if (depthViews.length) scores.depth.push({ model: m.model, ...scoreHeldOutDepth(depthViews) });
       if (count) scores.appearance.push({ model: m.model, psnr: psnrSum / count, ssim: ssimSum / count, views: count, ...(unmasked ? { coverage: coverageSum / unmasked } : {}), ...(breakdowns.length ? { breakdown: summarise(breakdowns) } : {}) });
     }
   } finally {
     await session.close();
   }
+}
+
+export interface HeldOutDepthScore {
+  views: number;
+  /** Share of the truth's valid pixels (inside the mask where there is one) the mesh covers. */
+  coverage: number;
+  absRel: number;
+  delta125: number;
+  /** Median of rendered / true depth: a scale error of the whole model shows here. */
+  medianRatio: number;
+}
+
+/**
+ * The mesh's camera-space depth rendered at a held-out view against the truth's: AbsRel, delta < 1.25 and the median
+ * ratio where both have depth (inside the mask where there is one), and the share of the truth the mesh covers. The
+ * truth is at its own size (a working-image size): each rendered pixel takes the truth pixel under its centre.
+ */
+export function scoreHeldOutDepth(views: { rendered: Float32Array; width: number; height: number; truth: Float32Array; truthWidth: number; truthHeight: number; mask: Uint8Array | null }[]): HeldOutDepthScore {
+  let valid = 0, covered = 0, sum = 0, d125 = 0;
+  const ratios: number[] = [];
+  for (const v of views) {
+    for (let y = 0; y < v.height; y++) for (let x = 0; x < v.width; x++) {
+      const i = y * v.width + x;
+      if (v.mask && !v.mask[i]) continue;
+      const tx = Math.min(v.truthWidth - 1, Math.floor(((x + 0.5) * v.truthWidth) / v.width)), ty = Math.min(v.truthHeight - 1, Math.floor(((y + 0.5) * v.truthHeight) / v.height));
+      const t = v.truth[ty * v.truthWidth + tx];
+      if (!(t > 0)) continue;
+      valid++;
+      const d = v.rendered[i];
+      if (!(d > 0)) continue;
+      covered++;
+      sum += Math.abs(d - t) / t;
+      if (Math.max(d / t, t / d) < 1.25) d125++;
+      ratios.push(d / t);
+    }
+  }
+  ratios.sort((a, b) => a - b);
+  return { views: views.length, coverage: covered / Math.max(1, valid), absRel: sum / Math.max(1, covered), delta125: d125 / Math.max(1, covered), medianRatio: ratios.length ? ratios[ratios.length >> 1] : NaN };
 }
 
 export function formatScores(s: Scores): string {
@@ -264,6 +332,7 @@ export function formatScores(s: Scores): string {
       lines.push(`  interior error: ${f(b.interiorLowShare * 100, 1)}% low-frequency (9 px box), ${f(b.interiorHighShare * 100, 1)}% detail`);
     }
   }
+  for (const d of s.depth) lines.push(`depth      ${d.model}: AbsRel ${f(d.absRel, 4)}, delta<1.25 ${f(d.delta125)}, median ratio ${f(d.medianRatio)}, coverage ${f(d.coverage * 100, 1)}% over ${d.views} held-out views`);
   for (const n of s.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }
@@ -285,6 +354,7 @@ async function main() {
       cameras: c ? { registered: c.registered, total: c.total, rotationErrorDeg: c.rotationErrorDeg, centreErrorRel: c.centreErrorRel, relativeRotationErrorDeg: c.relativeRotationErrorDeg, focalErrorRel: c.focalErrorRel, extent: c.extent } : null,
       geometry: scores.geometry.map((g) => ({ model: g.model, accuracy: g.accuracy, completeness: g.completeness, chamfer: g.chamfer, fscore005: g.fscore005, fscore01: g.fscore01 })),
       appearance: scores.appearance,
+      depth: scores.depth,
       notes: scores.notes,
     }, null, 2));
   }

@@ -182,6 +182,8 @@ export interface RenderRequest {
   views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number }[];
   /** Sample the texture through mip levels (trilinear), as the page's three.js viewer does. */
   mipmaps?: boolean;
+  /** Also return each view's camera-space depth under `<name>#depth` (float32 bytes, row-major, 0 = no surface). */
+  depth?: boolean;
 }
 
 export type KernelCheckSpec = import('../src/bench/kernelChecks').KernelCheckSpec;

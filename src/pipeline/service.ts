@@ -143,7 +143,11 @@ export class WorkerService {
         const files = Object.fromEntries(request.files.map((f) => [f.name, new Uint8Array(f.bytes)]));
         const renderers = new MeshRenderers(ctx, loadTexturedObj(request.objName, files).renderable, { mipmaps: request.mipmaps });
         const out: Record<string, Uint8Array> = {};
-        for (const view of request.views) out[view.name] = (await renderers.of(view.width, view.height).render({ K: view.K, camFromWorld: view.camFromWorld })).rgba;
+        for (const view of request.views) {
+          const rendered = await renderers.of(view.width, view.height).render({ K: view.K, camFromWorld: view.camFromWorld });
+          out[view.name] = rendered.rgba;
+          if (request.depth) out[`${view.name}#depth`] = new Uint8Array(rendered.depth.buffer, rendered.depth.byteOffset, rendered.depth.byteLength);
+        }
         renderers.dispose();
         return out;
       } finally {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { lookAt, projectPoint } from '../../src/core/camera';
+import { composePoses, lookAt, projectPoint } from '../../src/core/camera';
+import type { CaptureSet } from '../../src/core/capture';
 import { makeRng } from '../../src/stages/sfm/geometry/linalg';
-import { adjustGivenPoses, posePairs } from '../../src/stages/sfm/refineGiven';
+import { adjustGivenPoses, carryToHeldOut, posePairs } from '../../src/stages/sfm/refineGiven';
 import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
 
 /**
@@ -204,5 +205,27 @@ describe('GIVEN_POSE_RELIEF_RULE', () => {
     const counted = await adjustGivenPoses(views(), features, matches, { priorRotationDeg: 1 }, async () => { calls++; });
     expect(calls).toBe(counted.relief!.runs);
     await expect(adjustGivenPoses(views(), features, matches, { priorRotationDeg: 1 }, async (k) => { if (k === 2) throw new Error('cancelled'); })).rejects.toThrow('cancelled');
+  });
+});
+
+describe('held-out views under an adjustment of the given cameras', () => {
+  it('take the correction of the adjusted view nearest them: exact for a correction common to all cameras', () => {
+    const rand = makeRng(5);
+    const K = [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1];
+    const given = Array.from({ length: 6 }, (_, i) => lookAt([0.1 * i, 0, 0], [0.1 * i, 0.2, 2]));
+    // the adjustment: the whole world turned by 1 deg and moved (what the photos cannot tell from the given poses)
+    const W = perturb([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 1, 0.05, rand);
+    const adjusted = given.map((p) => ({ K, camFromWorld: composePoses(p, W) }));
+    const heldPose = lookAt([0.25, 0.01, 0], [0.25, 0.2, 2]);
+    const capture = { views: [...given.map((p) => ({ heldOut: false, camFromWorld: p, K })), { heldOut: true, camFromWorld: heldPose.slice(), K: K.slice() }, { heldOut: true, camFromWorld: null, K }] } as unknown as CaptureSet;
+    carryToHeldOut(capture, adjusted, given.map((p) => ({ pose: p, K })));
+    const expected = composePoses(heldPose, W);
+    capture.views[6].camFromWorld!.forEach((v, k) => expect(v).toBeCloseTo(expected[k], 12));
+    expect(capture.views[7].camFromWorld).toBeNull();
+    // a refined K travels with the correction
+    const refinedK = [510, 0, 320, 0, 510, 240, 0, 0, 1];
+    capture.views[6].camFromWorld = heldPose.slice();
+    carryToHeldOut(capture, adjusted.map((a) => ({ ...a, K: refinedK })), given.map((p) => ({ pose: p, K })));
+    expect(capture.views[6].K).toEqual(refinedK);
   });
 });

@@ -15,7 +15,7 @@
  * only when it explains the tracks clearly better (RMS at most `accept` x before) and no camera turns by more than
  * `maxRotationDeg`; otherwise the given poses stay, and the report says why.
  */
-import { cameraCentre, viewDirection } from '../../core/camera';
+import { cameraCentre, composePoses, invertPose, viewDirection } from '../../core/camera';
 import type { CaptureSet } from '../../core/capture';
 import { InputError, throwIfAborted } from '../../core/errors';
 import type { StageContext } from '../context';
@@ -430,6 +430,25 @@ export async function adjustGivenPoses(views: PosedView[], features: ImageFeatur
   return { ...stats, points: problem.points, accepted: true, reason: `RMS ${before.toFixed(2)} -> ${report.finalRms.toFixed(2)} px over ${stats.observations} observations` };
 }
 
+/**
+ * Held-out photos (evaluation only) keep their given poses out of the adjustment, but the adjustment moves the frame
+ * the model is built in (on 7-Scenes the cameras turn ~1.2 deg together with the depth's relief): scored at its given
+ * pose, a held-out view would see the model from the wrong place. Each held-out view takes the correction of the
+ * adjusted view whose given centre is nearest: adjusted = given_h o (given_j^-1 o adjusted_j), exact for a correction
+ * common to all cameras. Its photo is not used; its K follows when the adjustment refined that view's K.
+ */
+export function carryToHeldOut(capture: CaptureSet, adjusted: PosedView[], given: { pose: number[]; K: number[] }[]): void {
+  const centres = given.map((g) => cameraCentre(g.pose));
+  for (const h of capture.views) {
+    if (!h.heldOut || !h.camFromWorld) continue;
+    const c = cameraCentre(h.camFromWorld);
+    let j = 0;
+    for (let k = 1; k < centres.length; k++) if (Math.hypot(centres[k][0] - c[0], centres[k][1] - c[1], centres[k][2] - c[2]) < Math.hypot(centres[j][0] - c[0], centres[j][1] - c[1], centres[j][2] - c[2])) j = k;
+    h.camFromWorld = composePoses(h.camFromWorld, composePoses(invertPose(given[j].pose), adjusted[j].camFromWorld));
+    if (adjusted[j].K.some((x, k) => x !== given[j].K[k]) && h.K.every((x, k) => x === given[j].K[k])) h.K = adjusted[j].K.slice();
+  }
+}
+
 const MAX_VIEWS = 300;
 /** Pairs to match, from the given poses: per view its 10 nearest cameras whose axes are within 60 degrees. */
 export function posePairs(views: PosedView[], perView = 10, maxAxisDeg = 60): [number, number][] {
@@ -456,7 +475,7 @@ export function posePairs(views: PosedView[], perView = 10, maxAxisDeg = 60): [n
 /** GIVEN_POSE_BA_RULE on a capture's posed views (features from the working images, on the GPU). */
 export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext, options: Partial<GivenPoseOptions> & { maxFeatures?: number } = {}): Promise<GivenPoseStats> {
   const t0 = performance.now();
-  // Held-out photos stay unseen (their given poses are where the result is evaluated).
+  // Held-out photos stay unseen; their poses follow their neighbours' correction (carryToHeldOut).
   const views = capture.views.filter((v): v is typeof v & { camFromWorld: number[] } => Boolean(v.camFromWorld) && !v.heldOut);
   if (views.length < 2) throw new InputError('Refining the given cameras needs at least two photos with a camera pose.');
   // The reduced camera system is dense (6 unknowns a camera): a few hundred cameras at most.
@@ -465,6 +484,7 @@ export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext,
   }
   const features = await extractFeatures({ ...ctx, progress: (done, _total, message) => ctx.progress(done, 2 * views.length, message) }, views.map((v) => v.image), { maxFeatures: options.maxFeatures ?? 8000 });
   throwIfAborted(ctx.signal);
+  const given = views.map((v) => ({ pose: v.camFromWorld.slice(), K: v.K.slice() }));
   const pairs = posePairs(views);
   const matches = await matchPairs({ ...ctx, progress: (done, total, message) => ctx.progress(views.length + (views.length * done) / Math.max(1, total), 2 * views.length, `matching: ${message}`) }, features, pairs);
   throwIfAborted(ctx.signal);
@@ -476,5 +496,6 @@ export async function refineGivenCameras(capture: CaptureSet, ctx: StageContext,
   });
   throwIfAborted(ctx.signal);
   if (points) capture.scenePoints = Float32Array.from(points);
+  if (stats.accepted) carryToHeldOut(capture, views, given);
   return { ...stats, ms: performance.now() - t0 };
 }
