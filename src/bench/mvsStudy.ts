@@ -2,7 +2,8 @@
  * Depth-filter study (issue 7 follow-up): on a capture WITH depth maps (a synthetic one), hide the depth, run one MVS
  * method once, and score its unfiltered maps and every requested consistency-filter setting against the truth inside
  * the masks, at the MVS resolution (where the filter works). Answers "how much good depth does each filter step
- * throw away, and how good is what it keeps". Runs in the worker through kernelCheck.
+ * throw away, and how good is what it keeps". Each variant's maps get the enclosed-hole fill where the depth stage
+ * would run it (since session 14; before, the filter alone was scored). Runs in the worker through kernelCheck.
  */
 import type { CaptureView } from '../core/capture';
 import type { StageContext } from '../stages/context';
@@ -16,7 +17,7 @@ export interface MvsStudySpec {
   model?: string;
   /** MVS options for the run itself (longSide, depthCount, ...); the filter settings come from `variants`. */
   mvs?: Omit<MvsOptions, 'preset' | 'keepRaw'>;
-  variants: (Partial<ConsistencyOptions> & { label: string; edgeRadius?: number; edgeJump?: number })[];
+  variants: (Partial<ConsistencyOptions> & { label: string; edgeRadius?: number; edgeJump?: number; holeFill?: boolean })[];
   /** Views to use (all when absent): a subset keeps SwiftShader runs short. */
   viewLimit?: number;
   /** Every n-th view only (before viewLimit): a video capture thinned out keeps its whole camera path. */
@@ -244,7 +245,10 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     a.sort((x, y) => x - y);
     return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
   };
-  const variants = spec.variants.map(({ label, edgeRadius, edgeJump, ...v }) => {
+  const { fillDepthHoles, DEFAULT_HOLE_FILL } = await import('../stages/depth/holeFill');
+  // (the network alone, nccRefine false, filters without the hole fill: mvsNet.ts)
+  const productHoleFill = spec.method === 'network' && options.nccRefine === false ? false : options.holeFill === undefined ? views.every((v) => !v.mask) : options.holeFill !== false;
+  const variants = spec.variants.map(({ label, edgeRadius, edgeJump, holeFill, ...v }) => {
     // the product's confidence floor: 0.5 for the network's own depth, 0.6 for NCC depth (the sweep, the network method)
     const o = { ...consistencyOptions(options, spec.method === 'network' && options.nccRefine === false ? 0.5 : 0.6), ...v };
     const t1 = performance.now();
@@ -257,8 +261,13 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
         for (let i = 0; i < n; i++) if (edges[i]) map[i] = 0;
       }
     }
+    // The product's enclosed-hole fill after the filter, as the depth stage runs it (planeSweep.ts: on by default for
+    // captures without masks, as 7-Scenes; mvs.holeFill sets it), unless the variant says otherwise. Before session 14
+    // the study scored the filter alone.
+    const fill = holeFill ?? productHoleFill;
+    const filled = fill ? fillDepthHoles(filtered, raw.viewIndex.length, width, height, { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) }) : 0;
     const ms = Math.round(performance.now() - t1);
-    return { label, ...o, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
+    return { label, ...o, holeFill: fill, holeFilled: filled, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
   });
   return {
     method: spec.method,
