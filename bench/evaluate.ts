@@ -78,12 +78,12 @@ function walk(dir: string): string[] {
 /** The ground truth's cameras with K for each photo's own size. */
 export function loadTruthCameras(gtDir: string): Map<string, { K: number[]; camFromWorld: number[] }> {
   const all = walk(gtDir);
-  const cameraLike = all.filter((f) => /(cameras\.txt|images\.txt|transforms.*\.json|_par\.txt|\.camera|\.pose\.txt|camera-intrinsics\.txt|K\.txt)$/i.test(f));
+  const cameraLike = all.filter(isCameraFile);
   const files = indexFiles(cameraLike.map((f) => ({ path: relative(gtDir, f), bytes: arrayBufferOf(readFileSync(f)) }))).files;
   const set = parseCameraFiles(files);
   const out = new Map<string, { K: number[]; camFromWorld: number[] }>();
   if (!set) return out;
-  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  const photos = new Map(all.filter(isPhoto).map((f) => [keyOf(f.split('/').pop()!), f]));
   for (const cam of set.cameras) {
     if (!cam.camFromWorld) continue;
     const key = keyOf(cam.image.includes('.') ? cam.image : `${cam.image}.x`);
@@ -162,9 +162,17 @@ async function decodeInBrowser(page: AppSession['page'], bytes: Buffer, mime: st
   return { ...info, data };
 }
 
-/** The depth maps of the capture's views whose key is in `keys`, as ingest reads them (full-size working images). */
+const isCameraFile = (f: string) => /(cameras\.txt|images\.txt|transforms.*\.json|_par\.txt|\.camera|\.pose\.txt|camera-intrinsics\.txt|K\.txt)$/i.test(f);
+/** Depth maps and masks: in depth/ or mask(s)/ folders, or 7-Scenes' frame-N.depth.png beside frame-N.color.png (same key). */
+const isDepthOrMask = (f: string) => /\/(depth|masks?)\//.test(f) || /[._-]depth\.png$/i.test(f);
+const isPhoto = (f: string) => /\.(png|jpe?g|webp)$/i.test(f) && !isDepthOrMask(f);
+
+/**
+ * The depth maps of the capture's views whose key is in `keys`, as ingest reads them (full-size working images): the
+ * camera files, every photo (header only) and the depth maps and masks of those views.
+ */
 async function heldOutTruthDepth(gtDir: string, all: string[], keys: Set<string>): Promise<Map<string, { depth: Float32Array; width: number; height: number }>> {
-  const wanted = all.filter((f) => !/\.(png|jpe?g|webp)$/i.test(f) || keys.has(keyOf(f.split('/').pop()!)));
+  const wanted = all.filter((f) => isCameraFile(f) || isPhoto(f) || (isDepthOrMask(f) && keys.has(keyOf(f.split('/').pop()!))));
   const capture = await ingestCapture(wanted.map((f) => ({ path: relative(gtDir, f), bytes: arrayBufferOf(readFileSync(f)) })), { preset: 'high', decodePhoto: headerOnlyDecoder });
   const out = new Map<string, { depth: Float32Array; width: number; height: number }>();
   for (const v of capture.views) if (v.depthMeters) out.set(keyOf(v.name.split('/').pop()!), { depth: v.depthMeters, width: v.width, height: v.height });
@@ -189,8 +197,7 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
     scores.notes.push('appearance / depth: the job adjusted the given cameras; the held-out views are scored at the poses it carried into its frame');
   }
   const all = walk(gtDir);
-  // (7-Scenes keeps frame-N.depth.png beside frame-N.color.png: same key, not a photo)
-  const photos = new Map(all.filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\/(depth|masks?)\//.test(f) && !/[._-]depth\.png$/i.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  const photos = new Map(all.filter(isPhoto).map((f) => [keyOf(f.split('/').pop()!), f]));
   const masks = new Map(all.filter((f) => /\/masks?\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
   const views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number; rgba: Uint8Array; mask: Uint8Array | null }[] = [];
   const pending: { name: string; key: string; photo: string; cam: { K: number[]; camFromWorld: number[] } }[] = [];
@@ -201,7 +208,16 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
   }
   if (!pending.length) return;
   // The truth's depth maps at the held-out views, as the app reads them (7-Scenes: reprojected into the colour camera).
-  const truthDepth = all.some((f) => /depth/i.test(f)) ? await heldOutTruthDepth(gtDir, all, new Set(pending.map((p) => p.key))) : null;
+  // (Not for cameras the job found itself: its model is in its own frame, the dataset's cameras are not.)
+  let truthDepth: Awaited<ReturnType<typeof heldOutTruthDepth>> | null = null;
+  if (report.input.cameras === 'sfm') scores.notes.push('depth: not scored (the job found its own cameras; its frame is not the dataset\'s)');
+  else if (all.some(isDepthOrMask)) {
+    try {
+      truthDepth = await heldOutTruthDepth(gtDir, all, new Set(pending.map((p) => p.key)));
+    } catch (error) {
+      scores.notes.push(`depth: the truth's depth maps could not be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
   process.env.WEBRECON_DATA_DIR ??= gtDir;
   const session = await openAppInChromium({});
   try {
@@ -226,13 +242,13 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
       const folder = m.obj.slice(0, m.obj.lastIndexOf('/') + 1);
       const meshFiles = Object.entries(files).filter(([n]) => n.startsWith(folder) && !n.slice(folder.length).includes('/'));
       const payload = meshFiles.map(([n, b]) => [n.slice(folder.length), Buffer.from(b).toString('base64')] as const);
-      const sizes = await session.page.evaluate(async ([entries, objName, cams, mip]) => {
+      const sizes = await session.page.evaluate(async ([entries, objName, cams, mip, withDepth]) => {
         const client = (window as unknown as { webrecon: ReconstructClient }).webrecon;
         const input = (entries as (readonly [string, string])[]).map(([name, b64]) => ({ name, path: name, bytes: Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer }));
-        const images = await client.api.renderViews({ files: input, objName: objName as string, views: cams as never, mipmaps: mip as boolean, depth: true });
+        const images = await client.api.renderViews({ files: input, objName: objName as string, views: cams as never, mipmaps: mip as boolean, depth: withDepth as boolean });
         (window as unknown as { webreconRendered: Record<string, Uint8Array> }).webreconRendered = images;
         return Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.length]));
-      }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v), mipmaps] as const);
+      }, [payload, m.obj.slice(folder.length), views.map(({ rgba: _r, mask: _m, ...v }) => v), mipmaps, Boolean(truthDepth?.size)] as const);
       let psnrSum = 0, ssimSum = 0, count = 0, coverageSum = 0;
       const depthViews: Parameters<typeof scoreHeldOutDepth>[0] = [];
       const breakdowns: { name: string; b: ErrorBreakdown }[] = [];

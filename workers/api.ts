@@ -75,8 +75,11 @@ export interface JobOptions {
    * use 'mvsnet-random').
    */
   mvs?: { method?: 'network' | 'planesweep'; model?: string; windowRadius?: number; depthTolerance?: number; minConsistent?: number; minConfidence?: number; longSide?: number;
-    /** Per-view sweep range: 'visible' (depths at least two sources see; default) or 'full' (0.4-1.6x the convergence distance). */
-    range?: 'visible' | 'full';
+    /**
+     * Per-view sweep range: 'visible' (depths at least two sources see; default), 'points' (the depths of the camera
+     * stage's points each view sees, where there are any: SPARSE_RANGE_RULE) or 'full' (0.4-1.6x the convergence distance).
+     */
+    range?: 'visible' | 'points' | 'full';
     /** A known scene depth range in scene units (metres for 7-Scenes): every view sweeps near..far instead of a guessed range. */
     depthRange?: { near: number; far: number };
     /** Consistency filter: reprojection bound in pixels (default 2), witness depth sampling, whether low-confidence depths may confirm, whether hidden sources are excused. */

@@ -216,16 +216,20 @@ describe('held-out views under an adjustment of the given cameras', () => {
     // the adjustment: the whole world turned by 1 deg and moved (what the photos cannot tell from the given poses)
     const W = perturb([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 1, 0.05, rand);
     const adjusted = given.map((p) => ({ K, camFromWorld: composePoses(p, W) }));
-    const heldPose = lookAt([0.25, 0.01, 0], [0.25, 0.2, 2]);
+    const heldPose = lookAt([0.22, 0.01, 0], [0.22, 0.2, 2]);
     const capture = { views: [...given.map((p) => ({ heldOut: false, camFromWorld: p, K })), { heldOut: true, camFromWorld: heldPose.slice(), K: K.slice() }, { heldOut: true, camFromWorld: null, K }] } as unknown as CaptureSet;
     carryToHeldOut(capture, adjusted, given.map((p) => ({ pose: p, K })));
     const expected = composePoses(heldPose, W);
     capture.views[6].camFromWorld!.forEach((v, k) => expect(v).toBeCloseTo(expected[k], 12));
     expect(capture.views[7].camFromWorld).toBeNull();
-    // a refined K travels with the correction
+    // Each camera its own correction (and camera 2 a refined K): the held-out view at x = 0.22 takes camera 2's.
+    const Ws = given.map(() => perturb([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 1, 0.05, rand));
     const refinedK = [510, 0, 320, 0, 510, 240, 0, 0, 1];
+    const each = given.map((p, i) => ({ K: i === 2 ? refinedK : K, camFromWorld: composePoses(p, Ws[i]) }));
     capture.views[6].camFromWorld = heldPose.slice();
-    carryToHeldOut(capture, adjusted.map((a) => ({ ...a, K: refinedK })), given.map((p) => ({ pose: p, K })));
+    carryToHeldOut(capture, each, given.map((p) => ({ pose: p, K })));
+    const nearest = composePoses(heldPose, Ws[2]);
+    capture.views[6].camFromWorld!.forEach((v, k) => expect(v).toBeCloseTo(nearest[k], 12));
     expect(capture.views[6].K).toEqual(refinedK);
   });
 });
