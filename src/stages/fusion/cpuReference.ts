@@ -3,7 +3,7 @@
  * compare the WGSL kernels against them on small volumes.
  */
 import { withSilhouetteDistance } from './silhouette';
-import type { FusionViewData, VolumeSpec } from './types';
+import { FREE_SPACE_WEIGHT, type FusionViewData, type VolumeSpec } from './types';
 import { EDGE_AXIS, EDGE_OWNER, MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 
 export interface CpuVolume {
@@ -45,7 +45,9 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
       }
       const t = Math.min(1, sdf / spec.truncation);
       const w = vol.weight[i];
-      vol.tsdf[i] = (vol.tsdf[i] * w + t) / (w + 1);
+      // FREE_SPACE_RULE (types.ts)
+      const vote = d > 0 && sdf > spec.truncation ? FREE_SPACE_WEIGHT : 1;
+      vol.tsdf[i] = (vol.tsdf[i] * w + t * vote) / (w + vote);
       if (d > 0 && sdf < spec.truncation) {
         const c = view.color[v * view.width + u];
         const old = vol.color[i];
@@ -58,7 +60,7 @@ export function integrateCpu(spec: VolumeSpec, views: FusionViewData[], volume?:
         const wc = Math.min(255, ((old >>> 24) & 255) + 1);
         vol.color[i] = (packed | (wc << 24)) >>> 0;
       }
-      vol.weight[i] = w + 1;
+      vol.weight[i] = w + vote;
     }
     if (hullFill && vol.weight[i] <= 0) vol.weight[i] = -hull;
   }

@@ -28,7 +28,7 @@ import { MAX_TRIANGLES_PER_CUBE, marchingCubesTable } from './mcTable';
 import hullWgsl from './fusion_hull.wgsl?raw';
 import { withSilhouetteDistance } from './silhouette';
 import integrateWgsl from './tsdf_integrate.wgsl?raw';
-import type { FusionViewData, VolumeSpec } from './types';
+import { FREE_SPACE_WEIGHT, type FusionViewData, type VolumeSpec } from './types';
 
 const WORKGROUP_SIZE = 64;
 /** Depth + colour bytes uploaded per integration batch, and views per batch (progress moves per batch). */
@@ -212,7 +212,7 @@ export async function integrateViews(ctx: StageContext, volume: VolumeBuffers, v
   const viewBuffer = ctx.scope.createBuffer({ label: 'fusion:views', size: maxViews * VIEW_STRUCT_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   let submissions = 0;
   try {
-    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE } });
+    const pipeline = getComputePipeline(device, { label: 'fusion.integrate', code: commonWgsl + CAMERA_VIEW_WGSL + integrateWgsl, constants: { WORKGROUP_SIZE, FREE_SPACE_WEIGHT } });
     const bindGroup = bindBuffers(device, pipeline, 'fusion.integrate', [volume.tsdf, volume.weight, volume.color, viewBuffer, depthBuffer, pixelBuffer, volume.params]);
     const n = volume.spec.dims[0] * volume.spec.dims[1] * volume.spec.dims[2];
     const slabs = voxelSlabs(n, options.slabVoxels ?? defaultSlabVoxels(ctx));

@@ -17,6 +17,8 @@
 @group(0) @binding(6) var<uniform> params: VolumeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
+// The weight of a free-space vote beyond the truncation band (types.ts FREE_SPACE_WEIGHT; the host sets it).
+override FREE_SPACE_WEIGHT: f32 = 0.25;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -61,7 +63,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       continue;
     }
     let value = min(1.0, sdf / params.truncation);
-    t = (t * w + value) / (w + 1.0);
+    // FREE_SPACE_RULE: free space beyond the band in front of a measured depth counts FREE_SPACE_WEIGHT of a vote.
+    let vote = select(1.0, FREE_SPACE_WEIGHT, d > 0.0 && sdf > params.truncation);
+    t = (t * w + value * vote) / (w + vote);
     if (d > 0.0 && sdf < params.truncation) {
       let sample = pixels[pixel];
       let wc = (c >> 24u) & 255u;
@@ -73,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
       c = packed | (min(255u, wc + 1u) << 24u);
     }
-    w = w + 1.0;
+    w = w + vote;
   }
   tsdf[i] = t;
   weight[i] = select(w, -hull, w <= 0.0 && params.hullFill != 0u);
