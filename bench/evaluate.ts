@@ -163,8 +163,9 @@ async function decodeInBrowser(page: AppSession['page'], bytes: Buffer, mime: st
 }
 
 const isCameraFile = (f: string) => /(cameras\.txt|images\.txt|transforms.*\.json|_par\.txt|\.camera|\.pose\.txt|camera-intrinsics\.txt|K\.txt)$/i.test(f);
+const isMask = (f: string) => /\/masks?\//.test(f);
 /** Depth maps and masks: in depth/ or mask(s)/ folders, or 7-Scenes' frame-N.depth.png beside frame-N.color.png (same key). */
-const isDepthOrMask = (f: string) => /\/(depth|masks?)\//.test(f) || /[._-]depth\.png$/i.test(f);
+const isDepthOrMask = (f: string) => isMask(f) || /\/depth\//.test(f) || /[._-]depth\.png$/i.test(f);
 const isPhoto = (f: string) => /\.(png|jpe?g|webp)$/i.test(f) && !isDepthOrMask(f);
 
 /**
@@ -198,7 +199,7 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
   }
   const all = walk(gtDir);
   const photos = new Map(all.filter(isPhoto).map((f) => [keyOf(f.split('/').pop()!), f]));
-  const masks = new Map(all.filter((f) => /\/masks?\//.test(f)).map((f) => [keyOf(f.split('/').pop()!), f]));
+  const masks = new Map(all.filter(isMask).map((f) => [keyOf(f.split('/').pop()!), f]));
   const views: { name: string; K: number[]; camFromWorld: number[]; width: number; height: number; rgba: Uint8Array; mask: Uint8Array | null }[] = [];
   const pending: { name: string; key: string; photo: string; cam: { K: number[]; camFromWorld: number[] } }[] = [];
   for (const name of report.input.heldOut) {

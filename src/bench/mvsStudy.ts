@@ -187,7 +187,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
 export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promise<Record<string, unknown>> {
   const { ingestCapture } = await import('../io/ingest');
   const { decodePhotoInBrowser } = await import('../io/decode');
-  const { filterConsistent, consistencyOptions, estimateDepthPlaneSweep } = await import('../stages/depth/planeSweep');
+  const { filterConsistent, consistencyOptions, estimateDepthPlaneSweep, holeFillSettings } = await import('../stages/depth/planeSweep');
   const capture = await ingestCapture(spec.files, { preset: spec.preset, decodePhoto: decodePhotoInBrowser });
   if (spec.poseOf) {
     const byName = new Map(capture.views.map((v) => [v.name, v.camFromWorld]));
@@ -246,8 +246,8 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
   };
   const { fillDepthHoles, DEFAULT_HOLE_FILL } = await import('../stages/depth/holeFill');
-  // (the network alone, nccRefine false, filters without the hole fill: mvsNet.ts)
-  const productHoleFill = spec.method === 'network' && options.nccRefine === false ? false : options.holeFill === undefined ? views.every((v) => !v.mask) : options.holeFill !== false;
+  // The depth stage's own fill (the network alone, nccRefine false, filters without it: mvsNet.ts).
+  const productHoleFill = spec.method === 'network' && options.nccRefine === false ? null : holeFillSettings(options, views);
   const variants = spec.variants.map(({ label, edgeRadius, edgeJump, holeFill, ...v }) => {
     // the product's confidence floor: 0.5 for the network's own depth, 0.6 for NCC depth (the sweep, the network method)
     const o = { ...consistencyOptions(options, spec.method === 'network' && options.nccRefine === false ? 0.5 : 0.6), ...v };
@@ -264,8 +264,9 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     // The product's enclosed-hole fill after the filter, as the depth stage runs it (planeSweep.ts: on by default for
     // captures without masks, as 7-Scenes; mvs.holeFill sets it), unless the variant says otherwise. Before session 14
     // the study scored the filter alone.
-    const fill = holeFill ?? productHoleFill;
-    const filled = fill ? fillDepthHoles(filtered, raw.viewIndex.length, width, height, { ...DEFAULT_HOLE_FILL, ...(options.holeFill || {}) }) : 0;
+    const settings = holeFill === undefined ? productHoleFill : holeFill ? (productHoleFill ?? DEFAULT_HOLE_FILL) : null;
+    const fill = settings !== null;
+    const filled = settings ? fillDepthHoles(filtered, raw.viewIndex.length, width, height, settings) : 0;
     const ms = Math.round(performance.now() - t1);
     return { label, ...o, holeFill: fill, holeFilled: filled, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
   });

@@ -17,8 +17,8 @@
 @group(0) @binding(6) var<uniform> params: VolumeParams;
 
 override WORKGROUP_SIZE: u32 = 64;
-// The weight of a free-space vote beyond the truncation band (types.ts FREE_SPACE_WEIGHT; the host sets it).
-override FREE_SPACE_WEIGHT: f32 = 0.25;
+// The weight of a free-space vote beyond the truncation band: types.ts FREE_SPACE_WEIGHT, which the host passes in.
+override FREE_SPACE_WEIGHT: f32;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -442,8 +442,8 @@ export function carryToHeldOut(capture: CaptureSet, adjusted: PosedView[], given
   for (const h of capture.views) {
     if (!h.heldOut || !h.camFromWorld) continue;
     const c = cameraCentre(h.camFromWorld);
-    let j = 0;
-    for (let k = 1; k < centres.length; k++) if (Math.hypot(centres[k][0] - c[0], centres[k][1] - c[1], centres[k][2] - c[2]) < Math.hypot(centres[j][0] - c[0], centres[j][1] - c[1], centres[j][2] - c[2])) j = k;
+    const distances = centres.map((q) => Math.hypot(q[0] - c[0], q[1] - c[1], q[2] - c[2]));
+    const j = distances.indexOf(Math.min(...distances));
     h.camFromWorld = composePoses(h.camFromWorld, composePoses(invertPose(given[j].pose), adjusted[j].camFromWorld));
     if (adjusted[j].K.some((x, k) => x !== given[j].K[k]) && h.K.every((x, k) => x === given[j].K[k])) h.K = adjusted[j].K.slice();
   }
