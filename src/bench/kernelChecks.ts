@@ -89,7 +89,7 @@ export async function runKernelCheck(gpu: GpuContext, spec: KernelCheckSpec): Pr
       const { runSfmCheck } = await import('./sfmChecks');
       return await runSfmCheck(ctx, spec);
     }
-    if (spec.kind === 'refine-gradients' || spec.kind === 'refine-fit' || spec.kind === 'refine-vram' || spec.kind === 'refine-keep') {
+    if (spec.kind === 'refine-gradients' || spec.kind === 'refine-fit' || spec.kind === 'refine-geometry' || spec.kind === 'refine-vram' || spec.kind === 'refine-keep') {
       const { runRefineCheck } = await import('./refineChecks');
       return await runRefineCheck(ctx, spec);
     }

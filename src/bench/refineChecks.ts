@@ -5,6 +5,8 @@
  *   (cpuReference.ts) on a tiny bent grid seen by two cameras, for texels, vertex positions, gains, the light,
  *   the silhouette term and the Laplacian;
  * - fit: a known texture is recovered from views rendered of it by the render stage (MeshRenderer), starting grey;
+ * - geometry: the default settings pull a sphere whose vertices were pushed in and out (bumps like those fusion leaves)
+ *   back onto the sphere the views were rendered of, texture known; the settings before session 15 are run beside them;
  * - vram: feedforward then refine through the job runner; what each model holds when it ends, and what is left;
  * - keep: REFINE_KEEP_RULE's score (photometricPsnr) ranks the feed-forward mesh of a sphere capture above the same
  *   mesh grown by a few percent, with the masks and without them, and keepBetter gives the input back (with a warning)
@@ -24,7 +26,7 @@ import { MODEL_REGISTRY } from '../models/registry';
 import type { StageContext } from '../stages/context';
 import { cpuLaplacian, cpuLoss, type CpuProblem } from '../stages/refine/cpuReference';
 import { decodeFixed, RefineProblem, type RefineView } from '../stages/refine/problem';
-import { DEFAULT_REFINE_OPTIONS, refineMesh } from '../stages/refine/refineMesh';
+import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions } from '../stages/refine/refineMesh';
 import { MeshRenderer } from '../stages/render/renderMesh';
 import { keepBetter, photometricPsnr } from '../models/refine';
 import { buildAtlas } from '../stages/texture/atlas';
@@ -33,6 +35,7 @@ import { analyticViews } from './kernelChecks';
 export type RefineCheckSpec =
   | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number }
   | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number; texPyramid?: number }
+  | { kind: 'refine-geometry'; views: number; size: number; texSize: number; iterations: number; noise: number; pattern?: 'random' | 'smooth'; settings?: Partial<RefineOptions> }
   | { kind: 'refine-vram'; views: number; size: number; iterations: number }
   | { kind: 'refine-keep'; views: number; size: number; grow: number };
 
@@ -41,6 +44,7 @@ export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): 
   const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
     : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.texPyramid)
     : spec.kind === 'refine-keep' ? await checkKeep(ctx, spec.views, spec.size, spec.grow)
+    : spec.kind === 'refine-geometry' ? await checkGeometry(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.noise, spec.pattern ?? 'smooth', spec.settings)
     : await checkVram(ctx.gpu, spec.views, spec.size, spec.iterations);
   await ctx.gpu.device.queue.onSubmittedWorkDone();
   return { ...result, uncapturedErrors: ctx.gpu.uncapturedErrorsSince(errorsBefore) };
@@ -309,8 +313,8 @@ function textureRmse(a: Uint8Array, b: Uint8Array, where: Uint8Array): number {
   return Math.sqrt(sum / Math.max(1, n));
 }
 
-async function checkFit(ctx: StageContext, viewCount: number, size: number, texSize: number, iterations: number, texPyramid = DEFAULT_REFINE_OPTIONS.texPyramid) {
-  const mesh = sphereMesh(texSize);
+/** `viewCount` views around `mesh` (alternately above and below it) rendered with its true texture. */
+async function sphereViews(ctx: StageContext, mesh: ReturnType<typeof sphereMesh>, viewCount: number, size: number, texSize: number): Promise<RefineView[]> {
   const renderer = new MeshRenderer(ctx, renderable(mesh, { width: texSize, height: texSize, data: mesh.truth }), size, size);
   const views: RefineView[] = [];
   try {
@@ -325,6 +329,12 @@ async function checkFit(ctx: StageContext, viewCount: number, size: number, texS
   } finally {
     renderer.dispose();
   }
+  return views;
+}
+
+async function checkFit(ctx: StageContext, viewCount: number, size: number, texSize: number, iterations: number, texPyramid = DEFAULT_REFINE_OPTIONS.texPyramid) {
+  const mesh = sphereMesh(texSize);
+  const views = await sphereViews(ctx, mesh, viewCount, size, texSize);
   const surface = surfaceTexels(mesh, texSize);
   const before = textureRmse(mesh.texture.data, mesh.truth, surface);
   const result = await refineMesh(mesh, views, [], true, {
@@ -333,6 +343,35 @@ async function checkFit(ctx: StageContext, viewCount: number, size: number, texS
   const after = textureRmse(result.mesh.texture.data, mesh.truth, surface);
   const history = result.stats.lossHistory;
   return { surfaceTexels: surface.reduce((a, b) => a + b, 0), rmseBefore: before, rmseAfter: after, firstLoss: history[0]?.train, lastLoss: history[history.length - 1]?.train, iterations: result.stats.iterations };
+}
+
+/**
+ * The sphere's vertices moved along their radius by up to +-`noise` of it (the copies of a vertex that the atlas split
+ * move together), its true texture given, then refined against views of the true sphere: RMS of the vertices' radial
+ * error (in units of the radius) before and after, with the default settings and with those before session 15.
+ */
+async function checkGeometry(ctx: StageContext, viewCount: number, size: number, texSize: number, iterations: number, noise: number, pattern: 'random' | 'smooth', settings: Partial<RefineOptions> = {}) {
+  const mesh = sphereMesh(texSize);
+  const views = await sphereViews(ctx, mesh, viewCount, size, texSize);
+  const rand = seededRandom(7);
+  const factors = new Map<string, number>();
+  const P = mesh.positions, bumpy = new Float32Array(P.length);
+  for (let v = 0; v < P.length / 3; v++) {
+    const key = [0, 1, 2].map((k) => P[3 * v + k].toFixed(5)).join(',');
+    const [x, y, z] = [0, 1, 2].map((k) => P[3 * v + k] / 0.5);
+    if (!factors.has(key)) factors.set(key, 1 + noise * (pattern === 'smooth' ? Math.sin(3 * Math.atan2(z, x)) * Math.cos(2 * Math.acos(Math.max(-1, Math.min(1, y)))) : 2 * rand() - 1));
+    for (let k = 0; k < 3; k++) bumpy[3 * v + k] = P[3 * v + k] * factors.get(key)!;
+  }
+  const radialRms = (positions: Float32Array) => {
+    let sum = 0;
+    for (let v = 0; v < positions.length / 3; v++) sum += (Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1) ** 2;
+    return Math.sqrt(sum / (positions.length / 3));
+  };
+  const start: TexturedMesh = { ...mesh, positions: bumpy, texture: { width: texSize, height: texSize, data: mesh.truth } };
+  const run = (over: Partial<RefineOptions>) => refineMesh(start, views, [], true, { ...DEFAULT_REFINE_OPTIONS, iterations, validateEvery: 25, ...over }, ctx);
+  const result = await run(settings);
+  const before15 = await run({ lrPos: 1.2e-4, lapWeight: 2e4 });
+  return { vertices: P.length / 3, rmsBefore: radialRms(bumpy), rmsAfter: radialRms(result.mesh.positions), rmsAfterBefore15: radialRms(before15.mesh.positions), iterations: result.stats.iterations };
 }
 
 /** A capture of the analytic sphere with depth maps, colours and masks (the feed-forward model fuses given depth). */
