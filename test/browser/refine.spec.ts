@@ -42,13 +42,14 @@ test('refinement recovers a known texture from rendered views', async ({ page })
 
 test('the default refinement pulls a bumpy sphere back toward the sphere its photos show', async ({ page }) => {
   await openApp(page);
-  const r = await check(page, { kind: 'refine-geometry', views: 8, size: 128, texSize: 64, iterations: 200, noise: 0.08, pattern: 'smooth' });
+  const r = await check(page, { kind: 'refine-geometry', views: 8, size: 128, texSize: 64, iterations: 200, noise: 0.1, pattern: 'smooth' });
   console.log(`[refine-geometry] ${JSON.stringify(r)}`);
   expect(r.uncapturedErrors).toEqual([]);
-  expect(r.rmsBefore as number).toBeGreaterThan(0.03);
-  // Smooth bumps of up to 8% of the radius (~2.5 px in these views): the default moves the vertices a quarter of the way
-  // back in 200 iterations (SwiftShader, 2026-11-25: 0.0358 -> 0.0260); the Laplacian weight before session 15 (2e4)
-  // held them where they were (0.0353).
+  expect(r.rmsBefore as number).toBeGreaterThan(0.025);
+  // Smooth bumps of up to 10% of the radius (~3 px in these views): the default moves the vertices a third of the way
+  // back in 200 iterations (SwiftShader, 2026-11-25: 0.0336 -> 0.0219); the Laplacian weight before session 15 (2e4)
+  // held them where they were (0.0331; `compare: true` runs it). Vertex-scale (random) bumps are not asserted: the
+  // default barely corrects those (docs/benchmarks.md session 15).
   expect(r.rmsAfter as number).toBeLessThan(0.8 * (r.rmsBefore as number));
 });
 
