@@ -372,12 +372,18 @@ async function checkGeometry(ctx: StageContext, viewCount: number, size: number,
     for (let v = 0; v < positions.length / 3; v++) sum += (Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1) ** 2;
     return Math.sqrt(sum / (positions.length / 3));
   };
+  // signed: > 0 when the vertices sit outside the true sphere on average (a fattened silhouette)
+  const radialMean = (positions: Float32Array) => {
+    let sum = 0;
+    for (let v = 0; v < positions.length / 3; v++) sum += Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1;
+    return sum / (positions.length / 3);
+  };
   const start: TexturedMesh = { ...mesh, positions: bumpy, texture: { width: texSize, height: texSize, data: mesh.truth } };
   const run = (over: Partial<RefineOptions>) => refineMesh(start, views, [], true, { ...DEFAULT_REFINE_OPTIONS, iterations, validateEvery: 25, ...over }, ctx);
   const result = await run(settings);
   const before15 = compare ? await run({ ...settings, lrPos: 1.2e-4, lapWeight: 2e4 }) : null;
   return {
-    vertices: P.length / 3, rmsBefore: radialRms(bumpy), rmsAfter: radialRms(result.mesh.positions), iterations: result.stats.iterations,
+    vertices: P.length / 3, rmsBefore: radialRms(bumpy), rmsAfter: radialRms(result.mesh.positions), meanAfter: radialMean(result.mesh.positions), iterations: result.stats.iterations,
     ...(before15 ? { rmsAfterBefore15: radialRms(before15.mesh.positions) } : {}),
   };
 }
