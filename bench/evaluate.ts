@@ -164,8 +164,9 @@ async function decodeInBrowser(page: AppSession['page'], bytes: Buffer, mime: st
 
 const isCameraFile = (f: string) => /(cameras\.txt|images\.txt|transforms.*\.json|_par\.txt|\.camera|\.pose\.txt|camera-intrinsics\.txt|K\.txt)$/i.test(f);
 const isMask = (f: string) => /\/masks?\//.test(f);
-/** Depth maps and masks: in depth/ or mask(s)/ folders, or 7-Scenes' frame-N.depth.png beside frame-N.color.png (same key). */
-const isDepthOrMask = (f: string) => isMask(f) || /\/depth\//.test(f) || /[._-]depth\.png$/i.test(f);
+/** Depth maps: in depth/ folders, or 7-Scenes' frame-N.depth.png beside frame-N.color.png (same key). */
+const isDepth = (f: string) => /\/depth\//.test(f) || /[._-]depth\.png$/i.test(f);
+const isDepthOrMask = (f: string) => isMask(f) || isDepth(f);
 const isPhoto = (f: string) => /\.(png|jpe?g|webp)$/i.test(f) && !isDepthOrMask(f);
 
 /**
@@ -212,7 +213,7 @@ export async function scoreAppearance(zipPath: string, gtDir: string, scores: Sc
   // (Not for cameras the job found itself: its model is in its own frame, the dataset's cameras are not.)
   let truthDepth: Awaited<ReturnType<typeof heldOutTruthDepth>> | null = null;
   if (report.input.cameras === 'sfm') scores.notes.push('depth: not scored (the job found its own cameras; its frame is not the dataset\'s)');
-  else if (all.some(isDepthOrMask)) {
+  else if (all.some(isDepth)) {
     try {
       truthDepth = await heldOutTruthDepth(gtDir, all, new Set(pending.map((p) => p.key)));
     } catch (error) {

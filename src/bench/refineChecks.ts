@@ -25,7 +25,7 @@ import { runModels } from '../pipeline/runner';
 import { MODEL_REGISTRY } from '../models/registry';
 import type { StageContext } from '../stages/context';
 import { cpuLaplacian, cpuLoss, type CpuProblem } from '../stages/refine/cpuReference';
-import { decodeFixed, RefineProblem, type RefineView } from '../stages/refine/problem';
+import { decodeFixed, RefineProblem, weldMesh, type RefineView } from '../stages/refine/problem';
 import { DEFAULT_REFINE_OPTIONS, refineMesh, type RefineOptions } from '../stages/refine/refineMesh';
 import { MeshRenderer } from '../stages/render/renderMesh';
 import { keepBetter, photometricPsnr } from '../models/refine';
@@ -357,34 +357,29 @@ async function checkGeometry(ctx: StageContext, viewCount: number, size: number,
   const mesh = sphereMesh(texSize);
   const views = await sphereViews(ctx, mesh, viewCount, size, texSize);
   const rand = seededRandom(7);
-  const factors = new Map<string, number>();
+  // one factor per welded vertex (the refinement's own weld: the copies the atlas split move together)
+  const { weldOf } = weldMesh(mesh);
+  const factors = new Map<number, number>();
   const P = mesh.positions, bumpy = new Float32Array(P.length);
   for (let v = 0; v < P.length / 3; v++) {
-    const key = [0, 1, 2].map((k) => P[3 * v + k].toFixed(5)).join(',');
     const [x, y, z] = [0, 1, 2].map((k) => P[3 * v + k] / 0.5);
     // smooth: 3 bumps around, 2 along, zero at the poles (where the azimuth is undefined)
     const smooth = () => Math.sin(3 * Math.atan2(z, x)) * Math.cos(2 * Math.acos(Math.max(-1, Math.min(1, y)))) * (1 - y * y);
-    if (!factors.has(key)) factors.set(key, 1 + noise * (pattern === 'smooth' ? smooth() : 2 * rand() - 1));
-    for (let k = 0; k < 3; k++) bumpy[3 * v + k] = P[3 * v + k] * factors.get(key)!;
+    if (!factors.has(weldOf[v])) factors.set(weldOf[v], 1 + noise * (pattern === 'smooth' ? smooth() : 2 * rand() - 1));
+    for (let k = 0; k < 3; k++) bumpy[3 * v + k] = P[3 * v + k] * factors.get(weldOf[v])!;
   }
-  const radialRms = (positions: Float32Array) => {
-    let sum = 0;
-    for (let v = 0; v < positions.length / 3; v++) sum += (Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1) ** 2;
-    return Math.sqrt(sum / (positions.length / 3));
-  };
-  // signed: > 0 when the vertices sit outside the true sphere on average (a fattened silhouette)
-  const radialMean = (positions: Float32Array) => {
-    let sum = 0;
-    for (let v = 0; v < positions.length / 3; v++) sum += Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1;
-    return sum / (positions.length / 3);
-  };
+  // radial error per vertex in units of the radius (> 0 outside the true sphere)
+  const radial = (positions: Float32Array) => Array.from({ length: positions.length / 3 }, (_, v) => Math.hypot(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) / 0.5 - 1);
+  const rms = (e: number[]) => Math.sqrt(e.reduce((s, x) => s + x * x, 0) / e.length);
+  const mean = (e: number[]) => e.reduce((s, x) => s + x, 0) / e.length;
   const start: TexturedMesh = { ...mesh, positions: bumpy, texture: { width: texSize, height: texSize, data: mesh.truth } };
   const run = (over: Partial<RefineOptions>) => refineMesh(start, views, [], true, { ...DEFAULT_REFINE_OPTIONS, iterations, validateEvery: 25, ...over }, ctx);
   const result = await run(settings);
   const before15 = compare ? await run({ ...settings, lrPos: 1.2e-4, lapWeight: 2e4 }) : null;
+  const after = radial(result.mesh.positions);
   return {
-    vertices: P.length / 3, rmsBefore: radialRms(bumpy), rmsAfter: radialRms(result.mesh.positions), meanAfter: radialMean(result.mesh.positions), iterations: result.stats.iterations,
-    ...(before15 ? { rmsAfterBefore15: radialRms(before15.mesh.positions) } : {}),
+    vertices: P.length / 3, rmsBefore: rms(radial(bumpy)), rmsAfter: rms(after), meanAfter: mean(after), iterations: result.stats.iterations,
+    ...(before15 ? { rmsAfterBefore15: rms(radial(before15.mesh.positions)) } : {}),
   };
 }
 
