@@ -3,7 +3,7 @@
  * (refine_forward.wgsl), silhouette coverage (refine_silhouette.wgsl) and Laplacian energy (refine_laplacian.wgsl).
  * The gradient checks take finite differences of it and compare them with the GPU's backward kernels.
  */
-import type { Layout, RefineView, Welded } from './problem';
+import { NO_FACE, type Layout, type RefineView, type Welded } from './problem';
 
 export interface CpuProblem {
   layout: Layout;
@@ -113,40 +113,76 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       }
       if (P.silWeight > 0) {
         const covered = t > 0;
-        let alpha = covered ? 1 : 0;
+        if (covered === photo[3] > 0.5) continue;
         for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
           const qx = x + dx, qy = y + dy;
           if (qx < 0 || qy < 0 || qx >= view.width || qy >= view.height) continue;
           const tq = at(qx, qy);
           if ((tq > 0) === covered) continue;
-          const f = Math.max(t, tq) - 1;
-          const inner = covered ? [x, y] : [qx, qy], outer = covered ? [qx, qy] : [x, y];
-          const s = [0, 1, 2].map((k) => {
-            const qq = camPoint(view, position(params, F[6 * f + k]));
-            return [fx * (qq[0] / qq[2]) + cx, fy * (qq[1] / qq[2]) + cy, qq[2]];
-          });
-          if (s.some((ss) => ss[2] <= 1e-6)) continue;
-          let best = -1;
-          for (let e = 0; e < 3; e++) {
-            const a = s[e], b = s[(e + 1) % 3], c = s[(e + 2) % 3];
-            const c2 = (u: number[], v: number[]) => u[0] * v[1] - u[1] * v[0];
-            const sgn = c2([b[0] - a[0], b[1] - a[1]], [c[0] - a[0], c[1] - a[1]]) >= 0 ? 1 : -1;
-            const ei = sgn * c2([b[0] - a[0], b[1] - a[1]], [inner[0] - a[0], inner[1] - a[1]]);
-            const eo = sgn * c2([b[0] - a[0], b[1] - a[1]], [outer[0] - a[0], outer[1] - a[1]]);
-            if (ei > 0 && eo < 0) {
-              const tt = ei / (ei - eo);
-              if (best < 0 || tt < best) best = tt;
-            }
-          }
-          if (best < 0) continue;
-          if (covered) alpha -= Math.max(0, 0.5 - best);
-          else alpha += Math.max(0, best - 0.5);
+          const inner: [number, number] = covered ? [x, y] : [qx, qy], outer: [number, number] = covered ? [qx, qy] : [x, y];
+          const tt = outlineCrossing(params, P.welded, view, Math.max(t, tq) - 1, inner, outer);
+          if (tt === null) continue;
+          const d = covered ? tt + SIL_MARGIN : 1 + SIL_MARGIN - tt;
+          silhouette += P.silWeight * d * d;
         }
-        silhouette += P.silWeight * (alpha - photo[3]) ** 2;
       }
     }
   });
   return { color, silhouette, colorPixels, levels: Array.from(levels, (n) => n ?? 0) };
+}
+
+/** refine_silhouette.wgsl's SIL_MARGIN. */
+const SIL_MARGIN = 0.25;
+/** refine_silhouette.wgsl's MAX_WALK. */
+const MAX_WALK = 4;
+
+/** refine_silhouette.wgsl's `crossing`: where the segment inner -> outer leaves the projected surface, walking from
+ * triangle `tri` across edges whose far triangle faces the same way on screen; null when it finds no outline. */
+function outlineCrossing(params: Float64Array, welded: Welded, view: RefineView, tri: number, inner: [number, number], outer: [number, number]): number | null {
+  const [fx, , cx, , fy, cy] = view.K;
+  const F = welded.faces;
+  const load = (f: number) => {
+    const v = [0, 1, 2].map((k) => F[6 * f + k]);
+    const s = v.map((vv) => {
+      const q = camPoint(view, position(params, vv));
+      return [fx * (q[0] / q[2]) + cx, fy * (q[1] / q[2]) + cy, q[2]];
+    });
+    const c2 = (u: number[], w: number[]) => u[0] * w[1] - u[1] * w[0];
+    const sgn = c2([s[1][0] - s[0][0], s[1][1] - s[0][1]], [s[2][0] - s[0][0], s[2][1] - s[0][1]]) >= 0 ? 1 : -1;
+    return { v, s, sgn, ok: s.every((ss) => ss[2] > 1e-6), c2 };
+  };
+  let cur = load(tri);
+  let entered = 3;
+  for (let step = 0; step < MAX_WALK; step++) {
+    if (!cur.ok) return null;
+    let best = -1, edge = 3;
+    for (let k = 0; k < 3; k++) {
+      if (k === entered) continue;
+      const a = cur.s[k], b = cur.s[(k + 1) % 3];
+      const ei = cur.sgn * cur.c2([b[0] - a[0], b[1] - a[1]], [inner[0] - a[0], inner[1] - a[1]]);
+      const eo = cur.sgn * cur.c2([b[0] - a[0], b[1] - a[1]], [outer[0] - a[0], outer[1] - a[1]]);
+      if (ei > 0 && eo < 0) {
+        const tt = ei / (ei - eo);
+        if (edge === 3 || tt < best) {
+          best = tt;
+          edge = k;
+        }
+      }
+    }
+    if (edge === 3) return null;
+    const across = welded.faceAdj[3 * tri + edge];
+    if (across === NO_FACE) return best;
+    const next = load(across);
+    if (!next.ok || next.sgn !== cur.sgn) return best;
+    const va = cur.v[edge], vb = cur.v[(edge + 1) % 3];
+    entered = [0, 1, 2].findLast((k) => {
+      const na = next.v[k], nb = next.v[(k + 1) % 3];
+      return (na === va && nb === vb) || (na === vb && nb === va);
+    }) ?? 3;
+    tri = across;
+    cur = next;
+  }
+  return null;
 }
 
 /** Laplacian energy sum_v |d_v - mean_{N(v)} d_u|^2 of the offsets d = params - base. */

@@ -48,6 +48,9 @@ const SETUP_BYTES = 28 * 4 + 16 * 4;
 /** Box-filtered levels above the texture that the forward pass may sample (footprints up to 8 texels). */
 export const MAX_MIP_LEVELS = 3;
 
+/** `Welded.faceAdj` where an edge has no single face across it. */
+export const NO_FACE = 0xffffffff;
+
 export interface Welded {
   /** Welded (unique) positions. */
   positions: Float32Array;
@@ -55,6 +58,8 @@ export interface Welded {
   weldOf: Uint32Array;
   /** Per face: welded corners then uv corners (mesh vertex indices). */
   faces: Uint32Array;
+  /** Per face and edge k (welded corners k -> k + 1): the face across it, NO_FACE at borders and non-manifold edges. */
+  faceAdj: Uint32Array;
   adjOffsets: Uint32Array;
   adjList: Uint32Array;
 }
@@ -96,7 +101,28 @@ export function weldMesh(mesh: Pick<TexturedMesh, 'positions' | 'indices'>): Wel
   for (let v = 0; v < W; v++) adjOffsets[v + 1] = adjOffsets[v] + neighbours[v].size;
   const adjList = new Uint32Array(Math.max(1, adjOffsets[W]));
   neighbours.forEach((set, v) => adjList.set([...set].sort((a, b) => a - b), adjOffsets[v]));
-  return { positions: Float32Array.from(unique), weldOf, faces, adjOffsets, adjList };
+  return { positions: Float32Array.from(unique), weldOf, faces, faceAdj: faceAdjacency(faces, W), adjOffsets, adjList };
+}
+
+/** Per face and edge (welded corners k -> k + 1): the one other face sharing that edge, else NO_FACE. */
+function faceAdjacency(faces: Uint32Array, W: number): Uint32Array {
+  const F = faces.length / 6;
+  const adj = new Uint32Array(3 * F).fill(NO_FACE);
+  const edges = new Map<number, number[]>();
+  for (let f = 0; f < F; f++) for (let k = 0; k < 3; k++) {
+    const a = faces[6 * f + k], b = faces[6 * f + ((k + 1) % 3)];
+    if (a === b) continue;
+    const key = Math.min(a, b) * W + Math.max(a, b);
+    const list = edges.get(key);
+    if (list) list.push(3 * f + k);
+    else edges.set(key, [3 * f + k]);
+  }
+  for (const list of edges.values()) {
+    if (list.length !== 2) continue;
+    adj[list[0]] = Math.floor(list[1] / 3);
+    adj[list[1]] = Math.floor(list[0] / 3);
+  }
+  return adj;
 }
 
 export interface Layout {
@@ -313,6 +339,7 @@ export class RefineProblem {
     this.mips = make('mips', L.mipFloats * 4);
     const base = upload('base', this.welded.positions);
     const faces = upload('faces', this.welded.faces);
+    const faceAdj = upload('faceAdj', this.welded.faceAdj);
     const uvs = upload('uvs', mesh.uvs);
     const adjOffsets = upload('adjOffsets', this.welded.adjOffsets);
     const adjList = upload('adjList', this.welded.adjList);
@@ -380,7 +407,7 @@ export class RefineProblem {
       visibility: group(p.visibility, 'refine.visibility', [this.params, faces, clipBuffer, rowBuffer]),
       forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips]),
       backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips]),
-      silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray]),
+      silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray, faceAdj]),
       lapDelta: bindBuffers(device, p.lapDelta, 'refine.laplacian', [this.lapSetup, this.params, base, adjOffsets, adjList, lapVec]),
       lapGradient: device.createBindGroup({
         label: 'refine.laplacian.gradient',

@@ -1,7 +1,7 @@
 /**
  * Differentiable-rendering refinement (the nvdiffrec role): starting from a textured mesh, Adam on vertex positions,
  * the kd texture, per-view exposure gains and a global light, so that renders match the photos (L2 inside the
- * masks, antialiased-coverage silhouette loss against the masks, uniform Laplacian on the vertex offsets).
+ * masks, outline-consistency silhouette loss against the masks, uniform Laplacian on the vertex offsets).
  * Minibatches of views; warm-up + cosine learning-rate schedule; early stop on held-back validation views (the
  * best parameters are kept). The result is a TexturedMesh whose texture has the fitted light baked in at each
  * texel's normal, so that viewers that render unlit albedo (and the evaluator) see what the photos saw.

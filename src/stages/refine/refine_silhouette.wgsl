@@ -1,9 +1,14 @@
-// Silhouette term (antialiasing in the manner of nvdiffrast's antialias op, applied to coverage): between a covered
-// pixel i and an uncovered 4-neighbour o, the covered triangle's screen-space edge crosses the segment i -> o at
-// t in (0, 1) (the first edge the segment leaves through). The soft coverage of o gains max(0, t - 0.5), that of
-// i loses max(0, 0.5 - t); the loss silWeight * (alpha - mask)^2 then moves the edge's two vertices through their
-// projections. Each pixel gathers its own alpha from its four neighbours (no write conflicts on alpha), then adds
-// the gradients of its own loss. Runs only when the capture has masks.
+// Silhouette term: the outline of the rendered surface agrees with the photo's mask. The masks are binary, sampled
+// at pixel centres, so an outline anywhere between a pixel inside the mask and its neighbour outside it is as right as
+// any other, and only a pixel on the wrong side of the outline has a loss. For such a pixel p and each 4-neighbour q
+// on the other side, the outline crosses the segment from the covered pixel to the uncovered one at t in (0, 1)
+// (`crossing`: a silhouette edge of the surface); the loss silWeight * d^2, d the way the outline still has to go to
+// pass p's centre plus SIL_MARGIN, moves that edge's two vertices through their projections. Where the outline lies
+// between the pixel centres is left to the colour term.
+//
+// Not a soft coverage compared with the mask (nvdiffrast's antialias applied to coverage, this term before session
+// 16): against a centre-sampled binary mask its minimum lies ~0.15 px off the true outline (docs/benchmarks.md,
+// "Session 16"), and the refinement drifted outward by that much. Runs only when the capture has masks.
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> faces: array<u32>;
@@ -11,6 +16,11 @@
 @group(0) @binding(4) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(5) var visTri: texture_2d_array<u32>;
 @group(0) @binding(6) var photos: texture_2d_array<f32>;
+@group(0) @binding(7) var<storage, read> faceAdj: array<u32>;
+
+const NO_FACE = 0xffffffffu;
+// How far past a pixel's centre (in units of the pixel step) the outline is pulled when the pixel is on the wrong side.
+const SIL_MARGIN = 0.25;
 
 
 fn project(view: View, q: vec3f) -> vec2f {
@@ -29,32 +39,17 @@ fn cross2(a: vec2f, b: vec2f) -> f32 {
 }
 
 struct Crossing {
-  // t in (0, 1) along inside -> outside; t < 0 when no edge is crossed
+  // t in (0, 1) along inside -> outside; t < 0 when no silhouette edge is crossed
   t: f32,
-  // the edge's endpoints (corner numbers), its orientation sign and the edge function at both pixels
+  // the crossed edge's triangle (its corners' vertices, camera points and projections) and its corner numbers
+  e: Edge,
   a: u32,
   b: u32,
+  // the edge's orientation sign and the edge function at both pixels
   sgn: f32,
   ei: f32,
   eo: f32,
 };
-
-fn crossing(s: array<vec2f, 3>, pin: vec2f, pout: vec2f) -> Crossing {
-  var best = Crossing(-1.0, 0u, 0u, 0.0, 0.0, 0.0);
-  for (var e = 0u; e < 3u; e++) {
-    let a = e;
-    let b = (e + 1u) % 3u;
-    let c = (e + 2u) % 3u;
-    let sgn = select(-1.0, 1.0, cross2(s[b] - s[a], s[c] - s[a]) >= 0.0);
-    let ei = sgn * cross2(s[b] - s[a], pin - s[a]);
-    let eo = sgn * cross2(s[b] - s[a], pout - s[a]);
-    if (ei > 0.0 && eo < 0.0) {
-      let t = ei / (ei - eo);
-      if (best.t < 0.0 || t < best.t) { best = Crossing(t, a, b, sgn, ei, eo); }
-    }
-  }
-  return best;
-}
 
 struct Edge {
   s: array<vec2f, 3>,
@@ -75,6 +70,65 @@ fn loadEdge(view: View, tri: u32) -> Edge {
   return e;
 }
 
+fn orientation(e: Edge) -> f32 {
+  return select(-1.0, 1.0, cross2(e.s[1] - e.s[0], e.s[2] - e.s[0]) >= 0.0);
+}
+
+// Triangles a segment from the covered pixel to its uncovered neighbour may cross before the silhouette.
+const MAX_WALK = 4u;
+
+// Where the segment pin -> pout leaves the projected surface: starting in the triangle covering pin, the edge the
+// segment leaves through (the first zero of an edge function falling from pin to pout); if the triangle across it faces the
+// same way on screen the surface goes on, and the walk continues there. It stops at a silhouette edge (the face
+// across turns away, or there is none), which is what the mask's outline is made of. Stopping at the first
+// triangle's own edge instead would take edges inside the surface for the outline: near the outline triangles are
+// thin slivers on screen, so the coverage would come out too small and pull the surface outward.
+fn crossing(view: View, tri0: u32, pin: vec2f, pout: vec2f) -> Crossing {
+  var none: Crossing;
+  none.t = -1.0;
+  var tri = tri0;
+  var e = loadEdge(view, tri);
+  var entered = 3u;
+  for (var step = 0u; step < MAX_WALK; step++) {
+    if (!e.ok) { return none; }
+    let sgn = orientation(e);
+    var best = none;
+    var edge = 3u;
+    for (var k = 0u; k < 3u; k++) {
+      if (k == entered) { continue; }
+      let a = k;
+      let b = (k + 1u) % 3u;
+      let ei = sgn * cross2(e.s[b] - e.s[a], pin - e.s[a]);
+      let eo = sgn * cross2(e.s[b] - e.s[a], pout - e.s[a]);
+      // (the segment leaves through an edge with pin inside and pout outside it, in every triangle of the walk)
+      if (ei > 0.0 && eo < 0.0) {
+        let t = ei / (ei - eo);
+        if (edge == 3u || t < best.t) {
+          best = Crossing(t, e, a, b, sgn, ei, eo);
+          edge = k;
+        }
+      }
+    }
+    if (edge == 3u) { return none; }
+    let across = faceAdj[3u * tri + edge];
+    if (across == NO_FACE) { return best; }
+    let next = loadEdge(view, across);
+    if (!next.ok || orientation(next) != sgn) { return best; }
+    // the edge the walk enters the next triangle through: the one with the same two vertices
+    let va = e.v[edge];
+    let vb = e.v[(edge + 1u) % 3u];
+    entered = 3u;
+    for (var k = 0u; k < 3u; k++) {
+      let na = next.v[k];
+      let nb = next.v[(k + 1u) % 3u];
+      if ((na == va && nb == vb) || (na == vb && nb == va)) { entered = k; }
+    }
+    tri = across;
+    e = next;
+  }
+  return none;
+}
+
 fn addVertex(v: u32, g: vec3f) {
   addFixed(3u * v, g.x);
   addFixed(3u * v + 1u, g.y);
@@ -93,26 +147,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     let covered = triP > 0u;
     let mask = textureLoad(photos, p, vid, 0).a;
     let offsets = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
-    // pass 1: alpha
-    var alpha = select(0.0, 1.0, covered);
-    for (var k = 0u; k < 4u; k++) {
-      let q = p + offsets[k];
-      if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
-      let triQ = textureLoad(visTri, q, slot, 0).r;
-      if ((triQ > 0u) == covered) { continue; }
-      let inner = select(q, p, covered);
-      let outer = select(p, q, covered);
-      let e = loadEdge(view, max(triP, triQ) - 1u);
-      if (!e.ok) { continue; }
-      let x = crossing(e.s, vec2f(inner), vec2f(outer));
-      if (x.t < 0.0) { continue; }
-      if (covered) { alpha -= max(0.0, 0.5 - x.t); } else { alpha += max(0.0, x.t - 0.5); }
-    }
-    let r = alpha - mask;
-    contribution = vec2f(setup.silWeight * r * r, 1.0);
-    let gAlpha = 2.0 * setup.silWeight * r;
-    // pass 2: gradients of this pixel's loss
-    if (gAlpha != 0.0) {
+    var loss = 0.0;
+    // only a pixel on the wrong side of the outline has a loss: the edge must move past its centre
+    if (covered != (mask > 0.5)) {
       for (var k = 0u; k < 4u; k++) {
         let q = p + offsets[k];
         if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
@@ -120,14 +157,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
         if ((triQ > 0u) == covered) { continue; }
         let inner = vec2f(select(q, p, covered));
         let outer = vec2f(select(p, q, covered));
-        let e = loadEdge(view, max(triP, triQ) - 1u);
-        if (!e.ok) { continue; }
-        let x = crossing(e.s, inner, outer);
+        let x = crossing(view, max(triP, triQ) - 1u, inner, outer);
         if (x.t < 0.0) { continue; }
-        var gT = 0.0;
-        if (covered && x.t < 0.5) { gT = gAlpha; }
-        if (!covered && x.t > 0.5) { gT = gAlpha; }
-        if (gT == 0.0) { continue; }
+        // the way left to go, in units of the segment: back to p (covered) or on past p (uncovered)
+        let d = select(1.0 + SIL_MARGIN - x.t, x.t + SIL_MARGIN, covered);
+        loss += setup.silWeight * d * d;
+        let gT = 2.0 * setup.silWeight * d * select(-1.0, 1.0, covered);
+        let e = x.e;
         let den = (x.ei - x.eo) * (x.ei - x.eo);
         let gEi = gT * (-x.eo / den);
         let gEo = gT * (x.ei / den);
@@ -146,6 +182,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
         addVertex(e.v[x.b], worldGrad(view, projectGrad(view, e.q[x.b], gb)));
       }
     }
+    contribution = vec2f(loss, 1.0);
   }
   reduceLossStats(li, contribution, setup.statsOff + 2u);
 }
