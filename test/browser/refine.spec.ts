@@ -19,7 +19,8 @@ test('refinement gradients match finite differences of the CPU forward', async (
   expect(Math.abs((r.silLossGpu as number) - (r.silLossCpu as number)) / (r.silLossCpu as number)).toBeLessThan(1e-4);
   for (const name of ['texture', 'positions', 'gains', 'light', 'silhouette', 'laplacian']) {
     const g = r[name] as Group;
-    expect(g.compared, name).toBeGreaterThan(name === 'gains' ? 1 : 3);
+    // (one of the light's four may fall under the comparison's floor, 1e-3 of the largest)
+    expect(g.compared, name).toBeGreaterThan(name === 'gains' ? 1 : name === 'light' ? 2 : 3);
     expect(g.maxRelError, name).toBeLessThan(1e-2);
   }
   // The texture is finer than the pixels: most pixels sample mip level 1 or 2, whose gradients reach the texels.

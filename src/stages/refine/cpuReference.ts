@@ -1,6 +1,6 @@
 /**
  * CPU reference (float64) of the refinement's forward loss for a fixed visibility buffer: the same shading
- * (refine_forward.wgsl), silhouette coverage (refine_silhouette.wgsl) and Laplacian energy (refine_laplacian.wgsl).
+ * (refine_forward.wgsl, with its edge blend), silhouette consistency (refine_silhouette.wgsl) and Laplacian energy (refine_laplacian.wgsl).
  * The gradient checks take finite differences of it and compare them with the GPU's backward kernels.
  */
 import { NO_FACE, type Layout, type RefineView, type Welded } from './problem';
@@ -77,40 +77,104 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
     const at = (x: number, y: number) => tri[y * P.width + x];
     const gain = params[L.gainOff + vid];
     const light = [params[L.lightOff], params[L.lightOff + 1], params[L.lightOff + 2], params[L.lightOff + 3]];
+    const photoAt = (x: number, y: number) => {
+      const pi = 4 * (y * view.width + x);
+      return [view.rgba[pi] / 255, view.rgba[pi + 1] / 255, view.rgba[pi + 2] / 255, view.rgba[pi + 3] / 255];
+    };
+    // shaded colour of every covered pixel (refine_forward.wgsl `shade`)
+    const shaded: (V3 | null)[] = new Array(view.width * view.height).fill(null);
     for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
       const t = at(x, y);
-      const pi = 4 * (y * view.width + x);
-      const photo = [view.rgba[pi] / 255, view.rgba[pi + 1] / 255, view.rgba[pi + 2] / 255, view.rgba[pi + 3] / 255];
-      if (t > 0 && photo[3] > 0.5) {
-        const f = t - 1;
-        const p = [0, 1, 2].map((k) => position(params, F[6 * f + k]));
-        const q = p.map((pp) => camPoint(view, pp));
-        const d: V3 = [(x - cx) / fx, (y - cy) / fy, 1];
-        const uvAt = (k: number) => [P.uvs[2 * F[6 * f + 3 + k]], P.uvs[2 * F[6 * f + 3 + k] + 1]];
-        const uvOf = (px: number, py: number) => {
-          const dd: V3 = [(px - cx) / fx, (py - cy) / fy, 1];
-          const w = [dot(dd, cross(q[1], q[2])), dot(dd, cross(q[2], q[0])), dot(dd, cross(q[0], q[1]))];
-          const W = w[0] + w[1] + w[2];
-          return [0, 1].map((c) => (w[0] * uvAt(0)[c] + w[1] * uvAt(1)[c] + w[2] * uvAt(2)[c]) / W);
-        };
-        void d;
-        const u = uvOf(x, y), ux = uvOf(x + 1, y), uy = uvOf(x, y + 1);
-        let level = 0;
-        const fixed = P.levels?.[slot];
-        if (fixed && fixed[y * P.width + x] >= 0) level = fixed[y * P.width + x];
-        else if (L.mipLevels > 0) {
-          const footprint = Math.max(Math.hypot(ux[0] - u[0], ux[1] - u[1]), Math.hypot(uy[0] - u[0], uy[1] - u[1])) * L.texSize;
-          level = Math.min(L.mipLevels, Math.max(0, Math.floor(Math.log2(Math.max(footprint, 1e-6)) + 0.5)));
-        }
-        if (fixed && fixed[y * P.width + x] < 0) fixed[y * P.width + x] = level;
-        const kd = sampleKd(mips, L, level, u[0], u[1]);
-        levels[level] = (levels[level] ?? 0) + 1;
-        const cr = cross(sub(p[1], p[0]), sub(p[2], p[0]));
-        const len = Math.hypot(...cr);
-        const shade = light[0] + (light[1] * cr[0] + light[2] * cr[1] + light[3] * cr[2]) / len;
-        for (let c = 0; c < 3; c++) color += (gain * kd[c] * shade - photo[c]) ** 2;
-        colorPixels++;
+      if (t === 0) continue;
+      const f = t - 1;
+      const p = [0, 1, 2].map((k) => position(params, F[6 * f + k]));
+      const q = p.map((pp) => camPoint(view, pp));
+      const uvAt = (k: number) => [P.uvs[2 * F[6 * f + 3 + k]], P.uvs[2 * F[6 * f + 3 + k] + 1]];
+      const uvOf = (px: number, py: number) => {
+        const dd: V3 = [(px - cx) / fx, (py - cy) / fy, 1];
+        const w = [dot(dd, cross(q[1], q[2])), dot(dd, cross(q[2], q[0])), dot(dd, cross(q[0], q[1]))];
+        const W = w[0] + w[1] + w[2];
+        return [0, 1].map((c) => (w[0] * uvAt(0)[c] + w[1] * uvAt(1)[c] + w[2] * uvAt(2)[c]) / W);
+      };
+      const u = uvOf(x, y), ux = uvOf(x + 1, y), uy = uvOf(x, y + 1);
+      let level = 0;
+      const fixed = P.levels?.[slot];
+      if (fixed && fixed[y * P.width + x] >= 0) level = fixed[y * P.width + x];
+      else if (L.mipLevels > 0) {
+        const footprint = Math.max(Math.hypot(ux[0] - u[0], ux[1] - u[1]), Math.hypot(uy[0] - u[0], uy[1] - u[1])) * L.texSize;
+        level = Math.min(L.mipLevels, Math.max(0, Math.floor(Math.log2(Math.max(footprint, 1e-6)) + 0.5)));
       }
+      if (fixed && fixed[y * P.width + x] < 0) fixed[y * P.width + x] = level;
+      const kd = sampleKd(mips, L, level, u[0], u[1]);
+      if (photoAt(x, y)[3] > 0.5) levels[level] = (levels[level] ?? 0) + 1;
+      const cr = cross(sub(p[1], p[0]), sub(p[2], p[0]));
+      const len = Math.hypot(...cr);
+      const shade = light[0] + (light[1] * cr[0] + light[2] * cr[1] + light[3] * cr[2]) / len;
+      shaded[y * view.width + x] = [0, 1, 2].map((c) => gain * kd[c] * shade) as V3;
+    }
+    const inImage = (x: number, y: number) => x >= 0 && y >= 0 && x < view.width && y < view.height;
+    // refine_forward.wgsl `background`
+    const background = (inner: [number, number], outer: [number, number]) => {
+      const far = [2 * outer[0] - inner[0], 2 * outer[1] - inner[1]];
+      const near = photoAt(outer[0], outer[1]);
+      if (!inImage(far[0], far[1])) return near.slice(0, 3);
+      const beyond = photoAt(far[0], far[1]);
+      return (beyond[3] <= 0.5 || near[3] > 0.5 ? beyond : near).slice(0, 3);
+    };
+    const offsets = [[1, 0], [-1, 0], [0, 1], [0, -1]];
+    for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
+      const t = at(x, y);
+      const photo = photoAt(x, y);
+      if (t > 0 && photo[3] > 0.5) {
+        // edge blend of a covered pixel with what lies behind its uncovered neighbours
+        const own = shaded[y * view.width + x]!;
+        const nearest = [-1, -1];
+        const behind = [0, 0, 0];
+        let n = 0;
+        offsets.forEach(([dx, dy], k) => {
+          const qx = x + dx, qy = y + dy;
+          if (!inImage(qx, qy) || at(qx, qy) > 0) return;
+          const tt = outlineCrossing(params, P.welded, view, t - 1, [x, y], [qx, qy]);
+          if (tt === null) return;
+          const bg = background([x, y], [qx, qy]);
+          for (let c = 0; c < 3; c++) behind[c] += bg[c];
+          n++;
+          const axis = k < 2 ? 0 : 1;
+          if (nearest[axis] < 0 || tt < nearest[axis]) nearest[axis] = tt;
+        });
+        const blend = Math.max(0, 0.5 - outlineDistance(nearest[0], nearest[1]));
+        for (let c = 0; c < 3; c++) color += (own[c] * (1 - blend) + (blend * behind[c]) / Math.max(n, 1) - photo[c]) ** 2;
+        colorPixels++;
+      } else if (t === 0 && photo[3] > 0.5) {
+        // an uncovered pixel inside the mask that its covered neighbours' outline reaches
+        const nearest = [-1, -1];
+        const mixed = [0, 0, 0], behind = [0, 0, 0];
+        let n = 0;
+        offsets.forEach(([dx, dy], k) => {
+          const qx = x + dx, qy = y + dy;
+          if (!inImage(qx, qy) || at(qx, qy) === 0) return;
+          const tt = outlineCrossing(params, P.welded, view, at(qx, qy) - 1, [qx, qy], [x, y]);
+          if (tt === null) return;
+          const c = shaded[qy * view.width + qx]!;
+          const bg = background([qx, qy], [x, y]);
+          for (let k3 = 0; k3 < 3; k3++) {
+            mixed[k3] += c[k3];
+            behind[k3] += bg[k3];
+          }
+          n++;
+          const axis = k < 2 ? 0 : 1;
+          if (nearest[axis] < 0 || 1 - tt < nearest[axis]) nearest[axis] = 1 - tt;
+        });
+        const cover = Math.max(0, 0.5 - outlineDistance(nearest[0], nearest[1]));
+        if (cover > 0) {
+          for (let k = 0; k < 3; k++) color += ((behind[k] / n) * (1 - cover) + (cover * mixed[k]) / n - photo[k]) ** 2;
+          colorPixels++;
+        }
+      }
+    }
+    for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
+      const t = at(x, y);
+      const photo = photoAt(x, y);
       if (P.silWeight > 0) {
         const covered = t > 0;
         if (covered === photo[3] > 0.5) continue;
@@ -131,12 +195,20 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
   return { color, silhouette, colorPixels, levels: Array.from(levels, (n) => n ?? 0) };
 }
 
+/** refine_forward.wgsl's `outlineDistance` (the value only): from the nearest crossings along x and y, < 0 where none. */
+function outlineDistance(tx: number, ty: number): number {
+  if (tx < 0 && ty < 0) return 1e9;
+  if (ty < 0) return tx;
+  if (tx < 0) return ty;
+  return (tx * ty) / (tx + ty);
+}
+
 /** refine_silhouette.wgsl's SIL_MARGIN. */
 const SIL_MARGIN = 0.25;
-/** refine_silhouette.wgsl's MAX_WALK. */
+/** refine_outline.wgsl's MAX_WALK. */
 const MAX_WALK = 4;
 
-/** refine_silhouette.wgsl's `crossing`: where the segment inner -> outer leaves the projected surface, walking from
+/** refine_outline.wgsl's `crossing`: where the segment inner -> outer leaves the projected surface, walking from
  * triangle `tri` across edges whose far triangle faces the same way on screen; null when it finds no outline. */
 function outlineCrossing(params: Float64Array, welded: Welded, view: RefineView, tri: number, inner: [number, number], outer: [number, number]): number | null {
   const [fx, , cx, , fy, cy] = view.K;

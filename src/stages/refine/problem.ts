@@ -19,6 +19,7 @@ import forwardWgsl from './refine_forward.wgsl?raw';
 import laplacianWgsl from './refine_laplacian.wgsl?raw';
 import lossReduceWgsl from './refine_loss_reduce.wgsl?raw';
 import mipsWgsl from './refine_mips.wgsl?raw';
+import outlineWgsl from './refine_outline.wgsl?raw';
 import pyramidWgsl from './refine_pyramid.wgsl?raw';
 import setupWgsl from './refine_setup.wgsl?raw';
 import silhouetteWgsl from './refine_silhouette.wgsl?raw';
@@ -207,9 +208,9 @@ function kernels(): Record<Exclude<keyof Pipelines, 'visibility'>, ComputeKernel
   const head = `${CAMERA_VIEW_WGSL}\n${setupWgsl}\n`;
   return {
     mips: { label: 'refine.mips', code: `${head}${mipsWgsl}` },
-    forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${lossReduceWgsl}\n${forwardWgsl}` },
-    backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${backwardWgsl}` },
-    silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${lossReduceWgsl}\n${silhouetteWgsl}` },
+    forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${lossReduceWgsl}\n${outlineWgsl}\n${forwardWgsl}` },
+    backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${outlineWgsl}\n${backwardWgsl}` },
+    silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${lossReduceWgsl}\n${outlineWgsl}\n${silhouetteWgsl}` },
     lapDelta: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'delta' },
     lapGradient: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'gradient' },
     adam: { label: 'refine.adam', code: `${head}${adamWgsl}` },
@@ -405,8 +406,8 @@ export class RefineProblem {
     const p = this.pipes;
     this.groups = {
       visibility: group(p.visibility, 'refine.visibility', [this.params, faces, clipBuffer, rowBuffer]),
-      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips]),
-      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips]),
+      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips, faceAdj]),
+      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips, faceAdj]),
       silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray, faceAdj]),
       lapDelta: bindBuffers(device, p.lapDelta, 'refine.laplacian', [this.lapSetup, this.params, base, adjOffsets, adjList, lapVec]),
       lapGradient: device.createBindGroup({

@@ -1,4 +1,5 @@
-// Backward of refine_forward.wgsl per pixel, given dL/dcolour and the mip level (+ 1) in `dcolor`:
+// Backward of refine_forward.wgsl per covered pixel, given dL/dcolour and the mip level (+ 1) in `dcolor`, plus the
+// share of its colour in its uncovered neighbours' edge blend:
 // - texels: the four bilinear corners get weight * gain * shade * dL/dcolour (fixed-point adds);
 // - exposure gain of the view and the global light (a, l): workgroup sums, one fixed-point add each per workgroup;
 // - vertex positions through the uv (bilinear slope -> uv -> barycentrics -> camera-space corners -> world, the
@@ -14,6 +15,7 @@
 @group(0) @binding(6) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var<storage, read> mips: array<f32>;
+@group(0) @binding(9) var<storage, read> faceAdj: array<u32>;
 
 // gain, ambient, l.x, l.y, l.z
 var<workgroup> partial: array<array<f32, 5>, 64>;
@@ -42,9 +44,23 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
   let view = views[vid];
   var mine = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
   if (gid.x < view.size.x && gid.y < view.size.y) {
-    let g = dcolor[slot * setup.width * setup.height + gid.y * setup.width + gid.x];
+    let base = slot * setup.width * setup.height;
+    var g = dcolor[base + gid.y * setup.width + gid.x];
     let tri = textureLoad(visTri, vec2u(gid.xy), slot, 0).r;
     if (g.w > 0.0 && tri > 0u) {
+      // the share of this pixel's colour in its uncovered neighbours' edge blend (refine_forward.wgsl)
+      let p = vec2i(gid.xy);
+      for (var k = 0u; k < 4u; k++) {
+        let q = p + OFFSETS[k];
+        if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
+        if (textureLoad(visTri, q, slot, 0).r > 0u) { continue; }
+        let gq = dcolor[base + u32(q.y) * setup.width + u32(q.x)];
+        if (all(gq.xyz == vec3f(0.0))) { continue; }
+        if (crossing(view, tri - 1u, vec2f(p), vec2f(q)).t < 0.0) { continue; }
+        g = vec4f(g.xyz + gq.xyz, g.w);
+      }
+    }
+    if (g.w > 0.0 && tri > 0u && any(g.xyz != vec3f(0.0))) {
       let c = loadCorners(view, tri - 1u);
       let d = pixelRay(view, vec2f(gid.xy));
       let s = surfaceAt(c, d);

@@ -1,7 +1,18 @@
 // Forward shading and photometric loss per pixel of each batch slot: colour = gain_view * kd(uv) * (a + l . n), with
 // kd sampled bilinearly from the texture parameters, n the face normal. Where the pixel is covered and inside the
-// photo's mask, the residual's gradient 2 (colour - photo) goes to `dcolor` for the backward pass and the squared
+// photo's mask, the residual's gradient to the shaded colour goes to `dcolor` for the backward pass and the squared
 // error to the loss statistics (workgroup-reduced, then one fixed-point add per workgroup).
+//
+// Edge blend (in the manner of nvdiffrast's antialias, against the photo's background): at the outline the photos'
+// pixels mix the object and what lies behind it, so the render does too. The outline crosses the segments from a
+// covered pixel to its uncovered 4-neighbours at t (refine_outline.wgsl); the nearest crossings along x and along y
+// give the pixel's distance s to the outline (`outlineDistance`) and its coverage 0.5 + s. A covered pixel's colour
+// becomes c (1 - b) + b bg with b = (0.5 - s)+; an uncovered one's bg (1 - a) + a c with a = (0.5 - s)+, s measured
+// from its side and c its covered neighbours' mean colour. The background bg is the photo one pixel further out
+// (`background`). Only pixels inside the mask are scored, as everywhere in the colour term: the synthetic captures'
+// renderer (and the evaluator's) leaves the pixels whose centre the object misses at the background colour, with no
+// mixture. The blend's derivative in t moves the outline's vertices; the shaded colours' gradients go to the
+// backward pass (an uncovered pixel's through its covered neighbours, refine_backward.wgsl).
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> faces: array<u32>;
@@ -12,7 +23,48 @@
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var photos: texture_2d_array<f32>;
 @group(0) @binding(9) var<storage, read> mips: array<f32>;
+@group(0) @binding(10) var<storage, read> faceAdj: array<u32>;
 
+// The shaded colour of the triangle `tri` (id + 1) at pixel `pixel` of view `vid`, and the mip level sampled.
+struct Shaded {
+  color: vec3f,
+  level: u32,
+};
+
+fn shade(view: View, vid: u32, tri: u32, pixel: vec2f) -> Shaded {
+  let c = loadCorners(view, tri - 1u);
+  let s = surfaceAt(c, pixelRay(view, pixel));
+  let level = mipLevel(c, view, pixel, s);
+  let kd = sampleKd(bilinear(s.uv, level));
+  return Shaded(params[setup.gainOff + vid] * kd * shading(s.n), level);
+}
+
+// What lies behind the outline between the covered pixel `inner` and its uncovered neighbour `outer`: the photo one
+// pixel further out, which the edge's own mixture does not reach (unless that pixel is inside the mask where `outer`
+// is not, or off the image: then `outer` itself).
+fn background(vid: u32, view: View, inner: vec2i, outer: vec2i) -> vec3f {
+  let far = 2 * outer - inner;
+  let near = textureLoad(photos, outer, vid, 0);
+  if (far.x < 0 || far.y < 0 || far.x >= i32(view.size.x) || far.y >= i32(view.size.y)) { return near.rgb; }
+  let beyond = textureLoad(photos, far, vid, 0);
+  return select(near.rgb, beyond.rgb, beyond.a <= 0.5 || near.a > 0.5);
+}
+
+// The pixel's distance to the outline (in pixels), from the crossings nearest to it along x (tx) and along y (ty), < 0
+// where none: a straight edge crossing both axes at tx and ty lies tx ty / (tx + ty) * |n|_1 / |n|_2 away, and a
+// box pixel's coverage is ~ 0.5 + that distance over the normal's L1 norm, 0.5 + tx ty / (tx + ty) (0.5 + t with one
+// crossing). Returns that s and its derivatives in tx and ty.
+fn outlineDistance(tx: f32, ty: f32) -> vec3f {
+  if (tx < 0.0 && ty < 0.0) { return vec3f(1e9, 0.0, 0.0); }
+  if (ty < 0.0) { return vec3f(tx, 1.0, 0.0); }
+  if (tx < 0.0) { return vec3f(ty, 0.0, 1.0); }
+  let d = (tx + ty) * (tx + ty);
+  return vec3f(tx * ty / (tx + ty), ty * ty / d, tx * tx / d);
+}
+
+fn inImage(view: View, q: vec2i) -> bool {
+  return q.x >= 0 && q.y >= 0 && q.x < i32(view.size.x) && q.y < i32(view.size.y);
+}
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -20,23 +72,102 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
   let vid = batchView(slot);
   let view = views[vid];
   var contribution = vec2f(0.0);
+  // validation passes (statsBase 4) score only: no gradients
+  let training = setup.statsBase == 0u;
   let inside = gid.x < view.size.x && gid.y < view.size.y;
   let pix = slot * setup.width * setup.height + gid.y * setup.width + gid.x;
   if (gid.x < setup.width && gid.y < setup.height) {
     var out = vec4f(0.0);
     if (inside) {
-      let tri = textureLoad(visTri, vec2u(gid.xy), slot, 0).r;
-      let photo = textureLoad(photos, vec2u(gid.xy), vid, 0);
-      if (tri > 0u && photo.a > 0.5) {
-        let c = loadCorners(view, tri - 1u);
-        let s = surfaceAt(c, pixelRay(view, vec2f(gid.xy)));
-        let level = mipLevel(c, view, vec2f(gid.xy), s);
-        let kd = sampleKd(bilinear(s.uv, level));
-        let color = params[setup.gainOff + vid] * kd * shading(s.n);
-        let r = color - photo.rgb;
-        // w: the mip level + 1 (the backward pass reuses it; 0 = no colour term here)
-        out = vec4f(2.0 * r, f32(level + 1u));
-        contribution = vec2f(dot(r, r), 1.0);
+      let p = vec2i(gid.xy);
+      let tri = textureLoad(visTri, p, slot, 0).r;
+      let photo = textureLoad(photos, p, vid, 0);
+      if (tri > 0u) {
+        let own = shade(view, vid, tri, vec2f(p));
+        // w: the mip level + 1 for every covered pixel (the backward pass reuses it, also for the colour this pixel
+        // lends its uncovered neighbours); xyz: the gradient of its own colour term, inside the mask only
+        out = vec4f(0.0, 0.0, 0.0, f32(own.level + 1u));
+        if (photo.a > 0.5) {
+          // the outline's nearest crossings to the uncovered neighbours along x and along y
+          var tx = -1.0;
+          var ty = -1.0;
+          var kx = 4u;
+          var ky = 4u;
+          var behind = vec3f(0.0);
+          var n = 0.0;
+          for (var k = 0u; k < 4u; k++) {
+            let q = p + OFFSETS[k];
+            if (!inImage(view, q) || textureLoad(visTri, q, slot, 0).r > 0u) { continue; }
+            let x = crossing(view, tri - 1u, vec2f(p), vec2f(q));
+            if (x.t < 0.0) { continue; }
+            behind += background(vid, view, p, q);
+            n += 1.0;
+            if (k < 2u) {
+              if (kx == 4u || x.t < tx) { tx = x.t; kx = k; }
+            } else if (ky == 4u || x.t < ty) { ty = x.t; ky = k; }
+          }
+          let s = outlineDistance(tx, ty);
+          let blend = max(0.0, 0.5 - s.x);
+          let bg = behind / max(n, 1.0);
+          let r = own.color * (1.0 - blend) + blend * bg - photo.rgb;
+          out = vec4f(2.0 * r * (1.0 - blend), out.w);
+          contribution = vec2f(dot(r, r), 1.0);
+          if (blend > 0.0 && training) {
+            // dL/ds = -dL/dblend = 2r . (c - bg)
+            let gS = dot(2.0 * r, own.color - bg);
+            for (var j = 0u; j < 2u; j++) {
+              let k = select(ky, kx, j == 0u);
+              if (k == 4u) { continue; }
+              let q = vec2f(p + OFFSETS[k]);
+              addCrossingGradient(view, crossing(view, tri - 1u, vec2f(p), q), vec2f(p), q, gS * select(s.z, s.y, j == 0u));
+            }
+          }
+        }
+      } else if (photo.a > 0.5) {
+        // the outline's nearest crossings from the covered neighbours along x and along y (distance 1 - t to p)
+        var ux = -1.0;
+        var uy = -1.0;
+        var kx = 4u;
+        var ky = 4u;
+        var colors = vec3f(0.0);
+        var behind = vec3f(0.0);
+        var n = 0.0;
+        for (var k = 0u; k < 4u; k++) {
+          let q = p + OFFSETS[k];
+          if (!inImage(view, q)) { continue; }
+          let triQ = textureLoad(visTri, q, slot, 0).r;
+          if (triQ == 0u) { continue; }
+          let x = crossing(view, triQ - 1u, vec2f(q), vec2f(p));
+          if (x.t < 0.0) { continue; }
+          colors += shade(view, vid, triQ, vec2f(q)).color;
+          behind += background(vid, view, q, p);
+          n += 1.0;
+          let u = 1.0 - x.t;
+          if (k < 2u) {
+            if (kx == 4u || u < ux) { ux = u; kx = k; }
+          } else if (ky == 4u || u < uy) { uy = u; ky = k; }
+        }
+        let s = outlineDistance(ux, uy);
+        let cover = max(0.0, 0.5 - s.x);
+        if (cover > 0.0) {
+          let c = colors / n;
+          let bg = behind / n;
+          let r = bg * (1.0 - cover) + cover * c - photo.rgb;
+          contribution = vec2f(dot(r, r), 1.0);
+          // w = 0: uncovered; each covered neighbour with a crossing takes cover / n of 2r in the backward pass
+          out = vec4f(2.0 * r * cover / n, 0.0);
+          if (training) {
+            // dL/du = -dL/dcover = -2r . (c - bg), du/dt = -1
+            let gS = dot(2.0 * r, c - bg);
+            for (var j = 0u; j < 2u; j++) {
+              let k = select(ky, kx, j == 0u);
+              if (k == 4u) { continue; }
+              let q = p + OFFSETS[k];
+              let x = crossing(view, textureLoad(visTri, q, slot, 0).r - 1u, vec2f(q), vec2f(p));
+              addCrossingGradient(view, x, vec2f(q), vec2f(p), gS * select(s.z, s.y, j == 0u));
+            }
+          }
+        }
       }
     }
     dcolor[pix] = out;
