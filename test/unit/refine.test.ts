@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFixed, initialParams, paramLayout, weldMesh } from '../../src/stages/refine/problem';
+import { decodeFixed, initialParams, NO_FACE, paramLayout, weldMesh } from '../../src/stages/refine/problem';
 import { bakeRadiance, meshFromParams } from '../../src/stages/refine/refineMesh';
 import { splitValidation } from '../../src/models/refine';
 import type { TexturedMesh } from '../../src/core/mesh';
@@ -32,6 +32,28 @@ describe('refine host helpers', () => {
     }
     // Faces keep their uv corners (mesh vertices) beside the welded ones.
     expect(Array.from(w.faces.subarray(12, 18))).toEqual([w.weldOf[4], w.weldOf[6], w.weldOf[7], 4, 6, 7]);
+  });
+
+  it('pairs faces across their shared edges only where the winding agrees', () => {
+    // A tetrahedron, wound consistently (outward), plus a face that the weld collapses (corners 0 and 4 coincide).
+    const positions = Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+    const tetra = [0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3];
+    const w = weldMesh({ positions, indices: Uint32Array.from([...tetra, 0, 4, 1]) });
+    for (let f = 0; f < 4; f++) for (let k = 0; k < 3; k++) {
+      const g = w.faceAdj[3 * f + k];
+      expect(g, `face ${f} edge ${k}`).toBeLessThan(4);
+      // symmetric: the face across lists this face across the same edge
+      expect(Array.from(w.faceAdj.subarray(3 * g, 3 * g + 3))).toContain(f);
+    }
+    expect(Array.from(w.faceAdj.subarray(12, 15))).toEqual([NO_FACE, NO_FACE, NO_FACE]);
+    // Flipping one face's winding leaves its three edges without a face across (and its neighbours' edges to it).
+    const flipped = weldMesh({ positions, indices: Uint32Array.from([0, 1, 2, ...tetra.slice(3)]) });
+    expect(Array.from(flipped.faceAdj.subarray(0, 3))).toEqual([NO_FACE, NO_FACE, NO_FACE]);
+    expect(Array.from(flipped.faceAdj.subarray(3)).filter((g) => g === NO_FACE)).toHaveLength(3);
+    // A third face on an edge makes it non-manifold: no face across it for any of the three.
+    const fin = weldMesh({ positions: Float32Array.from([...positions.slice(0, 12), 1, 1, 1]), indices: Uint32Array.from([...tetra, 1, 4, 2]) });
+    expect(fin.faceAdj[3 * 4 + 2]).toBe(NO_FACE);
+    expect(fin.faceAdj[3 * 0 + 1]).toBe(NO_FACE);
   });
 
   it('decodes 64-bit fixed point exactly, negative values and carries included', () => {

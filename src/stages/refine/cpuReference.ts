@@ -63,7 +63,8 @@ function sampleKd(mips: Float64Array[], L: Layout, level: number, u: number, v: 
   return [0, 1, 2].map((c) => (k00[c] * (1 - fx) + k10[c] * fx) * (1 - fy) + (k01[c] * (1 - fx) + k11[c] * fx) * fy) as V3;
 }
 
-/** Colour loss (sum of squared errors over covered, masked-in pixels and channels) and silhouette loss (sum). */
+/** Colour loss (sum of squared errors over the masked-in pixels the colour term scores: covered ones, and uncovered
+ * ones that the edge blend reaches) and silhouette loss (sum). */
 export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number; levels: number[] } {
   const L = P.layout;
   const F = P.welded.faces;
@@ -200,13 +201,14 @@ function outlineDistance(tx: number, ty: number): number {
   if (tx < 0 && ty < 0) return 1e9;
   if (ty < 0) return tx;
   if (tx < 0) return ty;
+  if (tx + ty <= 0) return 0;
   return (tx * ty) / (tx + ty);
 }
 
 /** refine_silhouette.wgsl's SIL_MARGIN. */
 const SIL_MARGIN = 0.25;
 /** refine_outline.wgsl's MAX_WALK. */
-const MAX_WALK = 4;
+const MAX_WALK = 8;
 
 /** refine_outline.wgsl's `crossing`: where the segment inner -> outer leaves the projected surface, walking from
  * triangle `tri` across edges whose far triangle faces the same way on screen; null when it finds no outline. */

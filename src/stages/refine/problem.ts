@@ -2,7 +2,8 @@
  * The refinement problem on the GPU: one flat parameter vector (welded vertex positions, kd texture, per-view gains,
  * global light; layout in refine_setup.wgsl), Adam moments, 64-bit fixed-point gradients, the photos as a texture
  * array, and a visibility buffer per batch slot. `encodeStep` records one iteration: a render pass per batch view
- * (visibility), the forward shading/loss kernel, the backward kernels (photometric, silhouette, Laplacian) and Adam.
+ * (visibility), the forward shading/loss kernel (with the edge blend's outline gradient), the backward kernels
+ * (photometric, silhouette, Laplacian) and Adam.
  * Every buffer and texture lives in the caller's VRAM scope; `dispose()` hands them back.
  */
 import type { TexturedMesh } from '../../core/mesh';
@@ -105,23 +106,36 @@ export function weldMesh(mesh: Pick<TexturedMesh, 'positions' | 'indices'>): Wel
   return { positions: Float32Array.from(unique), weldOf, faces, faceAdj: faceAdjacency(faces, W), adjOffsets, adjList };
 }
 
-/** Per face and edge (welded corners k -> k + 1): the one other face sharing that edge, else NO_FACE. */
+/**
+ * Per face and edge (welded corners k -> k + 1): the one other face sharing that edge, else NO_FACE. Only opposite
+ * half-edges pair (a -> b with b -> a), so a surface whose winding flips there counts as ending there; faces whose
+ * weld repeats a corner take no part. Half-edges are bucketed by their smaller vertex (counting sort), then matched
+ * within the bucket: typed arrays only, for million-face meshes.
+ */
 function faceAdjacency(faces: Uint32Array, W: number): Uint32Array {
   const F = faces.length / 6;
   const adj = new Uint32Array(3 * F).fill(NO_FACE);
-  const edges = new Map<number, number[]>();
-  for (let f = 0; f < F; f++) for (let k = 0; k < 3; k++) {
-    const a = faces[6 * f + k], b = faces[6 * f + ((k + 1) % 3)];
-    if (a === b) continue;
-    const key = Math.min(a, b) * W + Math.max(a, b);
-    const list = edges.get(key);
-    if (list) list.push(3 * f + k);
-    else edges.set(key, [3 * f + k]);
-  }
-  for (const list of edges.values()) {
-    if (list.length !== 2) continue;
-    adj[list[0]] = Math.floor(list[1] / 3);
-    adj[list[1]] = Math.floor(list[0] / 3);
+  const corner = (h: number) => faces[6 * Math.floor(h / 3) + (h % 3)];
+  const next = (h: number) => faces[6 * Math.floor(h / 3) + ((h + 1) % 3)];
+  const live = (f: number) => faces[6 * f] !== faces[6 * f + 1] && faces[6 * f + 1] !== faces[6 * f + 2] && faces[6 * f + 2] !== faces[6 * f];
+  const start = new Uint32Array(W + 1);
+  for (let f = 0; f < F; f++) if (live(f)) for (let k = 0; k < 3; k++) start[Math.min(corner(3 * f + k), next(3 * f + k)) + 1]++;
+  for (let v = 0; v < W; v++) start[v + 1] += start[v];
+  const fill = start.slice(0, W);
+  const bucket = new Uint32Array(start[W]);
+  for (let f = 0; f < F; f++) if (live(f)) for (let k = 0; k < 3; k++) bucket[fill[Math.min(corner(3 * f + k), next(3 * f + k))]++] = 3 * f + k;
+  for (let v = 0; v < W; v++) {
+    for (let i = start[v]; i < start[v + 1]; i++) {
+      const h = bucket[i], far = Math.max(corner(h), next(h));
+      let partner = -1, count = 0;
+      for (let j = start[v]; j < start[v + 1]; j++) {
+        const g = bucket[j];
+        if (Math.max(corner(g), next(g)) !== far) continue;
+        count++;
+        if (g !== h) partner = g;
+      }
+      if (count === 2 && corner(partner) === next(h)) adj[h] = Math.floor(partner / 3);
+    }
   }
   return adj;
 }
@@ -270,7 +284,8 @@ export class RefineProblem {
   private readonly setup: GPUBuffer;
   private readonly mips: GPUBuffer;
   private readonly mipGroups: GPUBindGroup[] = [];
-  /** Per batch pixel: dL/dcolour and the sampled mip level + 1 (0 where no colour term), from the forward pass. */
+  /** Per batch pixel, from the forward pass: dL/dcolour and, for covered pixels, the sampled mip level + 1 (w = 0:
+   * uncovered; xyz then the share of the edge blend's gradient that its covered neighbours take). */
   readonly dcolor: GPUBuffer;
   private readonly lapSetup: GPUBuffer;
   private readonly moments: GPUBuffer;

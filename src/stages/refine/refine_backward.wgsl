@@ -4,8 +4,8 @@
 // - exposure gain of the view and the global light (a, l): workgroup sums, one fixed-point add each per workgroup;
 // - vertex positions through the uv (bilinear slope -> uv -> barycentrics -> camera-space corners -> world, the
 //   chain rule through the ray/triangle barycentrics of refine_common.wgsl) and through the face normal of the
-//   lighting term. The visibility (which triangle a pixel sees) is piecewise constant; silhouettes get their
-//   gradient from refine_silhouette.wgsl.
+//   lighting term. The visibility (which triangle a pixel sees) is piecewise constant; the outline gets its
+//   gradient from refine_silhouette.wgsl and from the forward pass's edge blend.
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> faces: array<u32>;

@@ -1,7 +1,9 @@
 // Forward shading and photometric loss per pixel of each batch slot: colour = gain_view * kd(uv) * (a + l . n), with
-// kd sampled bilinearly from the texture parameters, n the face normal. Where the pixel is covered and inside the
-// photo's mask, the residual's gradient to the shaded colour goes to `dcolor` for the backward pass and the squared
-// error to the loss statistics (workgroup-reduced, then one fixed-point add per workgroup).
+// kd sampled bilinearly from the texture parameters, n the face normal. Inside the photo's mask, the residual's
+// gradient to the shaded colour goes to `dcolor` for the backward pass (for a covered pixel with its mip level + 1 in
+// w; for an uncovered one that the edge blend reaches, its neighbours' share with w = 0) and the squared error to the
+// loss statistics (workgroup-reduced, then one fixed-point add per workgroup). The edge blend's own derivative moves
+// the outline's vertices here, in training passes only.
 //
 // Edge blend (in the manner of nvdiffrast's antialias, against the photo's background): at the outline the photos'
 // pixels mix the object and what lies behind it, so the render does too. The outline crosses the segments from a
@@ -10,8 +12,8 @@
 // becomes c (1 - b) + b bg with b = (0.5 - s)+; an uncovered one's bg (1 - a) + a c with a = (0.5 - s)+, s measured
 // from its side and c its covered neighbours' mean colour. The background bg is the photo one pixel further out
 // (`background`). Only pixels inside the mask are scored, as everywhere in the colour term: the synthetic captures'
-// renderer (and the evaluator's) leaves the pixels whose centre the object misses at the background colour, with no
-// mixture. The blend's derivative in t moves the outline's vertices; the shaded colours' gradients go to the
+// renderer (and the evaluator's, MeshRenderer.render) sets the pixels whose centre the object misses to the
+// background colour, with no mixture. Without masks every pixel counts as inside. The blend's derivative in t moves the outline's vertices; the shaded colours' gradients go to the
 // backward pass (an uncovered pixel's through its covered neighbours, refine_backward.wgsl).
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
@@ -50,14 +52,17 @@ fn background(vid: u32, view: View, inner: vec2i, outer: vec2i) -> vec3f {
   return select(near.rgb, beyond.rgb, beyond.a <= 0.5 || near.a > 0.5);
 }
 
-// The pixel's distance to the outline (in pixels), from the crossings nearest to it along x (tx) and along y (ty), < 0
-// where none: a straight edge crossing both axes at tx and ty lies tx ty / (tx + ty) * |n|_1 / |n|_2 away, and a
-// box pixel's coverage is ~ 0.5 + that distance over the normal's L1 norm, 0.5 + tx ty / (tx + ty) (0.5 + t with one
-// crossing). Returns that s and its derivatives in tx and ty.
+// The pixel's distance to the outline, from the crossings nearest to it along x (tx) and along y (ty), < 0 where none:
+// s = tx ty / (tx + ty) (t with one crossing), the distance of a straight edge over its unit normal's L1 norm. The
+// coverage 0.5 + s is exact for axis-aligned edges and, for any straight edge, where the box pixel is fully or half
+// covered; in between it is the secant (on a diagonal edge its slope at the centre is half the box's). Returns s
+// and its derivatives in tx and ty.
 fn outlineDistance(tx: f32, ty: f32) -> vec3f {
   if (tx < 0.0 && ty < 0.0) { return vec3f(1e9, 0.0, 0.0); }
   if (ty < 0.0) { return vec3f(tx, 1.0, 0.0); }
   if (tx < 0.0) { return vec3f(ty, 0.0, 1.0); }
+  // (both 0: the outline through the centre; t rounds to 1 in f32 on the uncovered side)
+  if (tx + ty <= 0.0) { return vec3f(0.0, 0.0, 0.0); }
   let d = (tx + ty) * (tx + ty);
   return vec3f(tx * ty / (tx + ty), ty * ty / d, tx * tx / d);
 }
@@ -157,7 +162,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
           // w = 0: uncovered; each covered neighbour with a crossing takes cover / n of 2r in the backward pass
           out = vec4f(2.0 * r * cover / n, 0.0);
           if (training) {
-            // dL/du = -dL/dcover = -2r . (c - bg), du/dt = -1
+            // dL/ds = -dL/dcover = -2r . (c - bg), and ds/du_axis du_axis/dt with du/dt = -1
             let gS = dot(2.0 * r, c - bg);
             for (var j = 0u; j < 2u; j++) {
               let k = select(ky, kx, j == 0u);

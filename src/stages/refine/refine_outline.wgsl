@@ -48,7 +48,7 @@ fn loadEdge(view: View, tri: u32) -> Edge {
   for (var k = 0u; k < 3u; k++) {
     e.v[k] = faces[6u * tri + k];
     e.q[k] = camPoint(view, vertexPosition(e.v[k]));
-    if (e.q[k].z <= 1e-6) { e.ok = false; }
+    if (!(e.q[k].z > 1e-6)) { e.ok = false; }
     e.s[k] = project(view, e.q[k]);
   }
   return e;
@@ -59,7 +59,7 @@ fn orientation(e: Edge) -> f32 {
 }
 
 // Triangles a segment from the covered pixel to its uncovered neighbour may cross before the silhouette.
-const MAX_WALK = 4u;
+const MAX_WALK = 8u;
 
 // Where the segment pin -> pout leaves the projected surface: starting in the triangle covering pin, the edge the
 // segment leaves through (the first zero of an edge function falling from pin to pout); if the triangle across it faces the
@@ -84,7 +84,8 @@ fn crossing(view: View, tri0: u32, pin: vec2f, pout: vec2f) -> Crossing {
       let b = (k + 1u) % 3u;
       let ei = sgn * cross2(e.s[b] - e.s[a], pin - e.s[a]);
       let eo = sgn * cross2(e.s[b] - e.s[a], pout - e.s[a]);
-      // (the segment leaves through an edge with pin inside and pout outside it, in every triangle of the walk)
+      // (the edge it leaves through has pin on its inner side and pout on its outer side, in every triangle of the
+      // walk: pin need not be inside the later triangles)
       if (ei > 0.0 && eo < 0.0) {
         let t = ei / (ei - eo);
         if (edge == 3u || t < best.t) {
