@@ -1,6 +1,7 @@
 /**
  * CPU reference (float64) of the refinement's forward loss for a fixed visibility buffer: the same shading
- * (refine_forward.wgsl, with its edge blend), silhouette consistency (refine_silhouette.wgsl) and Laplacian energy (refine_laplacian.wgsl).
+ * (refine_forward.wgsl, with its edge blend), silhouette consistency (refine_silhouette.wgsl) and Laplacian energy
+ * (refine_laplacian.wgsl).
  * The gradient checks take finite differences of it and compare them with the GPU's backward kernels.
  */
 import { NO_FACE, type Layout, type RefineView, type Welded } from './problem';

@@ -13,8 +13,9 @@
 // from its side and c its covered neighbours' mean colour. The background bg is the photo one pixel further out
 // (`background`). Only pixels inside the mask are scored, as everywhere in the colour term: the synthetic captures'
 // renderer (and the evaluator's, MeshRenderer.render) sets the pixels whose centre the object misses to the
-// background colour, with no mixture. Without masks every pixel counts as inside. The blend's derivative in t moves the outline's vertices; the shaded colours' gradients go to the
-// backward pass (an uncovered pixel's through its covered neighbours, refine_backward.wgsl).
+// background colour, with no mixture. Without masks every pixel counts as inside. The blend's derivative in t moves
+// the outline's vertices; the shaded colours' gradients go to the backward pass (an uncovered pixel's through its
+// covered neighbours, refine_backward.wgsl).
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> faces: array<u32>;
