@@ -123,72 +123,55 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       const beyond = photoAt(far[0], far[1]);
       return (beyond[3] <= 0.5 || near[3] > 0.5 ? beyond : near).slice(0, 3);
     };
-    const offsets = [[1, 0], [-1, 0], [0, 1], [0, -1]];
+    // refine_forward.wgsl `outlineAround`: the neighbours on the other side of the outline with their crossing t (on
+    // the segment from the covered pixel of the two), and the nearest distance along x and along y (< 0: none)
+    const around = (x: number, y: number) => {
+      const t = at(x, y), covered = t > 0;
+      const found: { q: [number, number]; t: number }[] = [];
+      const nearest = [-1, -1];
+      [[1, 0], [-1, 0], [0, 1], [0, -1]].forEach(([dx, dy], k) => {
+        const q: [number, number] = [x + dx, y + dy];
+        if (!inImage(q[0], q[1]) || (at(q[0], q[1]) > 0) === covered) return;
+        const tt = outlineCrossing(params, P.welded, view, Math.max(t, at(q[0], q[1])) - 1, covered ? [x, y] : q, covered ? q : [x, y]);
+        if (tt === null) return;
+        found.push({ q, t: tt });
+        const d = covered ? tt : 1 - tt, axis = k < 2 ? 0 : 1;
+        if (nearest[axis] < 0 || d < nearest[axis]) nearest[axis] = d;
+      });
+      return { found, distance: outlineDistance(nearest[0], nearest[1]) };
+    };
     for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
       const t = at(x, y);
       const photo = photoAt(x, y);
-      if (t > 0 && photo[3] > 0.5) {
+      const inMask = photo[3] > 0.5;
+      if (!inMask && !(P.silWeight > 0 && t > 0)) continue;
+      const { found, distance } = around(x, y);
+      if (t > 0 && inMask) {
         // edge blend of a covered pixel with what lies behind its uncovered neighbours
         const own = shaded[y * view.width + x]!;
-        const nearest = [-1, -1];
+        const blend = Math.max(0, 0.5 - distance);
         const behind = [0, 0, 0];
-        let n = 0;
-        offsets.forEach(([dx, dy], k) => {
-          const qx = x + dx, qy = y + dy;
-          if (!inImage(qx, qy) || at(qx, qy) > 0) return;
-          const tt = outlineCrossing(params, P.welded, view, t - 1, [x, y], [qx, qy]);
-          if (tt === null) return;
-          const bg = background([x, y], [qx, qy]);
-          for (let c = 0; c < 3; c++) behind[c] += bg[c];
-          n++;
-          const axis = k < 2 ? 0 : 1;
-          if (nearest[axis] < 0 || tt < nearest[axis]) nearest[axis] = tt;
-        });
-        const blend = Math.max(0, 0.5 - outlineDistance(nearest[0], nearest[1]));
-        for (let c = 0; c < 3; c++) color += (own[c] * (1 - blend) + (blend * behind[c]) / Math.max(n, 1) - photo[c]) ** 2;
+        for (const { q } of found) background([x, y], q).forEach((b, c) => (behind[c] += b));
+        for (let c = 0; c < 3; c++) color += (own[c] * (1 - blend) + (blend * behind[c]) / Math.max(found.length, 1) - photo[c]) ** 2;
         colorPixels++;
-      } else if (t === 0 && photo[3] > 0.5) {
+      } else if (t === 0 && inMask) {
         // an uncovered pixel inside the mask that its covered neighbours' outline reaches
-        const nearest = [-1, -1];
-        const mixed = [0, 0, 0], behind = [0, 0, 0];
-        let n = 0;
-        offsets.forEach(([dx, dy], k) => {
-          const qx = x + dx, qy = y + dy;
-          if (!inImage(qx, qy) || at(qx, qy) === 0) return;
-          const tt = outlineCrossing(params, P.welded, view, at(qx, qy) - 1, [qx, qy], [x, y]);
-          if (tt === null) return;
-          const c = shaded[qy * view.width + qx]!;
-          const bg = background([qx, qy], [x, y]);
-          for (let k3 = 0; k3 < 3; k3++) {
-            mixed[k3] += c[k3];
-            behind[k3] += bg[k3];
-          }
-          n++;
-          const axis = k < 2 ? 0 : 1;
-          if (nearest[axis] < 0 || 1 - tt < nearest[axis]) nearest[axis] = 1 - tt;
-        });
-        const cover = Math.max(0, 0.5 - outlineDistance(nearest[0], nearest[1]));
+        const cover = Math.max(0, 0.5 - distance);
         if (cover > 0) {
+          const mixed = [0, 0, 0], behind = [0, 0, 0];
+          for (const { q } of found) {
+            shaded[q[1] * view.width + q[0]]!.forEach((c, k) => (mixed[k] += c));
+            background(q, [x, y]).forEach((b, k) => (behind[k] += b));
+          }
+          const n = found.length;
           for (let k = 0; k < 3; k++) color += ((behind[k] / n) * (1 - cover) + (cover * mixed[k]) / n - photo[k]) ** 2;
           colorPixels++;
         }
       }
-    }
-    for (let y = 0; y < view.height; y++) for (let x = 0; x < view.width; x++) {
-      const t = at(x, y);
-      const photo = photoAt(x, y);
-      if (P.silWeight > 0) {
-        const covered = t > 0;
-        if (covered === photo[3] > 0.5) continue;
-        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
-          const qx = x + dx, qy = y + dy;
-          if (qx < 0 || qy < 0 || qx >= view.width || qy >= view.height) continue;
-          const tq = at(qx, qy);
-          if ((tq > 0) === covered) continue;
-          const inner: [number, number] = covered ? [x, y] : [qx, qy], outer: [number, number] = covered ? [qx, qy] : [x, y];
-          const tt = outlineCrossing(params, P.welded, view, Math.max(t, tq) - 1, inner, outer);
-          if (tt === null) continue;
-          const d = covered ? tt + SIL_MARGIN : 1 + SIL_MARGIN - tt;
+      // silhouette consistency: a pixel on the wrong side of the mask's outline
+      if (P.silWeight > 0 && (t > 0) !== inMask) {
+        for (const { t: tt } of found) {
+          const d = t > 0 ? tt + SIL_MARGIN : 1 + SIL_MARGIN - tt;
           silhouette += P.silWeight * d * d;
         }
       }

@@ -223,7 +223,7 @@ function kernels(): Record<Exclude<keyof Pipelines, 'visibility'>, ComputeKernel
   return {
     mips: { label: 'refine.mips', code: `${head}${mipsWgsl}` },
     forward: { label: 'refine.forward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${lossReduceWgsl}\n${outlineWgsl}\n${forwardWgsl}` },
-    backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${outlineWgsl}\n${backwardWgsl}` },
+    backward: { label: 'refine.backward', code: `${head}${surfaceWgsl}\n${fixedWgsl}\n${backwardWgsl}` },
     silhouette: { label: 'refine.silhouette', code: `${head}${fixedWgsl}\n${lossReduceWgsl}\n${outlineWgsl}\n${silhouetteWgsl}` },
     lapDelta: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'delta' },
     lapGradient: { label: 'refine.laplacian', code: laplacianWgsl, entryPoint: 'gradient' },
@@ -284,8 +284,9 @@ export class RefineProblem {
   private readonly setup: GPUBuffer;
   private readonly mips: GPUBuffer;
   private readonly mipGroups: GPUBindGroup[] = [];
-  /** Per batch pixel, from the forward pass: dL/dcolour and, for covered pixels, the sampled mip level + 1 (w = 0:
-   * uncovered; xyz then the share of the edge blend's gradient that its covered neighbours take). */
+  /** Per batch pixel, from the forward pass: dL/dcolour and, for covered pixels, the sampled mip level + 1. An
+   * uncovered pixel that the edge blend reaches has w = -(bits of the neighbours whose colour it blends) and xyz the
+   * share of its gradient each of them takes; other uncovered pixels are 0. */
   readonly dcolor: GPUBuffer;
   private readonly lapSetup: GPUBuffer;
   private readonly moments: GPUBuffer;
@@ -422,7 +423,7 @@ export class RefineProblem {
     this.groups = {
       visibility: group(p.visibility, 'refine.visibility', [this.params, faces, clipBuffer, rowBuffer]),
       forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips, faceAdj]),
-      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips, faceAdj]),
+      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips]),
       silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray, faceAdj]),
       lapDelta: bindBuffers(device, p.lapDelta, 'refine.laplacian', [this.lapSetup, this.params, base, adjOffsets, adjList, lapVec]),
       lapGradient: device.createBindGroup({

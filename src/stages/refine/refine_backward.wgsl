@@ -15,16 +15,11 @@
 @group(0) @binding(6) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var<storage, read> mips: array<f32>;
-@group(0) @binding(9) var<storage, read> faceAdj: array<u32>;
+
+const OFFSETS = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
 
 // gain, ambient, l.x, l.y, l.z
 var<workgroup> partial: array<array<f32, 5>, 64>;
-
-fn addVertex(v: u32, g: vec3f) {
-  addFixed(3u * v, g.x);
-  addFixed(3u * v + 1u, g.y);
-  addFixed(3u * v + 2u, g.z);
-}
 
 // Level 0 texels are parameters; a mip texel's gradient goes to its own slot, which Adam spreads over the texels it
 // averages (the adjoint of the box filter).
@@ -48,15 +43,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     var g = dcolor[base + gid.y * setup.width + gid.x];
     let tri = textureLoad(visTri, vec2u(gid.xy), slot, 0).r;
     if (g.w > 0.0 && tri > 0u) {
-      // the share of this pixel's colour in its uncovered neighbours' edge blend (refine_forward.wgsl)
+      // the share of this pixel's colour in its uncovered neighbours' edge blend (refine_forward.wgsl): an uncovered
+      // pixel's w is minus the bits of the neighbours whose colour it blends; this pixel is neighbour k ^ 1 of the
+      // one at OFFSETS[k] (the offsets come in opposite pairs)
       let p = vec2i(gid.xy);
       for (var k = 0u; k < 4u; k++) {
         let q = p + OFFSETS[k];
         if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
-        if (textureLoad(visTri, q, slot, 0).r > 0u) { continue; }
         let gq = dcolor[base + u32(q.y) * setup.width + u32(q.x)];
-        if (all(gq.xyz == vec3f(0.0))) { continue; }
-        if (crossing(view, tri - 1u, vec2f(p), vec2f(q)).t < 0.0) { continue; }
+        if (gq.w >= 0.0 || (u32(-gq.w) & (1u << (k ^ 1u))) == 0u) { continue; }
         g = vec4f(g.xyz + gq.xyz, g.w);
       }
     }

@@ -16,3 +16,10 @@ fn addFixed(k: u32, value: f32) {
   let add = hi + carry;
   if (add != 0u) { atomicAdd(&grad[2u * k + 1u], add); }
 }
+
+// A position gradient for welded vertex v (its three parameters).
+fn addVertex(v: u32, g: vec3f) {
+  addFixed(3u * v, g.x);
+  addFixed(3u * v + 1u, g.y);
+  addFixed(3u * v + 2u, g.z);
+}

@@ -1,7 +1,7 @@
 // Forward shading and photometric loss per pixel of each batch slot: colour = gain_view * kd(uv) * (a + l . n), with
 // kd sampled bilinearly from the texture parameters, n the face normal. Inside the photo's mask, the residual's
 // gradient to the shaded colour goes to `dcolor` for the backward pass (for a covered pixel with its mip level + 1 in
-// w; for an uncovered one that the edge blend reaches, its neighbours' share with w = 0) and the squared error to the
+// w; for an uncovered one that the edge blend reaches, its neighbours' share with w = -(their bits)) and the squared error to the
 // loss statistics (workgroup-reduced, then one fixed-point add per workgroup). The edge blend's own derivative moves
 // the outline's vertices here, in training passes only.
 //
@@ -68,8 +68,42 @@ fn outlineDistance(tx: f32, ty: f32) -> vec3f {
   return vec3f(tx * ty / (tx + ty), ty * ty / d, tx * tx / d);
 }
 
-fn inImage(view: View, q: vec2i) -> bool {
-  return q.x >= 0 && q.y >= 0 && q.x < i32(view.size.x) && q.y < i32(view.size.y);
+// The outline around pixel p (covered by triangle id `tri`, 0 = uncovered): for each 4-neighbour on the other side
+// of it, the crossing on the segment from the covered pixel of the two to the uncovered one; of those, the nearest to
+// p along x and along y (distance t from a covered p, 1 - t from an uncovered one; k = 4: none), and the bits of the
+// neighbours with a crossing.
+struct Around {
+  cx: Crossing,
+  cy: Crossing,
+  kx: u32,
+  ky: u32,
+  dx: f32,
+  dy: f32,
+  bits: u32,
+};
+
+fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
+  var o: Around;
+  o.kx = 4u;
+  o.ky = 4u;
+  o.dx = -1.0;
+  o.dy = -1.0;
+  o.bits = 0u;
+  for (var k = 0u; k < 4u; k++) {
+    let q = p + OFFSETS[k];
+    if (!inImage(view, q)) { continue; }
+    let triQ = textureLoad(visTri, q, slot, 0).r;
+    if ((triQ > 0u) == (tri > 0u)) { continue; }
+    let covered = tri > 0u;
+    let x = crossing(view, max(tri, triQ) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
+    if (x.t < 0.0) { continue; }
+    o.bits |= 1u << k;
+    let d = select(1.0 - x.t, x.t, covered);
+    if (k < 2u) {
+      if (o.kx == 4u || d < o.dx) { o.dx = d; o.kx = k; o.cx = x; }
+    } else if (o.ky == 4u || d < o.dy) { o.dy = d; o.ky = k; o.cy = x; }
+  }
+  return o;
 }
 
 @compute @workgroup_size(8, 8, 1)
@@ -94,25 +128,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
         // lends its uncovered neighbours); xyz: the gradient of its own colour term, inside the mask only
         out = vec4f(0.0, 0.0, 0.0, f32(own.level + 1u));
         if (photo.a > 0.5) {
-          // the outline's nearest crossings to the uncovered neighbours along x and along y
-          var tx = -1.0;
-          var ty = -1.0;
-          var kx = 4u;
-          var ky = 4u;
+          let o = outlineAround(view, slot, p, tri);
           var behind = vec3f(0.0);
           var n = 0.0;
           for (var k = 0u; k < 4u; k++) {
-            let q = p + OFFSETS[k];
-            if (!inImage(view, q) || textureLoad(visTri, q, slot, 0).r > 0u) { continue; }
-            let x = crossing(view, tri - 1u, vec2f(p), vec2f(q));
-            if (x.t < 0.0) { continue; }
-            behind += background(vid, view, p, q);
+            if ((o.bits & (1u << k)) == 0u) { continue; }
+            behind += background(vid, view, p, p + OFFSETS[k]);
             n += 1.0;
-            if (k < 2u) {
-              if (kx == 4u || x.t < tx) { tx = x.t; kx = k; }
-            } else if (ky == 4u || x.t < ty) { ty = x.t; ky = k; }
           }
-          let s = outlineDistance(tx, ty);
+          let s = outlineDistance(o.dx, o.dy);
           let blend = max(0.0, 0.5 - s.x);
           let bg = behind / max(n, 1.0);
           let r = own.color * (1.0 - blend) + blend * bg - photo.rgb;
@@ -121,57 +145,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
           if (blend > 0.0 && training) {
             // dL/ds = -dL/dblend = 2r . (c - bg)
             let gS = dot(2.0 * r, own.color - bg);
-            for (var j = 0u; j < 2u; j++) {
-              let k = select(ky, kx, j == 0u);
-              if (k == 4u) { continue; }
-              let q = vec2f(p + OFFSETS[k]);
-              addCrossingGradient(view, crossing(view, tri - 1u, vec2f(p), q), vec2f(p), q, gS * select(s.z, s.y, j == 0u));
-            }
+            if (o.kx < 4u) { addCrossingGradient(view, o.cx, vec2f(p), vec2f(p + OFFSETS[o.kx]), gS * s.y); }
+            if (o.ky < 4u) { addCrossingGradient(view, o.cy, vec2f(p), vec2f(p + OFFSETS[o.ky]), gS * s.z); }
           }
         }
       } else if (photo.a > 0.5) {
-        // the outline's nearest crossings from the covered neighbours along x and along y (distance 1 - t to p)
-        var ux = -1.0;
-        var uy = -1.0;
-        var kx = 4u;
-        var ky = 4u;
+        // the covered neighbours' outline reaching p (distance 1 - t to p)
+        let o = outlineAround(view, slot, p, 0u);
         var colors = vec3f(0.0);
         var behind = vec3f(0.0);
         var n = 0.0;
         for (var k = 0u; k < 4u; k++) {
+          if ((o.bits & (1u << k)) == 0u) { continue; }
           let q = p + OFFSETS[k];
-          if (!inImage(view, q)) { continue; }
-          let triQ = textureLoad(visTri, q, slot, 0).r;
-          if (triQ == 0u) { continue; }
-          let x = crossing(view, triQ - 1u, vec2f(q), vec2f(p));
-          if (x.t < 0.0) { continue; }
-          colors += shade(view, vid, triQ, vec2f(q)).color;
+          colors += shade(view, vid, textureLoad(visTri, q, slot, 0).r, vec2f(q)).color;
           behind += background(vid, view, q, p);
           n += 1.0;
-          let u = 1.0 - x.t;
-          if (k < 2u) {
-            if (kx == 4u || u < ux) { ux = u; kx = k; }
-          } else if (ky == 4u || u < uy) { uy = u; ky = k; }
         }
-        let s = outlineDistance(ux, uy);
+        let s = outlineDistance(o.dx, o.dy);
         let cover = max(0.0, 0.5 - s.x);
         if (cover > 0.0) {
           let c = colors / n;
           let bg = behind / n;
           let r = bg * (1.0 - cover) + cover * c - photo.rgb;
           contribution = vec2f(dot(r, r), 1.0);
-          // w = 0: uncovered; each covered neighbour with a crossing takes cover / n of 2r in the backward pass
-          out = vec4f(2.0 * r * cover / n, 0.0);
+          // w < 0: uncovered, minus the bits of the covered neighbours that each take cover / n of 2r in the backward
+          // pass
+          out = vec4f(2.0 * r * cover / n, -f32(o.bits));
           if (training) {
             // dL/ds = -dL/dcover = -2r . (c - bg), and ds/du_axis du_axis/dt with du/dt = -1
             let gS = dot(2.0 * r, c - bg);
-            for (var j = 0u; j < 2u; j++) {
-              let k = select(ky, kx, j == 0u);
-              if (k == 4u) { continue; }
-              let q = p + OFFSETS[k];
-              let x = crossing(view, textureLoad(visTri, q, slot, 0).r - 1u, vec2f(q), vec2f(p));
-              addCrossingGradient(view, x, vec2f(q), vec2f(p), gS * select(s.z, s.y, j == 0u));
-            }
+            if (o.kx < 4u) { addCrossingGradient(view, o.cx, vec2f(p + OFFSETS[o.kx]), vec2f(p), gS * s.y); }
+            if (o.ky < 4u) { addCrossingGradient(view, o.cy, vec2f(p + OFFSETS[o.ky]), vec2f(p), gS * s.z); }
           }
         }
       }

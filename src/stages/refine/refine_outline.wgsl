@@ -1,11 +1,15 @@
 // The outline of the rendered surface on screen, shared by the silhouette term (refine_silhouette.wgsl) and the
 // colour's edge blend (refine_forward.wgsl): where the segment between a covered pixel and an uncovered neighbour
 // crosses a silhouette edge, and the gradient of that crossing with respect to the edge's two vertices. Needs
-// `faces`, `faceAdj`, `params` (vertexPosition), the View helpers and addFixed.
+// `faces`, `faceAdj`, `params` (vertexPosition), the View helpers and addVertex (refine_fixed.wgsl).
 
 const NO_FACE = 0xffffffffu;
-// A pixel's 4-neighbours.
+// A pixel's 4-neighbours, in opposite pairs (k ^ 1 is the opposite of k).
 const OFFSETS = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
+
+fn inImage(view: View, q: vec2i) -> bool {
+  return q.x >= 0 && q.y >= 0 && q.x < i32(view.size.x) && q.y < i32(view.size.y);
+}
 
 fn project(view: View, q: vec3f) -> vec2f {
   return vec2f(view.intrinsics.x * q.x / q.z + view.intrinsics.z, view.intrinsics.y * q.y / q.z + view.intrinsics.w);
@@ -114,7 +118,6 @@ fn crossing(view: View, tri0: u32, pin: vec2f, pout: vec2f) -> Crossing {
   return none;
 }
 
-
 // gT = dL/dt for the crossing x of the segment inner -> outer: the edge's two vertices get their gradients (fixed
 // point) through the edge function's values at both pixels and the projection.
 fn addCrossingGradient(view: View, x: Crossing, inner: vec2f, outer: vec2f, gT: f32) {
@@ -135,12 +138,6 @@ fn addCrossingGradient(view: View, x: Crossing, inner: vec2f, outer: vec2f, gT: 
   }
   let wa = worldGrad(view, projectGrad(view, e.q[x.a], ga));
   let wb = worldGrad(view, projectGrad(view, e.q[x.b], gb));
-  let va = e.v[x.a];
-  let vb = e.v[x.b];
-  addFixed(3u * va, wa.x);
-  addFixed(3u * va + 1u, wa.y);
-  addFixed(3u * va + 2u, wa.z);
-  addFixed(3u * vb, wb.x);
-  addFixed(3u * vb + 1u, wb.y);
-  addFixed(3u * vb + 2u, wb.z);
+  addVertex(e.v[x.a], wa);
+  addVertex(e.v[x.b], wb);
 }

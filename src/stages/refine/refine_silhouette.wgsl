@@ -36,7 +36,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     if (covered != (mask > 0.5)) {
       for (var k = 0u; k < 4u; k++) {
         let q = p + OFFSETS[k];
-        if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
+        if (!inImage(view, q)) { continue; }
         let triQ = textureLoad(visTri, q, slot, 0).r;
         if ((triQ > 0u) == covered) { continue; }
         let inner = vec2f(select(q, p, covered));
