@@ -45,8 +45,9 @@ export interface JobOptions {
   /** Refinement settings (tests and benchmarks; the preset chooses the iterations). */
   refine?: Partial<import('../src/stages/refine/refineMesh').RefineOptions>;
   /** Fusion settings (benchmarks and experiments; the preset chooses the rest). `voxelsPerSide`: grid points along the
-   * volume's longest side instead of the preset's (128/256/512); still halved when VRAM says no. */
-  fusion?: { voxelsPerSide?: number };
+   * volume's longest side instead of the preset's (128/256/512); still halved when VRAM says no. `hullFill`: close
+   * what no depth map sees inside the masks (default: on when the views have masks). */
+  fusion?: { voxelsPerSide?: number; hullFill?: boolean };
   /**
    * Structure-from-motion settings (benchmarks and diagnostics). `verifyWorkers`: the pair-verification pool's size
    * instead of VERIFY_POOL_RULE's (0 = in the job's worker, serial). `dumpInput`: report.sfm.input holds the reconstruction's

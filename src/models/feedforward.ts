@@ -158,6 +158,7 @@ export function fusionOptionsOf(options: JobOptions): FusionOptions {
     preset: options.preset,
     ...(options.cropBox ? { bounds: options.cropBox } : {}),
     ...(options.fusion?.voxelsPerSide ? { voxelsPerSide: options.fusion.voxelsPerSide } : {}),
+    ...(options.fusion?.hullFill !== undefined ? { hullFill: options.fusion.hullFill } : {}),
   };
 }
 

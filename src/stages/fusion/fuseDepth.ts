@@ -25,6 +25,8 @@ export interface FusionOptions {
   bounds?: { min: [number, number, number]; max: [number, number, number] };
   /** Override grid points along the longest side. */
   voxelsPerSide?: number;
+  /** Silhouette fill (fusion.ts integrateViews); default: on when the views have masks. */
+  hullFill?: boolean;
 }
 
 export interface FusionResult {
@@ -103,7 +105,7 @@ export async function fuseDepthMaps(views: CaptureView[], options: FusionOptions
       continue;
     }
     try {
-      const { mesh, stats } = await fuseAt(data, spec, ctx);
+      const { mesh, stats } = await fuseAt(data, spec, ctx, options.hullFill ?? viewsHaveMasks(data));
       return { mesh, spec, stats: { ...stats, resolutionFallbacks: fallbacks } };
     } catch (error) {
       if (error instanceof GpuOutOfMemoryError && side > 32) {
@@ -118,14 +120,14 @@ export async function fuseDepthMaps(views: CaptureView[], options: FusionOptions
   }
 }
 
-async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContext): Promise<{ mesh: Mesh; stats: Omit<FusionResult['stats'], 'resolutionFallbacks'> }> {
+async function fuseAt(data: FusionViewData[], spec: VolumeSpec, ctx: StageContext, hullFill: boolean): Promise<{ mesh: Mesh; stats: Omit<FusionResult['stats'], 'resolutionFallbacks'> }> {
   const volume = await ctx.gpu.vram.guardOutOfMemory('the TSDF volume', () => createVolume(ctx, spec), (v) => destroyVolume(ctx, v));
   try {
     const t0 = performance.now();
     // Progress in proportion to the measured costs (fusion.ts): integration (+ hull fill), then marching cubes.
-    const integrationCost = data.length + (viewsHaveMasks(data) ? HULL_FILL_COST : 0);
+    const integrationCost = data.length + (hullFill ? HULL_FILL_COST : 0);
     const share = integrationCost / (integrationCost + MARCHING_CUBES_COST);
-    await integrateViews(ctx, volume, data, null, { progressShare: share });
+    await integrateViews(ctx, volume, data, null, { progressShare: share, hullFill });
     const t1 = performance.now();
     const raw = await extractMesh(ctx, volume, null, { progressRange: [share, 1] });
     const t2 = performance.now();
