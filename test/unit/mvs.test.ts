@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cameraCentre, lookAt, projectPoint, unprojectPixel } from '../../src/core/camera';
 import { cachedOrder, checkNetworkLayout, networkSize, planarRgb, releaseMvsNetwork, type MvsNetwork } from '../../src/stages/depth/mvsNet';
-import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, selectSources, sourceProjection, sweepGeometry, pointRanges, SPARSE_RANGE, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
+import { WORKING_LONG_SIDE } from '../../src/io/ingest';
+import { consistencyOptions, convergencePoint, filterConsistent, mergeBetter, MVS_LONG_SIDE, selectSources, sourceProjection, sweepGeometry, pointRanges, SPARSE_RANGE, sweepRange, sweepRanges, viewRanges, type ConsistencyOptions } from '../../src/stages/depth/planeSweep';
 
 describe('plane-sweep geometry', () => {
   const Kr = [300, 0, 159.5, 0, 310, 119.5, 0, 0, 1], Ks = [280, 0, 150, 0, 290, 125, 0, 0, 1];
@@ -199,6 +200,15 @@ describe('network input size and planes', () => {
     expect(networkSize(512, 384, 1280)).toEqual({ width: 512, height: 384 });
     expect(networkSize(512, 384, 1280, 2)).toEqual({ width: 1024, height: 768 });
     expect(networkSize(500, 300, 640, 2)).toEqual({ width: 640, height: 384 });
+  });
+
+  it('estimates depth at the working size at standard (MVS_RESOLUTION_RULE), never above it, and no coarser at high', () => {
+    expect(MVS_LONG_SIDE.standard).toBe(WORKING_LONG_SIDE.standard);
+    for (const p of ['draft', 'standard', 'high'] as const) expect(MVS_LONG_SIDE[p]).toBeLessThanOrEqual(WORKING_LONG_SIDE[p]);
+    expect(MVS_LONG_SIDE.draft).toBeLessThan(MVS_LONG_SIDE.standard);
+    expect(MVS_LONG_SIDE.high).toBeGreaterThanOrEqual(MVS_LONG_SIDE.standard);
+    // A 1600 x 1200 working image at standard: the network sees 1024 x 768 and gives depth at half that.
+    expect(networkSize(1600, 1200, MVS_LONG_SIDE.standard)).toEqual({ width: 1024, height: 768 });
   });
 
   it('box-filters when shrinking and interpolates bilinearly between pixel centres when enlarging', () => {
