@@ -17,6 +17,7 @@ import { availablePhotoDecoder, availableResizingDecoder } from '../io/decode';
 import type { StageContext } from '../stages/context';
 import { refineGivenCameras } from '../stages/sfm/refineGiven';
 import { needsSfm, runSfm } from '../stages/sfm/runSfm';
+import { registrationSummary } from '../stages/sfm/solve';
 import { encodePly } from '../export/ply';
 
 /** Where the zip keeps structure from motion's sparse points. */
@@ -122,6 +123,8 @@ export async function runReconstructionJob(request: JobRequest, env: JobEnv): Pr
       report.sfm = { ...sfm.stats, pointsFile: SPARSE_POINTS_FILE };
       sparsePoints = sfm.points;
       sparseColors = sfm.colors;
+      const summary = registrationSummary(sfm.stats.registered, sfm.stats.views);
+      if (summary) warn(summary);
       for (const u of report.sfm.unregistered) warn(`${u.name} was not registered: ${u.reason}`);
       reportCapture(report, capture, new Map(report.sfm.unregistered.map((u) => [u.name, u.reason])));
       modelsFrom = 30;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scoreCameras, type CameraPair } from '../../src/eval/cameras';
 import { reconstructIncremental } from '../../src/stages/sfm/incremental';
+import { registrationSummary } from '../../src/stages/sfm/solve';
 import { synthInput } from './sfmSynthetic';
 
 describe('incremental reconstruction', () => {
@@ -114,5 +115,20 @@ describe('incremental reconstruction', () => {
     let calls = 0;
     const run = reconstructIncremental({ ...input, signal: ac.signal, progress: () => { if (++calls === 2) ac.abort(); } });
     await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+  });
+});
+
+describe('registration summary', () => {
+  it('says nothing when every photo is placed, counts a partial registration, and explains a mostly failed one', () => {
+    expect(registrationSummary(24, 24)).toBeNull();
+    const partial = registrationSummary(20, 24)!;
+    expect(partial).toMatch(/^Structure from motion placed 20 of 24 photos; the model shows only what those 20 see/);
+    expect(partial).not.toMatch(/overlap/);
+    // Spot without its cameras (512x384, ~80 SIFT features a photo): 2 of 24 placed in Node.
+    const most = registrationSummary(2, 24)!;
+    expect(most).toMatch(/placed 2 of 24 photos/);
+    expect(most).toMatch(/overlap.*texture/);
+    expect(registrationSummary(12, 24)).not.toMatch(/overlap/);
+    expect(registrationSummary(11, 24)).toMatch(/overlap/);
   });
 });

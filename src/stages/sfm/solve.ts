@@ -321,3 +321,16 @@ export function sameCamera(views: Pick<CaptureView, 'fullWidth' | 'fullHeight' |
     (v) => v.fullWidth === a.fullWidth && v.fullHeight === a.fullHeight && (v.exif?.model ?? null) === (a.exif?.model ?? null) && (v.exif?.focalLengthMm ?? null) === (a.exif?.focalLengthMm ?? null),
   );
 }
+
+/**
+ * The job's one-line account of a partial registration, shown before the per-photo reasons: how many photos structure
+ * from motion placed, that the model covers only what those see, and (when fewer than half were placed, e.g. 2 of
+ * 24 photos of a smooth object) what the photos need. null when every photo was placed.
+ */
+export function registrationSummary(registered: number, total: number): string | null {
+  if (registered >= total) return null;
+  const base = `Structure from motion placed ${registered} of ${total} photos; the model shows only what those ${registered} see (the others are listed below with the reason).`;
+  return 2 * registered < total
+    ? `${base} Most photos could not be placed: they need to overlap (each part seen from several nearby viewpoints, ~60-80% overlap between neighbours) and to show texture; smooth or plain surfaces give too few features. Cameras given with the photos (COLMAP, transforms.json) avoid this.`
+    : base;
+}
