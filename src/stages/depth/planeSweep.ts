@@ -25,7 +25,8 @@ export type MvsPreset = 'draft' | 'standard' | 'high';
  * (800 px photos) goes 23.44 -> 23.90 dB held-out, the fountain 27.33 -> 27.87 dB (59.0% -> 59.5% covered), for
  * depth 5.6 -> 7.4 s / 0.8 -> 1.3 s and a VRAM peak of 997 -> 1557 / 521 -> 812 MiB. Photos of 640 px or less (spot,
  * bob, the temple, 7-Scenes) are not affected. High stays below its 1600 px working images: at 1600 the fountain's
- * feed-forward mesh scored 28.41 dB at the validation photo against 28.63 at 960, for 2.0 against 1.7 GB.
+ * feed-forward mesh scored 28.41 dB at its validation photo against 28.51 at 1024 and 28.63 at 960 (one photo; the
+ * spread is noise-sized), for a 2.0 against 1.7 GB peak; 1024 keeps high no coarser than standard.
  */
 export const MVS_LONG_SIDE: Record<MvsPreset, number> = { draft: 320, standard: 1024, high: 1024 };
 export const MVS_DEPTHS: Record<MvsPreset, number> = { draft: 96, standard: 192, high: 256 };
