@@ -7,6 +7,7 @@ import { cameraCentre, convergencePoint } from '../../core/camera';
 
 export { convergencePoint };
 import type { CaptureView } from '../../core/capture';
+import { WORKING_LONG_SIDE } from '../../io/ingest';
 import { InputError, throwIfAborted } from '../../core/errors';
 import { bindBuffers, getComputePipeline, splitWorkgroups } from '../../gpu/kernel';
 import { gpuDone, readBuffer } from '../../gpu/readback';
@@ -28,7 +29,7 @@ export type MvsPreset = 'draft' | 'standard' | 'high';
  * feed-forward mesh scored 28.41 dB at its validation photo against 28.51 at 1024 and 28.63 at 960 (one photo; the
  * spread is noise-sized), for a 2.0 against 1.7 GB peak; 1024 keeps high no coarser than standard.
  */
-export const MVS_LONG_SIDE: Record<MvsPreset, number> = { draft: 320, standard: 1024, high: 1024 };
+export const MVS_LONG_SIDE: Record<MvsPreset, number> = { draft: 320, standard: WORKING_LONG_SIDE.standard, high: WORKING_LONG_SIDE.standard };
 export const MVS_DEPTHS: Record<MvsPreset, number> = { draft: 96, standard: 192, high: 256 };
 
 const MAX_SOURCES = 4;

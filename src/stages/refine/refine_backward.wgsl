@@ -16,8 +16,6 @@
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var<storage, read> mips: array<f32>;
 
-const OFFSETS = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
-
 // gain, ambient, l.x, l.y, l.z
 var<workgroup> partial: array<array<f32, 5>, 64>;
 
@@ -49,7 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       let p = vec2i(gid.xy);
       for (var k = 0u; k < 4u; k++) {
         let q = p + OFFSETS[k];
-        if (q.x < 0 || q.y < 0 || q.x >= i32(view.size.x) || q.y >= i32(view.size.y)) { continue; }
+        if (!inImage(view, q)) { continue; }
         let gq = dcolor[base + u32(q.y) * setup.width + u32(q.x)];
         if (gq.w >= 0.0 || (u32(-gq.w) & (1u << (k ^ 1u))) == 0u) { continue; }
         g = vec4f(g.xyz + gq.xyz, g.w);

@@ -89,12 +89,12 @@ fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
   o.dx = -1.0;
   o.dy = -1.0;
   o.bits = 0u;
+  let covered = tri > 0u;
   for (var k = 0u; k < 4u; k++) {
     let q = p + OFFSETS[k];
     if (!inImage(view, q)) { continue; }
     let triQ = textureLoad(visTri, q, slot, 0).r;
-    if ((triQ > 0u) == (tri > 0u)) { continue; }
-    let covered = tri > 0u;
+    if ((triQ > 0u) == covered) { continue; }
     let x = crossing(view, max(tri, triQ) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
     if (x.t < 0.0) { continue; }
     o.bits |= 1u << k;

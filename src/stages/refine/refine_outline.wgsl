@@ -4,12 +4,6 @@
 // `faces`, `faceAdj`, `params` (vertexPosition), the View helpers and addVertex (refine_fixed.wgsl).
 
 const NO_FACE = 0xffffffffu;
-// A pixel's 4-neighbours, in opposite pairs (k ^ 1 is the opposite of k).
-const OFFSETS = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
-
-fn inImage(view: View, q: vec2i) -> bool {
-  return q.x >= 0 && q.y >= 0 && q.x < i32(view.size.x) && q.y < i32(view.size.y);
-}
 
 fn project(view: View, q: vec3f) -> vec2f {
   return vec2f(view.intrinsics.x * q.x / q.z + view.intrinsics.z, view.intrinsics.y * q.y / q.z + view.intrinsics.w);

@@ -58,6 +58,13 @@ fn batchView(slot: u32) -> u32 {
   return setup.batch[slot / 4u][slot % 4u];
 }
 
+// A pixel's 4-neighbours, in opposite pairs (k ^ 1 is the opposite of k).
+const OFFSETS = array<vec2i, 4>(vec2i(1, 0), vec2i(-1, 0), vec2i(0, 1), vec2i(0, -1));
+
+fn inImage(view: View, q: vec2i) -> bool {
+  return q.x >= 0 && q.y >= 0 && q.x < i32(view.size.x) && q.y < i32(view.size.y);
+}
+
 fn camPoint(view: View, p: vec3f) -> vec3f {
   return vec3f(dot(view.r0.xyz, p) + view.r0.w, dot(view.r1.xyz, p) + view.r1.w, dot(view.r2.xyz, p) + view.r2.w);
 }

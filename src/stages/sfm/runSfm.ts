@@ -19,7 +19,7 @@ import { matchPairs } from './matching/matchGpu';
 import { computeGlobalDescriptors, selectPairs } from './matching/pairs';
 import type { ImageFeatures, SfmResult } from './types';
 import { loadLearnedFeatures, type LearnedFeatureOptions, type LearnedFeatures } from './features/learned';
-import { serializeSfmInput, sfmInputOf, solveCameras, type FocalTry, type SerializedSfmInput } from './solve';
+import { OVERLAP_ADVICE, serializeSfmInput, sfmInputOf, solveCameras, type FocalTry, type SerializedSfmInput } from './solve';
 import { undistortView } from './undistort';
 import { createVerifyPool, verifyPoolSize } from './verifyPool';
 import { verifySerial, type PairVerifier } from './verifyPairs';
@@ -213,7 +213,7 @@ export async function runSfm(capture: CaptureSet, ctx: StageContext, options: Sf
       const reasons = [...new Set(unregistered.map((u) => u.reason))];
       throw new InputError(
         `Structure from motion could not register the photos: ${reasons.slice(0, 3).join('; ')}. ` +
-          'The photos need to overlap (each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours) and show texture.',
+          `The photos need to overlap (${OVERLAP_ADVICE}) and show texture.`,
       );
     }
     capture.cameraFormat = 'sfm';

@@ -322,6 +322,9 @@ export function sameCamera(views: Pick<CaptureView, 'fullWidth' | 'fullHeight' |
   );
 }
 
+/** What photos need for structure from motion to place them (the job's messages when it cannot). */
+export const OVERLAP_ADVICE = 'each part of the object seen from several nearby viewpoints, ~60-80% overlap between neighbours';
+
 /**
  * The job's one-line account of a partial registration, shown before the per-photo reasons: how many photos structure
  * from motion placed, that the model covers only what those see, and (when fewer than half were placed, e.g. 2 of
@@ -331,6 +334,6 @@ export function registrationSummary(registered: number, total: number): string |
   if (registered >= total) return null;
   const base = `Structure from motion placed ${registered} of ${total} photos; the model shows only what those ${registered} see (the others are listed below with the reason).`;
   return 2 * registered < total
-    ? `${base} Most photos could not be placed: they need to overlap (each part seen from several nearby viewpoints, ~60-80% overlap between neighbours) and to show texture; smooth or plain surfaces give too few features. Cameras given with the photos (COLMAP, transforms.json) avoid this.`
+    ? `${base} Most photos could not be placed: they need to overlap (${OVERLAP_ADVICE}) and to show texture; smooth or plain surfaces give too few features. Cameras given with the photos (COLMAP, transforms.json) avoid this.`
     : base;
 }
