@@ -33,7 +33,7 @@ import { buildAtlas } from '../stages/texture/atlas';
 import { analyticViews } from './kernelChecks';
 
 export type RefineCheckSpec =
-  | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number }
+  | { kind: 'refine-gradients'; size: number; texSize: number; positionStep?: number; occluder?: boolean }
   | { kind: 'refine-fit'; views: number; size: number; texSize: number; iterations: number; texPyramid?: number }
   | { kind: 'refine-geometry'; views: number; size: number; texSize: number; iterations: number; noise: number; pattern?: 'random' | 'smooth'; settings?: Partial<RefineOptions>; compare?: boolean }
   | { kind: 'refine-vram'; views: number; size: number; iterations: number }
@@ -41,7 +41,7 @@ export type RefineCheckSpec =
 
 export async function runRefineCheck(ctx: StageContext, spec: RefineCheckSpec): Promise<Record<string, unknown>> {
   const errorsBefore = ctx.gpu.uncapturedErrorCount();
-  const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6)
+  const result = spec.kind === 'refine-gradients' ? await checkGradients(ctx, spec.size, spec.texSize, spec.positionStep ?? 1e-6, spec.occluder ?? false)
     : spec.kind === 'refine-fit' ? await checkFit(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.texPyramid)
     : spec.kind === 'refine-keep' ? await checkKeep(ctx, spec.views, spec.size, spec.grow)
     : spec.kind === 'refine-geometry' ? await checkGeometry(ctx, spec.views, spec.size, spec.texSize, spec.iterations, spec.noise, spec.pattern ?? 'smooth', spec.settings, spec.compare ?? false)
@@ -76,6 +76,17 @@ function bentGrid(texSize: number, rand: () => number): TexturedMesh {
   const data = new Uint8Array(texSize * texSize * 4);
   for (let i = 0; i < texSize * texSize; i++) data.set([40 + rand() * 170, 40 + rand() * 170, 40 + rand() * 170, 255], 4 * i);
   return { positions: Float32Array.from(positions), indices: Uint32Array.from(indices), uvs: Float32Array.from(uvs), texture: { width: texSize, height: texSize, data } };
+}
+
+/** A square patch of two triangles in front of the bent grid (z 0.45, toward both eyes), with its own corner of the
+ * atlas: its edges are occlusion edges over the grid. */
+function withOccluder(mesh: TexturedMesh): TexturedMesh {
+  const base = mesh.positions.length / 3;
+  const corners = [[-0.2, -0.1], [0.15, -0.1], [0.15, 0.22], [-0.2, 0.22]];
+  const positions = [...mesh.positions, ...corners.flatMap(([x, y]) => [x, y, 0.45])];
+  const uvs = [...mesh.uvs, 0.01, 0.01, 0.08, 0.01, 0.08, 0.08, 0.01, 0.08];
+  const indices = [...mesh.indices, base, base + 1, base + 2, base, base + 2, base + 3];
+  return { ...mesh, positions: Float32Array.from(positions), uvs: Float32Array.from(uvs), indices: Uint32Array.from(indices) };
 }
 
 /** Reads a batch-slot texture array (r32uint: 1 word per texel, rgba32float: 4) into one array per slot. */
@@ -157,10 +168,11 @@ function compareGroup(analytic: number[], fd: number[]): GroupError {
   return { compared, maxRelError: worst, scale, ...(at ? { worst: at } : {}) };
 }
 
-async function checkGradients(ctx: StageContext, size: number, texSize: number, positionStep: number) {
+async function checkGradients(ctx: StageContext, size: number, texSize: number, positionStep: number, occluder: boolean) {
   const { device } = ctx.gpu;
   const rand = seededRandom(7);
-  const mesh = bentGrid(texSize, rand);
+  const grid = bentGrid(texSize, rand);
+  const mesh = occluder ? withOccluder(grid) : grid;
   const f = 1.25 * size;
   const K = [f, 0, (size - 1) / 2, 0, f, (size - 1) / 2 + 1.3, 0, 0, 1];
   const eyes = [[0.3, 0.25, 2.2], [-0.5, -0.1, 1.9]];
@@ -175,7 +187,7 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number, 
     }
     return { width: size, height: size, K, camFromWorld: lookAt(eye, [0, 0, 0]), rgba };
   });
-  const problem = new RefineProblem(ctx, mesh, views, 2, 2, true);
+  const problem = new RefineProblem(ctx, mesh, views, 2, 2, true, 0, DEFAULT_REFINE_OPTIONS.occlusionBlend);
   try {
     const L = problem.layout;
     const params = new Float64Array(await problem.readParams());
@@ -213,7 +225,7 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number, 
     const visTri = await readVisTri(ctx, problem, 2);
     const lapWords = new Float32Array(await readBuffer(device, ctx.scope, problem.lapGrad));
     const baryWorst = await baryAgreement(ctx, problem, views, visTri, Float64Array.from(Float32Array.from(params)));
-    const cpu: CpuProblem = { layout: L, welded: problem.welded, uvs: mesh.uvs, views, visTri, batch, width: problem.width, silWeight: 1 };
+    const cpu: CpuProblem = { layout: L, welded: problem.welded, uvs: mesh.uvs, views, visTri, batch, width: problem.width, silWeight: 1, occlusion: problem.occlusion };
     // The GPU evaluates in float32 at the float32-rounded parameters.
     const p32 = Float64Array.from(Float32Array.from(params));
     // The CPU takes the GPU's mip level per pixel: at a level boundary float32 and float64 may round differently.
@@ -240,6 +252,8 @@ async function checkGradients(ctx: StageContext, size: number, texSize: number, 
       coveredPixels: covered,
       rasterBaryMaxDiff: baryWorst,
       colorPixels: cpuAt.colorPixels,
+      occludedPixels: cpuAt.occludedPixels,
+      occludingPixels: cpuAt.occludingPixels,
       mipLevels: L.mipLevels,
       pixelsPerLevel: cpuAt.levels,
       lossGpu: colorRun.loss,

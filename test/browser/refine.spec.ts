@@ -31,6 +31,26 @@ test('refinement gradients match finite differences of the CPU forward', async (
   expect(r.meshVertices).toBe(20);
 });
 
+test('refinement gradients match finite differences across occlusion edges', async ({ page }) => {
+  // A patch in front of the bent grid: its edges are occlusion edges inside the rendered surface, where the colour
+  // term's edge blend mixes the patch with the grid behind it (refine_forward.wgsl, occlusionBlend).
+  await openApp(page);
+  const r = await check(page, { kind: 'refine-gradients', size: 32, texSize: 64, occluder: true });
+  console.log(`[refine-gradients occluder] ${JSON.stringify(r)}`);
+  expect(r.uncapturedErrors).toEqual([]);
+  // both sides of the occlusion edges are exercised: pixels of the patch blending with the photo beyond its edge, and
+  // grid pixels that the patch's edge covers in part
+  expect(r.occludingPixels as number).toBeGreaterThan(5);
+  expect(r.occludedPixels as number).toBeGreaterThan(5);
+  expect(Math.abs((r.lossGpu as number) - (r.lossCpu as number)) / (r.lossCpu as number)).toBeLessThan(1e-4);
+  expect(Math.abs((r.silLossGpu as number) - (r.silLossCpu as number)) / (r.silLossCpu as number)).toBeLessThan(1e-4);
+  for (const name of ['texture', 'positions', 'gains', 'light', 'silhouette']) {
+    const g = r[name] as Group;
+    expect(g.compared, name).toBeGreaterThan(name === 'gains' ? 1 : name === 'light' ? 2 : 3);
+    expect(g.maxRelError, name).toBeLessThan(1e-2);
+  }
+});
+
 test('refinement recovers a known texture from rendered views', async ({ page }) => {
   await openApp(page);
   const r = await check(page, { kind: 'refine-fit', views: 8, size: 48, texSize: 32, iterations: 150 });

@@ -17,6 +17,8 @@ export interface CpuProblem {
   /** Row stride of visTri. */
   width: number;
   silWeight: number;
+  /** The edge blend across occlusion edges inside the surface too (RefineProblem's `occlusion`). */
+  occlusion?: boolean;
   /** Mip level per slot and pixel to use instead of computing it (finite differences hold the piecewise-constant
    * level fixed, as the analytic gradient does); filled by `cpuLoss` when given empty arrays. */
   levels?: Int8Array[];
@@ -66,10 +68,10 @@ function sampleKd(mips: Float64Array[], L: Layout, level: number, u: number, v: 
 
 /** Colour loss (sum of squared errors over the masked-in pixels the colour term scores: covered ones, and uncovered
  * ones that the edge blend reaches) and silhouette loss (sum). */
-export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number; levels: number[] } {
+export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; silhouette: number; colorPixels: number; occludedPixels: number; occludingPixels: number; levels: number[] } {
   const L = P.layout;
   const F = P.welded.faces;
-  let color = 0, silhouette = 0, colorPixels = 0;
+  let color = 0, silhouette = 0, colorPixels = 0, occludedPixels = 0, occludingPixels = 0;
   const mips = cpuMips(params, L);
   const levels: number[] = [];
   P.batch.forEach((vid, slot) => {
@@ -125,17 +127,33 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
     };
     // refine_forward.wgsl `outlineAround`: the neighbours on the other side of the outline with their crossing t (on
     // the segment from the covered pixel of the two), and the nearest distance along x and along y (< 0: none)
-    const around = (x: number, y: number) => {
+    // refine_forward.wgsl `occlusionPair`
+    const occlusionPair = (t: number, tq: number) => {
+      if (!P.occlusion || tq === 0 || tq === t) return false;
+      const adj = P.welded.faceAdj;
+      return adj[3 * (t - 1)] !== tq - 1 && adj[3 * (t - 1) + 1] !== tq - 1 && adj[3 * (t - 1) + 2] !== tq - 1;
+    };
+    // refine_forward.wgsl `outlineAround` (occlusion pairs in the colour term only) and `behindAround` (behind): the
+    // neighbours with a crossing t and the nearest distance along x and along y
+    const around = (x: number, y: number, occlusion: boolean, behind = false) => {
       const t = at(x, y), covered = t > 0;
       const found: { q: [number, number]; t: number }[] = [];
       const nearest = [-1, -1];
       [[1, 0], [-1, 0], [0, 1], [0, -1]].forEach(([dx, dy], k) => {
         const q: [number, number] = [x + dx, y + dy];
-        if (!inImage(q[0], q[1]) || (at(q[0], q[1]) > 0) === covered) return;
-        const tt = outlineCrossing(params, P.welded, view, Math.max(t, at(q[0], q[1])) - 1, covered ? [x, y] : q, covered ? q : [x, y]);
+        if (!inImage(q[0], q[1])) return;
+        const tq = at(q[0], q[1]);
+        let tt: number | null;
+        if (behind) {
+          if (!occlusionPair(t, tq)) return;
+          tt = outlineCrossing(params, P.welded, view, tq - 1, q, [x, y]);
+        } else {
+          if ((tq > 0) === covered && !(covered && occlusion && occlusionPair(t, tq))) return;
+          tt = outlineCrossing(params, P.welded, view, (covered ? t : tq) - 1, covered ? [x, y] : q, covered ? q : [x, y]);
+        }
         if (tt === null) return;
         found.push({ q, t: tt });
-        const d = covered ? tt : 1 - tt, axis = k < 2 ? 0 : 1;
+        const d = covered && !behind ? tt : 1 - tt, axis = k < 2 ? 0 : 1;
         if (nearest[axis] < 0 || d < nearest[axis]) nearest[axis] = d;
       });
       return { found, distance: outlineDistance(nearest[0], nearest[1]) };
@@ -145,14 +163,21 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       const photo = photoAt(x, y);
       const inMask = photo[3] > 0.5;
       if (!inMask && !(P.silWeight > 0 && t > 0)) continue;
-      const { found, distance } = around(x, y);
+      const { found, distance } = around(x, y, Boolean(P.occlusion));
       if (t > 0 && inMask) {
-        // edge blend of a covered pixel with what lies behind its uncovered neighbours
+        // edge blend of a covered pixel with what lies behind its outline (and its occlusion edges), and with the
+        // surfaces in front of it that end over it
         const own = shaded[y * view.width + x]!;
         const blend = Math.max(0, 0.5 - distance);
         const behind = [0, 0, 0];
         for (const { q } of found) background([x, y], q).forEach((b, c) => (behind[c] += b));
-        for (let c = 0; c < 3; c++) color += (own[c] * (1 - blend) + (blend * behind[c]) / Math.max(found.length, 1) - photo[c]) ** 2;
+        const front = P.occlusion ? around(x, y, true, true) : { found: [], distance: 1e9 };
+        const cover = front.found.length ? Math.max(0, 0.5 - front.distance) : 0;
+        const cf = [0, 0, 0];
+        for (const { q } of front.found) shaded[q[1] * view.width + q[0]]!.forEach((v, c) => (cf[c] += v / front.found.length));
+        for (let c = 0; c < 3; c++) color += (own[c] * (1 - blend - cover) + (blend * behind[c]) / Math.max(found.length, 1) + cover * cf[c] - photo[c]) ** 2;
+        if (cover > 0) occludedPixels++;
+        if (found.some(({ q }) => at(q[0], q[1]) > 0)) occludingPixels++;
         colorPixels++;
       } else if (t === 0 && inMask) {
         // an uncovered pixel inside the mask that its covered neighbours' outline reaches
@@ -170,14 +195,14 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       }
       // silhouette consistency: a pixel on the wrong side of the mask's outline
       if (P.silWeight > 0 && (t > 0) !== inMask) {
-        for (const { t: tt } of found) {
+        for (const { t: tt } of around(x, y, false).found) {
           const d = t > 0 ? tt + SIL_MARGIN : 1 + SIL_MARGIN - tt;
           silhouette += P.silWeight * d * d;
         }
       }
     }
   });
-  return { color, silhouette, colorPixels, levels: Array.from(levels, (n) => n ?? 0) };
+  return { color, silhouette, colorPixels, occludedPixels, occludingPixels, levels: Array.from(levels, (n) => n ?? 0) };
 }
 
 /** refine_forward.wgsl's `outlineDistance` (the value only): from the nearest crossings along x and y, < 0 where none. */

@@ -46,7 +46,7 @@ export const MAX_BATCH = 16;
 /** Gradient slots after the parameters holding the loss statistics: train loss, train pixels, silhouette loss,
  * silhouette pixels, validation loss, validation pixels. */
 export const STATS_SLOTS = 8;
-const SETUP_BYTES = 28 * 4 + 16 * 4;
+const SETUP_BYTES = 32 * 4 + 16 * 4;
 /** Box-filtered levels above the texture that the forward pass may sample (footprints up to 8 texels). */
 export const MAX_MIP_LEVELS = 3;
 
@@ -284,10 +284,12 @@ export class RefineProblem {
   private readonly setup: GPUBuffer;
   private readonly mips: GPUBuffer;
   private readonly mipGroups: GPUBindGroup[] = [];
-  /** Per batch pixel, from the forward pass: dL/dcolour and, for covered pixels, the sampled mip level + 1. An
-   * uncovered pixel that the edge blend reaches has w = -(bits of the neighbours whose colour it blends) and xyz the
-   * share of its gradient each of them takes; other uncovered pixels are 0. */
+  /** Per batch pixel, from the forward pass: dL/d(own shaded colour) and, for covered pixels, the sampled mip level +
+   * 1 (uncovered pixels: 0). */
   readonly dcolor: GPUBuffer;
+  /** Per batch pixel, from the forward pass: the share of dL/dcolour each neighbour whose colour the pixel's edge blend
+   * mixes in takes (xyz), and the bits of those neighbours (w; 0: none). */
+  readonly dlend: GPUBuffer;
   private readonly lapSetup: GPUBuffer;
   private readonly moments: GPUBuffer;
   private readonly best: GPUBuffer;
@@ -306,6 +308,7 @@ export class RefineProblem {
    * @param batchSlots the most views one step renders.
    * @param pyramidLevels coarse levels of the multi-resolution texture step (refine_pyramid.wgsl), at most as many
    *   as halve the texture size exactly.
+   * @param occlusion the colour term's edge blend also across occlusion edges inside the surface (refine_forward.wgsl).
    */
   constructor(
     private readonly ctx: StageContext,
@@ -315,6 +318,7 @@ export class RefineProblem {
     batchSlots: number,
     hasMasks: boolean,
     pyramidLevels = 0,
+    readonly occlusion = false,
   ) {
     const { device } = ctx.gpu;
     const scope = ctx.scope;
@@ -388,6 +392,7 @@ export class RefineProblem {
     const clipBuffer = upload('clips', clips);
     const rowBuffer = upload('camRows', rows);
     this.dcolor = make('dcolor', this.batchSlots * this.width * this.height * 16);
+    this.dlend = make('dlend', this.batchSlots * this.width * this.height * 16);
     this.setup = make('setup', SETUP_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.lapSetup = make('lapSetup', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     device.queue.writeBuffer(this.lapSetup, 0, new Uint32Array([W, 0, 0, 0]));
@@ -422,8 +427,8 @@ export class RefineProblem {
     const p = this.pipes;
     this.groups = {
       visibility: group(p.visibility, 'refine.visibility', [this.params, faces, clipBuffer, rowBuffer]),
-      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips, faceAdj]),
-      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips]),
+      forward: group(p.forward, 'refine.forward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, photoArray, this.mips, faceAdj, this.dlend]),
+      backward: group(p.backward, 'refine.backward', [this.setup, this.params, faces, uvs, viewBuffer, this.dcolor, this.grad, triArray, this.mips, this.dlend]),
       silhouette: group(p.silhouette, 'refine.silhouette', [this.setup, this.params, faces, viewBuffer, this.grad, triArray, photoArray, faceAdj]),
       lapDelta: bindBuffers(device, p.lapDelta, 'refine.laplacian', [this.lapSetup, this.params, base, adjOffsets, adjList, lapVec]),
       lapGradient: device.createBindGroup({
@@ -491,7 +496,8 @@ export class RefineProblem {
     f.set([this.hasMasks ? s.silWeight : 0, 1 / Math.max(1, pixels), s.lrPos, s.lrTex, s.lrGain, s.lrLight, 0.9, 0.99, s.step, s.lapWeight], 10);
     u.set([this.trainViews, this.hasMasks && s.silWeight > 0 ? 1 : 0, this.width, this.height, L.mipLevels, L.mipGradOff, this.pyramidLevels], 20);
     f[27] = s.texFineScale ?? 1;
-    u.set(s.batch, 28);
+    u[28] = this.occlusion ? 1 : 0;
+    u.set(s.batch, 32);
     this.ctx.gpu.device.queue.writeBuffer(this.setup, 0, buf);
   }
 

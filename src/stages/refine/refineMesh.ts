@@ -57,6 +57,12 @@ export interface RefineOptions {
    * refined mesh.
    */
   keepCheck: boolean;
+  /**
+   * The colour term's edge blend across occlusion edges inside the surface as well as at its outline
+   * (refine_forward.wgsl): where a part of the surface ends in front of another, the pixels on both sides mix the two
+   * surfaces by where the edge crosses between them, and the edge's vertices get the gradient of that mixture.
+   */
+  occlusionBlend: boolean;
   /** Time passes (timestamp queries) for iterations [from, from + count). */
   timing?: { from: number; count: number };
 }
@@ -95,6 +101,7 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   texPyramid: 0,
   texFineScale: 1,
   keepCheck: true,
+  occlusionBlend: true,
   texture: 0,
   tuneIterations: 100,
   tuneLrTex: 0.001,
@@ -139,7 +146,7 @@ export async function refineMesh(mesh: TexturedMesh, train: RefineView[], valida
     train = train.map((v) => resampleView(v, options.imageScale));
     validation = validation.map((v) => resampleView(v, options.imageScale));
   }
-  const problem = new RefineProblem(ctx, mesh, [...train, ...validation], train.length, options.batchSize, hasMasks, options.texPyramid);
+  const problem = new RefineProblem(ctx, mesh, [...train, ...validation], train.length, options.batchSize, hasMasks, options.texPyramid, options.occlusionBlend);
   const timer = options.timing ? GpuTimer.create(device, ctx.scope, Math.min(4096, options.timing.count * (options.batchSize + 3))) : null;
   try {
     const L = problem.layout;

@@ -15,6 +15,7 @@
 @group(0) @binding(6) var<storage, read_write> grad: array<atomic<u32>>;
 @group(0) @binding(7) var visTri: texture_2d_array<u32>;
 @group(0) @binding(8) var<storage, read> mips: array<f32>;
+@group(0) @binding(9) var<storage, read> dlend: array<vec4f>;
 
 // gain, ambient, l.x, l.y, l.z
 var<workgroup> partial: array<array<f32, 5>, 64>;
@@ -41,16 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
     var g = dcolor[base + gid.y * setup.width + gid.x];
     let tri = textureLoad(visTri, vec2u(gid.xy), slot, 0).r;
     if (g.w > 0.0 && tri > 0u) {
-      // the share of this pixel's colour in its uncovered neighbours' edge blend (refine_forward.wgsl): an uncovered
-      // pixel's w is minus the bits of the neighbours whose colour it blends; this pixel is neighbour k ^ 1 of the
-      // one at OFFSETS[k] (the offsets come in opposite pairs)
+      // the share of this pixel's colour in its neighbours' edge blends (refine_forward.wgsl: uncovered pixels inside
+      // the outline, covered ones behind an occlusion edge): `dlend` holds the share and, in w, the bits of the
+      // neighbours whose colour the pixel blends; this pixel is neighbour k ^ 1 of the one at OFFSETS[k] (the offsets
+      // come in opposite pairs)
       let p = vec2i(gid.xy);
       for (var k = 0u; k < 4u; k++) {
         let q = p + OFFSETS[k];
         if (!inImage(view, q)) { continue; }
-        let gq = dcolor[base + u32(q.y) * setup.width + u32(q.x)];
-        if (gq.w >= 0.0 || (u32(-gq.w) & (1u << (k ^ 1u))) == 0u) { continue; }
-        g = vec4f(g.xyz + gq.xyz, g.w);
+        let lq = dlend[base + u32(q.y) * setup.width + u32(q.x)];
+        if ((u32(lq.w) & (1u << (k ^ 1u))) == 0u) { continue; }
+        g = vec4f(g.xyz + lq.xyz, g.w);
       }
     }
     if (g.w > 0.0 && tri > 0u && any(g.xyz != vec3f(0.0))) {

@@ -27,6 +27,7 @@
 @group(0) @binding(8) var photos: texture_2d_array<f32>;
 @group(0) @binding(9) var<storage, read> mips: array<f32>;
 @group(0) @binding(10) var<storage, read> faceAdj: array<u32>;
+@group(0) @binding(11) var<storage, read_write> dlend: array<vec4f>;
 
 // The shaded colour of the triangle `tri` (id + 1) at pixel `pixel` of view `vid`, and the mip level sampled.
 struct Shaded {
@@ -94,11 +95,46 @@ fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
     let q = p + OFFSETS[k];
     if (!inImage(view, q)) { continue; }
     let triQ = textureLoad(visTri, q, slot, 0).r;
-    if ((triQ > 0u) == covered) { continue; }
-    let x = crossing(view, max(tri, triQ) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
+    // a covered neighbour on another surface: p's surface may end between them (an occlusion edge, p in front)
+    if ((triQ > 0u) == covered && !(covered && occlusionPair(tri, triQ))) { continue; }
+    let x = crossing(view, select(triQ, tri, covered) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
     if (x.t < 0.0) { continue; }
     o.bits |= 1u << k;
     let d = select(1.0 - x.t, x.t, covered);
+    if (k < 2u) {
+      if (o.kx == 4u || d < o.dx) { o.dx = d; o.kx = k; o.cx = x; }
+    } else if (o.ky == 4u || d < o.dy) { o.dy = d; o.ky = k; o.cy = x; }
+  }
+  return o;
+}
+
+// Two covered neighbours whose segment may cross an occlusion edge: occlusion blending on, and different triangles that
+// are not neighbours across an edge (the walk from one into the other finds no outline there).
+fn occlusionPair(tri: u32, triQ: u32) -> bool {
+  if (setup.occlusion == 0u || triQ == 0u || triQ == tri) { return false; }
+  let f = 3u * (tri - 1u);
+  return faceAdj[f] != triQ - 1u && faceAdj[f + 1u] != triQ - 1u && faceAdj[f + 2u] != triQ - 1u;
+}
+
+// The other side of occlusion edges around a covered pixel p: each covered neighbour q on another surface whose own
+// surface ends between q and p (the crossing on the segment q -> p, walking from q's triangle), so that q's surface
+// lies in front of what p sees and covers p up to 0.5 - (1 - t). Same fields as outlineAround (distance 1 - t).
+fn behindAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
+  var o: Around;
+  o.kx = 4u;
+  o.ky = 4u;
+  o.dx = -1.0;
+  o.dy = -1.0;
+  o.bits = 0u;
+  for (var k = 0u; k < 4u; k++) {
+    let q = p + OFFSETS[k];
+    if (!inImage(view, q)) { continue; }
+    let triQ = textureLoad(visTri, q, slot, 0).r;
+    if (!occlusionPair(tri, triQ)) { continue; }
+    let x = crossing(view, triQ - 1u, vec2f(q), vec2f(p));
+    if (x.t < 0.0) { continue; }
+    o.bits |= 1u << k;
+    let d = 1.0 - x.t;
     if (k < 2u) {
       if (o.kx == 4u || d < o.dx) { o.dx = d; o.kx = k; o.cx = x; }
     } else if (o.ky == 4u || d < o.dy) { o.dy = d; o.ky = k; o.cy = x; }
@@ -118,6 +154,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
   let pix = slot * setup.width * setup.height + gid.y * setup.width + gid.x;
   if (gid.x < setup.width && gid.y < setup.height) {
     var out = vec4f(0.0);
+    var lend = vec4f(0.0);
     if (inside) {
       let p = vec2i(gid.xy);
       let tri = textureLoad(visTri, p, slot, 0).r;
@@ -139,14 +176,42 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
           let s = outlineDistance(o.dx, o.dy);
           let blend = max(0.0, 0.5 - s.x);
           let bg = behind / max(n, 1.0);
-          let r = own.color * (1.0 - blend) + blend * bg - photo.rgb;
-          out = vec4f(2.0 * r * (1.0 - blend), out.w);
+          // in front of p: its covered neighbours' surfaces that end over it (occlusion edges, p behind), their mean
+          // colour cf covering p by 0.5 - s
+          var cover = 0.0;
+          var cf = vec3f(0.0);
+          var m = 0.0;
+          var sb = vec3f(1e9, 0.0, 0.0);
+          var b: Around;
+          if (setup.occlusion != 0u) {
+            b = behindAround(view, slot, p, tri);
+            if (b.bits != 0u) {
+              sb = outlineDistance(b.dx, b.dy);
+              cover = max(0.0, 0.5 - sb.x);
+              for (var k = 0u; k < 4u; k++) {
+                if ((b.bits & (1u << k)) == 0u) { continue; }
+                let q = p + OFFSETS[k];
+                cf += shade(view, vid, textureLoad(visTri, q, slot, 0).r, vec2f(q)).color;
+                m += 1.0;
+              }
+              cf /= m;
+            }
+          }
+          let r = own.color * (1.0 - blend - cover) + blend * bg + cover * cf - photo.rgb;
+          out = vec4f(2.0 * r * (1.0 - blend - cover), out.w);
+          if (cover > 0.0) { lend = vec4f(2.0 * r * cover / m, f32(b.bits)); }
           contribution = vec2f(dot(r, r), 1.0);
           if (blend > 0.0 && training) {
             // dL/ds = -dL/dblend = 2r . (c - bg)
             let gS = dot(2.0 * r, own.color - bg);
             if (o.kx < 4u) { addCrossingGradient(view, o.cx, vec2f(p), vec2f(p + OFFSETS[o.kx]), gS * s.y); }
             if (o.ky < 4u) { addCrossingGradient(view, o.cy, vec2f(p), vec2f(p + OFFSETS[o.ky]), gS * s.z); }
+          }
+          if (cover > 0.0 && training) {
+            // as an uncovered pixel's cover below, with p's own colour behind: dL/dt = 2r . (cf - c) ds/du
+            let gS = dot(2.0 * r, cf - own.color);
+            if (b.kx < 4u) { addCrossingGradient(view, b.cx, vec2f(p + OFFSETS[b.kx]), vec2f(p), gS * sb.y); }
+            if (b.ky < 4u) { addCrossingGradient(view, b.cy, vec2f(p + OFFSETS[b.ky]), vec2f(p), gS * sb.z); }
           }
         }
       } else if (photo.a > 0.5) {
@@ -169,9 +234,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
           let bg = behind / n;
           let r = bg * (1.0 - cover) + cover * c - photo.rgb;
           contribution = vec2f(dot(r, r), 1.0);
-          // w < 0: uncovered, minus the bits of the covered neighbours that each take cover / n of 2r in the backward
-          // pass
-          out = vec4f(2.0 * r * cover / n, -f32(o.bits));
+          // lent to the covered neighbours in bits: each takes cover / n of 2r in the backward pass
+          lend = vec4f(2.0 * r * cover / n, f32(o.bits));
           if (training) {
             // dL/ds = -dL/dcover = -2r . (c - bg), and ds/du_axis du_axis/dt with du/dt = -1
             let gS = dot(2.0 * r, c - bg);
@@ -182,6 +246,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
       }
     }
     dcolor[pix] = out;
+    dlend[pix] = lend;
   }
   reduceLossStats(li, contribution, setup.statsOff + setup.statsBase);
 }

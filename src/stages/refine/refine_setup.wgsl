@@ -38,6 +38,9 @@ struct Setup {
   // finest level's share of lrTex
   pyramidLevels: u32,
   texFineScale: f32,
+  // 1: the colour term blends across occlusion edges inside the surface too, not only at its outline
+  // (refine_forward.wgsl)
+  occlusion: u32,
   // view index (into `views`) of each batch slot, 4 per vec4
   batch: array<vec4u, 4>,
 };
