@@ -1,5 +1,6 @@
 // Backward of refine_forward.wgsl per covered pixel, given dL/dcolour and the mip level (+ 1) in `dcolor`, plus the
-// share of its colour in its uncovered neighbours' edge blend:
+// share of its colour in its neighbours' edge blends (`dlend`: uncovered ones inside the outline, covered ones behind an
+// occlusion edge):
 // - texels: the four bilinear corners get weight * gain * shade * dL/dcolour (fixed-point adds);
 // - exposure gain of the view and the global light (a, l): workgroup sums, one fixed-point add each per workgroup;
 // - vertex positions through the uv (bilinear slope -> uv -> barycentrics -> camera-space corners -> world, the

@@ -1,8 +1,8 @@
 // Forward shading and photometric loss per pixel of each batch slot: colour = gain_view * kd(uv) * (a + l . n), with
 // kd sampled bilinearly from the texture parameters, n the face normal. Inside the photo's mask, the residual's
-// gradient to the shaded colour goes to `dcolor` for the backward pass (for a covered pixel with its mip level + 1 in
-// w; for an uncovered one that the edge blend reaches, its neighbours' share with w = -(their bits)) and the squared error to the
-// loss statistics (workgroup-reduced, then one fixed-point add per workgroup). The edge blend's own derivative moves
+// gradient to the pixel's own shaded colour goes to `dcolor` for the backward pass (for a covered pixel with its mip
+// level + 1 in w), the share its neighbours take for the colour the edge blend borrows from them to `dlend` (w: their
+// bits), and the squared error to the loss statistics (workgroup-reduced, then one fixed-point add per workgroup). The edge blend's own derivative moves
 // the outline's vertices here, in training passes only.
 //
 // Edge blend (in the manner of nvdiffrast's antialias, against the photo's background): at the outline the photos'
@@ -16,6 +16,15 @@
 // background colour, with no mixture. Without masks every pixel counts as inside. The blend's derivative in t moves
 // the outline's vertices; the shaded colours' gradients go to the backward pass (an uncovered pixel's through its
 // covered neighbours, refine_backward.wgsl).
+//
+// Occlusion edges (setup.occlusion, RefineOptions.occlusionBlend): inside the rendered surface, where a part ends in
+// front of another, the photo's pixels mix the two parts as at the outline. For two covered neighbours p, q on
+// triangles that are not neighbours across an edge (`occlusionPair`), the walk from p's triangle towards q
+// (`crossing`) finds where p's surface ends, if it does before q. Then p is in front: the crossing counts in p's
+// outline distance as an uncovered neighbour's would, with the same photo background. And q is behind: q's colour
+// becomes c_q (1 - a) + a c_p with a = (0.5 - (1 - t))+ (`behindAround`; with both, c (1 - b - a) + b bg + a c_front),
+// and p takes its share of q's gradient through `dlend`. The background's colour at p is the photo, not the surface
+// behind, as at the outline: the surface behind an edge that is in the wrong place carries that error in its texture.
 @group(0) @binding(0) var<uniform> setup: Setup;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> faces: array<u32>;
