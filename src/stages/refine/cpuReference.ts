@@ -144,12 +144,18 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
         if (!inImage(q[0], q[1])) return;
         const tq = at(q[0], q[1]);
         let tt: number | null;
+        // refine_forward.wgsl `occlusionCrossing`: front's surface ends on the way to back's pixel, back's does not
+        const occlusionCrossing = (front: number, back: number, pf: [number, number], pb: [number, number]) => {
+          const c = outlineCrossing(params, P.welded, view, front - 1, pf, pb);
+          return c !== null && outlineCrossing(params, P.welded, view, back - 1, pb, pf) === null ? c : null;
+        };
         if (behind) {
           if (!occlusionPair(t, tq)) return;
-          tt = outlineCrossing(params, P.welded, view, tq - 1, q, [x, y]);
+          tt = occlusionCrossing(tq, t, q, [x, y]);
         } else {
-          if ((tq > 0) === covered && !(covered && occlusion && occlusionPair(t, tq))) return;
-          tt = outlineCrossing(params, P.welded, view, (covered ? t : tq) - 1, covered ? [x, y] : q, covered ? q : [x, y]);
+          const pair = covered && occlusion && occlusionPair(t, tq);
+          if ((tq > 0) === covered && !pair) return;
+          tt = pair ? occlusionCrossing(t, tq, [x, y], q) : outlineCrossing(params, P.welded, view, (covered ? t : tq) - 1, covered ? [x, y] : q, covered ? q : [x, y]);
         }
         if (tt === null) return;
         found.push({ q, t: tt });

@@ -20,7 +20,8 @@
 // Occlusion edges (setup.occlusion, RefineOptions.occlusionBlend): inside the rendered surface, where a part ends in
 // front of another, the photo's pixels mix the two parts as at the outline. For two covered neighbours p, q on
 // triangles that are not neighbours across an edge (`occlusionPair`), the walk from p's triangle towards q
-// (`crossing`) finds where p's surface ends, if it does before q. Then p is in front: the crossing counts in p's
+// (`crossing`) finds where p's surface ends, if it does before q, and the walk back from q's finds no end of q's
+// (`occlusionCrossing`). Then p is in front: the crossing counts in p's
 // outline distance as an uncovered neighbour's would, with the same photo background. And q is behind: q's colour
 // becomes c_q (1 - a) + a c_p with a = (0.5 - (1 - t))+ (`behindAround`; with both, c (1 - b - a) + b bg + a c_front),
 // and p takes its share of q's gradient through `dlend`. The background's colour at p is the photo, not the surface
@@ -105,8 +106,14 @@ fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
     if (!inImage(view, q)) { continue; }
     let triQ = textureLoad(visTri, q, slot, 0).r;
     // a covered neighbour on another surface: p's surface may end between them (an occlusion edge, p in front)
-    if ((triQ > 0u) == covered && !(covered && occlusionPair(tri, triQ))) { continue; }
-    let x = crossing(view, select(triQ, tri, covered) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
+    let pair = covered && occlusionPair(tri, triQ);
+    if ((triQ > 0u) == covered && !pair) { continue; }
+    var x: Crossing;
+    if (pair) {
+      x = occlusionCrossing(view, tri, triQ, vec2f(p), vec2f(q));
+    } else {
+      x = crossing(view, select(triQ, tri, covered) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
+    }
     if (x.t < 0.0) { continue; }
     o.bits |= 1u << k;
     let d = select(1.0 - x.t, x.t, covered);
@@ -125,6 +132,21 @@ fn occlusionPair(tri: u32, triQ: u32) -> bool {
   return faceAdj[f] != triQ - 1u && faceAdj[f + 1u] != triQ - 1u && faceAdj[f + 2u] != triQ - 1u;
 }
 
+// The occlusion edge between covered neighbours p (triangle id `tri`) and q (`triQ`) with p in front: p's surface
+// ends on the way to q (`crossing` from p's triangle) and q's does not on the way back. Where both end, the two are
+// one sheet folded on screen (a grazing, noisy part of the surface, often near the outline), not one part in front
+// of another. t < 0: none.
+fn occlusionCrossing(view: View, tri: u32, triQ: u32, p: vec2f, q: vec2f) -> Crossing {
+  let x = crossing(view, tri - 1u, p, q);
+  if (x.t < 0.0) { return x; }
+  if (crossing(view, triQ - 1u, q, p).t >= 0.0) {
+    var none: Crossing;
+    none.t = -1.0;
+    return none;
+  }
+  return x;
+}
+
 // The other side of occlusion edges around a covered pixel p: each covered neighbour q on another surface whose own
 // surface ends between q and p (the crossing on the segment q -> p, walking from q's triangle), so that q's surface
 // lies in front of what p sees and covers p up to 0.5 - (1 - t). Same fields as outlineAround (distance 1 - t).
@@ -140,7 +162,7 @@ fn behindAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
     if (!inImage(view, q)) { continue; }
     let triQ = textureLoad(visTri, q, slot, 0).r;
     if (!occlusionPair(tri, triQ)) { continue; }
-    let x = crossing(view, triQ - 1u, vec2f(q), vec2f(p));
+    let x = occlusionCrossing(view, triQ, tri, vec2f(q), vec2f(p));
     if (x.t < 0.0) { continue; }
     o.bits |= 1u << k;
     let d = 1.0 - x.t;
