@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFixed, initialParams, NO_FACE, paramLayout, weldMesh } from '../../src/stages/refine/problem';
 import { bakeRadiance, meshFromParams } from '../../src/stages/refine/refineMesh';
-import { splitValidation } from '../../src/models/refine';
+import { MIN_VISITS_PER_PHOTO, REFINE_ITERATIONS, refineIterations, splitValidation } from '../../src/models/refine';
 import type { TexturedMesh } from '../../src/core/mesh';
 
 /** Two quads side by side whose shared edge is a UV seam (its two vertices exist twice). */
@@ -94,5 +94,19 @@ describe('refine host helpers', () => {
     expect(validation).toEqual([7, 15]);
     expect(train.length).toBe(15);
     expect(splitValidation([1, 2, 3]).validation).toEqual([]);
+  });
+
+  it('draws every training photo at least MIN_VISITS_PER_PHOTO times, within twice the preset (REFINE_VISITS_RULE)', () => {
+    // spot and bob (19 training photos): the preset's iterations
+    expect(refineIterations('standard', 19, 4)).toBe(REFINE_ITERATIONS.standard);
+    // lego (77): 963 iterations, 50 draws each
+    const lego = refineIterations('standard', 77, 4);
+    expect(lego).toBe(963);
+    expect((lego * 4) / 77).toBeGreaterThanOrEqual(MIN_VISITS_PER_PHOTO);
+    // a large capture stops at twice the preset; high already draws lego's photos often enough
+    expect(refineIterations('standard', 500, 4)).toBe(2 * REFINE_ITERATIONS.standard);
+    expect(refineIterations('high', 77, 4)).toBe(REFINE_ITERATIONS.high);
+    // a smaller batch draws each photo less often per iteration
+    expect(refineIterations('draft', 30, 1)).toBe(2 * REFINE_ITERATIONS.draft);
   });
 });

@@ -76,12 +76,19 @@ export const DEFAULT_REFINE_OPTIONS: RefineOptions = {
   // 22.16 -> 23.31, lego 21.28 -> 22.31; at the held-out views 24.04 -> 25.74, 23.83 -> 24.70, 22.05 -> 23.21 dB. The
   // Laplacian on the offsets at 2e4 held the vertices to the fused surface's shape, so the photos could not move the
   // geometry (the step alone at 2e4: spot 4e-4 24.45 dB validation; lego 8e-4 21.45 dB validation, 22.28 held-out).
-  // At 200 validation falls again on spot and bob while lego rises (22.57 dB): 500 has the best sum.
+  // At 200 validation falls again on spot and bob while lego rises (22.57 dB): 500 had the best sum then (session 15,
+  // before the occlusion blend; lapWeight below).
   lrPos: 4e-4,
   lrTex: 0.003,
   lrGain: 0.005,
   lrLight: 0.005,
-  lapWeight: 500,
+  // 100 since the occlusion blend (session 18; H200, standard, holdout 8, 600 iterations; validation photos, then
+  // held-out): lapWeight 500 / 200 / 100 / 50 gave lego 23.90 / 24.28 / 24.48 / 24.64 dB (held-out 25.23 / 25.71 /
+  // 25.96 / 26.18), spot without depth 26.41 / 26.61 / 26.52 / 25.91 (26.68 / 26.79 / 26.84 / -), bob 24.41 / 24.47 /
+  // 24.35 / 24.06 (25.16 / 25.29 / 25.04 / -), the fountain 29.30 / 29.47 / 29.59 / 29.76 (28.10 / 28.23 / 28.32 /
+  // 28.28): 100 has the best sum over the validation photos. Once interior edges pass gradient to the vertices, the
+  // photos hold the geometry better than the Laplacian on the offsets does.
+  lapWeight: 100,
   // 1 against 0.1 (H200, standard, holdout 8, refined held-out PSNR): lego 21.04 -> 21.60 dB, spot without depth
   // 22.76 -> 23.16, spot with depth 29.30 -> 29.74 (docs/benchmarks.md, session 8); 3 gave spot with depth 28.57 in an
   // intermediate build.
