@@ -125,16 +125,20 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
       const beyond = photoAt(far[0], far[1]);
       return (beyond[3] <= 0.5 || near[3] > 0.5 ? beyond : near).slice(0, 3);
     };
-    // refine_forward.wgsl `outlineAround`: the neighbours on the other side of the outline with their crossing t (on
-    // the segment from the covered pixel of the two), and the nearest distance along x and along y (< 0: none)
     // refine_forward.wgsl `occlusionPair`
     const occlusionPair = (t: number, tq: number) => {
       if (!P.occlusion || tq === 0 || tq === t) return false;
       const adj = P.welded.faceAdj;
       return adj[3 * (t - 1)] !== tq - 1 && adj[3 * (t - 1) + 1] !== tq - 1 && adj[3 * (t - 1) + 2] !== tq - 1;
     };
-    // refine_forward.wgsl `outlineAround` (occlusion pairs in the colour term only) and `behindAround` (behind): the
-    // neighbours with a crossing t and the nearest distance along x and along y
+    // refine_forward.wgsl `occlusionCrossing`: front's surface ends on the way to back's pixel, back's does not
+    const occlusionCrossing = (front: number, back: number, pf: [number, number], pb: [number, number]) => {
+      const c = outlineCrossing(params, P.welded, view, front - 1, pf, pb);
+      return c !== null && outlineCrossing(params, P.welded, view, back - 1, pb, pf) === null ? c : null;
+    };
+    // refine_forward.wgsl `outlineAround` (the outline, and with `occlusion` the occlusion edges p is in front of; the
+    // silhouette term takes the outline alone) and `behindAround` (`behind`): the neighbours with a crossing t (on the
+    // segment from the front pixel of the two) and the nearest distance from p along x and along y (< 0: none)
     const around = (x: number, y: number, occlusion: boolean, behind = false) => {
       const t = at(x, y), covered = t > 0;
       const found: { q: [number, number]; t: number }[] = [];
@@ -144,11 +148,6 @@ export function cpuLoss(params: Float64Array, P: CpuProblem): { color: number; s
         if (!inImage(q[0], q[1])) return;
         const tq = at(q[0], q[1]);
         let tt: number | null;
-        // refine_forward.wgsl `occlusionCrossing`: front's surface ends on the way to back's pixel, back's does not
-        const occlusionCrossing = (front: number, back: number, pf: [number, number], pb: [number, number]) => {
-          const c = outlineCrossing(params, P.welded, view, front - 1, pf, pb);
-          return c !== null && outlineCrossing(params, P.welded, view, back - 1, pb, pf) === null ? c : null;
-        };
         if (behind) {
           if (!occlusionPair(t, tq)) return;
           tt = occlusionCrossing(tq, t, q, [x, y]);

@@ -93,13 +93,26 @@ struct Around {
   bits: u32,
 };
 
-fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
+fn noCrossings() -> Around {
   var o: Around;
   o.kx = 4u;
   o.ky = 4u;
   o.dx = -1.0;
   o.dy = -1.0;
   o.bits = 0u;
+  return o;
+}
+
+// Adds neighbour k's crossing x at distance d from p: its bit, and the crossing if it is the nearest on its axis.
+fn addCrossing(o: ptr<function, Around>, k: u32, x: Crossing, d: f32) {
+  (*o).bits |= 1u << k;
+  if (k < 2u) {
+    if ((*o).kx == 4u || d < (*o).dx) { (*o).dx = d; (*o).kx = k; (*o).cx = x; }
+  } else if ((*o).ky == 4u || d < (*o).dy) { (*o).dy = d; (*o).ky = k; (*o).cy = x; }
+}
+
+fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
+  var o = noCrossings();
   let covered = tri > 0u;
   for (var k = 0u; k < 4u; k++) {
     let q = p + OFFSETS[k];
@@ -115,11 +128,7 @@ fn outlineAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
       x = crossing(view, select(triQ, tri, covered) - 1u, vec2f(select(q, p, covered)), vec2f(select(p, q, covered)));
     }
     if (x.t < 0.0) { continue; }
-    o.bits |= 1u << k;
-    let d = select(1.0 - x.t, x.t, covered);
-    if (k < 2u) {
-      if (o.kx == 4u || d < o.dx) { o.dx = d; o.kx = k; o.cx = x; }
-    } else if (o.ky == 4u || d < o.dy) { o.dy = d; o.ky = k; o.cy = x; }
+    addCrossing(&o, k, x, select(1.0 - x.t, x.t, covered));
   }
   return o;
 }
@@ -151,12 +160,7 @@ fn occlusionCrossing(view: View, tri: u32, triQ: u32, p: vec2f, q: vec2f) -> Cro
 // surface ends between q and p (the crossing on the segment q -> p, walking from q's triangle), so that q's surface
 // lies in front of what p sees and covers p up to 0.5 - (1 - t). Same fields as outlineAround (distance 1 - t).
 fn behindAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
-  var o: Around;
-  o.kx = 4u;
-  o.ky = 4u;
-  o.dx = -1.0;
-  o.dy = -1.0;
-  o.bits = 0u;
+  var o = noCrossings();
   for (var k = 0u; k < 4u; k++) {
     let q = p + OFFSETS[k];
     if (!inImage(view, q)) { continue; }
@@ -164,11 +168,7 @@ fn behindAround(view: View, slot: u32, p: vec2i, tri: u32) -> Around {
     if (!occlusionPair(tri, triQ)) { continue; }
     let x = occlusionCrossing(view, triQ, tri, vec2f(q), vec2f(p));
     if (x.t < 0.0) { continue; }
-    o.bits |= 1u << k;
-    let d = 1.0 - x.t;
-    if (k < 2u) {
-      if (o.kx == 4u || d < o.dx) { o.dx = d; o.kx = k; o.cx = x; }
-    } else if (o.ky == 4u || d < o.dy) { o.dy = d; o.ky = k; o.cy = x; }
+    addCrossing(&o, k, x, 1.0 - x.t);
   }
   return o;
 }
