@@ -126,20 +126,13 @@ export async function bakeTexture(input: BakeInput, views: BakeView[], ctx: Stag
   } finally {
     renderers.dispose();
   }
-  // Exposure compensation works on the CPU, on the depth pixels its samples read: a dry run of its sampling lists
-  // them, the GPU gathers them, and the run proper reads them back in the same order (its sampling is seeded). At
-  // lego's 100 views of 800x800 that is a few MB instead of every view's whole depth map (256 MB).
+  // Exposure compensation works on the CPU, on the depth pixels its observations need: the GPU gathers them, a few MB
+  // at lego's 100 views of 800x800 instead of every view's whole depth map (256 MB).
   const compensate = input.exposureCompensation !== false && views.length > 1;
   let gains = views.map(() => 1);
   if (compensate) {
-    const wanted = new GrowableIndex();
-    estimateGains(input, views, (k, pixel) => {
-      wanted.push(offsets[k] + pixel);
-      return 0;
-    });
-    const values = await gatherDepth(ctx, depthBuffer, wanted.array());
-    let cursor = 0;
-    gains = estimateGains(input, views, () => values[cursor++]);
+    const observations = gainObservations(input, views, offsets);
+    gains = estimateGains(observations, await gatherDepth(ctx, depthBuffer, observations.pixels), views.length);
   }
   const t2 = performance.now();
 
@@ -276,23 +269,6 @@ export function sampleVertexColors(mesh: Pick<TexturedMesh, 'uvs' | 'texture'>):
  * 0.95-1.07 on a capture rendered at one exposure, held-out PSNR of the true mesh 31.4 dB against 32.6 dB without
  * compensation).
  */
-/** A Uint32Array that grows as it is pushed to. */
-class GrowableIndex {
-  private data = new Uint32Array(1 << 16);
-  private length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(2 * this.data.length);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  array(): Uint32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
-
 /** src[index[i]] for every i, read back (bake_gather.wgsl). */
 async function gatherDepth(ctx: StageContext, src: GPUBuffer, index: Uint32Array): Promise<Float32Array> {
   if (index.length === 0) return new Float32Array(0);
@@ -318,62 +294,115 @@ async function gatherDepth(ctx: StageContext, src: GPUBuffer, index: Uint32Array
 }
 
 /**
- * Per-view gains from photo pairs that see the same surface points (sampled with a fixed seed). `depthAt(k, pixel)`
- * is view k's mesh depth at a pixel index; for each point and view that pass the geometric tests it is called five
- * times (the pixel, then +-2 px along x and y), always in the same order, whatever the values.
+ * Exposure compensation's observations: surface points sampled with a fixed seed and, for each, the views that may see
+ * it (in front, not grazing: |cos| >= 0.3 against the face normal, either side since the winding is not trusted;
+ * inside the photo 2 px from its border; not masked, saturated or black there), with the photo's luma and the five
+ * depth pixels (global indices into the packed depth maps: the pixel, then +-2 px along x and y) that decide whether
+ * the mesh hides the point from the view. Observations of one point are consecutive.
  */
-export function estimateGains(input: BakeInput, views: BakeView[], depthAt: (k: number, pixel: number) => number): number[] {
+export interface GainObservations {
+  count: number;
+  sample: Int32Array;
+  view: Int32Array;
+  luma: Float64Array;
+  cz: Float64Array;
+  pixels: Uint32Array;
+}
+
+export function gainObservations(input: BakeInput, views: BakeView[], offsets: number[]): GainObservations {
   const { positions: P, indices: I } = input;
-  const V = views.length;
   const faces = I.length / 3;
-  const weight = new Float64Array(V * V), diff = new Float64Array(V * V), lumaSum = new Float64Array(V * V);
   let seed = 12345;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  const seen: { k: number; luma: number }[] = [];
   const centres = views.map((view) => cameraCentre(view.camFromWorld));
-  for (let s = 0; s < Math.min(20000, faces * 4); s++) {
+  const samples = Math.min(20000, faces * 4);
+  let cap = 1024, count = 0;
+  let sample = new Int32Array(cap), view = new Int32Array(cap), luma = new Float64Array(cap), cz = new Float64Array(cap), pixels = new Uint32Array(5 * cap);
+  const grow = () => {
+    cap *= 2;
+    const more = <T extends Int32Array | Float64Array | Uint32Array>(a: T, n: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    sample = more(sample, cap);
+    view = more(view, cap);
+    luma = more(luma, cap);
+    cz = more(cz, cap);
+    pixels = more(pixels, 5 * cap);
+  };
+  for (let s = 0; s < samples; s++) {
     const f = Math.floor(rand() * faces);
     let a = rand(), b = rand();
     if (a + b > 1) {
       a = 1 - a;
       b = 1 - b;
     }
-    const [i0, i1, i2] = [I[3 * f], I[3 * f + 1], I[3 * f + 2]];
+    const i0 = I[3 * f], i1 = I[3 * f + 1], i2 = I[3 * f + 2];
     const e1 = [0, 1, 2].map((k) => P[3 * i1 + k] - P[3 * i0 + k]), e2 = [0, 1, 2].map((k) => P[3 * i2 + k] - P[3 * i0 + k]);
     const x = [0, 1, 2].map((k) => P[3 * i0 + k] + a * e1[k] + b * e2[k]);
     const nrm = [e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]];
     const nl = Math.hypot(nrm[0], nrm[1], nrm[2]);
     if (!(nl > 0)) continue;
-    seen.length = 0;
-    views.forEach((view, k) => {
-      const c = view.camFromWorld;
-      const cz = c[8] * x[0] + c[9] * x[1] + c[10] * x[2] + c[11];
-      if (cz <= 0) return;
-      // Grazing views (|cos| < 0.3 against the face normal; either side, the winding is not trusted) are skipped.
+    for (let k = 0; k < views.length; k++) {
+      const v = views[k], c = v.camFromWorld;
+      const z = c[8] * x[0] + c[9] * x[1] + c[10] * x[2] + c[11];
+      if (z <= 0) continue;
       const centre = centres[k];
-      const toCam = [centre[0] - x[0], centre[1] - x[1], centre[2] - x[2]];
-      const cosine = Math.abs(nrm[0] * toCam[0] + nrm[1] * toCam[1] + nrm[2] * toCam[2]) / (nl * Math.hypot(toCam[0], toCam[1], toCam[2]));
-      if (cosine < 0.3) return;
-      const px = Math.floor((view.K[0] * (c[0] * x[0] + c[1] * x[1] + c[2] * x[2] + c[3])) / cz + view.K[2] + 0.5);
-      const py = Math.floor((view.K[4] * (c[4] * x[0] + c[5] * x[1] + c[6] * x[2] + c[7])) / cz + view.K[5] + 0.5);
-      if (px < 2 || py < 2 || px >= view.width - 2 || py >= view.height - 2) return;
-      const d = depthAt(k, py * view.width + px);
-      const around = [[2, 0], [-2, 0], [0, 2], [0, -2]].map(([dx, dy]) => depthAt(k, (py + dy) * view.width + px + dx));
-      if (d <= 0 || Math.abs(d - cz) > 0.01 * cz) return;
-      for (const dn of around) if (dn <= 0 || Math.abs(dn - d) > 0.04 * d) return;
-      const pi = 4 * (py * view.width + px);
-      const r = view.rgba[pi], g = view.rgba[pi + 1], bl = view.rgba[pi + 2];
-      if (view.rgba[pi + 3] < 128 || r >= 250 || g >= 250 || bl >= 250) return;
+      const t0 = centre[0] - x[0], t1 = centre[1] - x[1], t2 = centre[2] - x[2];
+      if (Math.abs(nrm[0] * t0 + nrm[1] * t1 + nrm[2] * t2) / (nl * Math.hypot(t0, t1, t2)) < 0.3) continue;
+      const px = Math.floor((v.K[0] * (c[0] * x[0] + c[1] * x[1] + c[2] * x[2] + c[3])) / z + v.K[2] + 0.5);
+      const py = Math.floor((v.K[4] * (c[4] * x[0] + c[5] * x[1] + c[6] * x[2] + c[7])) / z + v.K[5] + 0.5);
+      if (px < 2 || py < 2 || px >= v.width - 2 || py >= v.height - 2) continue;
+      const pi = 4 * (py * v.width + px);
+      const r = v.rgba[pi], g = v.rgba[pi + 1], bl = v.rgba[pi + 2];
+      if (v.rgba[pi + 3] < 128 || r >= 250 || g >= 250 || bl >= 250) continue;
       const l = 0.299 * r + 0.587 * g + 0.114 * bl;
-      if (l < 8) return;
-      seen.push({ k, luma: l });
-    });
-    for (let p = 0; p < seen.length; p++) for (let q = p + 1; q < seen.length; q++) {
-      const i = seen[p].k, j = seen[q].k;
+      if (l < 8) continue;
+      if (count === cap) grow();
+      sample[count] = s;
+      view[count] = k;
+      luma[count] = l;
+      cz[count] = z;
+      const base = offsets[k] + py * v.width + px;
+      pixels.set([base, base + 2, base - 2, base + 2 * v.width, base - 2 * v.width], 5 * count);
+      count++;
+    }
+  }
+  return { count, sample, view, luma, cz, pixels: pixels.subarray(0, 5 * count) };
+}
+
+/**
+ * Per-view gains from photo pairs that see the same surface points: `depth` holds the mesh's depth at each
+ * observation's five pixels (GainObservations.pixels). A view sees its point where the mesh's depth there is within 1%
+ * of the point's and within 4% at the four pixels around (not at a depth edge). The log-ratios of the pairs' lumas are
+ * solved for one gain per view (Gauss-Seidel), normalised to a geometric mean of 1, within 1/4-4.
+ */
+export function estimateGains(obs: GainObservations, depth: Float32Array, V: number): number[] {
+  const weight = new Float64Array(V * V), diff = new Float64Array(V * V), lumaSum = new Float64Array(V * V);
+  const seenK: number[] = [], seenL: number[] = [];
+  for (let o = 0; o < obs.count; ) {
+    const s = obs.sample[o];
+    seenK.length = 0;
+    seenL.length = 0;
+    for (; o < obs.count && obs.sample[o] === s; o++) {
+      const d = depth[5 * o], z = obs.cz[o];
+      if (d <= 0 || Math.abs(d - z) > 0.01 * z) continue;
+      let edge = false;
+      for (let j = 1; j < 5; j++) {
+        const dn = depth[5 * o + j];
+        if (dn <= 0 || Math.abs(dn - d) > 0.04 * d) edge = true;
+      }
+      if (edge) continue;
+      seenK.push(obs.view[o]);
+      seenL.push(obs.luma[o]);
+    }
+    for (let p = 0; p < seenK.length; p++) for (let q = p + 1; q < seenK.length; q++) {
+      const i = seenK[p], j = seenK[q];
       weight[i * V + j] += 1;
       weight[j * V + i] += 1;
-      lumaSum[i * V + j] += seen[p].luma;
-      lumaSum[j * V + i] += seen[q].luma;
+      lumaSum[i * V + j] += seenL[p];
+      lumaSum[j * V + i] += seenL[q];
     }
   }
   for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) {
