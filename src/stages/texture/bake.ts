@@ -350,7 +350,7 @@ export function gainObservations(input: BakeInput, views: BakeView[], offsets: n
       if (z <= 0) continue;
       const centre = centres[k];
       const t0 = centre[0] - x[0], t1 = centre[1] - x[1], t2 = centre[2] - x[2];
-      if (Math.abs(nrm[0] * t0 + nrm[1] * t1 + nrm[2] * t2) / (nl * Math.hypot(t0, t1, t2)) < 0.3) continue;
+      if (Math.abs(nrm[0] * t0 + nrm[1] * t1 + nrm[2] * t2) / (nl * Math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)) < 0.3) continue;
       const px = Math.floor((v.K[0] * (c[0] * x[0] + c[1] * x[1] + c[2] * x[2] + c[3])) / z + v.K[2] + 0.5);
       const py = Math.floor((v.K[4] * (c[4] * x[0] + c[5] * x[1] + c[6] * x[2] + c[7])) / z + v.K[5] + 0.5);
       if (px < 2 || py < 2 || px >= v.width - 2 || py >= v.height - 2) continue;
@@ -364,8 +364,12 @@ export function gainObservations(input: BakeInput, views: BakeView[], offsets: n
       view[count] = k;
       luma[count] = l;
       cz[count] = z;
-      const base = offsets[k] + py * v.width + px;
-      pixels.set([base, base + 2, base - 2, base + 2 * v.width, base - 2 * v.width], 5 * count);
+      const base = offsets[k] + py * v.width + px, o = 5 * count;
+      pixels[o] = base;
+      pixels[o + 1] = base + 2;
+      pixels[o + 2] = base - 2;
+      pixels[o + 3] = base + 2 * v.width;
+      pixels[o + 4] = base - 2 * v.width;
       count++;
     }
   }
@@ -380,11 +384,10 @@ export function gainObservations(input: BakeInput, views: BakeView[], offsets: n
  */
 export function estimateGains(obs: GainObservations, depth: Float32Array, V: number): number[] {
   const weight = new Float64Array(V * V), diff = new Float64Array(V * V), lumaSum = new Float64Array(V * V);
-  const seenK: number[] = [], seenL: number[] = [];
+  const seenK = new Int32Array(V), seenL = new Float64Array(V);
   for (let o = 0; o < obs.count; ) {
     const s = obs.sample[o];
-    seenK.length = 0;
-    seenL.length = 0;
+    let n = 0;
     for (; o < obs.count && obs.sample[o] === s; o++) {
       const d = depth[5 * o], z = obs.cz[o];
       if (d <= 0 || Math.abs(d - z) > 0.01 * z) continue;
@@ -394,15 +397,18 @@ export function estimateGains(obs: GainObservations, depth: Float32Array, V: num
         if (dn <= 0 || Math.abs(dn - d) > 0.04 * d) edge = true;
       }
       if (edge) continue;
-      seenK.push(obs.view[o]);
-      seenL.push(obs.luma[o]);
+      seenK[n] = obs.view[o];
+      seenL[n++] = obs.luma[o];
     }
-    for (let p = 0; p < seenK.length; p++) for (let q = p + 1; q < seenK.length; q++) {
-      const i = seenK[p], j = seenK[q];
-      weight[i * V + j] += 1;
-      weight[j * V + i] += 1;
-      lumaSum[i * V + j] += seenL[p];
-      lumaSum[j * V + i] += seenL[q];
+    for (let p = 0; p < n; p++) {
+      const i = seenK[p], li = seenL[p];
+      for (let q = p + 1; q < n; q++) {
+        const j = seenK[q];
+        weight[i * V + j] += 1;
+        weight[j * V + i] += 1;
+        lumaSum[i * V + j] += li;
+        lumaSum[j * V + i] += seenL[q];
+      }
     }
   }
   for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) {
