@@ -83,9 +83,8 @@ export class RefineModel extends BaseReconstructionModel<JobInput, JobOutput, Re
     // Photos over 1024 pixels on the long side are block-averaged down (the photo array holds every training view).
     const longSide = Math.max(...posed.map((v) => Math.max(v.width, v.height)));
     const imageScale = longSide > 1024 ? 1 / Math.ceil(longSide / 1024) : 1;
-    const batchSize = input.options.refine?.batchSize ?? DEFAULT_REFINE_OPTIONS.batchSize;
-    const iterations = refineIterations(input.options.preset, train.length, batchSize);
-    const options: RefineOptions = { ...DEFAULT_REFINE_OPTIONS, iterations, imageScale, ...input.options.refine };
+    const options: RefineOptions = { ...DEFAULT_REFINE_OPTIONS, imageScale, ...input.options.refine };
+    options.iterations = input.options.refine?.iterations ?? refineIterations(input.options.preset, train.length, options.batchSize);
     const ctx: StageContext = {
       gpu,
       scope: this.ctx.scope,

@@ -258,17 +258,6 @@ export function sampleVertexColors(mesh: Pick<TexturedMesh, 'uvs' | 'texture'>):
   return out;
 }
 
-/**
- * Per-view photometric gains: at up to 20,000 surface samples (seeded, uniform over faces), every pair of views that
- * see the sample well (the kernel's visibility test; not within 2 pixels of a depth edge, where antialiased silhouettes
- * and misregistration darken or stain a pixel; not at a grazing angle; clipped or black pixels skipped) adds its two
- * lumas to the pair's sums. log g_i - log g_j ≈ log(ΣI_i / ΣI_j) per pair, weighted by its count, solved by
- * Gauss-Seidel on the view graph; the gains are normalised to a geometric mean of 1 (the texture keeps the capture's
- * average exposure). Ratios of sums, not means of log ratios: a blurrier view (farther, more oblique) has the same
- * mean luma as a sharp one but a higher mean log luma (Jensen), which biased its gain up by a few percent (spot: gains
- * 0.95-1.07 on a capture rendered at one exposure, held-out PSNR of the true mesh 31.4 dB against 32.6 dB without
- * compensation).
- */
 /** src[index[i]] for every i, read back (bake_gather.wgsl). */
 async function gatherDepth(ctx: StageContext, src: GPUBuffer, index: Uint32Array): Promise<Float32Array> {
   if (index.length === 0) return new Float32Array(0);
@@ -377,10 +366,17 @@ export function gainObservations(input: BakeInput, views: BakeView[], offsets: n
 }
 
 /**
- * Per-view gains from photo pairs that see the same surface points: `depth` holds the mesh's depth at each
- * observation's five pixels (GainObservations.pixels). A view sees its point where the mesh's depth there is within 1%
- * of the point's and within 4% at the four pixels around (not at a depth edge). The log-ratios of the pairs' lumas are
- * solved for one gain per view (Gauss-Seidel), normalised to a geometric mean of 1, within 1/4-4.
+ * Per-view photometric gains: at up to 20,000 surface samples (seeded, uniform over faces), every pair of views that
+ * see the sample well (the kernel's visibility test; not within 2 pixels of a depth edge, where antialiased silhouettes
+ * and misregistration darken or stain a pixel; not at a grazing angle; clipped or black pixels skipped) adds its two
+ * lumas to the pair's sums. log g_i - log g_j ≈ log(ΣI_i / ΣI_j) per pair, weighted by its count, solved by
+ * Gauss-Seidel on the view graph; the gains are normalised to a geometric mean of 1 (the texture keeps the capture's
+ * average exposure). Ratios of sums, not means of log ratios: a blurrier view (farther, more oblique) has the same
+ * mean luma as a sharp one but a higher mean log luma (Jensen), which biased its gain up by a few percent (spot: gains
+ * 0.95-1.07 on a capture rendered at one exposure, held-out PSNR of the true mesh 31.4 dB against 32.6 dB without
+ * compensation). `obs` are the samples' candidate views (gainObservations); `depth` holds the mesh's depth at each
+ * observation's five pixels: a view sees its sample where the depth there is within 1% of the sample's and within 4%
+ * at the four pixels 2 px around. The gains are clamped to 1/4-4.
  */
 export function estimateGains(obs: GainObservations, depth: Float32Array, V: number): number[] {
   const weight = new Float64Array(V * V), diff = new Float64Array(V * V), lumaSum = new Float64Array(V * V);
