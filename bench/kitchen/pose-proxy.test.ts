@@ -82,13 +82,23 @@ function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairM
   const ratios: number[] = [];
   // RADIAL env: the ratios also binned by the keypoint's distance from the image centre (in 100 px rings).
   const rings: number[][] = [[], [], [], []];
+  // BINS env: the ratios by the keypoint's image third, left to right (x) and top to bottom (y).
+  const bins: number[][] = Array.from({ length: 6 }, () => []);
+  const bin = (u: number, v: number, r: number) => {
+    bins[Math.min(2, Math.floor((u / 640) * 3))].push(r);
+    bins[3 + Math.min(2, Math.floor((v / 480) * 3))].push(r);
+  };
   const [f, cx, cy] = [K[0], K[2], K[5]];
   let n = 0;
   for (const m of matches) {
     for (let k = 0; k < m.matches.length; k += 2, n++) {
       if (!(z[n] > 0)) continue;
       if (ref) {
-        if (ref[n] > 0) ratios.push(z[n] / ref[n]);
+        if (ref[n] > 0) {
+          ratios.push(z[n] / ref[n]);
+          const a = features[m.i].keypoints, ia = 4 * m.matches[k];
+          bin(a[ia], a[ia + 1], z[n] / ref[n]);
+        }
         continue;
       }
       const a = features[m.i].keypoints, ia = 4 * m.matches[k];
@@ -97,6 +107,7 @@ function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairM
       const s = depth[m.i][vd * 640 + ud];
       if (s && s !== 65535) {
         ratios.push(z[n] / (s / 1000));
+        bin(a[ia], a[ia + 1], z[n] / (s / 1000));
         rings[Math.min(3, Math.floor(Math.hypot(a[ia] - cx, a[ia + 1] - cy) / 100))].push(z[n] / (s / 1000));
       }
     }
@@ -104,6 +115,10 @@ function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairM
   if (process.env.RADIAL) {
     for (const r of rings) r.sort((x, y) => x - y);
     console.log(`  by ring (0-100, 100-200, 200-300, 300+ px): ${rings.map((r) => `${r.length}: ${[0.25, 0.5, 0.75].map((q) => r[Math.floor(q * r.length)]?.toFixed(3)).join('/')}`).join('; ')}`);
+  }
+  if (process.env.BINS) {
+    for (const r of bins) r.sort((x, y) => x - y);
+    console.log(`  by third (x: left, middle, right; y: top, middle, bottom) medians: ${bins.map((r) => `${r[Math.floor(r.length / 2)]?.toFixed(3)} (${r.length})`).join(', ')}`);
   }
   ratios.sort((x, y) => x - y);
   return [0.25, 0.5, 0.75].map((q) => ratios[Math.floor(q * ratios.length)]);
