@@ -29,6 +29,11 @@ export interface MvsStudySpec {
    * pose, to test whether a video's colour frames and poses are out of step).
    */
   poseOf?: Record<string, string>;
+  /**
+   * Diagnostics: every photo's focal lengths (fx, fy) times this before anything runs, the principal point kept. The
+   * truth depth maps stay as ingest registered them. Answers what another colour focal would give 7-Scenes end to end.
+   */
+  focalScale?: number;
   /** Refine the given cameras first (JobOptions.refineCameras, GIVEN_POSE_BA_RULE); its stats land in the result. */
   refineCameras?: boolean | Partial<import('../stages/sfm/refineGiven').GivenPoseOptions>;
 }
@@ -210,6 +215,33 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
   };
 }
 
+/**
+ * The camera stage's own scene points (refined given cameras' tracks, SfM's points) against the kept depth and the
+ * truth at the pixels they project to, in the scored views: quartiles of kept / point depth and of truth / point
+ * depth. Says whether a depth scale error comes from the camera stage (points off the truth) or from the MVS (kept
+ * depth off the points).
+ */
+function pointRatios(points: Float32Array, raw: RawDepthMaps, kept: (k: number, i: number) => number, truths: Truth[]) {
+  const { width, height } = raw;
+  const keptOverPoint: number[] = [], truthOverPoint: number[] = [];
+  raw.viewIndex.forEach((_, k) => {
+    const p = raw.poses[k], K = raw.Ks[k];
+    for (let q = 0; q + 2 < points.length; q += 3) {
+      const x = points[q], y = points[q + 1], z = points[q + 2];
+      const zc = p[8] * x + p[9] * y + p[10] * z + p[11];
+      if (!(zc > 0)) continue;
+      const u = Math.round((K[0] * (p[0] * x + p[1] * y + p[2] * z + p[3]) + K[1] * (p[4] * x + p[5] * y + p[6] * z + p[7])) / zc + K[2]);
+      const v = Math.round((K[4] * (p[4] * x + p[5] * y + p[6] * z + p[7])) / zc + K[5]);
+      if (u < 0 || v < 0 || u >= width || v >= height) continue;
+      const i = v * width + u, d = kept(k, i), t = truths[k].depth[i];
+      if (d > 0) keptOverPoint.push(d / zc);
+      if (t > 0 && truths[k].inside[i]) truthOverPoint.push(t / zc);
+    }
+  });
+  const quartiles = (a: number[]) => (a.sort((x, y) => x - y), a.length ? [0.25, 0.5, 0.75].map((f) => Math.round(1000 * a[Math.floor(f * (a.length - 1))]) / 1000) : []);
+  return { keptOverPoint: [keptOverPoint.length, ...quartiles(keptOverPoint)], truthOverPoint: [truthOverPoint.length, ...quartiles(truthOverPoint)] };
+}
+
 export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promise<Record<string, unknown>> {
   const { ingestCapture } = await import('../io/ingest');
   const { decodePhotoInBrowser } = await import('../io/decode');
@@ -222,6 +254,13 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
       return [name, byName.get(from)!] as const;
     });
     for (const [name, pose] of swapped) capture.views.find((v) => v.name === name)!.camFromWorld = pose;
+  }
+  if (spec.focalScale) {
+    for (const v of capture.views) {
+      v.K = v.K.slice();
+      v.K[0] *= spec.focalScale;
+      v.K[4] *= spec.focalScale;
+    }
   }
   let cameraRefinement: unknown;
   if (spec.refineCameras) {
@@ -294,7 +333,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
     const fill = settings !== null;
     const filled = settings ? fillDepthHoles(filtered, raw.viewIndex.length, width, height, settings) : 0;
     const ms = Math.round(performance.now() - t1);
-    return { label, ...o, holeFill: fill, holeFilled: filled, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood) };
+    return { label, ...o, holeFill: fill, holeFilled: filled, ...(edgeRadius ? { edgeRadius, edgeJump: edgeJump ?? 0.05 } : {}), ms, ...score((k, i) => filtered[k * n + i], truths, n, isGood), ...(capture.scenePoints ? { scenePoints: pointRatios(capture.scenePoints, raw, (k, i) => filtered[k * n + i], truths) } : {}) };
   });
   return {
     method: spec.method,
