@@ -29,6 +29,13 @@ export interface FeedforwardResult {
   texture: TextureResult['stats'];
 }
 
+/**
+ * FOCAL_SENSITIVITY_RULE (planeSweep.ts focalSensitivity): above this the depth stage warns that the depth scale follows
+ * the focal length several-fold. Orbit captures sit near 1 (spot, bob, lego, the temple); 7-Scenes' redkitchen, a
+ * panning video with a nominal 525 px colour focal, at 6.4.
+ */
+export const FOCAL_SENSITIVITY_WARN = 3;
+
 export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutput, FeedforwardResult> {
   readonly modelName = 'feedforward';
 
@@ -86,6 +93,13 @@ export class FeedforwardModel extends BaseReconstructionModel<JobInput, JobOutpu
       });
       depthSource = (estimated.stats as Partial<NetworkMvsStats>).method === 'network' ? 'network' : 'plane-sweep';
       mvs = estimated.stats;
+      const sensitivity = mvs.focalSensitivity;
+      if (sensitivity !== null && sensitivity > FOCAL_SENSITIVITY_WARN) {
+        this.ctx.warn(
+          `The camera turned much more than it moved between the photos that give each other depth: depth from them follows the focal length about ${sensitivity.toFixed(1)}-fold (a 1% error in the focal length moves depths by ~${Math.round(sensitivity)}%). ` +
+            'Check the focal length if the cameras were given with a nominal one; photos taken while walking around the object are far less sensitive.',
+        );
+      }
     }
     const posed = views.filter((v) => v.camFromWorld && v.depthMeters);
     if (posed.length === 0) {

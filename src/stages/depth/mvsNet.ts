@@ -20,7 +20,7 @@ import type { StageContext } from '../context';
 import costWgsl from './mvs_cost_volume.wgsl?raw';
 import priorWgsl from './mvs_prior.wgsl?raw';
 import regressWgsl from './mvs_regress.wgsl?raw';
-import { consistencyOptions, depthsAtViewSize, estimateDepthPlaneSweep, filterConsistentGpu, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
+import { consistencyOptions, depthsAtViewSize, estimateDepthPlaneSweep, filterConsistentGpu, focalSensitivityOf, MVS_LONG_SIDE, type RawDepthMaps, selectSources, sourceProjection, sweepGeometry, viewRanges, type MvsOptions, type MvsStats } from './planeSweep';
 
 export const DEFAULT_MVS_MODEL = 'mvsnet';
 
@@ -601,7 +601,7 @@ export async function estimateDepthNetwork(views: CaptureView[], net: MvsNetwork
     ctx.progress(1, 1, 'depth filtered');
     return {
       depths,
-      stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, featureRuns, featureSlots, filterMs, keptFraction: kept / (ok.length * w2 * h2) },
+      stats: { method: 'network', model: net.name, views: ok.length, width: w2, height: h2, depthCount: net.config.stage1.depths, sweepMs: featureMs + stagesMs, featureMs, stagesMs, featureRuns, featureSlots, filterMs, keptFraction: kept / (ok.length * w2 * h2), focalSensitivity: focalSensitivityOf(poses, sources, filtered, ok.length, w2 * h2) },
       ...(raw ? { raw: { data: raw, width: w2, height: h2, viewIndex: ok.map(({ i }) => i), Ks: K2, poses, sources, ranges } } : {}),
     };
   } finally {

@@ -256,6 +256,56 @@ export interface MvsStats {
   sweepMs: number;
   filterMs: number;
   keptFraction: number;
+  /** FOCAL_SENSITIVITY_RULE: how many percent the depth scale moves per percent of focal-length error (null: unknown). */
+  focalSensitivity: number | null;
+}
+
+/**
+ * FOCAL_SENSITIVITY_RULE. Between a view and a source the camera turns by theta and moves by b across the view's axis;
+ * at depth z the rotation moves the image by ~f theta and the motion by ~f b / z. The depth comes from what the
+ * rotation (through the focal length) does not explain, so a focal error of e (relative) reads as a depth error of
+ * ~e theta z / b. This is the median of theta z / b over every view's sources, z being the view's median kept depth.
+ * Orbits around an object turn by about b / z (~1); 7-Scenes' redkitchen, a camera panning 35 deg while moving 20 cm,
+ * gives 6.4, and its depth scale moved 7% per 1% of focal on the H200 (docs/benchmarks.md, session 19).
+ */
+export function focalSensitivity(poses: number[][], sources: number[][], medianDepth: (view: number) => number): number | null {
+  const values: number[] = [];
+  poses.forEach((a, i) => {
+    const z = medianDepth(i);
+    if (!(z > 0)) return;
+    const ci = cameraCentre(a);
+    for (const j of sources[i]) {
+      const b = poses[j];
+      let trace = 0;
+      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) trace += a[4 * r + c] * b[4 * r + c];
+      const theta = Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2)));
+      const cj = cameraCentre(b);
+      const d = [cj[0] - ci[0], cj[1] - ci[1], cj[2] - ci[2]];
+      const along = d[0] * a[8] + d[1] * a[9] + d[2] * a[10];
+      const across = Math.sqrt(Math.max(0, d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along));
+      if (across > 0) values.push((theta * z) / across);
+    }
+  });
+  if (values.length === 0) return null;
+  values.sort((x, y) => x - y);
+  return values[values.length >> 1];
+}
+
+/** focalSensitivity with each view's median depth from its filtered map; rounded to 0.01. */
+export function focalSensitivityOf(poses: number[][], sources: number[][], filtered: Float32Array, count: number, n: number): number | null {
+  const medians = medianDepths(filtered, count, n);
+  const s = focalSensitivity(poses, sources, (r) => medians[r]);
+  return s === null ? null : Math.round(100 * s) / 100;
+}
+
+/** The median positive value of each view's map in `maps` (count maps of n values), from every 7th pixel; 0 when none. */
+export function medianDepths(maps: Float32Array, count: number, n: number): number[] {
+  return Array.from({ length: count }, (_, r) => {
+    const values: number[] = [];
+    for (let i = r * n; i < (r + 1) * n; i += 7) if (maps[i] > 0) values.push(maps[i]);
+    values.sort((x, y) => x - y);
+    return values.length ? values[values.length >> 1] : 0;
+  });
 }
 
 
@@ -536,7 +586,7 @@ export async function estimateDepthPlaneSweep(views: CaptureView[], options: Mvs
     ctx.progress(steps, steps, 'depth filtered');
     return {
       depths,
-      stats: { views: ok.length, width, height, depthCount, sweepMs: t1 - t0, filterMs: t2 - t1, keptFraction: kept / (ok.length * width * height) },
+      stats: { views: ok.length, width, height, depthCount, sweepMs: t1 - t0, filterMs: t2 - t1, keptFraction: kept / (ok.length * width * height), focalSensitivity: focalSensitivityOf(poses, sources, filtered, ok.length, width * height) },
       ...(raw ? { raw: { data: raw, width, height, viewIndex: ok.map(({ i }) => i), Ks, poses, sources, ranges } } : {}),
     };
   } finally {
