@@ -52,12 +52,12 @@ function loadMatches(features: ImageFeatures[], views: { K: number[]; camFromWor
 }
 
 /** Per match (in order): its depth in its first view, triangulated with `poses` (0 when it does not reproject within 2 px). */
-function depthsOf(poses: number[][], features: ImageFeatures[], matches: PairMatches[]): Float64Array {
+function depthsOf(poses: number[][], features: ImageFeatures[], matches: PairMatches[], Kv: number[] = K): Float64Array {
   const P = new Float64Array(12 * poses.length);
   poses.forEach((p, i) => P.set(p.slice(0, 12), 12 * i));
   const out = new Float64Array(matches.reduce((n, m) => n + m.matches.length / 2, 0));
   const X = new Float64Array(3);
-  const [f, cx, cy] = [K[0], K[2], K[5]];
+  const [f, cx, cy] = [Kv[0], Kv[2], Kv[5]];
   let n = 0;
   for (const m of matches) {
     for (let k = 0; k < m.matches.length; k += 2, n++) {
@@ -77,8 +77,8 @@ function depthsOf(poses: number[][], features: ImageFeatures[], matches: PairMat
  * Quartiles of each match's depth (depthsOf) over the sensor depth at its first keypoint (the depth camera's 585 px
  * mapped to the colour camera's 525 px about the same centre), or over its depth with the `against` poses.
  */
-function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[], against?: number[][]): number[] {
-  const z = depthsOf(poses, features, matches), ref = against ? depthsOf(against, features, matches) : null;
+function depthRatio(poses: number[][], features: ImageFeatures[], matches: PairMatches[], depth: Uint16Array[], against?: number[][], Kv: number[] = K): number[] {
+  const z = depthsOf(poses, features, matches, Kv), ref = against ? depthsOf(against, features, matches) : null;
   const ratios: number[] = [];
   // RADIAL env: the ratios also binned by the keypoint's distance from the image centre (in 100 px rings).
   const rings: number[][] = [[], [], [], []];
@@ -138,6 +138,6 @@ it('7-Scenes: the depth scale of the given-camera refinement per variant', async
     const t0 = performance.now();
     const s = await adjustGivenPoses(views, features, matches, options);
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)} in ${seconds.toFixed(1)} s; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given))}`);
+    console.log(`${label}: ${s.accepted ? 'accepted' : `refused (${s.reason})`}, RMS ${s.rmsBefore.toFixed(2)} -> ${s.rmsAfter.toFixed(2)} px, turn median ${s.rotationDeg.median.toFixed(2)} deg, relief ${JSON.stringify(s.relief)} in ${seconds.toFixed(1)} s; K ${views[0].K.map((x) => +x.toFixed(2)).join(',')}; depth / sensor quartiles ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, undefined, views[0].K))}, depth / given poses' depth ${fmt(depthRatio(views.map((v) => v.camFromWorld), features, matches, depth, given, views[0].K))}`);
   }
 });
