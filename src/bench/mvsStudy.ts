@@ -117,14 +117,6 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
   return { width, height, depth: out, inside, edge: depthEdges((i) => out[i], width, height, 2, 0.1, true) };
 }
 
-/**
- * Global depth factors the score also reports AbsRel at (absRelScaled): 7-Scenes' colour focal length is not in the
- * dataset; the app takes the Kinect's nominal 525 px, session 12's photometric fit against the sensor gave fx 511.8 px,
- * and the photos under the given poses favour ~536-541 px (bench/kitchen/focal-probe.test.ts). Small-baseline depth
- * scales with the focal, so these are the depths the other two values would give.
- */
-const STUDY_SCALES = [511.8 / 525, 540.5 / 525];
-
 /** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
   let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
@@ -183,11 +175,10 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
   ratios.sort((a, b) => a - b);
   const quantile = (q: number) => (ratios.length ? Math.round(10000 * ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]) / 10000 : 0);
   const r = (v: number) => Math.round(v * 10000) / 10000;
-  // AbsRel of the kept depth times a global factor: what a depth scale error (a focal length off by that factor, for
-  // the depth a small-baseline capture triangulates) costs. 'median': the factor that brings the median ratio to 1.
+  // AbsRel of the kept depth with the global factor that brings the median ratio to 1 (median scaling): the depth's
+  // shape without its scale. On 7-Scenes the scale follows the assumed colour focal ~7-fold (session 19).
   const median = ratios.length ? ratios[ratios.length >> 1] : 1;
-  const absRelAt = (f: number) => r(ratios.reduce((acc, q) => acc + Math.abs(f * q - 1), 0) / Math.max(1, ratios.length));
-  const scaled = { median: absRelAt(1 / median), ...Object.fromEntries(STUDY_SCALES.map((f) => [f.toFixed(4), absRelAt(f)])) };
+  const absRelMedianScaled = r(ratios.reduce((acc, q) => acc + Math.abs(q / median - 1), 0) / Math.max(1, ratios.length));
   return {
     coverage: r(kept / Math.max(1, inside)),
     absRel: r(sum / Math.max(1, kept)),
@@ -204,7 +195,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     truthEdge: { kept: r(keptEdge / Math.max(1, kept)), over10: r(badEdge / Math.max(1, bad)), absRelInterior: r(sumInterior / Math.max(1, kept - keptEdge)) },
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
     ratioQuartiles: [quantile(0.25), quantile(0.5), quantile(0.75)],
-    absRelScaled: scaled,
+    absRelMedianScaled,
     thirdRatios: thirds.map((a) => {
       a.sort((x, y) => x - y);
       return a.length ? Math.round(1000 * a[a.length >> 1]) / 1000 : 0;
@@ -217,9 +208,9 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
 
 /**
  * The camera stage's own scene points (refined given cameras' tracks, SfM's points) against the kept depth and the
- * truth at the pixels they project to, in the scored views: quartiles of kept / point depth and of truth / point
- * depth. Says whether a depth scale error comes from the camera stage (points off the truth) or from the MVS (kept
- * depth off the points).
+ * truth at the pixels they project to, in the scored views: quartiles of kept / point depth (where there is kept
+ * depth) and of truth / point depth (where there is truth: more and other points). Kept depth on its points says the
+ * MVS follows the camera stage's geometry, and a scale error against the truth comes with that geometry.
  */
 function pointRatios(points: Float32Array, raw: RawDepthMaps, kept: (k: number, i: number) => number, truths: Truth[]) {
   const { width, height } = raw;
