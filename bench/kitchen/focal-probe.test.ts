@@ -5,36 +5,15 @@
  *
  *   npx vitest run --config bench/kitchen/vitest.config.ts bench/kitchen/focal-probe.test.ts
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { decode } from 'fast-png';
 import { it } from 'vitest';
+import { CACHE, DATA, loadFeatures } from './features';
 import { parsePose4 } from '../../src/io/formats/sevenScenes';
-import { extractFeaturesCpu } from '../../src/stages/sfm/features/siftCpu';
 import { triangulateDlt } from '../../src/stages/sfm/geometry/triangulation';
 import { matchPairsCpu } from '../../src/stages/sfm/matching/matchCpu';
-import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
+import type { PairMatches } from '../../src/stages/sfm/types';
 
-const DATA = '../shared/datasets/7scenes-redkitchen-rgbd';
-const CACHE = '.cache/kitchen-ba';
-
-function loadFeatures(frames: string[]): ImageFeatures[] {
-  mkdirSync(CACHE, { recursive: true });
-  return frames.map((f) => {
-    const file = `${CACHE}/${f}.features.json`;
-    if (!existsSync(file)) {
-      const png = decode(readFileSync(`${DATA}/${f}.color.png`));
-      const rgba = new Uint8Array(png.width * png.height * 4);
-      for (let i = 0; i < png.width * png.height; i++) {
-        for (let c = 0; c < 3; c++) rgba[4 * i + c] = Number(png.data[i * png.channels + c]);
-        rgba[4 * i + 3] = 255;
-      }
-      const ft = extractFeaturesCpu({ width: png.width, height: png.height, data: rgba }, { maxFeatures: 8000 });
-      writeFileSync(file, JSON.stringify({ width: ft.width, height: ft.height, count: ft.count, keypoints: Array.from(ft.keypoints), descriptors: Buffer.from(ft.descriptors).toString('base64') }));
-    }
-    const j = JSON.parse(readFileSync(file, 'utf8'));
-    return { width: j.width, height: j.height, count: j.count, keypoints: Float32Array.from(j.keypoints), descriptors: new Uint8Array(Buffer.from(j.descriptors, 'base64')) };
-  });
-}
 
 const rot = (p: number[]) => [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
 const mul = (a: number[], b: number[]) => Array.from({ length: 9 }, (_, i) => a[Math.floor(i / 3) * 3] * b[i % 3] + a[Math.floor(i / 3) * 3 + 1] * b[3 + (i % 3)] + a[Math.floor(i / 3) * 3 + 2] * b[6 + (i % 3)]);

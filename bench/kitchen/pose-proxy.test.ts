@@ -9,38 +9,17 @@
  *   npx vitest run --config bench/kitchen/vitest.config.ts
  *   VARIANTS='[["p0.2",{"priorRotationDeg":0.2}]]' npx vitest run --config bench/kitchen/vitest.config.ts
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { decode } from 'fast-png';
 import { it } from 'vitest';
+import { CACHE, DATA, loadFeatures } from './features';
 import { parsePose4, SEVEN_SCENES_COLOUR_K } from '../../src/io/formats/sevenScenes';
-import { extractFeaturesCpu } from '../../src/stages/sfm/features/siftCpu';
 import { triangulateDlt } from '../../src/stages/sfm/geometry/triangulation';
 import { matchPairsCpu } from '../../src/stages/sfm/matching/matchCpu';
 import { adjustGivenPoses, posePairs, type GivenPoseOptions } from '../../src/stages/sfm/refineGiven';
 import type { ImageFeatures, PairMatches } from '../../src/stages/sfm/types';
 
-const DATA = '../shared/datasets/7scenes-redkitchen-rgbd';
-const CACHE = '.cache/kitchen-ba';
 const K = SEVEN_SCENES_COLOUR_K;
-
-function loadFeatures(frames: string[]): ImageFeatures[] {
-  mkdirSync(CACHE, { recursive: true });
-  return frames.map((f) => {
-    const file = `${CACHE}/${f}.features.json`;
-    if (!existsSync(file)) {
-      const png = decode(readFileSync(`${DATA}/${f}.color.png`));
-      const rgba = new Uint8Array(png.width * png.height * 4);
-      for (let i = 0; i < png.width * png.height; i++) {
-        for (let c = 0; c < 3; c++) rgba[4 * i + c] = Number(png.data[i * png.channels + c]);
-        rgba[4 * i + 3] = 255;
-      }
-      const ft = extractFeaturesCpu({ width: png.width, height: png.height, data: rgba }, { maxFeatures: 8000 });
-      writeFileSync(file, JSON.stringify({ width: ft.width, height: ft.height, count: ft.count, keypoints: Array.from(ft.keypoints), descriptors: Buffer.from(ft.descriptors).toString('base64') }));
-    }
-    const j = JSON.parse(readFileSync(file, 'utf8'));
-    return { width: j.width, height: j.height, count: j.count, keypoints: Float32Array.from(j.keypoints), descriptors: new Uint8Array(Buffer.from(j.descriptors, 'base64')) };
-  });
-}
 
 function loadMatches(features: ImageFeatures[], views: { K: number[]; camFromWorld: number[] }[]): PairMatches[] {
   const file = `${CACHE}/matches.json`;
