@@ -5,6 +5,7 @@
  * throw away, and how good is what it keeps". Each variant's maps get the enclosed-hole fill where the depth stage
  * would run it (since session 14; before, the filter alone was scored). Runs in the worker through kernelCheck.
  */
+import { projectPoint } from '../core/camera';
 import type { CaptureView } from '../core/capture';
 import type { StageContext } from '../stages/context';
 import type { ConsistencyOptions, MvsOptions, RawDepthMaps } from '../stages/depth/planeSweep';
@@ -117,6 +118,12 @@ function truthAt(view: CaptureView, depth: Float32Array, width: number, height: 
   return { width, height, depth: out, inside, edge: depthEdges((i) => out[i], width, height, 2, 0.1, true) };
 }
 
+/** The values at fractions `qs` of `a` (sorted in place; index floor(q (n - 1))), to 3 decimals; NaN when empty. */
+function quantiles(a: number[], qs: number[]): number[] {
+  a.sort((x, y) => x - y);
+  return qs.map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
+}
+
 /** Scores depth maps (one value per pixel, 0 = none) against the truth inside the masks. */
 function score(maps: (k: number, i: number) => number, truths: Truth[], n: number, good?: (k: number, i: number) => boolean) {
   let inside = 0, kept = 0, sum = 0, w1 = 0, w2 = 0, d125 = 0, bad = 0, outside = 0, keptOutside = 0, goodRaw = 0, goodKept = 0;
@@ -188,10 +195,7 @@ function score(maps: (k: number, i: number) => number, truths: Truth[], n: numbe
     over10: r(bad / Math.max(1, kept)),
     keptOutsideMask: r(keptOutside / Math.max(1, outside)),
     // Diagnostics: the kept depth within 2 px of a truth depth edge, its share of the >10% errors, AbsRel away from them.
-    ringRatios: rings.map((r) => {
-      r.sort((a, b) => a - b);
-      return r.length ? [r.length, ...[0.25, 0.5, 0.75].map((q) => Math.round(1000 * r[Math.floor(q * (r.length - 1))]) / 1000)] : [0];
-    }),
+    ringRatios: rings.map((r) => (r.length ? [r.length, ...quantiles(r, [0.25, 0.5, 0.75])] : [0])),
     truthEdge: { kept: r(keptEdge / Math.max(1, kept)), over10: r(badEdge / Math.max(1, bad)), absRelInterior: r(sumInterior / Math.max(1, kept - keptEdge)) },
     ...(good ? { goodKept: r(goodKept / Math.max(1, goodRaw)) } : {}),
     ratioQuartiles: [quantile(0.25), quantile(0.5), quantile(0.75)],
@@ -216,20 +220,17 @@ function pointRatios(points: Float32Array, raw: RawDepthMaps, kept: (k: number, 
   const { width, height } = raw;
   const keptOverPoint: number[] = [], truthOverPoint: number[] = [];
   raw.viewIndex.forEach((_, k) => {
-    const p = raw.poses[k], K = raw.Ks[k];
     for (let q = 0; q + 2 < points.length; q += 3) {
-      const x = points[q], y = points[q + 1], z = points[q + 2];
-      const zc = p[8] * x + p[9] * y + p[10] * z + p[11];
+      const { u: pu, v: pv, depth: zc } = projectPoint(raw.Ks[k], raw.poses[k], points[q], points[q + 1], points[q + 2]);
       if (!(zc > 0)) continue;
-      const u = Math.round((K[0] * (p[0] * x + p[1] * y + p[2] * z + p[3]) + K[1] * (p[4] * x + p[5] * y + p[6] * z + p[7])) / zc + K[2]);
-      const v = Math.round((K[4] * (p[4] * x + p[5] * y + p[6] * z + p[7])) / zc + K[5]);
+      const u = Math.round(pu), v = Math.round(pv);
       if (u < 0 || v < 0 || u >= width || v >= height) continue;
       const i = v * width + u, d = kept(k, i), t = truths[k].depth[i];
       if (d > 0) keptOverPoint.push(d / zc);
       if (t > 0 && truths[k].inside[i]) truthOverPoint.push(t / zc);
     }
   });
-  const quartiles = (a: number[]) => (a.sort((x, y) => x - y), a.length ? [0.25, 0.5, 0.75].map((f) => Math.round(1000 * a[Math.floor(f * (a.length - 1))]) / 1000) : []);
+  const quartiles = (a: number[]) => (a.length ? quantiles(a, [0.25, 0.5, 0.75]) : []);
   return { keptOverPoint: [keptOverPoint.length, ...quartiles(keptOverPoint)], truthOverPoint: [truthOverPoint.length, ...quartiles(truthOverPoint)] };
 }
 
@@ -297,10 +298,7 @@ export async function runMvsStudy(ctx: StageContext, spec: MvsStudySpec): Promis
       (isGood(k, i) ? confGood : confBad).push(raw.data[2 * (k * n + i) + 1]);
     }
   });
-  const deciles = (a: number[]) => {
-    a.sort((x, y) => x - y);
-    return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => Math.round((a[Math.floor(q * (a.length - 1))] ?? NaN) * 1000) / 1000);
-  };
+  const deciles = (a: number[]) => quantiles(a, [0.1, 0.25, 0.5, 0.75, 0.9]);
   const { fillDepthHoles, DEFAULT_HOLE_FILL } = await import('../stages/depth/holeFill');
   // The depth stage's own fill (the network alone, nccRefine false, filters without it: mvsNet.ts).
   const productHoleFill = spec.method === 'network' && options.nccRefine === false ? null : holeFillSettings(options, views);

@@ -31,8 +31,8 @@ export interface FeedforwardResult {
 
 /**
  * FOCAL_SENSITIVITY_RULE (planeSweep.ts focalSensitivity): above this the depth stage warns that the depth scale follows
- * the focal length several-fold. Orbit captures sit near 1 (spot, bob, lego, the temple); 7-Scenes' redkitchen, a
- * panning video with a nominal 525 px colour focal, at 6.4.
+ * the focal length several-fold. Orbit captures sit near 1 (the temple 1.08, the castle 0.96 on the H200); 7-Scenes'
+ * redkitchen, a panning video with a nominal 525 px colour focal, at 6.79 (docs/benchmarks.md, session 19).
  */
 export const FOCAL_SENSITIVITY_WARN = 3;
 

@@ -3,7 +3,7 @@
  * per reference (WGSL, plane_sweep_ncc.wgsl), winner-take-all with sub-sample refinement, then geometric consistency
  * across neighbouring views and a confidence threshold (CPU). Depth maps come out at the working size, 0 = unknown.
  */
-import { cameraCentre, convergencePoint } from '../../core/camera';
+import { cameraCentre, convergencePoint, rotationAngleDeg, viewDirection } from '../../core/camera';
 
 export { convergencePoint };
 import type { CaptureView } from '../../core/capture';
@@ -273,15 +273,12 @@ export function focalSensitivity(poses: number[][], sources: number[][], medianD
   poses.forEach((a, i) => {
     const z = medianDepth(i);
     if (!(z > 0)) return;
-    const ci = cameraCentre(a);
+    const ci = cameraCentre(a), axis = viewDirection(a);
     for (const j of sources[i]) {
-      const b = poses[j];
-      let trace = 0;
-      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) trace += a[4 * r + c] * b[4 * r + c];
-      const theta = Math.acos(Math.max(-1, Math.min(1, (trace - 1) / 2)));
-      const cj = cameraCentre(b);
+      const theta = (rotationAngleDeg(a, poses[j]) * Math.PI) / 180;
+      const cj = cameraCentre(poses[j]);
       const d = [cj[0] - ci[0], cj[1] - ci[1], cj[2] - ci[2]];
-      const along = d[0] * a[8] + d[1] * a[9] + d[2] * a[10];
+      const along = d[0] * axis[0] + d[1] * axis[1] + d[2] * axis[2];
       const across = Math.sqrt(Math.max(0, d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along));
       if (across > 0) values.push((theta * z) / across);
     }
